@@ -1,0 +1,104 @@
+// KernelPort: the only way epctl touches kernel files. Three backends implement it:
+// real (node:fs on the live system), sysroot (a recorded board under a directory, read-only)
+// and fake (the memfs-backed fake kernel of src/fake/). Paths are absolute kernel paths
+// ("/sys/kernel/config/pci_ep/..."), whatever the backend.
+
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface KernelStat {
+  kind: EntryKind;
+  /** Permission bits only (0o644, 0o755, 0o777 for symlinks). */
+  mode: number;
+  size: number;
+  nlink: number;
+}
+
+export interface StreamOptions {
+  /** Stops the stream; the iterator then ends without an error. */
+  signal?: AbortSignal;
+}
+
+export interface KernelPort {
+  readonly backend: 'real' | 'sysroot' | 'fake';
+  /** Where the files come from: "/", the sysroot directory, or "mock:<board>". */
+  readonly origin: string;
+
+  /** The whole file: one read() for configfs/sysfs attributes, to EOF for the rest. */
+  read(path: string): Promise<Uint8Array>;
+  /**
+   * What `echo -n DATA > PATH` does: open(O_WRONLY) without O_CREAT or O_TRUNC and one
+   * write(2) of all the bytes, even zero of them. Resolves to the count the kernel returned.
+   */
+  write(path: string, data: string | Uint8Array): Promise<number>;
+  mkdir(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  /** symlink(2): creates `path` pointing at `target` (as `ln -s target path`). */
+  symlink(target: string, path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Entry names in the order the kernel lists them, without "." and "..". */
+  readdir(path: string): Promise<string[]>;
+  readlink(path: string): Promise<string>;
+  /** stat(2): follows symlinks. */
+  stat(path: string): Promise<KernelStat>;
+  /** lstat(2): a symlink is reported as one. */
+  lstat(path: string): Promise<KernelStat>;
+  /** True when stat(path) would succeed. */
+  exists(path: string): Promise<boolean>;
+  /**
+   * Records of a character device or pipe as they arrive (/dev/kmsg records,
+   * tracefs trace_pipe lines), without their trailing newline. Blocks like the kernel file.
+   */
+  lines(path: string, opts?: StreamOptions): AsyncIterable<string>;
+}
+
+const decoder = new TextDecoder();
+
+/** The file as text (attribute values, /proc files). */
+export async function readText(port: KernelPort, path: string): Promise<string> {
+  return decoder.decode(await port.read(path));
+}
+
+/** The file as text, or undefined when it does not exist. */
+export async function readTextIfExists(port: KernelPort, path: string): Promise<string | undefined> {
+  try {
+    return await readText(port, path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Directory entries, or [] when the directory does not exist. */
+export async function readdirIfExists(port: KernelPort, path: string): Promise<string[]> {
+  try {
+    return await port.readdir(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export function joinPath(...parts: string[]): string {
+  const joined = parts.join('/').replace(/\/+/g, '/');
+  return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
+}
+
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** Resolves a symlink target against the directory holding the link ("../../x" → absolute). */
+export function resolveLink(linkPath: string, target: string): string {
+  const base = target.startsWith('/') ? [] : dirname(linkPath).split('/');
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') base.length > 1 ? base.pop() : undefined;
+    else base.push(part);
+  }
+  return '/' + base.filter(Boolean).join('/');
+}
