@@ -45,8 +45,6 @@ export interface KernelErrorInit {
   /** Kernel log lines the failing call printed (dmesg), oldest first. */
   log?: readonly string[];
   hint?: string;
-  /** True when the fake kernel oopsed in this call: the real one would never return. */
-  oops?: boolean;
   cause?: unknown;
 }
 
@@ -58,14 +56,11 @@ export class KernelError extends EpctlError {
   readonly path: string;
   readonly dest: string | undefined;
   readonly log: readonly string[];
-  readonly oops: boolean;
 
   constructor(init: KernelErrorInit) {
     const { errno, description } = ERRNO[init.code];
-    const where = init.dest === undefined ? `'${init.path}'` : `'${init.dest}' -> '${init.path}'`;
-    const prefix = init.oops ? 'kernel oops' : `${init.code}: ${description}`;
-    super(`${prefix}, ${init.syscall} ${where}`, {
-      exitCode: init.oops ? EXIT.KERNEL_OOPS : EXIT.ERROR,
+    super(`${init.code}: ${description}, ${init.syscall} ${where(init)}`, {
+      exitCode: EXIT.ERROR,
       ...(init.hint === undefined ? {} : { hint: init.hint }),
       cause: init.cause,
     });
@@ -75,7 +70,6 @@ export class KernelError extends EpctlError {
     this.path = init.path;
     this.dest = init.dest;
     this.log = init.log ?? [];
-    this.oops = init.oops ?? false;
   }
 
   /** A copy with kernel log lines or a hint attached (errors are immutable). */
@@ -87,9 +81,36 @@ export class KernelError extends EpctlError {
       ...(this.dest === undefined ? {} : { dest: this.dest }),
       log: extra.log ?? this.log,
       ...((extra.hint ?? this.hint) === undefined ? {} : { hint: extra.hint ?? this.hint }),
-      oops: this.oops,
       cause: this.cause,
     });
+  }
+}
+
+function where(init: { path: string; dest?: string | undefined }): string {
+  return init.dest === undefined ? `'${init.path}'` : `'${init.dest}' -> '${init.path}'`;
+}
+
+/**
+ * The (fake) kernel oopsed inside this call. A real kernel never returns from such a call:
+ * the calling thread dies and locks stay held (kernel-abi.md §14), so epctl must never issue
+ * the sequence. Not a KernelError: there is no errno to retry on.
+ */
+export class KernelOops extends EpctlError {
+  readonly syscall: KernelOp;
+  readonly path: string;
+  readonly dest: string | undefined;
+  /** The oops lines the kernel printed. */
+  readonly log: readonly string[];
+
+  constructor(init: { syscall: KernelOp; path: string; dest?: string; log: readonly string[] }) {
+    super(`kernel oops, ${init.syscall} ${where(init)}: the kernel crashed in this call`, {
+      exitCode: EXIT.KERNEL_OOPS,
+      hint: 'a real kernel would not have returned; reboot the board before going on',
+    });
+    this.syscall = init.syscall;
+    this.path = init.path;
+    this.dest = init.dest;
+    this.log = init.log;
   }
 }
 
