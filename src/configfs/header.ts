@@ -1,0 +1,48 @@
+// The standard attributes every pci_ep function directory holds, with how the kernel parses
+// and prints each (drivers/pci/endpoint/pci-ep-cfs.c, PCI_EPF_HEADER_R/W and the msi/msix
+// attributes). The ten header fields live in the driver's struct pci_epf_header; the two
+// interrupt counts in struct pci_epf.
+
+export interface FunctionAttribute {
+  name: string;
+  /** Width of the C field the store parses into with kstrtou8/kstrtou16. */
+  bits: 8 | 16;
+  /** "0x%04x\n" for header fields, "%d\n" for the interrupt counts. */
+  format: 'hex4' | 'decimal';
+  /** Where the value lives: the driver's shared header, or the function itself. */
+  home: 'header' | 'function';
+}
+
+/** In `ls` order, as a function directory lists them (kernel-abi.md §2.3). */
+export const FUNCTION_ATTRIBUTES: readonly FunctionAttribute[] = [
+  { name: 'baseclass_code', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'cache_line_size', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'deviceid', bits: 16, format: 'hex4', home: 'header' },
+  { name: 'interrupt_pin', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'msi_interrupts', bits: 8, format: 'decimal', home: 'function' },
+  { name: 'msix_interrupts', bits: 16, format: 'decimal', home: 'function' },
+  { name: 'progif_code', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'revid', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'subclass_code', bits: 8, format: 'hex4', home: 'header' },
+  { name: 'subsys_id', bits: 16, format: 'hex4', home: 'header' },
+  { name: 'subsys_vendor_id', bits: 16, format: 'hex4', home: 'header' },
+  { name: 'vendorid', bits: 16, format: 'hex4', home: 'header' },
+];
+
+export type HeaderField =
+  | 'vendorid'
+  | 'deviceid'
+  | 'revid'
+  | 'progif_code'
+  | 'subclass_code'
+  | 'baseclass_code'
+  | 'cache_line_size'
+  | 'subsys_vendor_id'
+  | 'subsys_id'
+  | 'interrupt_pin';
+
+export type Header = Record<HeaderField, number>;
+
+export function functionAttribute(name: string): FunctionAttribute | undefined {
+  return FUNCTION_ATTRIBUTES.find((a) => a.name === name);
+}

@@ -1,0 +1,59 @@
+// What the modelled kernel code (pci-ep-cfs, pci-epf-core, the function drivers) can reach:
+// the model, the release's behaviour flags, the board, printk and the IRQ table. Kernel code
+// fails by throwing Errno (a negative return) or Oops (a crash inside the call).
+import type { ErrnoCode } from '../kernel/errno.js';
+import type { KernelBehaviour } from '../kernel/behaviour.js';
+import type { KernelVersion } from '../kernel/version.js';
+import type { BoardProfile, ControllerProfile } from '../boards/types.js';
+import type { FakeHook } from './api.js';
+import type { Model, EpfDevice } from './model.js';
+import type { Printk, SplatContext } from './printk.js';
+
+/** A kernel function's negative errno return. */
+export class Errno extends Error {
+  constructor(readonly code: ErrnoCode) {
+    super(code);
+  }
+}
+
+/** The kernel crashed inside the current call; `lines` is what it printed. */
+export class Oops extends Error {
+  constructor(readonly lines: string[]) {
+    super('oops');
+  }
+}
+
+/** What pci-ep-msi.c finds for an EPC's parent device (of_msi_map_get_device_domain). */
+export interface MsiDomain {
+  /** An msi-map entry for requester ID 0 resolved to an MSI controller node. */
+  found: boolean;
+  /** That controller is an MSI parent with IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (GIC-v3 ITS). */
+  immutable: boolean;
+  /** The ITS DeviceID the EP gets. */
+  deviceId?: number;
+}
+
+/** The IRQ operations the modelled drivers use (request_irq / free_irq on a new virq). */
+export interface IrqOps {
+  request(chip: string, hwirq: number, trigger: 'Edge' | 'Level', action: string): number;
+  free(virq: number): void;
+}
+
+export interface KernelContext {
+  readonly m: Model;
+  readonly v: KernelVersion;
+  readonly b: KernelBehaviour;
+  readonly board: BoardProfile;
+  readonly printk: Printk;
+  readonly irq: IrqOps;
+  /** Who is calling, for splats; the syscall frames below the current kernel function. */
+  splat(): SplatContext;
+  /** An armed fault at a kernel-internal point (api.ts FakeHook). */
+  hook(op: FakeHook, path: string): ErrnoCode | undefined;
+  /** Kernel config symbol (board + modelled kernel + overrides). */
+  config(symbol: string): 'y' | 'm' | 'n';
+  msiDomain(epc: string): MsiDomain;
+  controller(epc: string): ControllerProfile;
+  /** configfs path of a device's function directory (for hooks and messages). */
+  functionPath(dev: EpfDevice): string;
+}

@@ -1,0 +1,145 @@
+// drivers/pci/endpoint/functions/pci-epf-vntb.c as the fake models it: the type group with
+// its parsers and quirks (kernel-abi.md §2.10), bind through the primary EPC only, MSI
+// doorbells at bind (v6.19+, silently polled when allocation fails), the virtual PCI bus lines,
+// and the unbind that crashes after a secondary-only bind (§14 H2).
+import { kstrtou, kstrtoint } from '../../configfs/values.js';
+import { Errno, Oops, type KernelContext } from '../context.js';
+import type { EpfDevice } from '../model.js';
+import { KERN_ERR, KERN_INFO } from '../printk.js';
+import { allocDoorbell, freeDoorbell } from '../pci-ep-msi.js';
+import type { CallChain } from '../pci-epf-core.js';
+import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
+
+const MAX_MW = 4;
+const MW = ['mw1', 'mw2', 'mw3', 'mw4'];
+const BARS = ['ctrl_bar', 'db_bar', 'mw1_bar', 'mw2_bar', 'mw3_bar', 'mw4_bar'];
+
+/** The vNTB/NTB count attributes: kstrtou32, printed with "%d" (so ≥ 2^31 reads negative). */
+const asInt32 = (v: number): number => v | 0;
+const asInt64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+function dev_err(k: KernelContext, dev: EpfDevice, text: string): void {
+  k.printk.dev(KERN_ERR, dev.driver, dev.name, text);
+}
+
+/** The shared NTB type-group semantics of pci-epf-vntb.c and pci-epf-ntb.c. */
+export function ntbTypeGroup(withVntb: boolean, withBars: boolean): TypeGroupModel {
+  const attributes = [
+    ...(withBars ? ['ctrl_bar', 'db_bar'] : []),
+    'db_count',
+    ...MW.flatMap((mw) => (withBars ? [mw, `${mw}_bar`] : [mw])),
+    'num_mws',
+    'spad_count',
+    ...(withVntb ? ['vbus_number', 'vntb_pid', 'vntb_vid'] : []),
+  ];
+  const defaults: Record<string, number | string> = { db_count: 0, num_mws: 0, spad_count: 0 };
+  for (const mw of MW) defaults[mw] = '0';
+  if (withBars) for (const bar of BARS) defaults[bar] = -1;
+  if (withVntb) Object.assign(defaults, { vbus_number: 255, vntb_pid: 0, vntb_vid: 0 });
+
+  /** mwN exists only up to num_mws, for show and store alike. */
+  const checkMw = (k: KernelContext, dev: EpfDevice, attr: string): void => {
+    const n = Number(attr.slice(2));
+    const numMws = Number(dev.typeGroup['num_mws']);
+    if (n <= numMws) return;
+    if (k.b.strictTypeGroups) {
+      dev_err(k, dev, `MW${n} out of range (num_mws=${numMws})`);
+      throw new Errno('ERANGE');
+    }
+    dev_err(k, dev, `Invalid num_nws: ${numMws} value`);
+    throw new Errno('EINVAL');
+  };
+
+  return {
+    attributes,
+    defaults,
+    show(k, dev, attr) {
+      if (MW.includes(attr)) {
+        checkMw(k, dev, attr);
+        return `${asInt64(BigInt(dev.typeGroup[attr]!))}\n`;
+      }
+      const v = Number(dev.typeGroup[attr]);
+      return `${BARS.includes(attr) ? v : asInt32(v)}\n`;
+    },
+    store(k, dev, attr, text) {
+      // Observed 7.3.4: every write is refused while attached, before parsing.
+      if (k.b.strictTypeGroups && (dev.epc !== undefined || dev.secEpc !== undefined)) throw new Errno('EOPNOTSUPP');
+      if (MW.includes(attr)) {
+        const r = kstrtou(text, 64);
+        if (!r.ok) throw new Errno(r.errno);
+        checkMw(k, dev, attr);
+        dev.typeGroup[attr] = String(r.value);
+        return;
+      }
+      if (BARS.includes(attr)) {
+        const r = kstrtoint(text);
+        if (!r.ok) throw new Errno(r.errno);
+        if (r.value < -1 || r.value > 5) throw new Errno('EINVAL');
+        dev.typeGroup[attr] = r.value;
+        return;
+      }
+      const r = kstrtou(text, 32);
+      if (!r.ok) throw new Errno(r.errno);
+      let v = Number(r.value);
+      if (attr === 'num_mws' && v > MAX_MW) throw new Errno('EINVAL');
+      // Observed 7.3.4: db_count is checked at write, 3..32.
+      if (attr === 'db_count' && k.b.strictTypeGroups && (v < 3 || v > 32)) throw new Errno('EINVAL');
+      // vntb_vid/vntb_pid land in a u16: silent truncation.
+      if (attr === 'vntb_vid' || attr === 'vntb_pid') v &= 0xffff;
+      dev.typeGroup[attr] = v;
+    },
+  };
+}
+
+const vbus = (dev: EpfDevice): string => `0002:${Number(dev.typeGroup['vbus_number']).toString(16).padStart(2, '0')}`;
+
+export const pciEpfVntb: EpfDriverModel = {
+  name: 'pci_epf_vntb',
+  // Memory controller class (kernel-abi.md §2.4).
+  defaultHeader: { ...BASE_HEADER, baseclass_code: 0x05 },
+  typeGroup: (k) => ntbTypeGroup(true, k.b.vntbBarAttributes),
+
+  probe(k, dev) {
+    k.printk.dev(KERN_INFO, dev.driver, dev.name, 'pci-ep epf driver loaded');
+  },
+
+  bind(k: KernelContext, dev: EpfDevice): void {
+    // epf_ntb_bind returns 0 at once until the primary EPC is set.
+    if (dev.epc === undefined) return;
+    const dbCount = Number(dev.typeGroup['db_count']);
+    if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) {
+      dev_err(k, dev, `DB count ${dbCount} out of range (3 - 32)`);
+      dev_err(k, dev, 'Interrupt configuration failed');
+      dev_err(k, dev, 'Failed to initialize EPC');
+      throw new Errno('EINVAL');
+    }
+    if (!k.b.strictTypeGroups && dbCount > 32) {
+      dev_err(k, dev, 'DB count cannot be more than 32');
+      throw new Errno('EINVAL');
+    }
+    if (k.b.vntbDoorbell) {
+      try {
+        allocDoorbell(k, dev, dbCount, 'pci_epf_vntb_db');
+      } catch (e) {
+        // epf_ntb_db_bar_init: any failure falls back to polled doorbells, silently.
+        if (!(e instanceof Errno)) throw e;
+      }
+    }
+    const bus = vbus(dev);
+    k.printk.log(KERN_INFO, `PCI host bridge to bus ${bus}`);
+    k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [io  0x0000-0xffffff]`);
+    k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [mem 0x00000000-0xffffffffffffffff]`);
+    k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [bus 00-ff]`);
+  },
+
+  unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
+    if (dev.epc === undefined) {
+      // epf_ntb_unbind unregisters a pci_driver bind never registered (§14 H2).
+      const note = `note: ${k.splat().caller.comm}[${k.splat().caller.pid}] exited with preempt_count 1`;
+      throw new Oops(k.printk.oops('0000000000000000', ['pci_unregister_driver+0x44/0x8c', 'epf_ntb_unbind', ...chain], k.splat(), [note]));
+    }
+    freeDoorbell(k, dev);
+    const bus = vbus(dev);
+    k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${bus.slice(5)}] is released`);
+  },
+};

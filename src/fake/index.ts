@@ -1,0 +1,75 @@
+// The fake kernel's entry points: boot a simulated board, or continue one from saved state.
+import { getBoard } from '../boards/index.js';
+import type { BoardProfile } from '../boards/types.js';
+import { EpctlError } from '../kernel/errors.js';
+import { EXIT } from '../exit-codes.js';
+import { parseRelease, atLeast, type KernelVersion } from '../kernel/version.js';
+import type { FakeKernel, FakeKernelOptions, FakeKernelState } from './api.js';
+import { FakeKernelImpl } from './kernel.js';
+import type { Model } from './model.js';
+
+export type { FakeKernel, FakeKernelOptions, FakeKernelState, FaultRule, OpLogEntry } from './api.js';
+
+/** Releases the fake models, with the one reported for a bare "X.Y". */
+export const MODELLED_KERNELS: Readonly<Record<string, string>> = { '6.1': '6.1.192', '6.12': '6.12.117', '7.3': '7.3.4' };
+export const DEFAULT_KERNEL = '7.3.4';
+
+export function resolveKernel(kernel: string | undefined): KernelVersion {
+  const release = kernel === undefined ? DEFAULT_KERNEL : (MODELLED_KERNELS[kernel] ?? kernel);
+  const v = parseRelease(release);
+  if (!v || !atLeast(v, '6.1'))
+    throw new EpctlError(`unknown kernel "${kernel}": give 6.1, 6.12, 7.3 or a full release such as 6.12.117 (6.1 or newer)`, { exitCode: EXIT.USAGE });
+  return v;
+}
+
+/** The config the modelled kernel was built with: the framework, the board's drivers, overrides. */
+function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly<Record<string, 'y' | 'm' | 'n'>> = {}): Map<string, 'y' | 'm' | 'n'> {
+  const config = new Map<string, 'y' | 'm' | 'n'>([
+    ['CONFIGFS_FS', 'y'],
+    ['PCI', 'y'],
+    ['PCI_MSI', 'y'],
+    ['GENERIC_MSI_IRQ', 'y'],
+    ['PCI_ENDPOINT', 'y'],
+    ['PCI_ENDPOINT_CONFIGFS', 'y'],
+    // drivers/pci/endpoint/Kconfig: the doorbell option exists from v6.17.
+    ['PCI_ENDPOINT_MSI_DOORBELL', atLeast(v, '6.17') ? 'y' : 'n'],
+    ['IKCONFIG', 'y'],
+    ['IKCONFIG_PROC', 'y'],
+  ]);
+  const symbol: Record<string, string> = { pci_epf_test: 'PCI_EPF_TEST', pci_epf_vntb: 'PCI_EPF_VNTB', pci_epf_ntb: 'PCI_EPF_NTB', pci_epf_mhi: 'PCI_EPF_MHI' };
+  for (const d of board.functionDrivers) config.set(symbol[d]!, 'y');
+  if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
+  for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
+  for (const [k, val] of Object.entries(overrides)) config.set(k, val);
+  return config;
+}
+
+export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
+  const board = typeof opts.board === 'string' ? getBoard(opts.board) : opts.board;
+  const version = resolveKernel(opts.kernel);
+  return new FakeKernelImpl({ board, version, config: kernelConfig(board, version, opts.config), configfsMounted: opts.configfsMounted ?? true });
+}
+
+export class FakeStateError extends EpctlError {}
+
+/**
+ * Continues a saved kernel. `expect` (the --mock / --kernel of this run) must match the
+ * board and release the state was made for: a mismatch is refused, never reinterpreted.
+ */
+export function loadFakeKernel(state: FakeKernelState, expect: { board?: string; kernel?: string; config?: Readonly<Record<string, 'y' | 'm' | 'n'>>; configfsMounted?: boolean } = {}): FakeKernel {
+  if (state?.format !== 'epctl-fake-kernel' || state.version !== 1)
+    throw new FakeStateError('not an epctl fake-kernel state (format epctl-fake-kernel, version 1)', { exitCode: EXIT.USAGE });
+  if (expect.board !== undefined && expect.board !== state.board)
+    throw new FakeStateError(`the state was made for board ${state.board}, not ${expect.board}`, { exitCode: EXIT.USAGE, hint: `use --mock ${state.board}, or another --mock-state file` });
+  if (expect.kernel !== undefined && resolveKernel(expect.kernel).release !== state.release)
+    throw new FakeStateError(`the state was made for kernel ${state.release}, not ${resolveKernel(expect.kernel).release}`, { exitCode: EXIT.USAGE, hint: `use --kernel ${state.release}, or another --mock-state file` });
+  const board = getBoard(state.board);
+  const version = resolveKernel(state.release);
+  return new FakeKernelImpl({
+    board,
+    version,
+    config: kernelConfig(board, version, expect.config),
+    configfsMounted: expect.configfsMounted ?? true,
+    model: structuredClone(state.model) as Model,
+  });
+}

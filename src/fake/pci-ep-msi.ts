@@ -1,0 +1,63 @@
+// The RC-to-EP doorbell allocation of drivers/pci/endpoint/pci-ep-msi.c
+// (pci_epf_alloc_doorbell / pci_epf_free_doorbell), as the modelled release has it: the checks
+// in kernel-abi.md §5 in order, with their errnos and kernel log lines. The domain lookup
+// (msi-map for requester ID 0, never msi-parent) comes from src/devicetree/msi.ts through
+// KernelContext.msiDomain, so the fake and probe share one home for that rule.
+import { Errno, type KernelContext } from './context.js';
+import type { EpfDevice } from './model.js';
+import { KERN_ERR } from './printk.js';
+
+/** The per-device MSI domain's chip name: ITS prefix + platform-MSI template + EPC (§8.2). */
+export const doorbellChip = (epc: string): string => `ITS-pMSI-${epc}`;
+
+/**
+ * pci_epf_alloc_doorbell(epf, num_db) followed by the driver's request_irq of each vector
+ * under `action`: returns the virqs (hwirq = msi_index), or throws Errno after logging.
+ */
+export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, action: string): number[] {
+  const err = (text: string): void => k.printk.dev(KERN_ERR, dev.driver, dev.name, text);
+  // CONFIG_PCI_ENDPOINT_MSI_DOORBELL off: include/linux/pci-ep-msi.h stub, -ENODATA, no log.
+  if (!k.b.doorbell || k.config('PCI_ENDPOINT_MSI_DOORBELL') !== 'y') throw new Errno('ENODATA');
+  const epcName = dev.epc;
+  if (epcName === undefined) throw new Errno('EINVAL');
+  const failed = (code: 'EINVAL' | 'EBUSY' | 'ENODEV' | 'EOPNOTSUPP' | 'ENOMEM', errno: number): never => {
+    // 7.3.4's refactored pci_epf_alloc_doorbell() reports the MSI path's failure once more.
+    if (k.b.doorbellRefactored && code !== 'EINVAL') err(`Failed to allocate doorbell: -${errno}`);
+    throw new Errno(code);
+  };
+  // Step 1: only the first function on the EPC's list may own doorbells.
+  if (k.m.controllers[epcName]!.epfs[0] !== dev.name) {
+    err(k.b.doorbellRefactored ? "Doorbell doesn't support multiple EPF" : "MSI doorbell doesn't support multiple EPF");
+    throw new Errno('EINVAL');
+  }
+  // Step 2 (after v6.17): doorbells already allocated.
+  if (k.b.doorbellImmutableCheck && dev.doorbellVirqs !== undefined) throw new Errno('EBUSY');
+  // Step 3: of_msi_map_get_device_domain(epc parent, 0, DOMAIN_BUS_PLATFORM_MSI).
+  const domain = k.msiDomain(epcName);
+  if (!domain.found) {
+    err("Can't find MSI domain for EPC");
+    // Observed 7.3.4: the caller gets -95 here; older source returns -ENODEV.
+    return k.b.doorbellRefactored ? failed('EOPNOTSUPP', 95) : failed('ENODEV', 19);
+  }
+  // Step 5 (after v6.17): only an immutable MSI parent (GIC-v3 ITS) keeps address/data fixed.
+  if (k.b.doorbellImmutableCheck && !domain.immutable) {
+    err('Mutable MSI controller not supported');
+    return failed('ENODEV', 19);
+  }
+  // Steps 6-7: platform_device_msi_init_and_alloc_irqs().
+  const injected = k.hook('alloc_doorbell', k.functionPath(dev));
+  if (injected) {
+    err('Failed to allocate MSI');
+    throw new Errno(injected);
+  }
+  const virqs: number[] = [];
+  for (let i = 0; i < numDb; i++) virqs.push(k.irq.request(doorbellChip(epcName), i, 'Edge', action));
+  dev.doorbellVirqs = virqs;
+  return virqs;
+}
+
+/** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go; cannot fail. */
+export function freeDoorbell(k: KernelContext, dev: EpfDevice): void {
+  for (const virq of dev.doorbellVirqs ?? []) k.irq.free(virq);
+  delete dev.doorbellVirqs;
+}

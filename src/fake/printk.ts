@@ -1,0 +1,134 @@
+// The fake kernel's log ring (kernel/printk/printk.c as dmesg and /dev/kmsg show it) and
+// the multi-line reports the kernel prints into it: WARN splats (lib/bug.c, kernel/panic.c
+// __warn) and oopses (arch/arm64/mm/fault.c, arch/arm64/kernel/traps.c die), in the formats
+// observed on 6.x and 7.3.4 (kernel-abi.md §11, §14).
+import type { KernelLogRecord } from './api.js';
+
+export const KERN_ERR = 3;
+export const KERN_WARNING = 4;
+export const KERN_INFO = 6;
+
+/** Taint flags in kernel/panic.c order; the position of each is fixed in "Tainted: G  …". */
+const TAINT_ORDER = ['P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W', 'O', 'E', 'L', 'K', 'X', 'T', 'N', 'J', 'Q', 'V'];
+const TAINT_NAMES: Record<string, string> = { D: 'DIE', W: 'WARN' };
+
+export interface LogState {
+  usec: number;
+  records: KernelLogRecord[];
+  taint: string[];
+  warnOnce: string[];
+}
+
+/** Who made the call that the kernel reports on: the process comm and pid. */
+export interface Caller {
+  comm: string;
+  pid: number;
+}
+
+export interface SplatContext {
+  release: string;
+  /** DT root `model` ("linux,dummy-virt"): the `Hardware name:` line. */
+  hardware: string;
+  newFormat: boolean;
+  caller: Caller;
+}
+
+export class Printk {
+  constructor(readonly state: LogState, private readonly listeners = new Set<(r: KernelLogRecord) => void>()) {}
+
+  /** Advance the modelled clock (each system call takes a little time). */
+  tick(usec = 1000): void {
+    this.state.usec += usec;
+  }
+
+  log(level: number, text: string): void {
+    const record = { level, usec: this.state.usec, text };
+    this.state.records.push(record);
+    this.state.usec += 7;
+    for (const l of this.listeners) l(record);
+  }
+
+  /** dev_err/dev_info on a device: "<driver> <device>: message". */
+  dev(level: number, driver: string, device: string, text: string): void {
+    this.log(level, `${driver} ${device}: ${text}`);
+  }
+
+  subscribe(fn: (r: KernelLogRecord) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  get tainted(): boolean {
+    return this.state.taint.length > 0;
+  }
+
+  private taintLine(ctx: SplatContext): string {
+    // kernel/panic.c print_tainted(): "Not tainted", or "Tainted: " and one column per flag
+    // ("G" when not proprietary); with W alone: "Tainted: G        W           7.3.4" (observed).
+    const flags = TAINT_ORDER.map((f, i) => (this.state.taint.includes(f) ? f : i === 0 ? 'G' : ' ')).join('');
+    const taint = this.state.taint.length === 0 ? 'Not tainted' : `Tainted: ${flags}`;
+    const uid = ctx.newFormat || ctx.release.startsWith('6.12') ? ' UID: 0' : '';
+    return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.newFormat ? ' PREEMPTLAZY' : ''}`;
+  }
+
+  private taintNames(): string | undefined {
+    const set = TAINT_ORDER.filter((f) => this.state.taint.includes(f));
+    return set.length === 0 ? undefined : `Tainted: ${set.map((f) => `[${f}]=${TAINT_NAMES[f] ?? f}`).join(', ')}`;
+  }
+
+  private addTaint(flag: string): void {
+    if (!this.state.taint.includes(flag)) this.state.taint.push(flag);
+  }
+
+  /**
+   * WARN_ON_ONCE at `site` ("drivers/pci/endpoint/pci-ep-cfs.c:251"): prints the splat the
+   * first time per boot and taints W. Returns whether it printed.
+   */
+  warnOnce(site: string, fn: string, trace: readonly string[], ctx: SplatContext): boolean {
+    if (this.state.warnOnce.includes(site)) return false;
+    this.state.warnOnce.push(site);
+    this.log(KERN_INFO, '------------[ cut here ]------------');
+    const w = ctx.newFormat
+      ? `WARNING: ${site} at ${fn}, CPU#0: ${ctx.caller.comm}/${ctx.caller.pid}`
+      : `WARNING: CPU: 0 PID: ${ctx.caller.pid} at ${site} ${fn}`;
+    this.log(KERN_WARNING, w);
+    this.log(KERN_WARNING, 'Modules linked in:');
+    this.log(KERN_WARNING, this.taintLine(ctx));
+    const names = this.taintNames();
+    if (names) this.log(KERN_WARNING, names);
+    this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
+    this.log(KERN_WARNING, `pc : ${fn}`);
+    this.log(KERN_WARNING, 'Call trace:');
+    trace.forEach((frame, i) => this.log(KERN_WARNING, ` ${frame}${i === 0 ? ' (P)' : ''}`));
+    this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
+    this.addTaint('W');
+    return true;
+  }
+
+  /** A NULL-pointer oops inside a call (kernel-abi.md §14); taints D. */
+  oops(address: string, trace: readonly string[], ctx: SplatContext, extra: readonly string[] = []): string[] {
+    const start = this.state.records.length;
+    this.addTaint('D');
+    this.log(KERN_ERR, `Unable to handle kernel NULL pointer dereference at virtual address ${address}`);
+    this.log(KERN_ERR, 'Mem abort info:');
+    this.log(KERN_ERR, '  ESR = 0x0000000096000006');
+    this.log(KERN_ERR, 'Internal error: Oops: 0000000096000006 [#1]  SMP');
+    this.log(KERN_WARNING, 'Modules linked in:');
+    this.log(KERN_WARNING, this.taintLine(ctx));
+    const names = this.taintNames();
+    if (names) this.log(KERN_WARNING, names);
+    this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
+    this.log(KERN_WARNING, `pc : ${trace[0]}`);
+    this.log(KERN_WARNING, 'Call trace:');
+    trace.forEach((frame, i) => this.log(KERN_WARNING, ` ${frame}${i === 0 ? ' (P)' : ''}`));
+    this.log(KERN_WARNING, 'Code: ');
+    this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
+    for (const line of extra) this.log(KERN_WARNING, line);
+    return this.state.records.slice(start).map((r) => r.text);
+  }
+}
+
+/** A record as /dev/kmsg serves it: "<level>,<seq>,<usec>,-;<text>". */
+export function kmsgLine(r: KernelLogRecord, seq: number): string {
+  return `${r.level},${seq},${r.usec},-;${r.text}`;
+}
