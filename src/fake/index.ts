@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { parseRelease, atLeast, type KernelVersion } from '../kernel/version.js';
 import type { FakeKernel, FakeKernelOptions, FakeKernelState } from './api.js';
 import { FakeKernelImpl } from './kernel.js';
+import { EPF_SYMBOL } from './functions/index.js';
 import type { Model } from './model.js';
 
 export type { FakeKernel, FakeKernelOptions, FakeKernelState, FaultRule, OpLogEntry } from './api.js';
@@ -36,8 +37,7 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['IKCONFIG', 'y'],
     ['IKCONFIG_PROC', 'y'],
   ]);
-  const symbol: Record<string, string> = { pci_epf_test: 'PCI_EPF_TEST', pci_epf_vntb: 'PCI_EPF_VNTB', pci_epf_ntb: 'PCI_EPF_NTB', pci_epf_mhi: 'PCI_EPF_MHI' };
-  for (const d of board.functionDrivers) config.set(symbol[d]!, 'y');
+  for (const d of board.functionDrivers) config.set(EPF_SYMBOL[d], 'y');
   if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);

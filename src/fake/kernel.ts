@@ -25,7 +25,7 @@ import { IrqTable, type IrqTableState } from './irq.js';
 import type { Model } from './model.js';
 import { Printk, kmsgLine, type SplatContext } from './printk.js';
 import { buildBoard, syncEpfBus } from './sysfs.js';
-import { driverModel, isModelledDriver } from './functions/index.js';
+import { driverModel, isModelledDriver, EPF_SYMBOL } from './functions/index.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -104,7 +104,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
     if (this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n')
       for (const d of this.board.functionDrivers)
-        if (isModelledDriver(d)) m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
+        // A driver built as a module (CONFIG_…=m) is not registered until modprobe.
+        if (isModelledDriver(d) && this.cfg.get(EPF_SYMBOL[d]) !== 'm')
+          m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
     m.log.usec = 1_500_000;
     return m;
   }

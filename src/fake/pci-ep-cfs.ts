@@ -174,7 +174,7 @@ export function unlink(v: CfsView, n: CfsNode): void {
   const { k } = v;
   const warnIfStarted = (epc: string, site: number, fnName: string): void => {
     if (k.m.controllers[epc]!.start)
-      k.printk.warnOnce(`drivers/pci/endpoint/pci-ep-cfs.c:${site}`, `${fnName}+0x14/0x44`, [fnName, ...UNLINK_FRAMES], k.splat());
+      k.printk.warnOnce(`drivers/pci/endpoint/pci-ep-cfs.c:${site}`, fnName, [fnName, ...UNLINK_FRAMES], k.splat());
   };
   switch (n.t) {
     case 'ctrlLink': {
@@ -206,6 +206,8 @@ export function unlink(v: CfsView, n: CfsNode): void {
 /** rmmod: refused while a function of the driver is attached; otherwise its groups vanish. */
 export function unloadDriver(v: CfsView, driver: EpfDriverName): void {
   const { m } = v.k;
+  // delete_module(2) of a module that is not loaded (observed: rmmod says "No such file or directory").
+  if (!m.drivers[driver]?.loaded) throw new Errno('ENOENT');
   const devices = Object.values(m.devices).filter((d) => d.driver === driver);
   // pci_epf_bind holds a module reference while linked.
   if (devices.some((d) => d.epc !== undefined || d.secEpc !== undefined)) throw new Errno('EBUSY');

@@ -12,6 +12,28 @@ export const KERN_INFO = 6;
 const TAINT_ORDER = ['P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W', 'O', 'E', 'L', 'K', 'X', 'T', 'N', 'J', 'Q', 'V'];
 const TAINT_NAMES: Record<string, string> = { D: 'DIE', W: 'WARN' };
 
+/**
+ * Offsets of call-trace frames: the ones observed on 7.3.4 (kernel-abi.md §11, §14); any other
+ * frame gets a stable made-up "+0x<n>/0x<m>" so the line keeps the kernel's shape. Tools
+ * should match frames by function name only.
+ */
+const OBSERVED_FRAMES: Record<string, string> = {
+  pci_epc_epf_unlink: '+0x14/0x44',
+  pci_epf_test_unbind: '+0x24/0x7c',
+  pci_unregister_driver: '+0x44/0x8c',
+  pci_epf_test_cmd_handler: '+0x178/0x9c4',
+};
+
+export function frame(fn: string): string {
+  if (fn.includes('+')) return fn;
+  const known = OBSERVED_FRAMES[fn];
+  if (known) return fn + known;
+  let h = 0;
+  for (const c of fn) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const size = 0x40 + (h % 0x3c0);
+  return `${fn}+0x${(((h >>> 10) % (size >> 2)) << 2).toString(16)}/0x${size.toString(16)}`;
+}
+
 export interface LogState {
   usec: number;
   records: KernelLogRecord[];
@@ -89,17 +111,17 @@ export class Printk {
     this.state.warnOnce.push(site);
     this.log(KERN_INFO, '------------[ cut here ]------------');
     const w = ctx.newFormat
-      ? `WARNING: ${site} at ${fn}, CPU#0: ${ctx.caller.comm}/${ctx.caller.pid}`
-      : `WARNING: CPU: 0 PID: ${ctx.caller.pid} at ${site} ${fn}`;
+      ? `WARNING: ${site} at ${frame(fn)}, CPU#0: ${ctx.caller.comm}/${ctx.caller.pid}`
+      : `WARNING: CPU: 0 PID: ${ctx.caller.pid} at ${site} ${frame(fn)}`;
     this.log(KERN_WARNING, w);
     this.log(KERN_WARNING, 'Modules linked in:');
     this.log(KERN_WARNING, this.taintLine(ctx));
     const names = this.taintNames();
     if (names) this.log(KERN_WARNING, names);
     this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
-    this.log(KERN_WARNING, `pc : ${fn}`);
+    this.log(KERN_WARNING, `pc : ${frame(fn)}`);
     this.log(KERN_WARNING, 'Call trace:');
-    trace.forEach((frame, i) => this.log(KERN_WARNING, ` ${frame}${i === 0 ? ' (P)' : ''}`));
+    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 ? ' (P)' : ''}`));
     this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
     this.addTaint('W');
     return true;
@@ -108,7 +130,6 @@ export class Printk {
   /** A NULL-pointer oops inside a call (kernel-abi.md §14); taints D. */
   oops(address: string, trace: readonly string[], ctx: SplatContext, extra: readonly string[] = []): string[] {
     const start = this.state.records.length;
-    this.addTaint('D');
     this.log(KERN_ERR, `Unable to handle kernel NULL pointer dereference at virtual address ${address}`);
     this.log(KERN_ERR, 'Mem abort info:');
     this.log(KERN_ERR, '  ESR = 0x0000000096000006');
@@ -118,11 +139,13 @@ export class Printk {
     const names = this.taintNames();
     if (names) this.log(KERN_WARNING, names);
     this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
-    this.log(KERN_WARNING, `pc : ${trace[0]}`);
+    this.log(KERN_WARNING, `pc : ${frame(trace[0]!)}`);
     this.log(KERN_WARNING, 'Call trace:');
-    trace.forEach((frame, i) => this.log(KERN_WARNING, ` ${frame}${i === 0 ? ' (P)' : ''}`));
+    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 ? ' (P)' : ''}`));
     this.log(KERN_WARNING, 'Code: ');
     this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
+    // arch/arm64/kernel/traps.c die(): TAINT_DIE is added after the report is printed.
+    this.addTaint('D');
     for (const line of extra) this.log(KERN_WARNING, line);
     return this.state.records.slice(start).map((r) => r.text);
   }

@@ -19,10 +19,25 @@ function file(vol: Volume, path: string, content: string | Uint8Array, mode = 0o
   vol.chmodSync(path, mode);
 }
 
-/** A relative symlink at `link` to the absolute `target`, as sysfs writes them. */
+/**
+ * A symlink at `link` to the absolute `target`, spelt as sysfs spells it: fs/kernfs/symlink.c
+ * kernfs_get_target_path climbs from the link's directory to the nearest ancestor of the
+ * target's parent, then descends ("device -> ../../../7e000000.pcie-ep", observed).
+ */
+export function sysfsLinkText(link: string, target: string): string {
+  const targetParent = nodePath.posix.dirname(target);
+  let base = nodePath.posix.dirname(link);
+  let ups = 0;
+  while (base !== '/' && targetParent !== base && !targetParent.startsWith(base + '/')) {
+    base = nodePath.posix.dirname(base);
+    ups++;
+  }
+  return '../'.repeat(ups) + target.slice(base === '/' ? 1 : base.length + 1);
+}
+
 function link(vol: Volume, link: string, target: string): void {
   vol.mkdirSync(nodePath.posix.dirname(link), { recursive: true });
-  vol.symlinkSync(nodePath.posix.relative(nodePath.posix.dirname(link), target), link);
+  vol.symlinkSync(sysfsLinkText(link, target), link);
 }
 
 export interface BoardFiles {
@@ -64,6 +79,7 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
     link(vol, `/sys/class/pci_epc/${c.name}`, epcDir);
   }
   vol.mkdirSync('/sys/class/pci_epc', { recursive: true });
+  vol.mkdirSync('/sys/devices/platform', { recursive: true });
 
   // The pci-epf bus (kernel-abi.md §3).
   vol.mkdirSync(`${EPF_BUS}/devices`, { recursive: true });

@@ -91,6 +91,7 @@ export function ntbTypeGroup(withVntb: boolean, withBars: boolean): TypeGroupMod
   };
 }
 
+const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
 const vbus = (dev: EpfDevice): string => `0002:${Number(dev.typeGroup['vbus_number']).toString(16).padStart(2, '0')}`;
 
 export const pciEpfVntb: EpfDriverModel = {
@@ -130,6 +131,12 @@ export const pciEpfVntb: EpfDriverModel = {
     k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [io  0x0000-0xffffff]`);
     k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [mem 0x00000000-0xffffffffffffffff]`);
     k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [bus 00-ff]`);
+    const vid = Number(dev.typeGroup['vntb_vid']);
+    const pid = Number(dev.typeGroup['vntb_pid']);
+    // Observed 7.3.4: with a non-zero vid/pid the virtual bus enumerates the device; the class
+    // read back as 0xffffff in the only recorded line.
+    if (vid !== 0 || pid !== 0)
+      k.printk.log(KERN_INFO, `pci ${bus}:00.0: [${hex4(vid)}:${hex4(pid)}] type 00 class 0xffffff conventional PCI endpoint`);
   },
 
   unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
