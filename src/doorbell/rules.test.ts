@@ -1,0 +1,315 @@
+import { describe, expect, it } from 'vitest';
+import { dtPort } from '../../test/helpers/dt-port.js';
+import { bytes, cells, flag, node, ref, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
+import { DeviceTree } from '../devicetree/tree.js';
+import { parseRelease } from '../kernel/version.js';
+import { doorbellVerdict, gatherDoorbellFacts, type DoorbellInput, type DoorbellVerdict } from './rules.js';
+
+const its = (label: string, extra: Record<string, DtValue> = {}): DtNodeSpec =>
+  node({ compatible: str('arm,gic-v3-its'), 'msi-controller': flag(), '#msi-cells': cells(1), ...extra }, {}, label);
+
+/** boards.md §3: i.MX95 with the vendor RC msi-maps; `ep0` are extra props of pcie0_ep. */
+function imx95(ep0: Record<string, DtValue> = {}, opts: { itsStatus?: string } = {}): DtNodeSpec {
+  return node({ compatible: str('fsl,imx95') }, {
+    'interrupt-controller@48000000': node({ compatible: str('arm,gic-v3'), 'interrupt-controller': flag() }, {
+      'msi-controller@48040000': its('its', opts.itsStatus ? { status: str(opts.itsStatus) } : {}),
+    }),
+    soc: node({ compatible: str('simple-bus') }, {
+      'pcie@4c300000': node({ compatible: str('fsl,imx95-pcie'), 'msi-map': cells(0, ref('its'), 0x10, 1, 0x100, ref('its'), 0x11, 7), 'msi-map-mask': cells(0x1ff), status: str('disabled') }, {}, 'pcie0'),
+      'pcie-ep@4c300000': node({ compatible: str('fsl,imx95-pcie-ep'), status: str('okay'), ...ep0 }, {}, 'pcie0_ep'),
+      'pcie@4c380000': node({ compatible: str('fsl,imx95-pcie'), 'msi-map': cells(0, ref('its'), 0x98, 1, 0x100, ref('its'), 0x99, 7), 'msi-map-mask': cells(0x1ff) }, {}, 'pcie1'),
+      'pcie-ep@4c380000': node({ compatible: str('fsl,imx95-pcie-ep'), status: str('disabled') }, {}, 'pcie1_ep'),
+    }),
+  });
+}
+
+/** boards.md §8: RK3588, EP node at root level, RC using its1; the GIC itself is an MBI controller. */
+function rk3588(ep: Record<string, DtValue> = {}): DtNodeSpec {
+  return node({ compatible: str('radxa,rock-5b', 'rockchip,rk3588') }, {
+    'interrupt-controller@fe600000': node({ compatible: str('arm,gic-v3'), 'msi-controller': flag(), 'mbi-ranges': cells(424, 56) }, {
+      'msi-controller@fe640000': its('its0'),
+      'msi-controller@fe660000': its('its1'),
+    }, 'gic'),
+    'pcie@fe150000': node({ compatible: str('rockchip,rk3588-pcie', 'rockchip,rk3568-pcie'), 'msi-map': cells(0, ref('its1'), 0, 0x1000), status: str('disabled') }, {}, 'pcie3x4'),
+    'pcie-ep@fe150000': node({ compatible: str('rockchip,rk3588-pcie-ep'), ...ep }, {}, 'pcie3x4_ep'),
+  });
+}
+
+/** boards.md §4: i.MX8MP, GIC-v3 without an ITS. */
+const imx8mp = node({}, {
+  'interrupt-controller@38800000': node({ compatible: str('arm,gic-v3'), 'interrupt-controller': flag() }),
+  'soc@0': node({ compatible: str('fsl,imx8mp-soc', 'simple-bus') }, {
+    'pcie@33800000': node({ compatible: str('fsl,imx8mp-pcie') }),
+    'pcie-ep@33800000': node({ compatible: str('fsl,imx8mp-pcie-ep') }, {}, 'pcie_ep'),
+  }),
+});
+
+/** boards.md §9 / realkernel.md: QEMU virt, EP node at the root, no RC node beside it. */
+function qemu(ep: Record<string, DtValue>): DtNodeSpec {
+  return node({ compatible: str('linux,dummy-virt') }, {
+    'intc@8000000': node({ compatible: str('arm,gic-v3') }, { 'its@8080000': its('its') }),
+    'pcie@10000000': node({ compatible: str('pci-host-ecam-generic'), 'msi-map': cells(0, ref('its'), 0, 0x10000) }),
+    'pcie-ep@7e000000': node({ compatible: str('cdns,cdns-pcie-ep'), ...ep }),
+  });
+}
+
+async function verdict(
+  spec: DtNodeSpec,
+  path: string,
+  opts: { release?: string | undefined; config?: 'y' | 'n' | undefined; symbols?: boolean } = {},
+): Promise<DoorbellVerdict & { input: DoorbellInput }> {
+  const tree = new DeviceTree(dtPort(spec, { symbols: opts.symbols ?? true }));
+  const facts = await gatherDoorbellFacts(tree, path);
+  const release = 'release' in opts ? opts.release : '7.3.4';
+  const input: DoorbellInput = {
+    ...facts,
+    kernel: release === undefined ? undefined : parseRelease(release),
+    config: 'config' in opts ? opts.config : 'y',
+    controller: '4c300000.pcie-ep',
+  };
+  return { ...doorbellVerdict(input), input };
+}
+
+const EP = '/soc/pcie-ep@4c300000';
+const RK_EP = '/pcie-ep@fe150000';
+const FIRST_EPF = /^Only the first function linked to .* "MSI doorbell doesn't support multiple EPF"\.$/;
+
+describe('doorbellVerdict: capable', () => {
+  // boards.md §3: after the Oct-2025 fix pcie0_ep has msi-map = <0x0 &its 0x10 0x1>
+  it('is capable when the EP node maps ID 0 to the ITS with the DeviceID its RC node uses', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP);
+    expect(v.capable).toBe(true);
+    expect(v.code).toBe('capable');
+    expect(v.reason).toBe('pcie-ep@4c300000 sends ID 0 to &its DeviceID 0x10 through its own msi-map, so the kernel can allocate doorbells for 4c300000.pcie-ep.');
+    expect(v.warnings).toEqual([]);
+    expect(v.fix).toBeUndefined();
+  });
+
+  // kernel-abi.md §5 step 1
+  it('always notes that only the first function linked to the controller can own doorbells', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP);
+    expect(v.notes.at(-1)).toMatch(FIRST_EPF);
+    expect(v.notes.at(-1)).toContain('4c300000.pcie-ep');
+    const no = await verdict(imx8mp, '/soc@0/pcie-ep@33800000');
+    expect(no.notes.at(-1)).toMatch(FIRST_EPF);
+  });
+
+  // boards.md §3: the v6.18 DT put pcie1's 0x98 on pcie0_ep
+  it('warns that a host ring would never arrive when the EP DeviceID differs from the RC node\'s (i.MX95 v6.18 DT bug)', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x98, 1) }), EP);
+    expect(v.capable).toBe(true);
+    expect(v.warnings).toEqual([
+      'pcie-ep@4c300000 gives the ITS DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10 for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §3: the i.MX95 v6.18 DT put pcie1\'s 0x98 on pcie0_ep).',
+    ]);
+    expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+  });
+
+  // boards.md §8 and §11.3: RK3588 with its0 instead of its1 gave no IRQ
+  it('warns when the EP node uses another ITS than its RC node (RK3588 its0 instead of its1)', async () => {
+    const v = await verdict(rk3588({ 'msi-map': cells(0, ref('its0'), 0, 1) }), RK_EP);
+    expect(v.capable).toBe(true);
+    expect(v.warnings[0]).toMatch(/sends ID 0 to &its0 but its RC node pcie@fe150000 uses &its1: the kernel allocates the doorbell, but a host ring would never arrive/);
+    expect(v.fix).toBe('&pcie3x4_ep {\n\tmsi-map = <0x0 &its1 0x0 0x1>;\n};');
+  });
+
+  // boards.md §8: Niklas Cassel's tested msi-map = <0x0000 &its1 0x0000 0x1000>
+  it('is capable on RK3588 with the RC\'s msi-map copied onto the EP node', async () => {
+    const v = await verdict(rk3588({ 'msi-map': cells(0, ref('its1'), 0, 0x1000) }), RK_EP);
+    expect(v).toMatchObject({ capable: true, code: 'capable', warnings: [] });
+  });
+
+  // drivers/irqchip/irq-gic-its-msi-parent.c: of_pmsi_get_dev_id reads msi-parent first
+  it('warns when an msi-parent on the EP node overrides the DeviceID its msi-map gives', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1), 'msi-parent': cells(ref('its'), 0x10) }), EP);
+    expect(v.capable).toBe(true);
+    expect(v.warnings).toEqual([]);
+    const w = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1), 'msi-parent': cells(ref('its'), 0) }), EP);
+    expect(w.warnings[0]).toBe('pcie-ep@4c300000 also has msi-parent naming the ITS, and the ITS takes the DeviceID from it (0x0), not from msi-map (0x10).');
+    expect(w.fix).toBe('&pcie0_ep {\n\t/delete-property/ msi-parent;\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+  });
+
+  it('notes that the DeviceID cannot be checked when no RC node sits beside the EP node', async () => {
+    const v = await verdict(qemu({ 'msi-map': cells(0, ref('its'), 0, 1) }), '/pcie-ep@7e000000');
+    expect(v.capable).toBe(true);
+    expect(v.notes[0]).toMatch(/found no RC node beside pcie-ep@7e000000 to check DeviceID 0x0 against/);
+  });
+});
+
+describe('doorbellVerdict: kernel and config', () => {
+  // kernel-abi.md §0, §5: pci-ep-msi.c landed in v6.17
+  it('says no on a kernel older than 6.17, with the DT fix still given', async () => {
+    const v = await verdict(rk3588(), RK_EP, { release: '6.12.117+deb12-arm64' });
+    expect(v).toMatchObject({ capable: false, code: 'kernel-too-old' });
+    expect(v.reason).toBe('Linux 6.12.117+deb12-arm64 has no RC-to-EP doorbell: drivers/pci/endpoint/pci-ep-msi.c arrived in v6.17.');
+    expect(v.fix).toBe('&pcie3x4_ep {\n\tmsi-map = <0x0 &its1 0x0 0x1>;\n};');
+    expect(v.notes[0]).toMatch(/^Once that is solved: Neither pcie-ep@fe150000 nor its parent devices have an msi-map/);
+  });
+
+  // kernel-abi.md §1: with the option off pci_epf_alloc_doorbell() is a stub returning -ENODATA
+  it('says no when CONFIG_PCI_ENDPOINT_MSI_DOORBELL is off', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP, { config: 'n' });
+    expect(v).toMatchObject({ capable: false, code: 'config-disabled' });
+    expect(v.reason).toMatch(/without CONFIG_PCI_ENDPOINT_MSI_DOORBELL, so pci_epf_alloc_doorbell\(\) always fails with ENODATA/);
+    expect(v.fix).toBeUndefined();
+  });
+
+  it('is unknown when a ready DT meets an unknown kernel version or an unreadable config', async () => {
+    const good = imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) });
+    const k = await verdict(good, EP, { release: undefined });
+    expect(k).toMatchObject({ capable: 'unknown', code: 'kernel-unknown' });
+    expect(k.reason).toContain('ID 0 → &its DeviceID 0x10');
+    const c = await verdict(good, EP, { config: undefined });
+    expect(c).toMatchObject({ capable: 'unknown', code: 'config-unknown' });
+    expect(c.reason).toMatch(/Linux 7\.3\.4 are ready, but the kernel config is unreadable/);
+  });
+
+  it('says no, not unknown, when the DT alone already rules the doorbell out', async () => {
+    const v = await verdict(imx8mp, '/soc@0/pcie-ep@33800000', { release: undefined, config: undefined });
+    expect(v).toMatchObject({ capable: false, code: 'no-its' });
+  });
+
+  // kernel-abi.md §4: a disabled node gets no platform device
+  it('says no for a disabled controller node and adds status = "okay" to the fix', async () => {
+    const v = await verdict(imx95({ status: str('disabled') }), EP);
+    expect(v).toMatchObject({ capable: false, code: 'controller-disabled' });
+    expect(v.fix).toBe('&pcie0_ep {\n\tstatus = "okay";\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+  });
+});
+
+describe('doorbellVerdict: device tree', () => {
+  // boards.md §2: msi-parent does not work for the doorbell (observed 7.3.4)
+  it('says msi-parent alone is not enough and gives the msi-map that replaces it', async () => {
+    const v = await verdict(qemu({ 'msi-parent': cells(ref('its'), 0) }), '/pcie-ep@7e000000');
+    expect(v).toMatchObject({ capable: false, code: 'msi-parent-only' });
+    expect(v.reason).toBe(
+      'pcie-ep@7e000000 has msi-parent but no msi-map, and msi-parent alone is not enough on mainline: observed on a real 7.3.4 kernel, an EP node with only msi-parent = <&its 0> gets "Can\'t find MSI domain for EPC" (even though the v9 posting of the series speaks of msi-parent), because the doorbell finds its MSI domain through msi-map.',
+    );
+    expect(v.fix).toBe('&{/pcie-ep@7e000000} {\n\t/delete-property/ msi-parent;\n\tmsi-map = <0x0 &its <devid> 0x1>;\n};');
+    expect(v.notes).toContain('Replace <devid> with the ITS DeviceID the SoC assigns to this controller (normally the value the RC node pcie@… maps requester ID 0 to; see the SoC reference manual).');
+  });
+
+  // boards.md §8: RK3588 upstream has no msi-map → "Can't find MSI domain for EPC"
+  it('says no without any msi-map and takes the fix\'s ITS and DeviceID from the RC node', async () => {
+    const v = await verdict(rk3588(), RK_EP);
+    expect(v).toMatchObject({ capable: false, code: 'no-msi-map' });
+    expect(v.reason).toBe('Neither pcie-ep@fe150000 nor its parent devices have an msi-map, so pci_epf_alloc_doorbell() logs "Can\'t find MSI domain for EPC".');
+    expect(v.fix).toBe('&pcie3x4_ep {\n\tmsi-map = <0x0 &its1 0x0 0x1>;\n};');
+  });
+
+  it('refers to nodes by path when the DTB has no __symbols__', async () => {
+    const v = await verdict(rk3588(), RK_EP, { symbols: false });
+    expect(v.fix).toBe('&{/pcie-ep@fe150000} {\n\tmsi-map = <0x0 &{/interrupt-controller@fe600000/msi-controller@fe660000} 0x0 0x1>;\n};');
+  });
+
+  // boards.md §7: LS1028A RC nodes carry msi-parent = <&its 0>, EP nodes nothing
+  it('falls back on the RC node\'s msi-parent argument for the DeviceID and says to check it', async () => {
+    const ls = node({}, {
+      'interrupt-controller@6000000': node({ compatible: str('arm,gic-v3') }, { 'msi-controller@6020000': its('its') }),
+      soc: node({ compatible: str('simple-bus') }, {
+        'pcie@3400000': node({ compatible: str('fsl,ls1028a-pcie'), 'msi-parent': cells(ref('its'), 0) }, {}, 'pcie1'),
+        'pcie-ep@3400000': node({ compatible: str('fsl,ls1028a-pcie-ep') }, {}, 'pcie_ep1'),
+      }),
+    });
+    const v = await verdict(ls, '/soc/pcie-ep@3400000');
+    expect(v).toMatchObject({ code: 'no-msi-map', fix: '&pcie_ep1 {\n\tmsi-map = <0x0 &its 0x0 0x1>;\n};' });
+    expect(v.notes).toContain("The DeviceID 0x0 is the argument of the RC node's msi-parent; check it against the SoC reference manual.");
+  });
+
+  // boards.md §4: i.MX8MP has no ITS
+  it('says this SoC has no ITS and offers no DT fix when there is no arm,gic-v3-its node', async () => {
+    const v = await verdict(imx8mp, '/soc@0/pcie-ep@33800000');
+    expect(v).toMatchObject({ capable: false, code: 'no-its' });
+    expect(v.reason).toMatch(/^This SoC has no ITS/);
+    expect(v.fix).toBeUndefined();
+  });
+
+  // boards.md §2 and kernel-abi.md §5: only the GIC-v3 ITS is immutable (RK3588's GIC MBI is not)
+  it('says no when msi-map sends ID 0 to a controller that is not an ITS', async () => {
+    const v = await verdict(rk3588({ 'msi-map': cells(0, ref('gic'), 0, 1) }), RK_EP);
+    expect(v).toMatchObject({ capable: false, code: 'target-not-its' });
+    expect(v.reason).toMatch(/sends ID 0 to \/interrupt-controller@fe600000 \("arm,gic-v3"\), which is not a GIC-v3 ITS/);
+    expect(v.fix).toBe('&pcie3x4_ep {\n\tmsi-map = <0x0 &its1 0x0 0x1>;\n};');
+    const v617 = await verdict(rk3588({ 'msi-map': cells(0, ref('gic'), 0, 1) }), RK_EP, { release: '6.17.3' });
+    expect(v617.notes.some((n) => n.startsWith('v6.17 itself does not check for an immutable controller'))).toBe(true);
+  });
+
+  it('says no when msi-map sends ID 0 to a disabled ITS, and the fix enables it', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }, { itsStatus: 'disabled' }), EP);
+    expect(v).toMatchObject({ capable: false, code: 'its-disabled' });
+    expect(v.fix).toBe('&its {\n\tstatus = "okay";\n};');
+  });
+
+  // boards.md §2: a node whose msi-map has no entry for ID 0 ends the search there
+  it('says no when the msi-map has no entry covering ID 0', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0x100, ref('its'), 0x11, 7), 'msi-map-mask': cells(0x1ff) }), EP);
+    expect(v).toMatchObject({ capable: false, code: 'msi-map-no-entry' });
+    expect(v.reason).toBe('The msi-map of /soc/pcie-ep@4c300000 has no entry covering ID 0 (msi-map-mask 0x1ff), which ends the kernel\'s search, so it logs "Can\'t find MSI domain for EPC".');
+    expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+  });
+
+  it('says no when the covering entry names a phandle no node has', async () => {
+    const v = await verdict(imx95({ 'msi-map': cells(0, 0x99, 0x10, 1) }), EP);
+    expect(v).toMatchObject({ capable: false, code: 'msi-map-dangling' });
+    expect(v.reason).toContain('names phandle 0x99, which no node has');
+  });
+
+  // drivers/of/base.c of_map_id: "Error: Bad msi-map length"
+  it('says no for a malformed msi-map and quotes the kernel\'s error line', async () => {
+    const v = await verdict(imx95({ 'msi-map': bytes(0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x10, 0, 1) }), EP);
+    expect(v).toMatchObject({ capable: false, code: 'msi-map-malformed' });
+    expect(v.reason).toBe(
+      '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map is malformed (14 bytes is not a whole number of 4-cell (id-base, phandle, msi-base, length) entries), so the kernel logs "/soc/pcie-ep@4c300000: Error: Bad msi-map length: 14" and finds no MSI domain through it.',
+    );
+    expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+  });
+
+  // boards.md §2: the ITS takes the DeviceID from the EP node's own map
+  it('says no when only a parent device has the msi-map, since the ITS reads the EP node alone', async () => {
+    const spec = imx95();
+    const soc = spec.children['soc']!;
+    const withSocMap = node({ ...spec.props }, { ...spec.children, soc: node({ ...soc.props, 'msi-map': cells(0, ref('its'), 0x10, 1) }, soc.children) });
+    const v = await verdict(withSocMap, EP);
+    expect(v).toMatchObject({ capable: false, code: 'msi-map-not-on-controller' });
+    expect(v.reason).toMatch(/^Only \/soc, a parent device, has an msi-map for ID 0: .*"Failed to allocate MSI"\)\.$/);
+  });
+
+  it('says no when msi-parent names the ITS with other than one argument cell', async () => {
+    const v = doorbellVerdict({
+      ...(await gatherDoorbellFacts(new DeviceTree(dtPort(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), { symbols: true })), EP)),
+      epDeviceId: { source: 'bad-msi-parent', args: [] },
+      kernel: parseRelease('7.3.4'),
+      config: 'y',
+      controller: '4c300000.pcie-ep',
+    });
+    expect(v).toMatchObject({ capable: false, code: 'msi-parent-bad-args' });
+  });
+
+  it('suggests the first enabled ITS and says to check it when several exist and no RC node tells which', async () => {
+    const spec = node({}, {
+      gic: node({ compatible: str('arm,gic-v3') }, { 'its@0': its('its0', { status: str('disabled') }), 'its@1': its('its1') }),
+      'pcie-ep@1000': node({ compatible: str('x,pcie-ep') }),
+    });
+    const v = await verdict(spec, '/pcie-ep@1000');
+    expect(v.fix).toBe('&{/pcie-ep@1000} {\n\tmsi-map = <0x0 &its1 <devid> 0x1>;\n};');
+    expect(v.notes[0]).toMatch(/^This SoC has 2 ITS nodes; the fix uses &its1/);
+  });
+});
+
+describe('gatherDoorbellFacts', () => {
+  it('collects the DT half of the input as plain data', async () => {
+    const tree = new DeviceTree(dtPort(imx95({ 'msi-map': cells(0, ref('its'), 0x98, 1) }), { symbols: true }));
+    const facts = await gatherDoorbellFacts(tree, EP);
+    expect(JSON.parse(JSON.stringify(facts))).toEqual(facts);
+    expect(facts).toMatchObject({
+      controllerPath: EP,
+      controllerLabel: 'pcie0_ep',
+      status: 'okay',
+      chain: [EP, '/soc'],
+      msiMap: { kind: 'mapped', deviceId: 0x98, target: '/interrupt-controller@48000000/msi-controller@48040000' },
+      target: { label: 'its', compatible: ['arm,gic-v3-its'], available: true },
+      epDeviceId: { source: 'msi-map', deviceId: 0x98 },
+      its: [{ path: '/interrupt-controller@48000000/msi-controller@48040000', label: 'its', available: true }],
+      rcSibling: { path: '/soc/pcie@4c300000', label: 'pcie0', deviceId: 0x10, source: 'msi-map' },
+    });
+  });
+});

@@ -1,0 +1,358 @@
+// The one home of the RC-to-EP doorbell rules (drivers/pci/endpoint/pci-ep-msi.c, v6.17+):
+// doorbellVerdict() is pure and says, for one controller, whether pci_epf_alloc_doorbell() can
+// succeed, why not in one sentence, and the DT lines that fix it. gatherDoorbellFacts() is its
+// only reader: it collects the device-tree half of the input through a DeviceTree.
+import { atLeast, type KernelVersion } from '../kernel/version.js';
+import { DtParseError } from '../devicetree/decode.js';
+import { nodeName, unitAddress, parentPath, type DeviceTree } from '../devicetree/tree.js';
+import {
+  deviceChain,
+  itsDeviceId,
+  MsiMapError,
+  readMsiParent,
+  resolveMsiMap,
+  type ItsDeviceId,
+  type MsiMapResolution,
+} from '../devicetree/msi.js';
+
+/** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
+export const ITS_COMPATIBLE = 'arm,gic-v3-its';
+
+export interface DtNodeFact {
+  path: string;
+  /** dtc label from __symbols__, when the DTB has symbols. */
+  label?: string;
+  compatible: string[];
+  /** status absent, "okay" or "ok". */
+  available: boolean;
+}
+
+export interface MsiParentFact {
+  phandle: number;
+  args: number[];
+  /** The node the first phandle names; undefined when it names none. */
+  target?: DtNodeFact;
+  /** Why msi-parent could not be parsed, when it could not. */
+  malformed?: string;
+}
+
+/** The root-complex node beside the EP node (`pcie@X` next to `pcie-ep@X`, boards.md §10). */
+export interface RcSiblingFact {
+  path: string;
+  label?: string;
+  /** The ITS its msi-map (or msi-parent) sends requester ID 0 to. */
+  its?: DtNodeFact;
+  /** The DeviceID that gives requester ID 0, and where it came from. */
+  deviceId?: number;
+  source: 'msi-map' | 'msi-parent' | 'none';
+}
+
+/** A resolution, or an msi-map epctl could not use (a DtParseError, kept as data). */
+export type MsiMapFact = MsiMapResolution | { kind: 'malformed'; path: string; reason: string; kernelLog?: string };
+
+/** The device-tree half of the input, as gatherDoorbellFacts() reads it. */
+export interface DoorbellDtFacts {
+  controllerPath: string;
+  controllerLabel?: string;
+  /** The controller node's `status` ("okay" when absent). */
+  status: string;
+  /** deviceChain(): the node and its device parents. */
+  chain: string[];
+  msiMap: MsiMapFact;
+  /** The node msi-map sends ID 0 to (kind "mapped"). */
+  target?: DtNodeFact;
+  msiParent?: MsiParentFact;
+  /** The DeviceID the ITS takes from the controller node (kind "mapped" to an ITS). */
+  epDeviceId?: ItsDeviceId;
+  /** The SoC's ITS nodes, in tree order. */
+  its: DtNodeFact[];
+  rcSibling?: RcSiblingFact;
+}
+
+export interface DoorbellInput extends DoorbellDtFacts {
+  /** The running kernel, undefined when unknown. */
+  kernel: KernelVersion | undefined;
+  /** CONFIG_PCI_ENDPOINT_MSI_DOORBELL, undefined when the config is unreadable. */
+  config: 'y' | 'n' | undefined;
+  /** EPC name (4c300000.pcie-ep). */
+  controller: string;
+}
+
+export type DoorbellCode =
+  | 'capable'
+  | 'kernel-unknown'
+  | 'config-unknown'
+  | 'kernel-too-old'
+  | 'config-disabled'
+  | 'controller-disabled'
+  | 'msi-map-malformed'
+  | 'no-its'
+  | 'msi-parent-only'
+  | 'no-msi-map'
+  | 'msi-map-no-entry'
+  | 'msi-map-dangling'
+  | 'target-not-its'
+  | 'its-disabled'
+  | 'msi-map-not-on-controller'
+  | 'msi-parent-bad-args';
+
+export interface DoorbellVerdict {
+  capable: boolean | 'unknown';
+  code: DoorbellCode;
+  /** One sentence a board engineer understands. */
+  reason: string;
+  /**
+   * The DT to add, as a node fragment for the board .dts (`&pcie0_ep { msi-map = <…>; };`).
+   * Present whenever the DT needs a change, also beside capable: true when a warning says a
+   * host ring would never arrive.
+   */
+  fix?: string;
+  warnings: string[];
+  notes: string[];
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+const ref = (n: { path: string; label?: string | undefined }): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
+const isIts = (n: DtNodeFact | undefined): boolean => n?.compatible.includes(ITS_COMPATIBLE) ?? false;
+
+const FIRST_EPF_NOTE = (controller: string): string =>
+  `Only the first function linked to ${controller} can own doorbells: pci-ep-msi.c refuses any other with "MSI doorbell doesn't support multiple EPF".`;
+
+interface DtPart {
+  capable: boolean;
+  code: DoorbellCode;
+  reason: string;
+  /** Lines for the controller node. */
+  fixLines?: string[];
+  /** A fragment for another node (the ITS), rendered. */
+  otherFix?: string;
+  warnings: string[];
+  notes: string[];
+  /** Where the doorbell goes when the DT is ready: "&its DeviceID 0x10". */
+  summary?: string;
+}
+
+/** Whether the controller can allocate RC-to-EP doorbells, and what to do if not. */
+export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
+  const dt = dtVerdict(input);
+  const fixWith = (lines: readonly string[] = []): string | undefined => {
+    const parts = [dt.otherFix, lines.length ? fixFragment(input, lines) : undefined].filter((x): x is string => !!x);
+    return parts.length ? parts.join('\n') : undefined;
+  };
+  const verdict = (capable: boolean | 'unknown', code: DoorbellCode, reason: string, extra: { lines?: readonly string[]; notes?: string[] } = {}): DoorbellVerdict => {
+    const fix = fixWith(extra.lines ?? dt.fixLines);
+    return {
+      capable,
+      code,
+      reason,
+      ...(fix === undefined ? {} : { fix }),
+      warnings: dt.warnings,
+      notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE(input.controller)],
+    };
+  };
+  const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
+
+  // pci-ep-msi.c and CONFIG_PCI_ENDPOINT_MSI_DOORBELL landed in v6.17 (1c3b002c6bf6).
+  if (input.kernel && !atLeast(input.kernel, '6.17'))
+    return verdict(false, 'kernel-too-old', `Linux ${input.kernel.release} has no RC-to-EP doorbell: drivers/pci/endpoint/pci-ep-msi.c arrived in v6.17.`, { notes: later });
+  // include/linux/pci-ep-msi.h: without the option pci_epf_alloc_doorbell() is a stub returning -ENODATA, silently.
+  if (input.config === 'n')
+    return verdict(false, 'config-disabled', 'The kernel is built without CONFIG_PCI_ENDPOINT_MSI_DOORBELL, so pci_epf_alloc_doorbell() always fails with ENODATA (-61) and logs nothing; rebuild it with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.', { notes: later });
+  // drivers/of/platform.c: a disabled node gets no platform device, so no controller at all.
+  if (input.status !== 'okay' && input.status !== 'ok')
+    return verdict(false, 'controller-disabled', `${nodeName(input.controllerPath)} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, { lines: ['status = "okay";', ...(dt.fixLines ?? [])], notes: later });
+  if (!dt.capable) return verdict(false, dt.code, dt.reason);
+  if (!input.kernel)
+    return verdict('unknown', 'kernel-unknown', `The device tree is ready (ID 0 → ${dt.summary}), but the kernel version is unknown and the doorbell needs v6.17 or newer with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.`);
+  if (input.config === undefined)
+    return verdict('unknown', 'config-unknown', `The device tree (ID 0 → ${dt.summary}) and Linux ${input.kernel.release} are ready, but the kernel config is unreadable, so whether CONFIG_PCI_ENDPOINT_MSI_DOORBELL is set is unknown.`, { notes: ['Without CONFIG_PCI_ENDPOINT_MSI_DOORBELL the doorbell allocation fails with ENODATA (-61) and no kernel log line.'] });
+  return verdict(true, 'capable', dt.reason);
+}
+
+/** The device-tree rules alone, in the order pci_epf_alloc_doorbell() meets them. */
+function dtVerdict(input: DoorbellInput): DtPart {
+  const ep = nodeName(input.controllerPath);
+  const m = input.msiMap;
+  const no = (code: DoorbellCode, reason: string, fixLines?: string[], notes: string[] = []): DtPart => ({
+    capable: false,
+    code,
+    reason,
+    ...(fixLines ? { fixLines } : {}),
+    warnings: [],
+    notes,
+  });
+  if (m.kind === 'malformed')
+    return no('msi-map-malformed', `${m.path} is malformed (${m.reason}), so the kernel ${m.kernelLog ? `logs "${m.kernelLog}" and ` : ''}finds no MSI domain through it.`, ...suggested(input));
+  if (input.its.length === 0)
+    return no('no-its', `This SoC has no ITS (no "${ITS_COMPATIBLE}" node), and the doorbell needs the GIC-v3 ITS, the only MSI controller the kernel accepts as immutable, so no device-tree line can enable it.`);
+  if (m.kind === 'no-msi-map') {
+    if (input.msiParent)
+      return no('msi-parent-only', `${ep} has msi-parent but no msi-map, and msi-parent alone is not enough on mainline: observed on a real 7.3.4 kernel, an EP node with only msi-parent = <&its 0> gets "Can't find MSI domain for EPC" (even though the v9 posting of the series speaks of msi-parent), because the doorbell finds its MSI domain through msi-map.`, ...suggested(input, true));
+    return no('no-msi-map', `Neither ${ep} nor its parent devices have an msi-map, so pci_epf_alloc_doorbell() logs "Can't find MSI domain for EPC".`, ...suggested(input));
+  }
+  if (m.kind === 'no-entry')
+    return no('msi-map-no-entry', `The msi-map of ${m.mapNode} has no entry covering ID 0 (msi-map-mask ${hex(m.mask)}), which ends the kernel's search, so it logs "Can't find MSI domain for EPC".`, ...suggested(input));
+  if (m.kind === 'dangling')
+    return no('msi-map-dangling', `The msi-map entry of ${m.mapNode} for ID 0 names phandle ${hex(m.phandle)}, which no node has, so the kernel cannot use it and finds no MSI domain ("Can't find MSI domain for EPC").`, ...suggested(input));
+
+  const target = input.target ?? { path: m.target, compatible: [], available: true };
+  if (!isIts(target)) {
+    const compat = target.compatible.length ? target.compatible.map((c) => `"${c}"`).join(', ') : 'no compatible';
+    const v617 = input.kernel && input.kernel.major === 6 && input.kernel.minor === 17
+      ? ['v6.17 itself does not check for an immutable controller: the allocation may succeed there, but the doorbell address/data can change whenever the IRQ affinity changes.']
+      : [];
+    const [lines, notes] = suggested(input);
+    return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, lines, [...notes, ...v617]);
+  }
+  if (!target.available)
+    return {
+      ...no('its-disabled', `The msi-map of ${m.mapNode} sends ID 0 to the ITS ${m.target}, but that node is disabled, so no MSI domain exists for it ("Can't find MSI domain for EPC").`),
+      otherFix: `${ref(target)} {\n\tstatus = "okay";\n};`,
+    };
+
+  // irq-gic-its-msi-parent.c (of_pmsi_get_dev_id): the ITS reads the DeviceID from the controller node only.
+  const dev: ItsDeviceId =
+    input.epDeviceId ?? (m.mapNode === input.controllerPath ? { source: 'msi-map', deviceId: m.deviceId } : { source: 'none' });
+  if (dev.source === 'none')
+    return no('msi-map-not-on-controller', `Only ${m.mapNode}, a parent device, has an msi-map for ID 0: the kernel finds the ITS through it, but the ITS takes the DeviceID from ${ep}'s own node, which has none, so the allocation fails ("Failed to allocate MSI").`, ...suggested(input));
+  if (dev.source === 'bad-msi-parent')
+    return no('msi-parent-bad-args', `${ep} has msi-parent naming the ITS with ${dev.args.length} argument cells instead of one, so the ITS driver warns and refuses the allocation ("Failed to allocate MSI").`, ...suggested(input, true));
+
+  const its = { path: m.target, ...(target.label ? { label: target.label } : {}) };
+  const summary = `${ref(its)} DeviceID ${hex(dev.deviceId)}`;
+  const warnings: string[] = [];
+  let fixLines: string[] | undefined;
+  if (dev.source === 'msi-parent' && m.mapNode === input.controllerPath && dev.deviceId !== m.deviceId)
+    warnings.push(`${ep} also has msi-parent naming the ITS, and the ITS takes the DeviceID from it (${hex(dev.deviceId)}), not from msi-map (${hex(m.deviceId)}).`);
+  const rc = input.rcSibling;
+  if (rc?.its && rc.its.path !== m.target) {
+    warnings.push(`${ep} sends ID 0 to ${ref(its)} but its RC node ${nodeName(rc.path)} uses ${ref(rc.its)}: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §8: RK3588 with its0 instead of its1 gave no IRQ).`);
+    fixLines = suggested(input, dev.source === 'msi-parent')[0];
+  } else if (rc?.deviceId !== undefined && rc.deviceId !== dev.deviceId) {
+    warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §3: the i.MX95 v6.18 DT put pcie1's 0x98 on pcie0_ep).`);
+    fixLines = suggested(input, dev.source === 'msi-parent')[0];
+  }
+  const notes = rc?.deviceId === undefined ? [`epctl found no RC node beside ${ep} to check DeviceID ${hex(dev.deviceId)} against; it must be the ITS DeviceID the SoC assigns to this controller.`] : [];
+  const via = dev.source === 'msi-parent' ? 'its msi-parent' : m.mapNode === input.controllerPath ? 'its own msi-map' : `the msi-map of ${m.mapNode}`;
+  return {
+    capable: true,
+    code: 'capable',
+    reason: `${ep} sends ID 0 to ${summary} through ${via}, so the kernel can allocate doorbells for ${input.controller}.`,
+    ...(fixLines ? { fixLines } : {}),
+    warnings,
+    notes,
+    summary,
+  };
+}
+
+/**
+ * The msi-map line to add, plus a note when the DeviceID or ITS had to be guessed. The ITS is
+ * the one the RC sibling uses, else the SoC's only (or first enabled) ITS; the DeviceID is the
+ * one the RC sibling gives requester ID 0, else a `<devid>` placeholder.
+ */
+function suggested(input: DoorbellInput, dropMsiParent = false): [string[], string[]] {
+  const rc = input.rcSibling;
+  const its = (isIts(rc?.its) ? rc?.its : undefined) ?? (input.its.length === 1 ? input.its[0] : input.its.find((i) => i.available) ?? input.its[0]);
+  const notes: string[] = [];
+  if (!isIts(rc?.its) && input.its.length > 1)
+    notes.push(`This SoC has ${input.its.length} ITS nodes; the fix uses ${its ? ref(its) : 'the first'}, but use the one the controller's requester IDs reach (normally the one its RC node uses).`);
+  const devid = rc?.deviceId !== undefined ? hex(rc.deviceId) : '<devid>';
+  if (rc?.deviceId === undefined)
+    notes.push('Replace <devid> with the ITS DeviceID the SoC assigns to this controller (normally the value the RC node pcie@… maps requester ID 0 to; see the SoC reference manual).');
+  else if (rc.source === 'msi-parent')
+    notes.push(`The DeviceID ${devid} is the argument of the RC node's msi-parent; check it against the SoC reference manual.`);
+  const lines = [`msi-map = <0x0 ${its ? ref(its) : '&its'} ${devid} 0x1>;`];
+  if (dropMsiParent || input.msiParent) lines.unshift('/delete-property/ msi-parent;');
+  return [lines, notes];
+}
+
+function fixFragment(input: DoorbellInput, lines: readonly string[]): string {
+  const node = input.controllerLabel ? `&${input.controllerLabel}` : `&{${input.controllerPath}}`;
+  return `${node} {\n${lines.map((l) => `\t${l}`).join('\n')}\n};`;
+}
+
+// ---- reading the facts (the only part of this module that does I/O, through DeviceTree) ----
+
+async function nodeFact(tree: DeviceTree, path: string): Promise<DtNodeFact> {
+  const [label, compatible, available] = await Promise.all([
+    tree.pathLabel(path),
+    tree.compatible(path).catch(orDefault<string[]>([])),
+    tree.available(path).catch(orDefault(true)),
+  ]);
+  return { path, ...(label ? { label } : {}), compatible, available };
+}
+
+const orDefault = <T>(v: T) => (e: unknown): T => {
+  if (e instanceof DtParseError) return v;
+  throw e;
+};
+
+/** The RC node beside the controller: same parent, `pcie@<unit address>`. */
+async function rcSibling(tree: DeviceTree, controller: string): Promise<RcSiblingFact | undefined> {
+  const parent = parentPath(controller);
+  const unit = unitAddress(controller);
+  if (parent === undefined || unit === undefined) return undefined;
+  const name = (await tree.children(parent)).find((c) => c === `pcie@${unit}`);
+  if (!name) return undefined;
+  const path = parent === '/' ? `/${name}` : `${parent}/${name}`;
+  const label = await tree.pathLabel(path);
+  const base = { path, ...(label ? { label } : {}) };
+  try {
+    const m = await resolveMsiMap(tree, [path], 0);
+    if (m.kind === 'mapped') return { ...base, its: await nodeFact(tree, m.target), deviceId: m.deviceId, source: 'msi-map' };
+    if (m.kind !== 'no-msi-map') return { ...base, source: 'none' };
+    const p = await readMsiParent(tree, path);
+    if (p?.target && p.args.length === 1) return { ...base, its: await nodeFact(tree, p.target), deviceId: p.args[0]!, source: 'msi-parent' };
+  } catch (e) {
+    if (!(e instanceof DtParseError)) throw e;
+  }
+  return { ...base, source: 'none' };
+}
+
+/** The device-tree half of doorbellVerdict()'s input for the controller node at `controllerDtPath`. */
+export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: string): Promise<DoorbellDtFacts> {
+  const chain = await deviceChain(tree, controllerDtPath);
+  let msiMap: MsiMapFact;
+  try {
+    msiMap = await resolveMsiMap(tree, chain, 0);
+  } catch (e) {
+    if (!(e instanceof DtParseError)) throw e;
+    msiMap = { kind: 'malformed', path: e.path, reason: e.reason, ...(e instanceof MsiMapError ? { kernelLog: e.kernelLog } : {}) };
+  }
+  let msiParent: MsiParentFact | undefined;
+  try {
+    const p = await readMsiParent(tree, controllerDtPath);
+    if (p) msiParent = { phandle: p.phandle, args: p.args, ...(p.target ? { target: await nodeFact(tree, p.target) } : {}) };
+  } catch (e) {
+    if (!(e instanceof DtParseError)) throw e;
+    msiParent = { phandle: 0, args: [], malformed: e.reason };
+  }
+  const [status, label, itsPaths, rc] = await Promise.all([
+    tree.status(controllerDtPath).catch(orDefault('okay')),
+    tree.pathLabel(controllerDtPath),
+    tree.findCompatible(ITS_COMPATIBLE),
+    rcSibling(tree, controllerDtPath),
+  ]);
+  const target = msiMap.kind === 'mapped' ? await nodeFact(tree, msiMap.target) : undefined;
+  let epDeviceId: ItsDeviceId | undefined;
+  if (msiMap.kind === 'mapped' && isIts(target)) {
+    try {
+      epDeviceId = await itsDeviceId(tree, controllerDtPath, msiMap.target);
+    } catch (e) {
+      if (!(e instanceof DtParseError)) throw e;
+      epDeviceId = { source: 'none' };
+    }
+  }
+  return {
+    controllerPath: controllerDtPath,
+    ...(label ? { controllerLabel: label } : {}),
+    status,
+    chain,
+    msiMap,
+    ...(target ? { target } : {}),
+    ...(msiParent ? { msiParent } : {}),
+    ...(epDeviceId ? { epDeviceId } : {}),
+    its: await Promise.all(itsPaths.map((p) => nodeFact(tree, p))),
+    ...(rc ? { rcSibling: rc } : {}),
+  };
+}

@@ -1,0 +1,58 @@
+// Picks the backend for a run: the live system, a recorded board (--root DIR) or a simulated
+// one (--mock BOARD, optionally continued from --mock-state FILE). The fake kernel is loaded
+// only for --mock runs, so probing a real board never pays for memfs and the board profiles.
+import fs from 'node:fs/promises';
+import type { KernelPort } from './port.js';
+import { RealKernel } from './real.js';
+import { SysrootKernel } from './sysroot.js';
+import { EpctlError } from './errors.js';
+import { EXIT } from '../exit-codes.js';
+
+export interface PortOptions {
+  root?: string;
+  mock?: string;
+  kernel?: string;
+  mockState?: string;
+}
+
+export interface OpenPort {
+  port: KernelPort;
+  /** Saves --mock-state; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function openPort(opts: PortOptions): Promise<OpenPort> {
+  if (opts.root !== undefined && opts.mock !== undefined)
+    throw new EpctlError('--root and --mock cannot be used together: choose a recorded board or a simulated one', { exitCode: EXIT.USAGE });
+  if (opts.mock === undefined && (opts.kernel !== undefined || opts.mockState !== undefined))
+    throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
+  if (opts.root !== undefined) {
+    const st = await fs.stat(opts.root).catch(() => undefined);
+    if (!st?.isDirectory())
+      throw new EpctlError(`--root ${opts.root}: ${st ? 'not a directory' : 'no such directory'}`, {
+        exitCode: EXIT.NO_BOARD,
+        hint: 'give a directory recorded with `epctl snapshot DIR` on the board',
+      });
+    return { port: new SysrootKernel(opts.root), close: async () => undefined };
+  }
+  if (opts.mock !== undefined) return openMock(opts.mock, opts.kernel, opts.mockState);
+  return { port: new RealKernel(), close: async () => undefined };
+}
+
+async function openMock(board: string, kernel: string | undefined, stateFile: string | undefined): Promise<OpenPort> {
+  const { createFakeKernel, loadFakeKernel } = await import('../fake/index.js');
+  const { readStateFile, writeStateFile } = await import('../fake/state-file.js');
+  const saved = stateFile === undefined ? undefined : await readStateFile(stateFile);
+  const fake = saved
+    ? loadFakeKernel(saved, { board, ...(kernel === undefined ? {} : { kernel }) })
+    : createFakeKernel({ board, ...(kernel === undefined ? {} : { kernel }) });
+  let closed = false;
+  return {
+    port: fake,
+    close: async () => {
+      if (closed || stateFile === undefined) return;
+      closed = true;
+      await writeStateFile(stateFile, fake.toState());
+    },
+  };
+}

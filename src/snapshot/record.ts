@@ -1,0 +1,132 @@
+// `epctl snapshot DIR`: records a board as a sysroot that --root replays. It runs probe
+// through a port that notes every path probe touches, adds the trees later commands read
+// (the whole pci_ep configfs, the device tree, /proc/interrupts), and copies each as it is:
+// files with their bytes and mode, symlinks with their own (relative) text, directories.
+import fs from 'node:fs/promises';
+import nodePath from 'node:path';
+import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
+import { joinPath } from '../kernel/port.js';
+import { isKernelError, EpctlError } from '../kernel/errors.js';
+import { EXIT } from '../exit-codes.js';
+import { PCI_EP } from '../configfs/paths.js';
+import { DT_BASE } from '../devicetree/tree.js';
+import { probe, type BoardState } from '../probe/probe.js';
+
+/** Files later commands read that probe may not touch. */
+const EXTRA_FILES = ['/proc/version', '/proc/mounts', '/proc/interrupts', '/proc/config.gz', '/proc/cmdline', '/proc/sys/kernel/tainted'];
+/** Trees copied whole. */
+const EXTRA_TREES = [PCI_EP, DT_BASE, '/sys/bus/pci-epf'];
+
+export const MANIFEST = 'epctl-snapshot.json';
+
+export interface SnapshotResult {
+  dir: string;
+  files: number;
+  symlinks: number;
+  directories: number;
+  board: BoardState;
+}
+
+/** A port that remembers which paths were looked at. */
+class RecordingPort implements KernelPort {
+  readonly touched = new Set<string>();
+  constructor(private readonly inner: KernelPort) {}
+  get backend() {
+    return this.inner.backend;
+  }
+  get origin() {
+    return this.inner.origin;
+  }
+  private note<T>(path: string, p: Promise<T>): Promise<T> {
+    this.touched.add(path);
+    return p;
+  }
+  read = (p: string) => this.note(p, this.inner.read(p));
+  readdir = (p: string) => this.note(p, this.inner.readdir(p));
+  readlink = (p: string) => this.note(p, this.inner.readlink(p));
+  stat = (p: string) => this.note(p, this.inner.stat(p));
+  lstat = (p: string) => this.note(p, this.inner.lstat(p));
+  exists = (p: string) => this.note(p, this.inner.exists(p));
+  write = (p: string, d: string | Uint8Array) => this.inner.write(p, d);
+  mkdir = (p: string) => this.inner.mkdir(p);
+  rmdir = (p: string) => this.inner.rmdir(p);
+  symlink = (t: string, p: string) => this.inner.symlink(t, p);
+  unlink = (p: string) => this.inner.unlink(p);
+  lines = (p: string, o?: StreamOptions) => this.inner.lines(p, o);
+}
+
+export async function snapshot(source: KernelPort, dir: string): Promise<SnapshotResult> {
+  const existing = await fs.readdir(dir).catch(() => undefined);
+  if (existing && existing.length > 0)
+    throw new EpctlError(`${dir} is not empty`, { exitCode: EXIT.USAGE, hint: 'give a new or empty directory: a snapshot never overwrites files' });
+  const rec = new RecordingPort(source);
+  const board = await probe(rec);
+  const out = { dir: nodePath.resolve(dir), files: 0, symlinks: 0, directories: 0 };
+  const done = new Set<string>();
+
+  /** Copies one entry (not following a final symlink); returns its kind. */
+  const copy = async (path: string): Promise<KernelStat['kind'] | undefined> => {
+    if (done.has(path)) return undefined;
+    done.add(path);
+    let st: KernelStat;
+    try {
+      st = await source.lstat(path);
+    } catch (e) {
+      if (isKernelError(e)) return undefined;
+      throw e;
+    }
+    const host = nodePath.join(out.dir, path);
+    await fs.mkdir(nodePath.dirname(host), { recursive: true });
+    if (st.kind === 'dir') {
+      await fs.mkdir(host, { recursive: true });
+      out.directories++;
+    } else if (st.kind === 'symlink') {
+      await fs.symlink(await source.readlink(path), host);
+      out.symlinks++;
+    } else if (st.kind === 'file') {
+      // Write-only attributes (bind, unbind, uevent of a bus) cannot be read: keep them empty.
+      const bytes = await source.read(path).catch((e: unknown) => {
+        if (isKernelError(e)) return new Uint8Array(0);
+        throw e;
+      });
+      await fs.writeFile(host, bytes);
+      await fs.chmod(host, st.mode & 0o777 || 0o444);
+      out.files++;
+    }
+    return st.kind;
+  };
+
+  /** Copies every ancestor directory and the entry, and for a symlink what it points at. */
+  const copyPath = async (path: string): Promise<void> => {
+    const parts = path.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) await copy('/' + parts.slice(0, i).join('/'));
+    await copy(path);
+  };
+
+  const copyTree = async (path: string): Promise<void> => {
+    await copyPath(path);
+    let st: KernelStat;
+    try {
+      st = await source.lstat(path);
+    } catch {
+      return;
+    }
+    if (st.kind !== 'dir') return;
+    for (const name of await source.readdir(path)) await copyTree(joinPath(path, name));
+  };
+
+  for (const path of [...rec.touched].sort()) {
+    await copyPath(path);
+    // A listed directory keeps its entries (as links, empty dirs or files).
+    const kind = await source.lstat(path).then((s) => s.kind, () => undefined);
+    if (kind === 'dir') for (const name of await source.readdir(path)) await copy(joinPath(path, name));
+  }
+  for (const f of EXTRA_FILES) await copyPath(f);
+  for (const t of EXTRA_TREES) await copyTree(t);
+
+  await fs.writeFile(
+    nodePath.join(out.dir, MANIFEST),
+    JSON.stringify({ format: 'epctl-snapshot', version: 1, origin: source.origin, backend: source.backend, release: board.kernel.release, controllers: board.controllers.map((c) => c.name) }, null, 2) + '\n',
+  );
+  return { ...out, board };
+}
