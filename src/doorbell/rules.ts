@@ -115,8 +115,8 @@ const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 const ref = (n: { path: string; label?: string | undefined }): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
 const isIts = (n: DtNodeFact | undefined): boolean => n?.compatible.includes(ITS_COMPATIBLE) ?? false;
 
-const FIRST_EPF_NOTE = (controller: string): string =>
-  `Only the first function linked to ${controller} can own doorbells: pci-ep-msi.c refuses any other with "MSI doorbell doesn't support multiple EPF".`;
+const FIRST_EPF_NOTE =
+  'Only the first function linked to a controller can own doorbells: pci-ep-msi.c refuses any other with "MSI doorbell doesn\'t support multiple EPF".';
 
 interface DtPart {
   capable: boolean;
@@ -147,7 +147,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
       reason,
       ...(fix === undefined ? {} : { fix }),
       warnings: dt.warnings,
-      notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE(input.controller)],
+      notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE],
     };
   };
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
@@ -256,9 +256,15 @@ function suggested(input: DoorbellInput, dropMsiParent = false): [string[], stri
   const notes: string[] = [];
   if (!isIts(rc?.its) && input.its.length > 1)
     notes.push(`This SoC has ${input.its.length} ITS nodes; the fix uses ${its ? ref(its) : 'the first'}, but use the one the controller's requester IDs reach (normally the one its RC node uses).`);
-  const devid = rc?.deviceId !== undefined ? hex(rc.deviceId) : '<devid>';
-  if (rc?.deviceId === undefined)
+  // The EP node's own msi-parent = <&its N> already names the DeviceID the ITS would give it
+  // (irq-gic-its-msi-parent.c of_pmsi_get_dev_id takes the specifier's one argument).
+  const own = input.msiParent && isIts(input.msiParent.target) && input.msiParent.args.length === 1 ? input.msiParent.args[0] : undefined;
+  const id = rc?.deviceId ?? own;
+  const devid = id !== undefined ? hex(id) : '<devid>';
+  if (id === undefined)
     notes.push('Replace <devid> with the ITS DeviceID the SoC assigns to this controller (normally the value the RC node pcie@… maps requester ID 0 to; see the SoC reference manual).');
+  else if (rc?.deviceId === undefined)
+    notes.push(`The DeviceID ${devid} is the argument of this node's msi-parent; check it against the SoC reference manual.`);
   else if (rc.source === 'msi-parent')
     notes.push(`The DeviceID ${devid} is the argument of the RC node's msi-parent; check it against the SoC reference manual.`);
   const lines = [`msi-map = <0x0 ${its ? ref(its) : '&its'} ${devid} 0x1>;`];

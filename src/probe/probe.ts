@@ -95,7 +95,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   const kconfig = await readKernelConfig(port, release ?? '');
   const config: Record<string, string> = {};
   for (const s of CONFIG_SYMBOLS) {
-    const v = kconfig?.values.get(`CONFIG_${s}`);
+    const v = kconfig?.values.get(s);
     if (kconfig) config[s] = v ?? 'n';
   }
 

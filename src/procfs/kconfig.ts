@@ -1,0 +1,118 @@
+// The kernel configuration: the .config text that scripts/kconfig writes, exposed at run time
+// as /proc/config.gz (CONFIG_IKCONFIG_PROC, kernel/configs.c: the gzipped .config) or installed
+// by distributions as /boot/config-<release>. Lines are `CONFIG_X=y|m`, `CONFIG_X="string"`
+// (backslash escapes \" and \\), `CONFIG_X=123` / `=0x10`, and `# CONFIG_X is not set`.
+// The parser is total: lines it does not recognise are skipped.
+import { gunzipSync } from 'node:zlib';
+import { EpctlError } from '../kernel/errors.js';
+import { EXIT } from '../exit-codes.js';
+import type { KernelPort } from '../kernel/port.js';
+
+export const PROC_CONFIG_GZ = '/proc/config.gz';
+
+/**
+ * Symbol name without "CONFIG_" → value: "y", "m", "n" (is not set), the unescaped text of a
+ * string, or an int/hex literal as written ("123", "0x10").
+ */
+export type KernelConfig = Map<string, string>;
+
+const PREFIX = 'CONFIG_';
+const NOT_SET = ' is not set';
+
+function isSymbolChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
+}
+
+function symbolEnd(line: string, from: number): number {
+  let i = from;
+  while (i < line.length && isSymbolChar(line.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Parses .config text; never throws. A later line for a symbol wins, as in kconfig. */
+export function parseKernelConfig(text: string): KernelConfig {
+  const values: KernelConfig = new Map();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('# CONFIG_') && line.endsWith(NOT_SET)) {
+      const end = symbolEnd(line, 9);
+      if (end > 9 && end === line.length - NOT_SET.length) values.set(line.slice(9, end), 'n');
+      continue;
+    }
+    if (!line.startsWith(PREFIX)) continue;
+    const end = symbolEnd(line, PREFIX.length);
+    if (end === PREFIX.length || line.charCodeAt(end) !== 61) continue;
+    const value = line.slice(end + 1);
+    const parsed = value.startsWith('"') ? unquote(value) : value;
+    if (parsed !== undefined) values.set(line.slice(PREFIX.length, end), parsed);
+  }
+  return values;
+}
+
+function unquote(value: string): string | undefined {
+  let out = '';
+  for (let i = 1; i < value.length; i++) {
+    const ch = value.charAt(i);
+    if (ch === '"') return i === value.length - 1 ? out : undefined;
+    if (ch === '\\' && i + 1 < value.length) {
+      out += value.charAt(i + 1);
+      i++;
+    } else out += ch;
+  }
+  return undefined;
+}
+
+/** True when the symbol is built in or a module. */
+export function isEnabled(config: KernelConfig, symbol: string): boolean {
+  const v = config.get(symbol);
+  return v === 'y' || v === 'm';
+}
+
+/** /proc/config.gz exists but is not gzip data. */
+export class KernelConfigError extends EpctlError {
+  readonly path: string;
+
+  constructor(path: string, cause: unknown) {
+    const hint = `check ${path}: it should be the gzipped kernel .config (zcat ${path})`;
+    super(`${path}: not gzip data; ${hint}`, { exitCode: EXIT.BAD_DATA, hint, cause });
+    this.path = path;
+  }
+}
+
+/** Errnos that mean "this source is not there for us": try the next one. */
+const UNREADABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR']);
+
+async function readIfReadable(port: KernelPort, path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await port.read(path);
+  } catch (e) {
+    if (UNREADABLE.has((e as { code?: string }).code ?? '')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The running kernel's configuration: /proc/config.gz, else /boot/config-<release>;
+ * undefined when neither can be read.
+ */
+export async function readKernelConfig(
+  port: KernelPort,
+  release: string,
+): Promise<{ source: string; values: KernelConfig } | undefined> {
+  const gz = await readIfReadable(port, PROC_CONFIG_GZ);
+  if (gz !== undefined) {
+    let text: string;
+    try {
+      text = new TextDecoder().decode(gunzipSync(gz));
+    } catch (e) {
+      throw new KernelConfigError(PROC_CONFIG_GZ, e);
+    }
+    return { source: PROC_CONFIG_GZ, values: parseKernelConfig(text) };
+  }
+  // The release names one file in /boot: no "/" (nothing that climbs out) and no NUL.
+  if (release === '' || release.includes('/') || release.includes('\0')) return undefined;
+  const boot = `/boot/config-${release}`;
+  const plain = await readIfReadable(port, boot);
+  if (plain === undefined) return undefined;
+  return { source: boot, values: parseKernelConfig(new TextDecoder().decode(plain)) };
+}
