@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'threads',
+    globalSetup: ['./test/global-setup.ts'],
     testTimeout: 60_000,
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

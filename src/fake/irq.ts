@@ -10,9 +10,10 @@
 //   "  " + actions joined by ", ". prec = 3, +1 per decade of nr_irqs from 1000 (max 10).
 // - Layout "decimal" (6.14 .. 7.1; f9ed1f7c2e26 "genirq/proc: Use seq_put_decimal_ull_width()"):
 //   "%*d:", " %10u" per CPU, " ", "%8s" chip, then the same tail.
-// - Layout "tabular" (tglx's irq/core series of March–June 2026: "genirq/proc: Runtime size the
-//   chip name", "…Increase default interrupt number precision to four"; in tip irq/core and
-//   linux-next in June 2026 during v7.1-rc, so [inferred] first released in 7.2; observed 7.3.4):
+// - Layout "tabular" (tglx's irq/core series of March–June 2026: 61b51a167c52 "genirq/proc:
+//   Runtime size the chip name", 34594da7650d "…Increase default interrupt number precision to
+//   four", ids as in tip irq/core and linux-next on 15 June 2026, during v7.1-rc; so [inferred]
+//   first released in 7.2; observed 7.3.4):
 //   "%*llu:" with num_prec ≥ 4 (+1 per decade of total_nr_irqs from 10000), " %10u" per CPU,
 //   "  ", chip "%-*s" padded to chip_width, " ", hwirq right-aligned in num_prec (blank: " %*s",
 //   one space more), " %-8s" trigger, same tail. chip_width = max(8, every chip name ever set
@@ -20,8 +21,10 @@
 // - arm64 IPI rows: before the rework "%*s%u:%s" ("IPI", prec-1; " " when prec >= 4),
 //   "%10u " per CPU, "      %s"; with it "%*s%u: ", "%10u " per CPU, " %s" (observed 7.3.4;
 //   the smp.c commit is not settled, modelled together with the proc.c rework). Err row
-//   "%*s: %10lu": one count whatever the CPU count. IPI0–IPI6 with 6.1's names before 6.7
-//   ([inferred]: the arm64 pseudo-NMI IPI series, v6.7), IPI0–IPI7 with 6.12's names from 6.7.
+//   "%*s: %10lu": one count whatever the CPU count. IPI0–IPI6 with 6.1's names before 6.7,
+//   IPI0–IPI7 with 6.12's names from 6.7 (Douglas Anderson's pseudo-NMI IPI series in arm64
+//   for-next/backtrace-ipi: 2b2d0a7a96ab drops IPI_WAKEUP, d7402513c935 adds CPU stop NMIs,
+//   331a1b3a836c backtrace, 2f5cd0c7ffde KGDB roundup; the arm64 pull for 6.7).
 // - Rows listed: IRQs with an action; before 6.11 also action-less IRQs whose count is not 0
 //   ("genirq/proc: Refine percpu kstat_irqs access logic", v6.11).
 // - virq allocation: first fit (irq_find_free_area()) of a contiguous range. [inferred] Numbers

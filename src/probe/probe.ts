@@ -10,6 +10,7 @@ import { parseMounts, PROC_MOUNTS } from '../procfs/mounts.js';
 import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
 import { readKernelConfig } from '../procfs/kconfig.js';
 import { listEpcs } from '../sysfs/epc.js';
+import { parseInterrupts, doorbellRows, InterruptsParseError, type ParsedInterrupts } from '../procfs/interrupts.js';
 import { DeviceTree, DT_BASE, DtMissingError } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellVerdict } from '../doorbell/rules.js';
@@ -17,7 +18,7 @@ import { EpctlError } from '../kernel/errors.js';
 
 /** A reason the board cannot do endpoint work, with its exit code and what to do. */
 export interface Problem {
-  code: 'no-kernel-version' | 'no-configfs' | 'no-endpoint-configfs' | 'no-controller' | 'no-device-tree' | 'bad-device-tree';
+  code: 'no-kernel-version' | 'no-configfs' | 'no-endpoint-configfs' | 'no-controller' | 'no-device-tree' | 'bad-device-tree' | 'bad-interrupts';
   exitCode: ExitCode;
   message: string;
   path: string;
@@ -39,6 +40,8 @@ export interface ControllerState {
   /** The cached `start` flag, when configfs shows it. */
   started: boolean | null;
   doorbell: DoorbellVerdict;
+  /** Doorbell IRQs live now (/proc/interrupts rows on chip ITS-pMSI-<epc>, kernel-abi.md §8.2). */
+  doorbellIrqs: { virq: number; hwirq: number | null; actions: string[]; count: number }[];
 }
 
 export interface BoardState {
@@ -59,6 +62,8 @@ export interface BoardState {
   idleEpNodes: { path: string; compatible: string[]; status: string }[];
   problems: Problem[];
 }
+
+const PROC_INTERRUPTS = '/proc/interrupts';
 
 const CONFIG_SYMBOLS = [
   'PCI_ENDPOINT',
@@ -135,6 +140,23 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     problems.push({ code: 'no-device-tree', exitCode: EXIT.BAD_DATA, path: DT_BASE, message: `${DT_BASE} is missing, so the doorbell verdict cannot be made`, hint: e.hint ?? 'boot with a device tree' });
   }
 
+  // /proc/interrupts: the doorbell rows now allocated (pci-epf-test between ENABLE and
+  // DISABLE, vNTB from link to unlink).
+  let interrupts: ParsedInterrupts | undefined;
+  const interruptsText = await readTextIfExists(port, PROC_INTERRUPTS);
+  if (interruptsText !== undefined) {
+    try {
+      interrupts = parseInterrupts(interruptsText, PROC_INTERRUPTS);
+    } catch (e) {
+      if (!(e instanceof InterruptsParseError)) throw e;
+      problems.push({ code: 'bad-interrupts', exitCode: EXIT.BAD_DATA, path: `${PROC_INTERRUPTS}:${e.line}`, message: e.message.split('; ')[0]!, hint: e.hint ?? '' });
+    }
+  }
+  const irqsOf = (epc: string): ControllerState['doorbellIrqs'] =>
+    interrupts === undefined
+      ? []
+      : doorbellRows(interrupts, epc).map((r) => ({ virq: r.irq ?? -1, hwirq: r.hwirq ?? null, actions: r.actions, count: r.counts.reduce((a, b) => a + b, 0) }));
+
   const controllers: ControllerState[] = [];
   for (const epc of await listEpcs(port)) {
     const startText = cfsControllers.has(epc.name) ? await readTextIfExists(port, `${CONTROLLERS}/${epc.name}/start`) : undefined;
@@ -144,6 +166,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       driver: epc.driver ?? null,
       inConfigfs: cfsControllers.has(epc.name),
       started: startText === undefined ? null : startText.trim() === '1',
+      doorbellIrqs: irqsOf(epc.name),
     };
     if (!dtReadable || epc.dtNode === undefined) {
       controllers.push({ ...base, compatible: [], status: null, doorbell: unknownVerdict(dtReadable ? `${epc.name} has no of_node link, so its device-tree node is unknown` : `the kernel exposes no device tree at ${DT_BASE}`) });
@@ -153,6 +176,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       const facts = await gatherDoorbellFacts(tree, epc.dtNode);
       const doorbell = doorbellVerdict({ ...facts, kernel: version, config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
       controllers.push({ ...base, compatible: await tree.compatible(epc.dtNode), status: facts.status, doorbell });
+      if (facts.msiMap.kind === 'malformed')
+        problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: facts.msiMap.path, message: `${facts.msiMap.path}: ${facts.msiMap.reason}`, hint: 'fix the msi-map in the board .dts (tuples of <id-base &its msi-base length>) and reboot, or re-record the board if the file was cut short' });
     } catch (e) {
       if (!(e instanceof DtParseError)) throw e;
       problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: e.path, message: e.message, hint: e.hint ?? 'fix the device tree and reboot' });
@@ -203,7 +228,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
 
 /** Problems in the order a person should fix them. */
 function rank(p: Problem): number {
-  return ['no-kernel-version', 'no-configfs', 'no-endpoint-configfs', 'no-controller', 'no-device-tree', 'bad-device-tree'].indexOf(p.code);
+  return ['no-kernel-version', 'no-configfs', 'no-endpoint-configfs', 'no-controller', 'no-device-tree', 'bad-device-tree', 'bad-interrupts'].indexOf(p.code);
 }
 
 function unknownVerdict(reason: string): DoorbellVerdict {

@@ -202,6 +202,15 @@ describe('malformed input (exit code 7, the line named)', () => {
     expect(parseError(`${header(1)} 11:        599\n`).message).toContain('no chip column');
   });
 
+  it('rejects counts longer than an unsigned long and IRQ numbers wider than the column can be', () => {
+    expect(parseError(`${header(1)} 11: ${'9'.repeat(21)}     GICv3  27 Level     x\n`).message).toContain(
+      'count 1 of 1 has more than 20 digits',
+    );
+    expect(parseError(`${header(1)}12345678901:          0     GICv3  27 Level     x\n`).message).toContain(
+      'IRQ number has more than 10 digits',
+    );
+  });
+
   it('rejects an IPI row with one count for two CPUs, though Err may have one', () => {
     const e = parseError(`${header(2)}IPI0:          0  Rescheduling interrupts\n`);
     expect(e.message).toContain('count 2 of 2 is not a decimal number ("Rescheduling")');

@@ -4,10 +4,10 @@
 // arch_show_interrupts(); every layout of kernel-abi.md §8.1 parses, because rows are split on
 // whitespace, never on columns: ≤ v6.13 ("%*d: ", "%10u " per CPU, " %8s" chip), v6.14+
 // (f9ed1f7c2e26: "%*d:", " %10u" per CPU, one space, "%8s" chip) and the rework observed on 7.3.4
-// ("%4d:", two spaces, chip left-aligned to the widest chip). One pass of charCode scanning
-// over the whole text: no per-line regex, no split of the file.
-import { EpctlError } from '../kernel/errors.js';
+// ("%4d:", two spaces, chip left-aligned to the widest chip). One pass over the text's code
+// units in a typed array: no per-line regex, no split of the file, few allocations.
 import { Buffer } from 'node:buffer';
+import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 
 /** One row of /proc/interrupts. */
@@ -39,6 +39,9 @@ export interface ParsedInterrupts {
 }
 
 const MAX_SHOWN = 120;
+/** Counts and hwirqs are u32/unsigned long (≤ 20 digits); IRQ numbers ≤ 10 digits (prec ≤ 10). */
+const MAX_DIGITS = 20;
+const MAX_IRQ_DIGITS = 10;
 
 /** /proc/interrupts (or a saved copy) held something no kernel layout produces. */
 export class InterruptsParseError extends EpctlError {
@@ -182,6 +185,7 @@ function parseRow(text: string, codes: Uint16Array, i: number, stop: number, ncp
   const idEnd = i;
   c = codes[++i] as number;
   const numeric = isDigits(codes, idStart, idEnd);
+  if (numeric && idEnd - idStart > MAX_IRQ_DIGITS) return `IRQ number has more than ${MAX_IRQ_DIGITS} digits`;
 
   // Counts: up to one per CPU, decimals separated by whitespace.
   const counts = new Array<number>(ncpu);
@@ -198,7 +202,7 @@ function parseRow(text: string, codes: Uint16Array, i: number, stop: number, ncp
         v = v * 10 + (c - 48);
         c = codes[++i] as number;
       }
-      if (i >= stop || c === 32 || c === 9 || c === 13) {
+      if (i - s <= MAX_DIGITS && (i >= stop || c === 32 || c === 9 || c === 13)) {
         counts[found++] = v;
         continue;
       }
@@ -247,13 +251,14 @@ function parseRow(text: string, codes: Uint16Array, i: number, stop: number, ncp
     while (i < stop && !isSpace(codes[i] as number)) i++;
     const t2trigger = triggerAt(text, t2s, i);
     if (isDigits(codes, t1s, t1e)) {
+      if (t1e - t1s > MAX_DIGITS) return `hwirq has more than ${MAX_DIGITS} digits`;
       row.hwirq = digitsValue(codes, t1s, t1e);
       trigger = t2trigger;
       rest = t2trigger === undefined ? t1e : i;
     } else {
       let d = t1s;
       while (d < t1e && (codes[d] as number) !== 45) d++;
-      if (d > t1s && d < t1e - 1 && isDigits(codes, t1s, d)) {
+      if (d > t1s && d - t1s <= MAX_DIGITS && d < t1e - 1 && isDigits(codes, t1s, d)) {
         row.hwirq = digitsValue(codes, t1s, d);
         row.descName = text.slice(d + 1, t1e);
         rest = t1e;
@@ -291,6 +296,7 @@ function parseRow(text: string, codes: Uint16Array, i: number, stop: number, ncp
 }
 
 function countReason(found: number, ncpu: number, bad: string | undefined): string {
+  if (bad !== undefined && /^\d+$/.test(bad)) return `count ${found + 1} of ${ncpu} has more than ${MAX_DIGITS} digits`;
   if (bad !== undefined) return `count ${found + 1} of ${ncpu} is not a decimal number (${JSON.stringify(bad)})`;
   return `row has ${found} count${found === 1 ? '' : 's'} for ${ncpu} CPU column${ncpu === 1 ? '' : 's'}`;
 }

@@ -30,6 +30,8 @@ export function renderProbe(s: BoardState): string {
       out.push('', `${c.name}: ${c.doorbell.reason}`);
       if (c.doorbell.fix) out.push('  fix:', ...c.doorbell.fix.split('\n').map((l) => `    ${l}`));
       for (const w of c.doorbell.warnings) out.push(`  warning: ${w}`);
+      if (c.doorbellIrqs.length)
+        out.push(`  doorbell IRQs now: ${c.doorbellIrqs.map((i) => `${i.virq} (${i.actions.join(', ') || 'no action'}, ${i.count} rings)`).join(', ')}`);
     }
     const notes = [...new Set(s.controllers.flatMap((c) => c.doorbell.notes))];
     if (notes.length) out.push('', ...notes.map((n) => `note: ${n}`));

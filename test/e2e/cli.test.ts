@@ -1,0 +1,214 @@
+// The epctl command line as a person meets it: a separate process, its output and its exit
+// code (README "Exit codes"); every mistake gives one message that names the path or option and
+// the fix, and never a stack trace.
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { epctl, noStackTrace } from '../helpers/cli.js';
+
+const FIXTURES = path.resolve('test/fixtures/sysroot');
+
+async function tmp(): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), 'epctl-cli-'));
+}
+
+/** A writable copy of a fixture to break. */
+async function copyFixture(name: string): Promise<string> {
+  const dir = path.join(await tmp(), name);
+  await fs.cp(path.join(FIXTURES, name), dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+describe('epctl probe', () => {
+  it('runs the README command on the simulated i.MX95 and shows both controllers at a glance', async () => {
+    const r = await epctl(['probe', '--mock', 'imx95']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^CONTROLLER\s+DT NODE\s+STATUS\s+DRIVER\s+START\s+DOORBELL$/m);
+    expect(r.stdout).toMatch(/^4c300000\.pcie-ep\s+\/soc\/pcie-ep@4c300000\s+okay\s+imx6q-pcie\s+0\s+yes$/m);
+    expect(r.stdout).toMatch(/^4c380000\.pcie-ep\s+/m);
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints JSON with kernel, functionDrivers and per-controller doorbell verdicts', async () => {
+    const r = await epctl(['probe', '--mock', 'qemu-virt-msi-parent', '--json']);
+    expect(r.exitCode).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.kernel.release).toBe('7.3.4');
+    expect(s.functionDrivers).toEqual(['pci_epf_test', 'pci_epf_vntb']);
+    expect(s.controllers[0]).toMatchObject({ name: '7e000000.pcie-ep', dtNode: '/pcie-ep@7e000000', doorbell: { capable: false, code: 'msi-parent-only' } });
+    expect(s.controllers[0].doorbell.fix).toContain('msi-map');
+  });
+
+  it('accepts the global options after the command too', async () => {
+    const r = await epctl(['--mock', 'rk3588', 'probe', '--kernel', '6.12', '--json']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).kernel.release).toBe('6.12.117');
+  });
+
+  it('lists the known boards for an unknown --mock board and exits 64', async () => {
+    const r = await epctl(['probe', '--mock', 'imx99']);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('unknown board "imx99"; known boards: imx95,');
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('refuses an unknown --kernel with the versions it models, exit 64', async () => {
+    const r = await epctl(['probe', '--mock', 'imx95', '--kernel', '5.10']);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('give 6.1, 6.12, 7.3');
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('refuses --kernel without --mock, and --root with --mock, exit 64', async () => {
+    expect((await epctl(['probe', '--kernel', '6.12'])).exitCode).toBe(64);
+    const both = await epctl(['probe', '--root', FIXTURES, '--mock', 'imx95']);
+    expect(both.exitCode).toBe(64);
+    expect(both.stderr).toContain('--root and --mock cannot be used together');
+  });
+
+  it('says a --root that does not exist is not a board, exit 3', async () => {
+    const r = await epctl(['probe', '--root', '/nonexistent/board']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('--root /nonexistent/board: no such directory');
+    expect(r.stderr).toContain('epctl snapshot');
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('says a --root without /sys is not a board, exit 3', async () => {
+    const dir = await tmp();
+    const r = await epctl(['probe', '--root', dir]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain(`there is no ${dir}/sys`);
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('says configfs is not mounted and how to mount it, exit 4', async () => {
+    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'qemu-virt-configfs-unmounted')]);
+    expect(r.exitCode).toBe(4);
+    expect(r.stdout).toContain('error: configfs is not mounted at /sys/kernel/config');
+    expect(r.stdout).toContain('mount -t configfs none /sys/kernel/config');
+  });
+
+  it('says the kernel has no PCI endpoint configfs and which options to build, exit 5', async () => {
+    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'qemu-virt-6.12-no-pci-ep')]);
+    expect(r.exitCode).toBe(5);
+    expect(r.stdout).toContain('/sys/kernel/config/pci_ep does not exist');
+    expect(r.stdout).toContain('CONFIG_PCI_ENDPOINT_CONFIGFS=y');
+  });
+
+  it('names the disabled EP nodes when no controller probed, exit 6', async () => {
+    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'imx95-ep-disabled')]);
+    expect(r.exitCode).toBe(6);
+    expect(r.stdout).toContain('no endpoint controller has probed');
+    expect(r.stdout).toContain('/soc/pcie-ep@4c300000, /soc/pcie-ep@4c380000 are disabled');
+  });
+
+  it('names a truncated msi-map property and the fix, exit 7', async () => {
+    const dir = await copyFixture('qemu-virt');
+    const prop = path.join(dir, 'sys/firmware/devicetree/base/pcie-ep@7e000000/msi-map');
+    const bytes = await fs.readFile(prop);
+    await fs.chmod(prop, 0o644);
+    await fs.writeFile(prop, bytes.subarray(0, 14));
+    const r = await epctl(['probe', '--root', dir]);
+    expect(r.exitCode).toBe(7);
+    expect(r.stdout).toContain('/sys/firmware/devicetree/base/pcie-ep@7e000000/msi-map');
+    expect(r.stdout).toMatch(/14 bytes/);
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('says which msi-map phandle resolves to nothing', async () => {
+    const dir = await copyFixture('qemu-virt');
+    const prop = path.join(dir, 'sys/firmware/devicetree/base/pcie-ep@7e000000/msi-map');
+    await fs.chmod(prop, 0o644);
+    await fs.writeFile(prop, Buffer.from([0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 1]));
+    const r = await epctl(['probe', '--root', dir, '--json']);
+    const [c] = JSON.parse(r.stdout).controllers;
+    expect(c.doorbell).toMatchObject({ capable: false, code: 'msi-map-dangling' });
+    expect(c.doorbell.reason).toContain('0x1234');
+  });
+
+  it('names the line of a malformed /proc/interrupts, exit 7', async () => {
+    const dir = await copyFixture('qemu-virt');
+    await fs.chmod(path.join(dir, 'proc/interrupts'), 0o644);
+    await fs.writeFile(path.join(dir, 'proc/interrupts'), '           CPU0       \n 11:        572  GICv3  27 Level     arch_timer\n 12:  notanumber\n');
+    const r = await epctl(['probe', '--root', dir]);
+    expect(r.exitCode).toBe(7);
+    expect(r.stdout).toContain('/proc/interrupts:3');
+    expect(noStackTrace(r)).toBe(true);
+  });
+
+  it('says the kernel exposes no device tree when the DT is missing, exit 7', async () => {
+    const dir = await copyFixture('qemu-virt');
+    await fs.rm(path.join(dir, 'sys/firmware/devicetree'), { recursive: true });
+    const r = await epctl(['probe', '--root', dir]);
+    expect(r.exitCode).toBe(7);
+    expect(r.stdout).toContain('/sys/firmware/devicetree/base');
+    expect(r.stdout).toMatch(/DOORBELL\n7e000000\.pcie-ep .* unknown$/m);
+  });
+
+  it('turns an unknown option into a usage error, exit 64', async () => {
+    const r = await epctl(['probe', '--bogus']);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain("unknown option '--bogus'");
+  });
+});
+
+describe('epctl --mock-state', () => {
+  it('creates the state file, reuses it, and refuses it for another board', async () => {
+    const file = path.join(await tmp(), 'board.json');
+    expect((await epctl(['probe', '--mock', 'imx95', '--mock-state', file])).exitCode).toBe(0);
+    const state = JSON.parse(await fs.readFile(file, 'utf8'));
+    expect(state).toMatchObject({ format: 'epctl-fake-kernel', board: 'imx95', release: '7.3.4' });
+    expect((await epctl(['probe', '--mock', 'imx95', '--mock-state', file])).exitCode).toBe(0);
+    const other = await epctl(['probe', '--mock', 'rk3588', '--mock-state', file]);
+    expect(other.exitCode).toBe(64);
+    expect(other.stderr).toContain('the state was made for board imx95, not rk3588');
+    const kernel = await epctl(['probe', '--mock', 'imx95', '--kernel', '6.12', '--mock-state', file]);
+    expect(kernel.exitCode).toBe(64);
+    expect(kernel.stderr).toContain('made for kernel 7.3.4, not 6.12.117');
+  });
+
+  it('refuses a file that is not a state file, naming it', async () => {
+    const file = path.join(await tmp(), 'bad.json');
+    await fs.writeFile(file, '{ not json');
+    const r = await epctl(['probe', '--mock', 'imx95', '--mock-state', file]);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain(`${file} is not a mock state file`);
+    expect(noStackTrace(r)).toBe(true);
+  });
+});
+
+describe('epctl snapshot', () => {
+  it('records a board that --root then probes to the same result', async () => {
+    const dir = path.join(await tmp(), 'rec');
+    const rec = await epctl(['--mock', 'imx95-v6.18', 'snapshot', dir, '--json']);
+    expect(rec.exitCode).toBe(0);
+    expect(JSON.parse(rec.stdout).controllers).toEqual(['4c300000.pcie-ep', '4c380000.pcie-ep']);
+    const a = JSON.parse((await epctl(['probe', '--mock', 'imx95-v6.18', '--json'])).stdout);
+    const b = JSON.parse((await epctl(['probe', '--root', dir, '--json'])).stdout);
+    expect({ ...b, source: null }).toEqual({ ...a, source: null });
+  });
+
+  it('never writes into a directory that is not empty, exit 64', async () => {
+    const dir = await tmp();
+    await fs.writeFile(path.join(dir, 'keep'), 'x');
+    const r = await epctl(['--mock', 'imx95', 'snapshot', dir]);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('is not empty');
+    expect(await fs.readdir(dir)).toEqual(['keep']);
+  });
+});
+
+describe('epctl --help', () => {
+  it('teaches the commands, the examples and the exit codes', async () => {
+    const r = await epctl(['--help']);
+    expect(r.exitCode).toBe(0);
+    for (const s of ['probe', 'snapshot', 'boards', '--mock <board>', '--root <dir>', 'Exit codes:', 'epctl probe --mock imx95']) expect(r.stdout).toContain(s);
+  });
+
+  it('lists the simulated boards', async () => {
+    const r = await epctl(['boards', '--json']);
+    expect(JSON.parse(r.stdout).map((b: { name: string }) => b.name)).toContain('qemu-virt-msi-parent');
+  });
+});

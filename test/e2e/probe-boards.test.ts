@@ -1,0 +1,105 @@
+// probe on every built-in board: the doorbell verdict each one must get (boards.md §1), and
+// the same answer from the recorded fixtures in test/fixtures/sysroot (--root).
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { createFakeKernel } from '../../src/fake/index.js';
+import { SysrootKernel } from '../../src/kernel/sysroot.js';
+import { probe, exitCodeOf, type BoardState } from '../../src/probe/probe.js';
+import { BOARDS } from '../../src/boards/index.js';
+import { VARIANTS } from '../../scripts/fixtures.js';
+
+const FIXTURES = path.resolve('test/fixtures/sysroot');
+
+/** board → per controller [capable, code]; boards.md §1 "Doorbell per upstream DT". */
+const EXPECTED: Record<string, [boolean, string][]> = {
+  imx95: [[true, 'capable'], [true, 'capable']],
+  'imx95-v6.18': [[true, 'capable'], [false, 'no-msi-map']],
+  imx8mp: [[false, 'no-its']],
+  ls1028a: [[false, 'no-msi-map'], [false, 'no-msi-map']],
+  lx2160a: Array.from({ length: 6 }, () => [false, 'no-msi-map'] as [boolean, string]),
+  rk3588: [[false, 'no-msi-map']],
+  'rk3588-msi-map': [[true, 'capable']],
+  'qemu-virt': [[true, 'capable']],
+  'qemu-virt-msi-parent': [[false, 'msi-parent-only']],
+  'qemu-virt-no-msi': [[false, 'no-msi-map']],
+};
+
+const verdicts = (s: BoardState) => s.controllers.map((c) => [c.doorbell.capable, c.doorbell.code]);
+
+describe('probe on every built-in board', () => {
+  it('covers every board profile', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(BOARDS).sort());
+  });
+
+  for (const [board, expected] of Object.entries(EXPECTED)) {
+    it(`gives ${board} the doorbell verdicts of boards.md`, async () => {
+      const s = await probe(createFakeKernel({ board }));
+      expect(verdicts(s)).toEqual(expected);
+      expect(s.controllers.map((c) => c.name)).toEqual(BOARDS[board]!.controllers.map((c) => c.name).sort());
+      expect(s.kernel.release).toBe('7.3.4');
+      expect(s.problems).toEqual([]);
+      expect(exitCodeOf(s)).toBe(0);
+      for (const c of s.controllers) {
+        expect(c.doorbell.reason).toMatch(/\.$/);
+        if (!c.doorbell.capable) expect(c.doorbell.reason.length).toBeGreaterThan(20);
+      }
+    });
+  }
+
+  it('says msi-parent alone is not enough and gives the msi-map fix (boards.md §2)', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'qemu-virt-msi-parent' }))).controllers;
+    expect(c!.doorbell.reason).toContain('msi-parent alone is not enough on mainline');
+    expect(c!.doorbell.reason).toContain("Can't find MSI domain for EPC");
+    expect(c!.doorbell.fix).toContain('msi-map = <0x0 &its 0x0 0x1>;');
+  });
+
+  it('warns that the i.MX95 v6.18 DT gives pcie0_ep the DeviceID of pcie1 (boards.md §3)', async () => {
+    const [pcie0] = (await probe(createFakeKernel({ board: 'imx95-v6.18' }))).controllers;
+    expect(pcie0!.doorbell.warnings.join(' ')).toMatch(/0x98.*0x10|0x10.*0x98/);
+    expect(pcie0!.doorbell.fix).toContain('msi-map = <0x0 &its 0x10 0x1>;');
+  });
+
+  it('takes the RK3588 fix from the RC node: its1, DeviceID 0 (boards.md §8)', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'rk3588' }))).controllers;
+    expect(c!.doorbell.fix).toContain('msi-map = <0x0 &its1 0x0 0x1>;');
+  });
+
+  it('says "this SoC has no ITS" on the i.MX8MP and offers no DT fix', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'imx8mp' }))).controllers;
+    expect(c!.doorbell.reason).toMatch(/no ITS/);
+    expect(c!.doorbell.fix).toBeUndefined();
+  });
+
+  it('says no doorbell on 6.12 and 6.1 kernels, whatever the DT (kernel-abi.md §0)', async () => {
+    for (const kernel of ['6.1', '6.12']) {
+      const [c] = (await probe(createFakeKernel({ board: 'qemu-virt', kernel }))).controllers;
+      expect(c!.doorbell).toMatchObject({ capable: false, code: 'kernel-too-old' });
+    }
+  });
+
+  it('says no when the kernel is built without CONFIG_PCI_ENDPOINT_MSI_DOORBELL', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'qemu-virt', config: { PCI_ENDPOINT_MSI_DOORBELL: 'n' } }))).controllers;
+    expect(c!.doorbell).toMatchObject({ capable: false, code: 'config-disabled' });
+  });
+
+  it('reports the doorbell IRQs a linked vNTB function holds (kernel-abi.md §8.4)', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const fn = '/sys/kernel/config/pci_ep/functions/pci_epf_vntb/v';
+    await k.mkdir(fn);
+    await k.write(`${fn}/pci_epf_vntb.0/db_count`, '4');
+    await k.symlink('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep', `${fn}/primary/epc`);
+    const [c] = (await probe(k)).controllers;
+    expect(c!.doorbellIrqs).toEqual([0, 1, 2, 3].map((i) => ({ virq: 18 + i, hwirq: i, actions: ['pci_epf_vntb_db'], count: 0 })));
+  });
+});
+
+describe('probe on the recorded fixtures (--root)', () => {
+  for (const [name, opts] of Object.entries(VARIANTS)) {
+    it(`reads test/fixtures/sysroot/${name} as the simulated board it was recorded from`, async () => {
+      const live = await probe(createFakeKernel(opts));
+      const recorded = await probe(new SysrootKernel(path.join(FIXTURES, name)));
+      expect(recorded.source.backend).toBe('sysroot');
+      expect({ ...recorded, source: null }).toEqual({ ...live, source: null });
+    });
+  }
+});
