@@ -13,6 +13,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  minify: true,
+  keepNames: true,
   chunkNames: 'chunks/[name]-[hash]',
   banner: {
     // memfs is CommonJS: give its bundled require() calls a real require.

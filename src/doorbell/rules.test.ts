@@ -98,7 +98,7 @@ describe('doorbellVerdict: capable', () => {
     const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x98, 1) }), EP);
     expect(v.capable).toBe(true);
     expect(v.warnings).toEqual([
-      'pcie-ep@4c300000 gives the ITS DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10 for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §3: the i.MX95 v6.18 DT put pcie1\'s 0x98 on pcie0_ep).',
+      'pcie-ep@4c300000 gives the ITS DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10 for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1\'s 0x98 on pcie0_ep this way).',
     ]);
     expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
   });

@@ -226,10 +226,10 @@ function dtVerdict(input: DoorbellInput): DtPart {
     warnings.push(`${ep} also has msi-parent naming the ITS, and the ITS takes the DeviceID from it (${hex(dev.deviceId)}), not from msi-map (${hex(m.deviceId)}).`);
   const rc = input.rcSibling;
   if (rc?.its && rc.its.path !== m.target) {
-    warnings.push(`${ep} sends ID 0 to ${ref(its)} but its RC node ${nodeName(rc.path)} uses ${ref(rc.its)}: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §8: RK3588 with its0 instead of its1 gave no IRQ).`);
+    warnings.push(`${ep} sends ID 0 to ${ref(its)} but its RC node ${nodeName(rc.path)} uses ${ref(rc.its)}: the kernel allocates the doorbell, but a host ring would never arrive (an RK3588 EP mapped to its0 instead of the RC's its1 got no IRQ).`);
     fixLines = suggested(input, dev.source === 'msi-parent')[0];
   } else if (rc?.deviceId !== undefined && rc.deviceId !== dev.deviceId) {
-    warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (boards.md §3: the i.MX95 v6.18 DT put pcie1's 0x98 on pcie0_ep).`);
+    warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1's 0x98 on pcie0_ep this way).`);
     fixLines = suggested(input, dev.source === 'msi-parent')[0];
   }
   const notes = rc?.deviceId === undefined ? [`epctl found no RC node beside ${ep} to check DeviceID ${hex(dev.deviceId)} against; it must be the ITS DeviceID the SoC assigns to this controller.`] : [];

@@ -7,7 +7,8 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-const yesNo = (v: boolean | 'unknown'): string => (v === 'unknown' ? 'unknown' : v ? 'yes' : 'no');
+const verdict = (d: { capable: boolean | 'unknown'; warnings: string[] }): string =>
+  d.capable === 'unknown' ? 'unknown' : d.capable ? (d.warnings.length ? 'yes, see warning' : 'yes') : 'no';
 
 export function renderProbe(s: BoardState): string {
   const out: string[] = [];
@@ -24,7 +25,7 @@ export function renderProbe(s: BoardState): string {
     out.push('');
     const rows = [['CONTROLLER', 'DT NODE', 'STATUS', 'DRIVER', 'START', 'DOORBELL']];
     for (const c of s.controllers)
-      rows.push([c.name, c.dtNode ?? '-', c.status ?? '-', c.driver ?? '-', c.started === null ? '-' : c.started ? '1' : '0', yesNo(c.doorbell.capable)]);
+      rows.push([c.name, c.dtNode ?? '-', c.status ?? '-', c.driver ?? '-', c.started === null ? '-' : c.started ? '1' : '0', verdict(c.doorbell)]);
     out.push(...table(rows));
     for (const c of s.controllers) {
       out.push('', `${c.name}: ${c.doorbell.reason}`);
