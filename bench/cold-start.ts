@@ -2,6 +2,7 @@
 // print) as a ratio to `node -e 0`, measured interleaved in one run. Target ≤ 2×.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { unpackToTemp } from '../src/snapshot/archive.js';
 
 const RUNS = 25;
 
@@ -16,9 +17,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 export async function run(): Promise<{ name: string; ratio: number; target: number; detail: string }[]> {
   const bin = path.resolve('dist/epctl.js');
+  const root = await unpackToTemp(path.resolve('test/fixtures/sysroot/imx95.tar.gz'));
   const cases: Record<string, string[]> = {
     baseline: ['-e', '0'],
-    sysroot: [bin, '--root', path.resolve('test/fixtures/sysroot/imx95'), 'probe', '--json'],
+    sysroot: [bin, '--root', root, 'probe', '--json'],
     mock: [bin, '--mock', 'imx95', 'probe', '--json'],
   };
   const samples: Record<string, number[]> = { baseline: [], sysroot: [], mock: [] };

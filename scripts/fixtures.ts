@@ -35,9 +35,9 @@ export async function main(args: string[]): Promise<number> {
   await fs.mkdir(FIXTURES, { recursive: true });
   for (const [name, opts] of Object.entries(VARIANTS)) {
     if (only.size && !only.has(name)) continue;
-    const dir = path.join(FIXTURES, name);
-    await fs.rm(dir, { recursive: true, force: true });
-    const r = await snapshot(createFakeKernel(opts), dir);
+    const file = path.join(FIXTURES, `${name}.tar.gz`);
+    await fs.rm(file, { force: true });
+    const r = await snapshot(createFakeKernel(opts), file);
     console.log(`${name}: ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories`);
   }
   return 0;

@@ -38,7 +38,7 @@ async function withPort<T>(opts: Globals, fn: (port: Awaited<ReturnType<typeof o
 export function buildProgram(): Command {
   const program = new Command('epctl')
     .description('Probe and drive the Linux PCI endpoint framework (configfs, sysfs, device tree) on endpoint boards.')
-    .addOption(new Option('--root <dir>', 'read a recorded board (made with `epctl snapshot`) instead of this system'))
+    .addOption(new Option('--root <dir|file>', 'read a recorded board (directory or .tar.gz from `epctl snapshot`) instead of this system'))
     .addOption(new Option('--mock <board>', 'run against a built-in simulated board (see `epctl boards`)'))
     .addOption(new Option('--kernel <version>', 'kernel the simulated board runs: 6.1, 6.12, 7.3 or a full release (default 7.3.4)'))
     .addOption(new Option('--mock-state <file>', 'keep the simulated board in FILE between commands (created when missing)'))
@@ -52,7 +52,8 @@ Examples:
   epctl probe --mock imx95                 the same on a simulated i.MX95
   epctl probe --mock rk3588 --kernel 6.12  a simulated RK3588 on Linux 6.12
   epctl probe --root ./board-dump --json   a recorded board, as JSON
-  epctl snapshot ./board-dump              record this board for a bug report or a test
+  epctl snapshot board.tar.gz              record this board for a bug report or a test
+  epctl probe --root board.tar.gz          read that recording anywhere
 
 ${EXIT_CODES}`,
     )
@@ -78,15 +79,15 @@ enough), and only the first function linked to a controller can own doorbells.`,
 
   program
     .command('snapshot')
-    .argument('<dir>', 'new or empty directory to write the recording into')
+    .argument('<target>', 'new or empty directory, or a new FILE.tar.gz, to write the recording into')
     .description('Record the files probe and later commands read, as a directory --root can replay.')
     .option('--json', 'print the result as JSON')
-    .action(async (dir: string, _opts, cmd: Command) => {
+    .action(async (target: string, _opts, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Globals>();
       const { snapshot } = await import('../snapshot/record.js');
-      const r = await withPort(opts, (port) => snapshot(port, dir));
+      const r = await withPort(opts, (port) => snapshot(port, target));
       const summary = { dir: r.dir, files: r.files, symlinks: r.symlinks, directories: r.directories, controllers: r.board.controllers.map((c) => c.name) };
-      write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\nreplay it with: epctl --root ${dir} probe\n`);
+      write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\nreplay it with: epctl --root ${target} probe\n`);
     });
 
   program

@@ -28,10 +28,18 @@ export async function openPort(opts: PortOptions): Promise<OpenPort> {
     throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
   if (opts.root !== undefined) {
     const st = await fs.stat(opts.root).catch(() => undefined);
+    const { isArchive, unpackToTemp } = await import('../snapshot/archive.js');
+    if (st?.isFile() && isArchive(opts.root)) {
+      const dir = await unpackToTemp(opts.root).catch((e: unknown) => {
+        throw new EpctlError(`--root ${opts.root}: not a readable .tar.gz (${(e as Error).message})`, { exitCode: EXIT.NO_BOARD, hint: 'give an archive written by `epctl snapshot BOARD.tar.gz`', cause: e });
+      });
+      const port = new SysrootKernel(dir, opts.root);
+      return { port, close: () => fs.rm(dir, { recursive: true, force: true }) };
+    }
     if (!st?.isDirectory())
-      throw new EpctlError(`--root ${opts.root}: ${st ? 'not a directory' : 'no such directory'}`, {
+      throw new EpctlError(`--root ${opts.root}: ${st ? 'neither a directory nor a .tar.gz' : 'no such file or directory'}`, {
         exitCode: EXIT.NO_BOARD,
-        hint: 'give a directory recorded with `epctl snapshot DIR` on the board',
+        hint: 'give a directory or .tar.gz recorded with `epctl snapshot` on the board',
       });
     return { port: new SysrootKernel(opts.root), close: async () => undefined };
   }

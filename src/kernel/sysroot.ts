@@ -9,15 +9,19 @@ import { guard, toKernelStat, fileLines } from './node-fs.js';
 
 export class SysrootKernel implements KernelPort {
   readonly backend = 'sysroot';
+  /** What the person gave (the directory, or the .tar.gz it was unpacked from). */
   readonly origin: string;
+  /** The directory the files are read from. */
+  readonly root: string;
 
-  constructor(root: string) {
-    this.origin = nodePath.resolve(root);
+  constructor(root: string, origin: string = root) {
+    this.root = nodePath.resolve(root);
+    this.origin = nodePath.resolve(origin);
   }
 
   /** Host path of a kernel path; ".." cannot climb out of the root. */
   host(path: string): string {
-    return nodePath.join(this.origin, nodePath.posix.normalize('/' + path));
+    return nodePath.join(this.root, nodePath.posix.normalize('/' + path));
   }
 
   private readOnly(op: KernelOp, path: string, dest?: string): Promise<never> {

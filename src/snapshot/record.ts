@@ -4,6 +4,8 @@
 // files with their bytes and mode, symlinks with their own (relative) text, directories.
 import fs from 'node:fs/promises';
 import nodePath from 'node:path';
+import os from 'node:os';
+import { isArchive, packDir } from './archive.js';
 import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
 import { joinPath } from '../kernel/port.js';
 import { isKernelError, EpctlError } from '../kernel/errors.js';
@@ -55,7 +57,22 @@ class RecordingPort implements KernelPort {
   lines = (p: string, o?: StreamOptions) => this.inner.lines(p, o);
 }
 
-export async function snapshot(source: KernelPort, dir: string): Promise<SnapshotResult> {
+/** Records into DIR, or into DIR.tar.gz when the name ends in .tar.gz / .tgz. */
+export async function snapshot(source: KernelPort, target: string): Promise<SnapshotResult> {
+  if (!isArchive(target)) return snapshotDir(source, target);
+  if (await fs.stat(target).then(() => true, () => false))
+    throw new EpctlError(`${target} exists`, { exitCode: EXIT.USAGE, hint: 'give a new file name: a snapshot never overwrites files' });
+  const tmp = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'epctl-snapshot-'));
+  try {
+    const r = await snapshotDir(source, nodePath.join(tmp, 'board'));
+    await packDir(r.dir, target);
+    return { ...r, dir: nodePath.resolve(target) };
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotResult> {
   const existing = await fs.readdir(dir).catch(() => undefined);
   if (existing && existing.length > 0)
     throw new EpctlError(`${dir} is not empty`, { exitCode: EXIT.USAGE, hint: 'give a new or empty directory: a snapshot never overwrites files' });

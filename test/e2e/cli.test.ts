@@ -7,18 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { epctl, noStackTrace } from '../helpers/cli.js';
 
-const FIXTURES = path.resolve('test/fixtures/sysroot');
+import { fixtureArchive, fixtureCopy, fixtureDir } from '../helpers/fixtures.js';
 
 async function tmp(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'epctl-cli-'));
 }
 
-/** A writable copy of a fixture to break. */
-async function copyFixture(name: string): Promise<string> {
-  const dir = path.join(await tmp(), name);
-  await fs.cp(path.join(FIXTURES, name), dir, { recursive: true, verbatimSymlinks: true });
-  return dir;
-}
+const copyFixture = fixtureCopy;
 
 describe('epctl probe', () => {
   it('runs the README command on the simulated i.MX95 and shows both controllers at a glance', async () => {
@@ -62,7 +57,7 @@ describe('epctl probe', () => {
 
   it('refuses --kernel without --mock, and --root with --mock, exit 64', async () => {
     expect((await epctl(['probe', '--kernel', '6.12'])).exitCode).toBe(64);
-    const both = await epctl(['probe', '--root', FIXTURES, '--mock', 'imx95']);
+    const both = await epctl(['probe', '--root', fixtureArchive('imx95'), '--mock', 'imx95']);
     expect(both.exitCode).toBe(64);
     expect(both.stderr).toContain('--root and --mock cannot be used together');
   });
@@ -70,7 +65,7 @@ describe('epctl probe', () => {
   it('says a --root that does not exist is not a board, exit 3', async () => {
     const r = await epctl(['probe', '--root', '/nonexistent/board']);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toContain('--root /nonexistent/board: no such directory');
+    expect(r.stderr).toContain('--root /nonexistent/board: no such file or directory');
     expect(r.stderr).toContain('epctl snapshot');
     expect(noStackTrace(r)).toBe(true);
   });
@@ -84,21 +79,21 @@ describe('epctl probe', () => {
   });
 
   it('says configfs is not mounted and how to mount it, exit 4', async () => {
-    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'qemu-virt-configfs-unmounted')]);
+    const r = await epctl(['probe', '--root', fixtureArchive('qemu-virt-configfs-unmounted')]);
     expect(r.exitCode).toBe(4);
     expect(r.stdout).toContain('error: configfs is not mounted at /sys/kernel/config');
     expect(r.stdout).toContain('mount -t configfs none /sys/kernel/config');
   });
 
   it('says the kernel has no PCI endpoint configfs and which options to build, exit 5', async () => {
-    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'qemu-virt-6.12-no-pci-ep')]);
+    const r = await epctl(['probe', '--root', await fixtureDir('qemu-virt-6.12-no-pci-ep')]);
     expect(r.exitCode).toBe(5);
     expect(r.stdout).toContain('/sys/kernel/config/pci_ep does not exist');
     expect(r.stdout).toContain('CONFIG_PCI_ENDPOINT_CONFIGFS=y');
   });
 
   it('names the disabled EP nodes when no controller probed, exit 6', async () => {
-    const r = await epctl(['probe', '--root', path.join(FIXTURES, 'imx95-ep-disabled')]);
+    const r = await epctl(['probe', '--root', fixtureArchive('imx95-ep-disabled')]);
     expect(r.exitCode).toBe(6);
     expect(r.stdout).toContain('no endpoint controller has probed');
     expect(r.stdout).toContain('/soc/pcie-ep@4c300000, /soc/pcie-ep@4c380000 are disabled');
@@ -180,6 +175,24 @@ describe('epctl --mock-state', () => {
 });
 
 describe('epctl snapshot', () => {
+  it('writes a .tar.gz that --root reads directly', async () => {
+    const file = path.join(await tmp(), 'board.tar.gz');
+    expect((await epctl(['--mock', 'rk3588', 'snapshot', file])).exitCode).toBe(0);
+    const r = await epctl(['probe', '--root', file, '--json']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).controllers[0].name).toBe('a40000000.pcie-ep');
+    expect((await epctl(['--mock', 'rk3588', 'snapshot', file])).stderr).toContain('exists');
+  });
+
+  it('says a file that is not a snapshot archive is not a board, exit 3', async () => {
+    const file = path.join(await tmp(), 'junk.tar.gz');
+    await fs.writeFile(file, 'not gzip');
+    const r = await epctl(['probe', '--root', file]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('not a readable .tar.gz');
+    expect(noStackTrace(r)).toBe(true);
+  });
+
   it('records a board that --root then probes to the same result', async () => {
     const dir = path.join(await tmp(), 'rec');
     const rec = await epctl(['--mock', 'imx95-v6.18', 'snapshot', dir, '--json']);
@@ -204,7 +217,7 @@ describe('epctl --help', () => {
   it('teaches the commands, the examples and the exit codes', async () => {
     const r = await epctl(['--help']);
     expect(r.exitCode).toBe(0);
-    for (const s of ['probe', 'snapshot', 'boards', '--mock <board>', '--root <dir>', 'Exit codes:', 'epctl probe --mock imx95']) expect(r.stdout).toContain(s);
+    for (const s of ['probe', 'snapshot', 'boards', '--mock <board>', '--root <dir|file>', 'Exit codes:', 'epctl probe --mock imx95']) expect(r.stdout).toContain(s);
   });
 
   it('lists the simulated boards', async () => {

@@ -1,14 +1,12 @@
 // probe on every built-in board: the doorbell verdict each one must get (boards.md §1), and
 // the same answer from the recorded fixtures in test/fixtures/sysroot (--root).
 import { describe, it, expect } from 'vitest';
-import path from 'node:path';
 import { createFakeKernel } from '../../src/fake/index.js';
 import { SysrootKernel } from '../../src/kernel/sysroot.js';
 import { probe, exitCodeOf, type BoardState } from '../../src/probe/probe.js';
 import { BOARDS } from '../../src/boards/index.js';
 import { VARIANTS } from '../../scripts/fixtures.js';
-
-const FIXTURES = path.resolve('test/fixtures/sysroot');
+import { fixtureDir } from '../helpers/fixtures.js';
 
 /** board → per controller [capable, code]; boards.md §1 "Doorbell per upstream DT". */
 const EXPECTED: Record<string, [boolean, string][]> = {
@@ -95,9 +93,9 @@ describe('probe on every built-in board', () => {
 
 describe('probe on the recorded fixtures (--root)', () => {
   for (const [name, opts] of Object.entries(VARIANTS)) {
-    it(`reads test/fixtures/sysroot/${name} as the simulated board it was recorded from`, async () => {
+    it(`reads test/fixtures/sysroot/${name}.tar.gz as the simulated board it was recorded from`, async () => {
       const live = await probe(createFakeKernel(opts));
-      const recorded = await probe(new SysrootKernel(path.join(FIXTURES, name)));
+      const recorded = await probe(new SysrootKernel(await fixtureDir(name)));
       expect(recorded.source.backend).toBe('sysroot');
       expect({ ...recorded, source: null }).toEqual({ ...live, source: null });
     });

@@ -1,0 +1,32 @@
+// Recorded boards as one .tar.gz (for a bug report or a test fixture): tar keeps what git and
+// mail drop — empty directories (an empty functions/<driver>/ is a fact), modes, symlinks.
+// Entries are written in sorted order with a fixed mtime, so the same board gives the same bytes.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import nodePath from 'node:path';
+import * as tar from 'tar';
+
+export const isArchive = (path: string): boolean => /\.(tar\.gz|tgz)$/.test(path);
+
+/** Every path below `dir`, relative, parents before children, sorted. */
+async function listTree(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of (await fs.readdir(nodePath.join(dir, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    out.push(p);
+    if (e.isDirectory()) out.push(...(await listTree(dir, p)));
+  }
+  return out;
+}
+
+export async function packDir(dir: string, file: string): Promise<void> {
+  const entries = await listTree(dir);
+  await tar.create({ gzip: { level: 9 }, file, cwd: dir, portable: true, noDirRecurse: true, mtime: new Date(0) }, entries);
+}
+
+/** Unpacks into a new temporary directory; the caller removes it. */
+export async function unpackToTemp(file: string): Promise<string> {
+  const dir = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'epctl-root-'));
+  await tar.extract({ file, cwd: dir, preserveOwner: false });
+  return dir;
+}
