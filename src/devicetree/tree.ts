@@ -28,7 +28,7 @@ export class DtReadError extends EpctlError {
   readonly code: string;
   constructor(path: string, code: string, cause: unknown) {
     const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied; run epctl as root or fix the mode of the recorded file' : `${code} while reading it; the device tree could not be read — retry, or re-record the board`;
-    super(`${path}: ${what}`, { exitCode: EXIT.ERROR, cause });
+    super(`${path}: ${what}`, { exitCode: EXIT.BAD_DATA, cause });
     this.path = path;
     this.code = code;
   }

@@ -90,5 +90,8 @@ export interface FakeKernelState {
   version: 1;
   board: string;
   release: string;
+  /** The kernel config overrides and mount the kernel was created with (FakeKernelOptions). */
+  config?: Readonly<Record<string, 'y' | 'm' | 'n'>>;
+  configfsMounted?: boolean;
   model: unknown;
 }

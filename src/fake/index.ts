@@ -47,16 +47,17 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
 export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
   const board = typeof opts.board === 'string' ? getBoard(opts.board) : opts.board;
   const version = resolveKernel(opts.kernel);
-  return new FakeKernelImpl({ board, version, config: kernelConfig(board, version, opts.config), configfsMounted: opts.configfsMounted ?? true });
+  return new FakeKernelImpl({ board, version, config: kernelConfig(board, version, opts.config), overrides: opts.config ?? {}, configfsMounted: opts.configfsMounted ?? true });
 }
 
 export class FakeStateError extends EpctlError {}
 
 /**
- * Continues a saved kernel. `expect` (the --mock / --kernel of this run) must match the
- * board and release the state was made for: a mismatch is refused, never reinterpreted.
+ * Continues a saved kernel, with the config and mount it was created with. `expect` (the
+ * --mock / --kernel of this run) must match the board and release the state was made for: a
+ * mismatch is refused, never reinterpreted.
  */
-export function loadFakeKernel(state: FakeKernelState, expect: { board?: string; kernel?: string; config?: Readonly<Record<string, 'y' | 'm' | 'n'>>; configfsMounted?: boolean } = {}): FakeKernel {
+export function loadFakeKernel(state: FakeKernelState, expect: { board?: string; kernel?: string } = {}): FakeKernel {
   if (state?.format !== 'epctl-fake-kernel' || state.version !== 1)
     throw new FakeStateError('not an epctl fake-kernel state (format epctl-fake-kernel, version 1)', { exitCode: EXIT.USAGE });
   if (expect.board !== undefined && expect.board !== state.board)
@@ -68,8 +69,9 @@ export function loadFakeKernel(state: FakeKernelState, expect: { board?: string;
   return new FakeKernelImpl({
     board,
     version,
-    config: kernelConfig(board, version, expect.config),
-    configfsMounted: expect.configfsMounted ?? true,
+    config: kernelConfig(board, version, state.config),
+    overrides: state.config ?? {},
+    configfsMounted: state.configfsMounted ?? true,
     model: structuredClone(state.model) as Model,
   });
 }

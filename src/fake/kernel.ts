@@ -37,6 +37,8 @@ export interface FakeKernelSetup {
   board: BoardProfile;
   version: KernelVersion;
   config: ReadonlyMap<string, 'y' | 'm' | 'n'>;
+  /** The overrides `config` was built with, kept in the saved state. */
+  overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
   configfsMounted: boolean;
   /** A saved model to continue from; a fresh boot when absent. */
   model?: Model;
@@ -63,6 +65,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly irqTable: IrqTable;
   private readonly vol = new Volume();
   private readonly cfg: ReadonlyMap<string, 'y' | 'm' | 'n'>;
+  private readonly overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
   private readonly configfsMounted: boolean;
   private readonly modules: Set<string>;
   private readonly domains = new Map<string, MsiDomain>();
@@ -76,6 +79,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.release = setup.version.release;
     this.b = kernelBehaviour(setup.version);
     this.cfg = setup.config;
+    this.overrides = setup.overrides;
     this.configfsMounted = setup.configfsMounted;
     this.origin = `mock:${setup.board.name}`;
     this.modules = new Set([...setup.config].filter(([, v]) => v === 'm').map(([k]) => k));
@@ -184,7 +188,15 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   }
   toState(): FakeKernelState {
     this.m.irq = this.irqTable.toJSON();
-    return { format: 'epctl-fake-kernel', version: 1, board: this.board.name, release: this.release, model: structuredClone(this.m) };
+    return {
+      format: 'epctl-fake-kernel',
+      version: 1,
+      board: this.board.name,
+      release: this.release,
+      config: { ...this.overrides },
+      configfsMounted: this.configfsMounted,
+      model: structuredClone(this.m),
+    };
   }
 
   // ---- KernelPort ---------------------------------------------------------------------------

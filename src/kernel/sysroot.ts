@@ -31,7 +31,7 @@ export class SysrootKernel implements KernelPort {
   read(path: string): Promise<Uint8Array> {
     return guard('open', path, () => fs.readFile(this.host(path)));
   }
-  write(path: string): Promise<number> {
+  write(path: string, _data?: string | Uint8Array): Promise<number> {
     return this.readOnly('open', path);
   }
   mkdir(path: string): Promise<void> {

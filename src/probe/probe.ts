@@ -176,6 +176,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       const facts = await gatherDoorbellFacts(tree, epc.dtNode);
       const doorbell = doorbellVerdict({ ...facts, kernel: version, config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
       controllers.push({ ...base, compatible: await tree.compatible(epc.dtNode), status: facts.status, doorbell });
+      if (facts.msiMap.kind === 'dangling')
+        problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });
       if (facts.msiMap.kind === 'malformed')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: facts.msiMap.path, message: `${facts.msiMap.path}: ${facts.msiMap.reason}`, hint: 'fix the msi-map in the board .dts (tuples of <id-base &its msi-base length>) and reboot, or re-record the board if the file was cut short' });
     } catch (e) {

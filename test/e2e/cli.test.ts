@@ -112,15 +112,17 @@ describe('epctl probe', () => {
     expect(noStackTrace(r)).toBe(true);
   });
 
-  it('says which msi-map phandle resolves to nothing', async () => {
+  it('says which msi-map phandle resolves to nothing, exit 7', async () => {
     const dir = await copyFixture('qemu-virt');
     const prop = path.join(dir, 'sys/firmware/devicetree/base/pcie-ep@7e000000/msi-map');
     await fs.chmod(prop, 0o644);
     await fs.writeFile(prop, Buffer.from([0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 1]));
     const r = await epctl(['probe', '--root', dir, '--json']);
-    const [c] = JSON.parse(r.stdout).controllers;
-    expect(c.doorbell).toMatchObject({ capable: false, code: 'msi-map-dangling' });
-    expect(c.doorbell.reason).toContain('0x1234');
+    expect(r.exitCode).toBe(7);
+    const s = JSON.parse(r.stdout);
+    expect(s.controllers[0].doorbell).toMatchObject({ capable: false, code: 'msi-map-dangling' });
+    expect(s.controllers[0].doorbell.reason).toContain('0x1234');
+    expect(s.problems[0]).toMatchObject({ code: 'bad-device-tree', path: '/sys/firmware/devicetree/base/pcie-ep@7e000000/msi-map' });
   });
 
   it('names the line of a malformed /proc/interrupts, exit 7', async () => {

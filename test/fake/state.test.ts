@@ -204,3 +204,15 @@ describe('loadFakeKernel', () => {
     expect(await ls(again, `${CFS}/controllers`)).toEqual(['4c300000.pcie-ep', '4c380000.pcie-ep']);
   });
 });
+
+describe('saved state keeps how the kernel was built', () => {
+  // A kernel made with module-built drivers and configfs unmounted reloads the same way.
+  it('reloads the config overrides and the configfs mount with the model', async () => {
+    const { createFakeKernel, loadFakeKernel } = await import('../../src/fake/index.js');
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12', config: { PCI_EPF_TEST: 'm' }, configfsMounted: false });
+    const again = loadFakeKernel(JSON.parse(JSON.stringify(k.toState())));
+    expect(await again.exists('/sys/kernel/config/pci_ep')).toBe(false);
+    again.modprobe('pci_epf_test');
+    expect(await again.readdir('/sys/bus/pci-epf/drivers')).toContain('pci_epf_test');
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { RealKernel } from './real.js';
+import { KernelError } from './errors.js';
+
+const tmp = () => fs.mkdtemp(path.join(os.tmpdir(), 'epctl-real-'));
+
+describe('RealKernel', () => {
+  it('issues write(2) even for zero bytes, as `echo -n "" >` does (/dev/full answers ENOSPC only then)', async () => {
+    // configfs answers a zero-length write with EFAULT (kernel-abi.md §2.5): the call must reach it.
+    await expect(new RealKernel().write('/dev/full', '')).rejects.toMatchObject({ code: 'ENOSPC', syscall: 'write', path: '/dev/full' });
+  });
+
+  it('opens without O_CREAT: a write to a missing file fails with ENOENT and creates nothing', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'nofile');
+    await expect(new RealKernel().write(file, '1')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: file });
+    await expect(fs.stat(file)).rejects.toThrow();
+  });
+
+  it('opens without O_TRUNC and writes the bytes once, returning the count', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'attr');
+    await fs.writeFile(file, '0xffff\n');
+    expect(await new RealKernel().write(file, '0x19')).toBe(4);
+    expect(await fs.readFile(file, 'utf8')).toBe('0x19ff\n');
+  });
+
+  it('reports node:fs failures as KernelError with errno, syscall and path in node:fs message shape', async () => {
+    const dir = await tmp();
+    const e = await new RealKernel().rmdir(path.join(dir, 'missing')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KernelError);
+    expect(e).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'rmdir', path: path.join(dir, 'missing') });
+    expect((e as Error).message).toBe(`ENOENT: no such file or directory, rmdir '${path.join(dir, 'missing')}'`);
+  });
+
+  it('creates and reads back symlinks and directories, lstat seeing the link itself', async () => {
+    const dir = await tmp();
+    const k = new RealKernel();
+    await k.mkdir(`${dir}/d`);
+    await k.symlink('d', `${dir}/l`);
+    expect(await k.readlink(`${dir}/l`)).toBe('d');
+    expect((await k.lstat(`${dir}/l`)).kind).toBe('symlink');
+    expect((await k.stat(`${dir}/l`)).kind).toBe('dir');
+    expect(await k.readdir(dir)).toEqual(expect.arrayContaining(['d', 'l']));
+    await k.unlink(`${dir}/l`);
+    await k.rmdir(`${dir}/d`);
+    expect(await k.exists(`${dir}/d`)).toBe(false);
+  });
+});
