@@ -93,3 +93,25 @@ export function archTimerIrq(irq: number, intid: 26 | 27 | 30, counts?: readonly
 export function spiIrq(irq: number, spi: number, action: string, counts?: readonly number[]): BootIrq {
   return { irq, chip: 'GICv3', hwirq: spi + 32, trigger: 'Level', actions: [action], ...(counts ? { counts } : {}) };
 }
+
+/**
+ * A GIC-v3 node with 64-bit children (arm,gic-v3 binding): `reg` holds GICD then GICR, the
+ * maintenance interrupt is PPI 9. Children are its ITS nodes.
+ */
+export function gicV3(reg: readonly number[], children: Record<string, DtNodeSpec>, extra: Record<string, DtValue> = {}): DtNodeSpec {
+  return node(
+    {
+      compatible: str('arm,gic-v3'),
+      reg: cells(...reg),
+      '#address-cells': cells(2),
+      '#size-cells': cells(2),
+      '#interrupt-cells': cells(3),
+      'interrupt-controller': flag(),
+      interrupts: cells(GIC_PPI, 9, IRQ_TYPE_LEVEL_HIGH),
+      ...extra,
+      ranges: flag(),
+    },
+    children,
+    'gic',
+  );
+}

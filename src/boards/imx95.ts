@@ -23,6 +23,7 @@ import {
   armv8Timer,
   cpus,
   disabled,
+  gicV3,
   gicV3Its,
   okay,
   spiIrq,
@@ -101,19 +102,9 @@ function imx95Dt(maps: Imx95EpMsiMaps): DtNodeSpec {
     // imx95-19x19-evk.dts placeholder, fixed up by the bootloader (boards.md §1).
     'memory@80000000': node({ device_type: str('memory'), reg: cells(0x0, 0x80000000, 0, 0x80000000) }),
     timer: armv8Timer(GIC_CPU_MASK_SIMPLE(6) | IRQ_TYPE_LEVEL_LOW),
-    'interrupt-controller@48000000': node({
-      compatible: str('arm,gic-v3'),
-      reg: cells(0, 0x48000000, 0, 0x10000, 0, 0x48060000, 0, 0xc0000),
-      '#address-cells': cells(2),
-      '#size-cells': cells(2),
-      '#interrupt-cells': cells(3),
-      'interrupt-controller': flag(),
-      interrupts: cells(GIC_PPI, 9, IRQ_TYPE_LEVEL_HIGH),
-      'dma-noncoherent': flag(),
-      ranges: flag(),
-    }, {
+    'interrupt-controller@48000000': gicV3([0, 0x48000000, 0, 0x10000, 0, 0x48060000, 0, 0xc0000], {
       'msi-controller@48040000': gicV3Its(0x48040000, { 'dma-noncoherent': flag() }, 'its'),
-    }, 'gic'),
+    }, { 'dma-noncoherent': flag() }),
     soc: node({
       compatible: str('simple-bus'),
       '#address-cells': cells(2),

@@ -20,6 +20,7 @@ import {
   armv8Timer,
   cpus,
   disabled,
+  gicV3,
   gicV3Its,
   okay,
   spiIrq,
@@ -80,19 +81,10 @@ export const ls1028a: BoardProfile = {
   }, {
     cpus: cpus([0x0, 0x1].map((reg) => [reg, 'arm,cortex-a72'] as const)),
     timer: armv8Timer(GIC_CPU_MASK_SIMPLE(2) | IRQ_TYPE_LEVEL_LOW),
-    'interrupt-controller@6000000': node({
-      compatible: str('arm,gic-v3'),
-      reg: cells(0x0, 0x06000000, 0, 0x10000, 0x0, 0x06040000, 0, 0x40000),
-      '#address-cells': cells(2),
-      '#size-cells': cells(2),
-      '#interrupt-cells': cells(3),
-      'interrupt-controller': flag(),
-      interrupts: cells(GIC_PPI, 9, IRQ_TYPE_LEVEL_HIGH),
-      ranges: flag(),
-    }, {
+    'interrupt-controller@6000000': gicV3([0x0, 0x06000000, 0, 0x10000, 0x0, 0x06040000, 0, 0x40000], {
       // #msi-cells added by a 2024 Frank Li patch (boards.md §7).
       'msi-controller@6020000': gicV3Its(0x06020000, {}, 'its'),
-    }, 'gic'),
+    }),
     soc: node({
       compatible: str('simple-bus'),
       '#address-cells': cells(2),

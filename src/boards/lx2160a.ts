@@ -18,6 +18,7 @@ import {
   archTimerIrq,
   armv8Timer,
   cpus,
+  gicV3,
   gicV3Its,
   okay,
   spiIrq,
@@ -80,18 +81,9 @@ export const lx2160a: BoardProfile = {
   }, {
     cpus: cpus(CPU_REGS.map((reg) => [reg, 'arm,cortex-a72'] as const)),
     timer: armv8Timer(IRQ_TYPE_LEVEL_LOW),
-    'interrupt-controller@6000000': node({
-      compatible: str('arm,gic-v3'),
-      reg: cells(0x0, 0x06000000, 0, 0x10000, 0x0, 0x06200000, 0, 0x200000),
-      '#address-cells': cells(2),
-      '#size-cells': cells(2),
-      '#interrupt-cells': cells(3),
-      'interrupt-controller': flag(),
-      interrupts: cells(GIC_PPI, 9, IRQ_TYPE_LEVEL_HIGH),
-      ranges: flag(),
-    }, {
+    'interrupt-controller@6000000': gicV3([0x0, 0x06000000, 0, 0x10000, 0x0, 0x06200000, 0, 0x200000], {
       'msi-controller@6020000': gicV3Its(0x06020000, {}, 'its'),
-    }, 'gic'),
+    }),
     soc: node({
       compatible: str('simple-bus'),
       '#address-cells': cells(2),
