@@ -14,7 +14,7 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
+import type { KernelStat, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
@@ -25,6 +25,7 @@ import { IrqTable, type IrqTableState } from './irq.js';
 import type { Model } from './model.js';
 import { Printk, kmsgLine, type SplatContext } from './printk.js';
 import { buildBoard, syncEpfBus } from './sysfs.js';
+import { procText, memfsPort, memfsStat, type ProcFile } from './procfs.js';
 import { driverModel, isModelledDriver, EPF_SYMBOL } from './functions/index.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
@@ -46,7 +47,7 @@ export interface FakeKernelSetup {
 
 type Route =
   | { fs: 'configfs'; parts: string[] }
-  | { fs: 'proc'; file: 'interrupts' | 'mounts' | 'tainted' | 'filesystems' }
+  | { fs: 'proc'; file: 'interrupts' | ProcFile }
   | { fs: 'irq'; parts: string[] }
   | { fs: 'kmsg' }
   | { fs: 'memfs' };
@@ -117,7 +118,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
 
   /** What pci-ep-msi.c will find for each EPC: msi-map for ID 0 → an ITS (src/devicetree/msi.ts). */
   private async resolveDomains(): Promise<void> {
-    const tree = new DeviceTree(this.memfsPort());
+    const tree = new DeviceTree(memfsPort(this.vol, this.origin));
     for (const c of this.board.controllers) {
       let domain: MsiDomain = { found: false, immutable: false };
       try {
@@ -209,7 +210,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(this.procFile(r.file));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
@@ -395,36 +396,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1 };
         throw new Errno('ENOENT');
       }
-      case 'memfs': {
-        const s = follow ? this.vol.statSync(p) : this.vol.lstatSync(p);
-        const kind = s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : 'file';
-        return { kind, mode: Number(s.mode) & 0o7777, size: Number(s.size), nlink: Number(s.nlink) };
-      }
-    }
-  }
-
-  private procFile(file: 'interrupts' | 'mounts' | 'tainted' | 'filesystems'): string {
-    switch (file) {
-      case 'interrupts':
-        return this.irqTable.procInterrupts();
-      case 'tainted': {
-        // kernel/panic.c: bit 7 TAINT_DIE, bit 9 TAINT_WARN.
-        const bits = (this.m.log.taint.includes('D') ? 1 << 7 : 0) | (this.m.log.taint.includes('W') ? 1 << 9 : 0);
-        return `${bits}\n`;
-      }
-      case 'filesystems':
-        return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(this.cfg.get('CONFIGFS_FS') !== 'n' ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
-      case 'mounts':
-        return [
-          '/dev/root / ext4 rw,relatime 0 0',
-          'devtmpfs /dev devtmpfs rw,relatime,mode=755 0 0',
-          'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0',
-          'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0',
-          ...(this.configfsMounted && this.cfg.get('CONFIGFS_FS') !== 'n' ? ['configfs /sys/kernel/config configfs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
-          'debugfs /sys/kernel/debug debugfs rw,nosuid,nodev,noexec,relatime 0 0',
-          'tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0',
-          '',
-        ].join('\n');
+      case 'memfs':
+        return memfsStat(this.vol, p, follow);
     }
   }
 
@@ -434,35 +407,6 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     const v = attrs?.[parts[1] as keyof typeof attrs];
     if (v === undefined) throw new Errno('ENOENT');
     return v;
-  }
-
-  /** A read-only KernelPort over the memfs part (for the DT lookups the kernel itself does). */
-  private memfsPort(): KernelPort {
-    const call = <T>(op: KernelOp, path: string, fn: () => T): Promise<T> => {
-      try {
-        return Promise.resolve(fn());
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        return Promise.reject(isErrnoCode(code) ? new KernelError({ code, syscall: op, path, cause: e }) : e);
-      }
-    };
-    const readOnly = (op: KernelOp, path: string): Promise<never> => Promise.reject(new KernelError({ code: 'EROFS', syscall: op, path }));
-    return {
-      backend: 'fake',
-      origin: this.origin,
-      read: (p) => call('open', p, () => this.vol.readFileSync(p) as Buffer),
-      readdir: (p) => call('scandir', p, () => (this.vol.readdirSync(p) as string[]).sort()),
-      lstat: (p) => call('lstat', p, () => this.statRoute(p, { fs: 'memfs' }, false)),
-      stat: (p) => call('stat', p, () => this.statRoute(p, { fs: 'memfs' }, true)),
-      exists: (p) => Promise.resolve(this.vol.existsSync(p)),
-      readlink: (p) => call('readlink', p, () => String(this.vol.readlinkSync(p))),
-      write: (p) => readOnly('write', p),
-      mkdir: (p) => readOnly('mkdir', p),
-      rmdir: (p) => readOnly('rmdir', p),
-      symlink: (_t, p) => readOnly('symlink', p),
-      unlink: (p) => readOnly('unlink', p),
-      lines: (p) => ({ [Symbol.asyncIterator]: () => ({ next: () => readOnly('open', p) }) }),
-    };
   }
 
   /** One system call: serialised, logged, fault-checked, errors shaped like node:fs. */

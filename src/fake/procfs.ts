@@ -1,0 +1,75 @@
+// The generated /proc files of the fake kernel that are not the IRQ table: /proc/mounts
+// (fs/proc_namespace.c), /proc/filesystems (fs/filesystems.c), /proc/sys/kernel/tainted
+// (kernel/panic.c bits), and a read-only KernelPort over the memfs part for the lookups the
+// modelled kernel makes in its own device tree.
+import type { Volume } from 'memfs';
+import type { KernelPort, KernelStat } from '../kernel/port.js';
+import { isErrnoCode } from '../kernel/errno.js';
+import { KernelError, type KernelOp } from '../kernel/errors.js';
+
+export type ProcFile = 'mounts' | 'tainted' | 'filesystems';
+
+export interface ProcView {
+  taint: readonly string[];
+  /** CONFIG_CONFIGFS_FS. */
+  configfs: boolean;
+  configfsMounted: boolean;
+}
+
+export function procText(file: ProcFile, v: ProcView): string {
+  switch (file) {
+    case 'tainted': {
+      // kernel/panic.c: bit 7 TAINT_DIE, bit 9 TAINT_WARN.
+      const bits = (v.taint.includes('D') ? 1 << 7 : 0) | (v.taint.includes('W') ? 1 << 9 : 0);
+      return `${bits}\n`;
+    }
+    case 'filesystems':
+      return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
+    case 'mounts':
+      return [
+        '/dev/root / ext4 rw,relatime 0 0',
+        'devtmpfs /dev devtmpfs rw,relatime,mode=755 0 0',
+        'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0',
+        'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0',
+        ...(v.configfsMounted && v.configfs ? ['configfs /sys/kernel/config configfs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
+        'debugfs /sys/kernel/debug debugfs rw,nosuid,nodev,noexec,relatime 0 0',
+        'tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0',
+        '',
+      ].join('\n');
+  }
+}
+
+export function memfsStat(vol: Volume, p: string, follow: boolean): KernelStat {
+  const s = follow ? vol.statSync(p) : vol.lstatSync(p);
+  const kind = s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : 'file';
+  return { kind, mode: Number(s.mode) & 0o7777, size: Number(s.size), nlink: Number(s.nlink) };
+}
+
+/** A read-only KernelPort over a memfs Volume, with node:fs-shaped KernelErrors. */
+export function memfsPort(vol: Volume, origin: string): KernelPort {
+  const call = <T>(op: KernelOp, path: string, fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      return Promise.reject(isErrnoCode(code) ? new KernelError({ code, syscall: op, path, cause: e }) : e);
+    }
+  };
+  const readOnly = (op: KernelOp, path: string): Promise<never> => Promise.reject(new KernelError({ code: 'EROFS', syscall: op, path }));
+  return {
+    backend: 'fake',
+    origin,
+    read: (p) => call('open', p, () => vol.readFileSync(p) as Buffer),
+    readdir: (p) => call('scandir', p, () => (vol.readdirSync(p) as string[]).sort()),
+    lstat: (p) => call('lstat', p, () => memfsStat(vol, p, false)),
+    stat: (p) => call('stat', p, () => memfsStat(vol, p, true)),
+    exists: (p) => Promise.resolve(vol.existsSync(p)),
+    readlink: (p) => call('readlink', p, () => String(vol.readlinkSync(p))),
+    write: (p) => readOnly('write', p),
+    mkdir: (p) => readOnly('mkdir', p),
+    rmdir: (p) => readOnly('rmdir', p),
+    symlink: (_t, p) => readOnly('symlink', p),
+    unlink: (p) => readOnly('unlink', p),
+    lines: (p) => ({ [Symbol.asyncIterator]: () => ({ next: () => readOnly('open', p) }) }),
+  };
+}
