@@ -2,7 +2,8 @@
 // doorbellVerdict() is pure and says, for one controller, whether pci_epf_alloc_doorbell() can
 // succeed, why not in one sentence, and the DT lines that fix it. gatherDoorbellFacts() is its
 // only reader: it collects the device-tree half of the input through a DeviceTree.
-import { atLeast, type KernelVersion } from '../kernel/version.js';
+import type { KernelVersion } from '../kernel/version.js';
+import { kernelBehaviour } from '../kernel/behaviour.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { nodeName, unitAddress, parentPath, type DeviceTree } from '../devicetree/tree.js';
 import {
@@ -153,7 +154,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
 
   // pci-ep-msi.c and CONFIG_PCI_ENDPOINT_MSI_DOORBELL landed in v6.17 (1c3b002c6bf6).
-  if (input.kernel && !atLeast(input.kernel, '6.17'))
+  if (input.kernel && !kernelBehaviour(input.kernel).doorbell)
     return verdict(false, 'kernel-too-old', `Linux ${input.kernel.release} has no RC-to-EP doorbell: drivers/pci/endpoint/pci-ep-msi.c arrived in v6.17.`, { notes: later });
   // include/linux/pci-ep-msi.h: without the option pci_epf_alloc_doorbell() is a stub returning -ENODATA, silently.
   if (input.config === 'n')
@@ -198,8 +199,9 @@ function dtVerdict(input: DoorbellInput): DtPart {
   const target = input.target ?? { path: m.target, compatible: [], available: true };
   if (!isIts(target)) {
     const compat = target.compatible.length ? target.compatible.map((c) => `"${c}"`).join(', ') : 'no compatible';
-    const v617 = input.kernel && input.kernel.major === 6 && input.kernel.minor === 17
-      ? ['v6.17 itself does not check for an immutable controller: the allocation may succeed there, but the doorbell address/data can change whenever the IRQ affinity changes.']
+    // The immutable check came after the v6.17 merge (release not confirmed; modelled from 7.3).
+    const v617 = input.kernel && !kernelBehaviour(input.kernel).doorbellImmutableCheck
+      ? [`Linux ${input.kernel.release} may not check for an immutable controller yet (v6.17 as merged does not): the allocation can succeed, but the doorbell address/data then changes whenever the IRQ affinity changes.`]
       : [];
     const [lines, notes] = suggested(input);
     return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, lines, [...notes, ...v617]);

@@ -1,7 +1,8 @@
 // What changed between kernel releases in the PCI endpoint userspace ABI: one entry per row
 // of kernel-abi.md §0, each with the kernel change that brought it. The fake kernel models a
 // release through these flags; epctl's own code reads the same flags (e.g. to treat EALREADY
-// from `start` as "already in that state").
+// from `start` as "already in that state"). The /proc/interrupts layout and IPI rows live with
+// their renderer in src/fake/irq.ts (kernel/irq/proc.c).
 import { atLeast, type KernelVersion } from './version.js';
 
 export interface KernelBehaviour {
@@ -12,8 +13,6 @@ export interface KernelBehaviour {
    * its errors are logged and `ln -s` succeeds. Before: inside bind, `ln -s` fails EINVAL.
    */
   epcInitAfterBind: boolean;
-  /** kernel/irq/proc.c: IRQs without an action are hidden (v6.11). */
-  hideActionlessIrqs: boolean;
   /** pci-epf-test.c "Allow overriding default BAR sizes" (930e343cde6c): type group pci_epf_test.N/. Observed 7.3.4; first release not confirmed, modelled from 7.3. */
   testTypeGroup: boolean;
   /**
@@ -33,14 +32,8 @@ export interface KernelBehaviour {
   vntbBarAttributes: boolean;
   /** lib/bug.c splat format "WARNING: <file>:<line> at <func>, CPU#n: comm/pid" (observed 7.3.4; older: "WARNING: CPU: n PID: p at …"). */
   newWarnFormat: boolean;
-  /** The /proc/interrupts layout family (kernel/irq/proc.c). */
-  interruptsLayout: 'v6.1' | 'v6.14' | 'v7.3';
-  /** arm64 IPI rows: 6.1 has IPI0–IPI6, 6.12+ IPI0–IPI7 (arch/arm64/kernel/smp.c). */
-  ipiSet: 'v6.1' | 'v6.12';
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
-  /** DesignWare debugfs dwc_pcie_<dev>/ltssm_status (v6.15). */
-  dwcLtssmDebugfs: boolean;
 }
 
 export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
@@ -48,7 +41,6 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
   return {
     startEalready: atLeast(v, '6.5'),
     epcInitAfterBind: atLeast(v, '6.11'),
-    hideActionlessIrqs: atLeast(v, '6.11'),
     testTypeGroup: v73,
     strictTypeGroups: v73,
     doorbell: atLeast(v, '6.17'),
@@ -57,13 +49,10 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
-    interruptsLayout: v73 ? 'v7.3' : atLeast(v, '6.14') ? 'v6.14' : 'v6.1',
-    ipiSet: atLeast(v, '6.12') ? 'v6.12' : 'v6.1',
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every
     // secondary line are read off the source layout [inferred].
     warnLines: atLeast(v, '6.5')
       ? { controllers: 251, primary: 143, secondary: 82 }
       : { controllers: 239, primary: 138, secondary: 77 },
-    dwcLtssmDebugfs: atLeast(v, '6.15'),
   };
 }

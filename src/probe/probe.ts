@@ -3,7 +3,8 @@
 // module reads through the port and returns a JSON-able BoardState; rendering is elsewhere.
 import type { KernelPort } from '../kernel/port.js';
 import { readTextIfExists, readdirIfExists } from '../kernel/port.js';
-import { parseRelease, atLeast } from '../kernel/version.js';
+import { parseRelease } from '../kernel/version.js';
+import { kernelBehaviour } from '../kernel/behaviour.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { CONFIGFS, PCI_EP, FUNCTIONS, CONTROLLERS } from '../configfs/paths.js';
 import { parseMounts, PROC_MOUNTS } from '../procfs/mounts.js';
@@ -216,7 +217,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     source: { backend: port.backend, origin: port.origin },
     kernel: {
       release,
-      doorbellCode: version ? atLeast(version, '6.17') : null,
+      doorbellCode: version ? kernelBehaviour(version).doorbell : null,
       configSource: kconfig?.source ?? null,
       config,
     },
