@@ -44,6 +44,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--mock-state <file>', 'keep the simulated board in FILE between commands (created when missing)'))
     .option('--json', 'print the result as JSON')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
       `
@@ -68,7 +69,15 @@ ${EXIT_CODES}`,
       `
 The doorbell verdict follows drivers/pci/endpoint/pci-ep-msi.c (Linux 6.17+): the controller's DT
 node needs an msi-map entry for requester ID 0 that points at a GIC-v3 ITS (msi-parent is not
-enough), and only the first function linked to a controller can own doorbells.`,
+enough), and only the first function linked to a controller can own doorbells.
+
+Examples:
+  epctl probe                             this board
+  epctl probe --mock qemu-virt-msi-parent  why msi-parent is not enough
+  epctl probe --root board.tar.gz --json  a recorded board, for a script
+
+It exits 0 when the board can do endpoint work, else with the code of the first problem
+(4 configfs not mounted, 5 no pci_ep, 6 no controller, 7 unreadable device tree or /proc data).`,
     )
     .action(async (_opts, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Globals>();
@@ -116,12 +125,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       // --help and --version end with exit code 0; anything else is a usage error.
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    if (e instanceof KernelOops) {
-      process.stderr.write(`epctl: ${e.message}\n${e.log.map((l) => `  ${l}`).join('\n')}\n`);
-      return e.exitCode;
-    }
     if (e instanceof EpctlError) {
-      process.stderr.write(`epctl: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}`);
+      const log = e instanceof KernelOops ? e.log : [];
+      process.stderr.write(`epctl: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}${log.map((l) => `  ${l}\n`).join('')}`);
+      // A script asked for JSON: it gets the failure as JSON too, on stdout.
+      if (argv.includes('--json'))
+        process.stdout.write(JSON.stringify({ error: { kind: e.name, message: e.message, hint: e.hint ?? null, exitCode: e.exitCode, ...(log.length ? { log } : {}) } }, null, 2) + '\n');
       return e.exitCode;
     }
     process.stderr.write(`epctl: internal error — please report it with this trace:\n${(e as Error)?.stack ?? String(e)}\n`);

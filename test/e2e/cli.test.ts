@@ -48,6 +48,12 @@ describe('epctl probe', () => {
     expect(noStackTrace(r)).toBe(true);
   });
 
+  it('gives a script the failure as JSON on stdout when --json is set', async () => {
+    const r = await epctl(['probe', '--root', '/nonexistent/board', '--json']);
+    expect(r.exitCode).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: 'EpctlError', exitCode: 3, message: expect.stringContaining('/nonexistent/board') } });
+  });
+
   it('refuses an unknown --kernel with the versions it models, exit 64', async () => {
     const r = await epctl(['probe', '--mock', 'imx95', '--kernel', '5.10']);
     expect(r.exitCode).toBe(64);
