@@ -141,6 +141,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/epctl.js') || process.argv[1]?.endsWith('/epctl');
 if (isEntry) {
   process.exitCode = 0;
+  // `epctl probe | head`: the reader went away; stop quietly, as cat does.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

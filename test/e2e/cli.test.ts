@@ -221,6 +221,20 @@ describe('epctl snapshot', () => {
   });
 });
 
+describe('epctl in a pipe', () => {
+  it('stops quietly when the reader closes the pipe early (epctl … | head)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers/cli.js');
+    const child = spawn(process.execPath, [BIN, 'boards'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+});
+
 describe('epctl --help', () => {
   it('teaches the commands, the examples and the exit codes', async () => {
     const r = await epctl(['--help']);
