@@ -80,6 +80,14 @@ describe('probe on every built-in board', () => {
     expect(c!.doorbell).toMatchObject({ capable: false, code: 'config-disabled' });
   });
 
+  it('fails with one message naming a device-tree file it may not read (exit 7)', async () => {
+    const k = createFakeKernel({ board: 'imx95' });
+    k.injectFault({ op: 'read', path: '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map', errno: 'EACCES' });
+    const e = await probe(k).catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'DtReadError', exitCode: 7, path: '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map' });
+    expect((e as Error).message).toContain('permission denied');
+  });
+
   it('reports the doorbell IRQs a linked vNTB function holds (kernel-abi.md §8.4)', async () => {
     const k = createFakeKernel({ board: 'qemu-virt' });
     const fn = '/sys/kernel/config/pci_ep/functions/pci_epf_vntb/v';
