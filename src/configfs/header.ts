@@ -42,7 +42,3 @@ export type HeaderField =
   | 'interrupt_pin';
 
 export type Header = Record<HeaderField, number>;
-
-export function functionAttribute(name: string): FunctionAttribute | undefined {
-  return FUNCTION_ATTRIBUTES.find((a) => a.name === name);
-}

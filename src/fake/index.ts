@@ -6,7 +6,8 @@ import { EXIT } from '../exit-codes.js';
 import { parseRelease, atLeast, type KernelVersion } from '../kernel/version.js';
 import type { FakeKernel, FakeKernelOptions, FakeKernelState } from './api.js';
 import { FakeKernelImpl } from './kernel.js';
-import { EPF_SYMBOL } from './functions/index.js';
+import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
+import { kernelBehaviour } from '../kernel/behaviour.js';
 import type { Model } from './model.js';
 
 export type { FakeKernel, FakeKernelOptions, FakeKernelState, FaultRule, OpLogEntry } from './api.js';
@@ -32,12 +33,12 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['GENERIC_MSI_IRQ', 'y'],
     ['PCI_ENDPOINT', 'y'],
     ['PCI_ENDPOINT_CONFIGFS', 'y'],
-    // drivers/pci/endpoint/Kconfig: the doorbell option exists from v6.17.
-    ['PCI_ENDPOINT_MSI_DOORBELL', atLeast(v, '6.17') ? 'y' : 'n'],
+    // drivers/pci/endpoint/Kconfig: the doorbell option exists with the doorbell code.
+    ['PCI_ENDPOINT_MSI_DOORBELL', kernelBehaviour(v).doorbell ? 'y' : 'n'],
     ['IKCONFIG', 'y'],
     ['IKCONFIG_PROC', 'y'],
   ]);
-  for (const d of board.functionDrivers) config.set(EPF_SYMBOL[d], 'y');
+  for (const d of board.functionDrivers) config.set(EPF_DRIVER_SYMBOL[d], 'y');
   if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);

@@ -26,7 +26,11 @@ import type { Model } from './model.js';
 import { Printk, kmsgLine, type SplatContext } from './printk.js';
 import { buildBoard, syncEpfBus } from './sysfs.js';
 import { procText, memfsPort, memfsStat, type ProcFile } from './procfs.js';
-import { driverModel, isModelledDriver, EPF_SYMBOL } from './functions/index.js';
+import { driverModel, isModelledDriver } from './functions/index.js';
+import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
+import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
+import { PROC_MOUNTS } from '../procfs/mounts.js';
+import { KERNEL_IRQ } from '../sysfs/paths.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -110,7 +114,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n')
       for (const d of this.board.functionDrivers)
         // A driver built as a module (CONFIG_…=m) is not registered until modprobe.
-        if (isModelledDriver(d) && this.cfg.get(EPF_SYMBOL[d]) !== 'm')
+        if (isModelledDriver(d) && this.cfg.get(EPF_DRIVER_SYMBOL[d]) !== 'm')
           m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
     m.log.usec = 1_500_000;
     return m;
@@ -144,7 +148,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   splat(): SplatContext {
     const model = this.board.dt.props['model'];
     const hardware = model?.kind === 'strings' ? model.values[0]! : this.board.title;
-    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, caller: { comm: 'node', pid: process.pid } };
+    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, uid: this.b.dumpStackUid, caller: { comm: 'node', pid: process.pid } };
   }
   hook(op: FakeHook, path: string): ErrnoCode | undefined {
     return takeFault(this.m.faults, op, path);
@@ -359,11 +363,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private route(p: string): Route {
     if (this.configfsMounted && this.cfg.get('CONFIGFS_FS') !== 'n' && (p === CONFIGFS || p.startsWith(CONFIGFS + '/')))
       return { fs: 'configfs', parts: p.slice(CONFIGFS.length).split('/').filter(Boolean) };
-    if (p === '/proc/interrupts') return { fs: 'proc', file: 'interrupts' };
-    if (p === '/proc/mounts' || p === '/proc/self/mounts') return { fs: 'proc', file: 'mounts' };
+    if (p === PROC_INTERRUPTS) return { fs: 'proc', file: 'interrupts' };
+    if (p === PROC_MOUNTS || p === '/proc/self/mounts') return { fs: 'proc', file: 'mounts' };
     if (p === '/proc/sys/kernel/tainted') return { fs: 'proc', file: 'tainted' };
     if (p === '/proc/filesystems') return { fs: 'proc', file: 'filesystems' };
-    if (p === '/sys/kernel/irq' || p.startsWith('/sys/kernel/irq/')) return { fs: 'irq', parts: p.slice('/sys/kernel/irq'.length).split('/').filter(Boolean) };
+    if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
     return { fs: 'memfs' };
   }

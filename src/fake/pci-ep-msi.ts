@@ -6,9 +6,8 @@
 import { Errno, type KernelContext } from './context.js';
 import type { EpfDevice } from './model.js';
 import { KERN_ERR } from './printk.js';
+import { doorbellChip } from '../procfs/interrupts.js';
 
-/** The per-device MSI domain's chip name: ITS prefix + platform-MSI template + EPC (§8.2). */
-export const doorbellChip = (epc: string): string => `ITS-pMSI-${epc}`;
 
 /**
  * pci_epf_alloc_doorbell(epf, num_db) followed by the driver's request_irq of each vector

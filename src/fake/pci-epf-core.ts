@@ -9,6 +9,9 @@ import { KERN_ERR } from './printk.js';
 
 export type Interface = 'primary' | 'secondary';
 
+/** EPC drivers that allocate epc->max_vfs (only pcie-cadence-ep.c); on the others it is NULL. */
+const EPC_DRIVERS_WITH_MAX_VFS: ReadonlySet<string> = new Set(['cdns-pcie']);
+
 /** The kernel frames of the configfs call that reached bind/unbind, innermost first. */
 export type CallChain = readonly string[];
 
@@ -66,8 +69,7 @@ export function bind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
       for (const [epcName, funcNo] of [[dev.epc, dev.funcNo], [dev.secEpc, dev.secFuncNo]] as const) {
         if (epcName === undefined) continue;
         const maxVfs = k.controller(epcName).maxVirtualFunctions;
-        // Only pcie-cadence-ep.c allocates epc->max_vfs; on other EPCs it is NULL.
-        if (!k.controller(epcName).driver.startsWith('cdns')) fail(k, dev, 'No support for virt function');
+        if (!EPC_DRIVERS_WITH_MAX_VFS.has(k.controller(epcName).driver)) fail(k, dev, 'No support for virt function');
         if ((vf.vfuncNo ?? 0) > maxVfs) fail(k, dev, `PF${funcNo ?? 0}: Exceeds max vfunc number`);
       }
       vf.epc = dev.epc;

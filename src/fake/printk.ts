@@ -52,6 +52,8 @@ export interface SplatContext {
   /** DT root `model` ("linux,dummy-virt"): the `Hardware name:` line. */
   hardware: string;
   newFormat: boolean;
+  /** The CPU line carries "UID: 0" (KernelBehaviour.dumpStackUid). */
+  uid: boolean;
   caller: Caller;
 }
 
@@ -89,7 +91,7 @@ export class Printk {
     // ("G" when not proprietary); with W alone: "Tainted: G        W           7.3.4" (observed).
     const flags = TAINT_ORDER.map((f, i) => (this.state.taint.includes(f) ? f : i === 0 ? 'G' : ' ')).join('');
     const taint = this.state.taint.length === 0 ? 'Not tainted' : `Tainted: ${flags}`;
-    const uid = ctx.newFormat || ctx.release.startsWith('6.12') ? ' UID: 0' : '';
+    const uid = ctx.uid ? ' UID: 0' : '';
     return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.newFormat ? ' PREEMPTLAZY' : ''}`;
   }
 

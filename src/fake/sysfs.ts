@@ -9,9 +9,11 @@ import type { Volume } from 'memfs';
 import type { BoardProfile } from '../boards/types.js';
 import { flatten } from '../devicetree/spec.js';
 import type { Model } from './model.js';
+import { PCI_EPC_CLASS, PCI_EPF_BUS as EPF_BUS, KERNEL_IRQ } from '../sysfs/paths.js';
+import { PROC_VERSION } from '../procfs/version.js';
+import { PROC_CONFIG_GZ } from '../procfs/kconfig.js';
 
 import { DT_BASE } from '../devicetree/tree.js';
-const EPF_BUS = '/sys/bus/pci-epf';
 
 function file(vol: Volume, path: string, content: string | Uint8Array, mode = 0o644): void {
   vol.mkdirSync(nodePath.posix.dirname(path), { recursive: true });
@@ -74,11 +76,11 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
     link(vol, `/sys/bus/platform/devices/${c.name}`, c.devicePath);
     const epcDir = `${c.devicePath}/pci_epc/${c.name}`;
     link(vol, `${epcDir}/device`, c.devicePath);
-    link(vol, `${epcDir}/subsystem`, '/sys/class/pci_epc');
+    link(vol, `${epcDir}/subsystem`, PCI_EPC_CLASS);
     file(vol, `${epcDir}/uevent`, '');
-    link(vol, `/sys/class/pci_epc/${c.name}`, epcDir);
+    link(vol, `${PCI_EPC_CLASS}/${c.name}`, epcDir);
   }
-  vol.mkdirSync('/sys/class/pci_epc', { recursive: true });
+  vol.mkdirSync(PCI_EPC_CLASS, { recursive: true });
   vol.mkdirSync('/sys/devices/platform', { recursive: true });
 
   // The pci-epf bus (kernel-abi.md §3).
@@ -89,10 +91,10 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
   file(vol, `${EPF_BUS}/uevent`, '', 0o200);
 
   if (files.configfs) vol.mkdirSync('/sys/kernel/config', { recursive: true });
-  vol.mkdirSync('/sys/kernel/irq', { recursive: true });
-  file(vol, '/proc/version', `Linux version ${files.release} (epctl@fake) (aarch64-linux-gnu-gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) #1 SMP PREEMPT\n`, 0o444);
+  vol.mkdirSync(KERNEL_IRQ, { recursive: true });
+  file(vol, PROC_VERSION, `Linux version ${files.release} (epctl@fake) (aarch64-linux-gnu-gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) #1 SMP PREEMPT\n`, 0o444);
   file(vol, '/proc/cmdline', 'console=ttyAMA0 root=/dev/mmcblk0p2 rw\n', 0o444);
-  if (files.config.get('IKCONFIG_PROC') === 'y') file(vol, '/proc/config.gz', gzipSync(configText(files.config)), 0o444);
+  if (files.config.get('IKCONFIG_PROC') === 'y') file(vol, PROC_CONFIG_GZ, gzipSync(configText(files.config)), 0o444);
 }
 
 /** .config text: "CONFIG_X=y" and "# CONFIG_X is not set". */

@@ -32,6 +32,8 @@ export interface KernelBehaviour {
   vntbBarAttributes: boolean;
   /** lib/bug.c splat format "WARNING: <file>:<line> at <func>, CPU#n: comm/pid" (observed 7.3.4; older: "WARNING: CPU: n PID: p at …"). */
   newWarnFormat: boolean;
+  /** lib/dump_stack.c dump_stack_print_info prints "UID: %u" ("report process UID", Suren Baghdasaryan, June 2024, akpm tree: v6.11 [inferred release]). */
+  dumpStackUid: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
@@ -49,6 +51,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
+    dumpStackUid: atLeast(v, '6.11'),
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every
     // secondary line are read off the source layout [inferred].
     warnLines: atLeast(v, '6.5')

@@ -35,10 +35,3 @@ export type ErrnoCode = keyof typeof ERRNO;
 export function isErrnoCode(code: unknown): code is ErrnoCode {
   return typeof code === 'string' && Object.hasOwn(ERRNO, code);
 }
-
-/** The symbolic name for a Linux errno number (22 → EINVAL), if epctl knows it. */
-export function errnoName(errno: number): ErrnoCode | undefined {
-  const abs = Math.abs(errno);
-  for (const [name, v] of Object.entries(ERRNO)) if (v.errno === abs) return name as ErrnoCode;
-  return undefined;
-}

@@ -71,19 +71,6 @@ export class KernelError extends EpctlError {
     this.dest = init.dest;
     this.log = init.log ?? [];
   }
-
-  /** A copy with kernel log lines or a hint attached (errors are immutable). */
-  with(extra: { log?: readonly string[]; hint?: string }): KernelError {
-    return new KernelError({
-      code: this.code,
-      syscall: this.syscall,
-      path: this.path,
-      ...(this.dest === undefined ? {} : { dest: this.dest }),
-      log: extra.log ?? this.log,
-      ...((extra.hint ?? this.hint) === undefined ? {} : { hint: extra.hint ?? this.hint }),
-      cause: this.cause,
-    });
-  }
 }
 
 function where(init: { path: string; dest?: string | undefined }): string {

@@ -50,3 +50,18 @@ describe('RealKernel', () => {
     expect(await k.exists(`${dir}/d`)).toBe(false);
   });
 });
+
+describe('RealKernel.lines', () => {
+  it('yields the lines of a file without their newlines, and stops when aborted', async () => {
+    const dir = await tmp();
+    await fs.writeFile(`${dir}/log`, '6,0,1,-;first\n6,1,2,-;second\n');
+    const got: string[] = [];
+    for await (const l of new RealKernel().lines(`${dir}/log`)) got.push(l);
+    expect(got).toEqual(['6,0,1,-;first', '6,1,2,-;second']);
+    const ac = new AbortController();
+    ac.abort();
+    const none: string[] = [];
+    for await (const l of new RealKernel().lines(`${dir}/log`, { signal: ac.signal })) none.push(l);
+    expect(none).toEqual([]);
+  });
+});

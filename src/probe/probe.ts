@@ -11,7 +11,9 @@ import { parseMounts, PROC_MOUNTS } from '../procfs/mounts.js';
 import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
 import { readKernelConfig } from '../procfs/kconfig.js';
 import { listEpcs } from '../sysfs/epc.js';
-import { parseInterrupts, doorbellRows, InterruptsParseError, type ParsedInterrupts } from '../procfs/interrupts.js';
+import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
+import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
+import { PCI_EPC_CLASS, PCI_EPF_BUS } from '../sysfs/paths.js';
 import { DeviceTree, DT_BASE, DtMissingError } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellVerdict } from '../doorbell/rules.js';
@@ -64,16 +66,11 @@ export interface BoardState {
   problems: Problem[];
 }
 
-const PROC_INTERRUPTS = '/proc/interrupts';
-
 const CONFIG_SYMBOLS = [
   'PCI_ENDPOINT',
   'PCI_ENDPOINT_CONFIGFS',
   'PCI_ENDPOINT_MSI_DOORBELL',
-  'PCI_EPF_TEST',
-  'PCI_EPF_NTB',
-  'PCI_EPF_VNTB',
-  'PCI_EPF_MHI',
+  ...Object.values(EPF_DRIVER_SYMBOL),
   'ARM_GIC_V3_ITS',
   'CONFIGFS_FS',
 ];
@@ -128,7 +125,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       hint: 'build the kernel with CONFIG_PCI_ENDPOINT=y and CONFIG_PCI_ENDPOINT_CONFIGFS=y (a bool: it cannot be a module); no stock Debian kernel has it',
     });
 
-  const functionDrivers = endpoint ? (await readdirIfExists(port, FUNCTIONS)).sort() : (await readdirIfExists(port, '/sys/bus/pci-epf/drivers')).sort();
+  const functionDrivers = endpoint ? (await readdirIfExists(port, FUNCTIONS)).sort() : (await readdirIfExists(port, `${PCI_EPF_BUS}/drivers`)).sort();
   const cfsControllers = new Set(await readdirIfExists(port, CONTROLLERS));
 
   const tree = new DeviceTree(port);
@@ -202,7 +199,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     problems.push({
       code: 'no-controller',
       exitCode: EXIT.NO_CONTROLLER,
-      path: '/sys/class/pci_epc',
+      path: PCI_EPC_CLASS,
       message: 'no endpoint controller has probed: /sys/class/pci_epc and controllers/ are empty',
       hint:
         disabled.length > 0

@@ -38,6 +38,15 @@ export interface ParsedInterrupts {
   rows: IrqRow[];
 }
 
+export const PROC_INTERRUPTS = '/proc/interrupts';
+
+/**
+ * The chip name of an EP's doorbell IRQs: per-device MSI domains are named parent prefix
+ * ("ITS-", irq-gic-v3-its-msi-parent.c) + template chip ("pMSI", drivers/base/platform-msi.c)
+ * + "-" + dev_name of the EPC's parent device (kernel/irq/msi.c); kernel-abi.md §8.2.
+ */
+export const doorbellChip = (epcName: string): string => `ITS-pMSI-${epcName}`;
+
 const MAX_SHOWN = 120;
 /** Counts and hwirqs are u32/unsigned long (≤ 20 digits); IRQ numbers ≤ 10 digits (prec ≤ 10). */
 const MAX_DIGITS = 20;
@@ -118,7 +127,7 @@ function triggerAt(s: string, from: number, to: number): string | undefined {
  * Parses /proc/interrupts text. `path` names the file in errors. Throws InterruptsParseError
  * (EXIT.BAD_DATA, with the 1-based line) for anything no kernel prints, and nothing else.
  */
-export function parseInterrupts(text: string, path = '/proc/interrupts'): ParsedInterrupts {
+export function parseInterrupts(text: string, path = PROC_INTERRUPTS): ParsedInterrupts {
   const len = text.length;
   const codes = codeUnits(text);
   let cpus: string[] | undefined;
@@ -306,6 +315,6 @@ function countReason(found: number, ncpu: number, bad: string | undefined): stri
  * platform-MSI domain named after the EPC's platform device, kernel-abi.md §8.2).
  */
 export function doorbellRows(parsed: ParsedInterrupts, epcName: string): IrqRow[] {
-  const chip = `ITS-pMSI-${epcName}`;
+  const chip = doorbellChip(epcName);
   return parsed.rows.filter((r) => r.chip === chip);
 }

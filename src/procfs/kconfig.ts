@@ -4,11 +4,20 @@
 // (backslash escapes \" and \\), `CONFIG_X=123` / `=0x10`, and `# CONFIG_X is not set`.
 // The parser is total: lines it does not recognise are skipped.
 import { gunzipSync } from 'node:zlib';
+import type { EpfDriverName } from '../boards/types.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { KernelPort } from '../kernel/port.js';
 
 export const PROC_CONFIG_GZ = '/proc/config.gz';
+
+/** The Kconfig symbol of each EPF driver (drivers/pci/endpoint/functions/Kconfig). */
+export const EPF_DRIVER_SYMBOL: Readonly<Record<EpfDriverName, string>> = {
+  pci_epf_test: 'PCI_EPF_TEST',
+  pci_epf_vntb: 'PCI_EPF_VNTB',
+  pci_epf_ntb: 'PCI_EPF_NTB',
+  pci_epf_mhi: 'PCI_EPF_MHI',
+};
 
 /**
  * Symbol name without "CONFIG_" → value: "y", "m", "n" (is not set), the unescaped text of a

@@ -13,11 +13,16 @@ import { EXIT } from '../exit-codes.js';
 import { PCI_EP } from '../configfs/paths.js';
 import { DT_BASE } from '../devicetree/tree.js';
 import { probe, type BoardState } from '../probe/probe.js';
+import { PROC_VERSION } from '../procfs/version.js';
+import { PROC_MOUNTS } from '../procfs/mounts.js';
+import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
+import { PROC_CONFIG_GZ } from '../procfs/kconfig.js';
+import { PCI_EPF_BUS } from '../sysfs/paths.js';
 
 /** Files later commands read that probe may not touch. */
-const EXTRA_FILES = ['/proc/version', '/proc/mounts', '/proc/interrupts', '/proc/config.gz', '/proc/cmdline', '/proc/sys/kernel/tainted'];
+const EXTRA_FILES = [PROC_VERSION, PROC_MOUNTS, PROC_INTERRUPTS, PROC_CONFIG_GZ, '/proc/cmdline', '/proc/sys/kernel/tainted'];
 /** Trees copied whole. */
-const EXTRA_TREES = [PCI_EP, DT_BASE, '/sys/bus/pci-epf'];
+const EXTRA_TREES = [PCI_EP, DT_BASE, PCI_EPF_BUS];
 
 export const MANIFEST = 'epctl-snapshot.json';
 

@@ -4,8 +4,7 @@
 import { type KernelPort, readdirIfExists, resolveLink, basename } from '../kernel/port.js';
 import { isKernelError } from '../kernel/errors.js';
 import { DT_BASE } from '../devicetree/tree.js';
-
-export const PCI_EPC_CLASS = '/sys/class/pci_epc';
+import { PCI_EPC_CLASS } from './paths.js';
 
 export interface EpcSysfs {
   name: string;

@@ -419,3 +419,21 @@ describe('unlink while started: WARN splat', () => {
     expect(countMatching(fake.dmesg(), CUT_HERE)).toBe(1);
   });
 });
+
+describe('the CPU line of a WARN splat by version', () => {
+  // lib/dump_stack.c dump_stack_print_info: "UID: %u" since v6.11 (7.3.4 observed: "CPU: 0 UID: 0 PID: 50 Comm: node …", kernel-abi.md §11)
+  it.each([
+    ['6.1', /^CPU: 0 PID: \d+ Comm: node Not tainted 6\.1\.192 #1$/],
+    ['6.10.14', /^CPU: 0 PID: \d+ Comm: node Not tainted 6\.10\.14 #1$/],
+    ['6.11.11', /^CPU: 0 UID: 0 PID: \d+ Comm: node Not tainted 6\.11\.11 #1$/],
+    ['6.12', /^CPU: 0 UID: 0 PID: \d+ Comm: node Not tainted 6\.12\.117 #1$/],
+    ['7.3', /^CPU: 0 UID: 0 PID: \d+ Comm: node Not tainted 7\.3\.4 #1 PREEMPTLAZY$/],
+  ] as const)('on %s reads %s', async (version, line) => {
+    const fake = await boot(version);
+    const link = await linkToEpc(fake, await mkLinkable(fake));
+    await startEpc(fake);
+    const mark = fake.dmesg().length;
+    await fake.unlink(link);
+    expect(logSince(fake, mark)).toContainEqual(expect.stringMatching(line));
+  });
+});

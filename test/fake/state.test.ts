@@ -216,3 +216,11 @@ describe('saved state keeps how the kernel was built', () => {
     expect(await again.readdir('/sys/bus/pci-epf/drivers')).toContain('pci_epf_test');
   });
 });
+
+describe('a state that is not one', () => {
+  it('is refused with a usage error naming the expected format', async () => {
+    const { loadFakeKernel } = await import('../../src/fake/index.js');
+    const bad = { format: 'something-else', version: 1, board: 'imx95', release: '7.3.4', model: {} } as never;
+    expect(() => loadFakeKernel(bad)).toThrow(expect.objectContaining({ exitCode: 64, message: expect.stringContaining('format epctl-fake-kernel, version 1') }));
+  });
+});

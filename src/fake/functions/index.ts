@@ -21,10 +21,3 @@ export function isModelledDriver(name: string): name is EpfDriverName {
   return Object.hasOwn(MODELS, name);
 }
 
-/** The Kconfig symbol of each EPF driver (drivers/pci/endpoint/functions/Kconfig). */
-export const EPF_SYMBOL: Readonly<Record<EpfDriverName, string>> = {
-  pci_epf_test: 'PCI_EPF_TEST',
-  pci_epf_vntb: 'PCI_EPF_VNTB',
-  pci_epf_ntb: 'PCI_EPF_NTB',
-  pci_epf_mhi: 'PCI_EPF_MHI',
-};
