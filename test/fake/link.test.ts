@@ -380,32 +380,23 @@ describe('unlink while started: WARN splat', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §0 and §2.8: 6.12 → WARN at pci-ep-cfs.c:251, old format "WARNING: CPU: 0 PID: <pid> at <file>:<line>"
-  it('on 6.12 unlink while started prints the old-format splat at pci-ep-cfs.c:251', async () => {
-    const fake = await boot('6.12');
+  // kernel-abi.md §0 and §2.8: 6.12 → WARN at pci-ep-cfs.c:251, 6.1 → :239, both in the old
+  // format "WARNING: CPU: 0 PID: <pid> at <file>:<line>"
+  it.each([
+    ['6.12', 251],
+    ['6.1', 239],
+  ] as const)('on %s unlink while started prints the old-format splat at pci-ep-cfs.c:%i', async (version, line) => {
+    const fake = await boot(version);
     const link = await linkToEpc(fake, await mkLinkable(fake));
     await startEpc(fake);
     const mark = fake.dmesg().length;
     await fake.unlink(link);
     const lines = logSince(fake, mark);
     expect(lines).toContainEqual(expect.stringContaining(CUT_HERE));
-    expect(lines).toContainEqual(expect.stringMatching(/WARNING: CPU: 0 PID: \d+ at drivers\/pci\/endpoint\/pci-ep-cfs\.c:251\b/));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`WARNING: CPU: 0 PID: \\d+ at drivers/pci/endpoint/pci-ep-cfs\\.c:${line}\\b`)));
     expect(lines).toContainEqual(expect.stringContaining(END_TRACE));
     expect(await fake.readdir(epcPath())).toEqual(['start']);
     expect(fake.tainted).toBe(true);
-  });
-
-  // kernel-abi.md §0 and §2.8: 6.1 → WARN at pci-ep-cfs.c:239
-  it('on 6.1 unlink while started prints the splat at pci-ep-cfs.c:239', async () => {
-    const fake = await boot('6.1');
-    const link = await linkToEpc(fake, await mkLinkable(fake));
-    await startEpc(fake);
-    const mark = fake.dmesg().length;
-    await fake.unlink(link);
-    const lines = logSince(fake, mark);
-    expect(lines).toContainEqual(expect.stringContaining(CUT_HERE));
-    expect(lines).toContainEqual(expect.stringMatching(/WARNING: CPU: 0 PID: \d+ at drivers\/pci\/endpoint\/pci-ep-cfs\.c:239\b/));
-    expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
   // kernel-abi.md §2.8: once per boot on 6.x too
