@@ -95,3 +95,9 @@ export function kstrtobool(s: string): ParseResult<boolean> {
 export const formatHex4 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}\n`;
 /** Read-back of counts and type-group values: "%d\n", "%u\n", "%lld\n", "%zu\n". */
 export const formatDecimal = (v: number | bigint): string => `${v}\n`;
+/** Read-back of `controllers/<epc>/start`: pci_epc_start_show prints the cached bool as "%d\n". */
+export const formatStart = (started: boolean): string => (started ? '1\n' : '0\n');
+/** The bool `start` shows, or undefined when the text is not what pci_epc_start_show prints. */
+export function parseStart(text: string): boolean | undefined {
+  return text === '1\n' ? true : text === '0\n' ? false : undefined;
+}

@@ -2,22 +2,16 @@
 // big-endian 32-bit cells, NUL-terminated strings, NUL-separated string lists, 0-byte booleans,
 // `/bits/ 8` bytes. Each decoder accepts what the kernel's of_property_read_* helpers accept
 // (drivers/of/property.c) and throws DtParseError, and only DtParseError, on anything else.
-import { EpctlError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+import { KernelDataError } from '../kernel/errors.js';
 
 const CORRUPT = 'the device tree is truncated or corrupt — re-record the board or check the DTB';
 
 /** A device-tree property file holds bytes epctl cannot read as the type it must have. */
-export class DtParseError extends EpctlError {
-  /** Kernel path of the property file (/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map). */
-  readonly path: string;
-  /** What is wrong with it, without the path ("14 bytes is not a whole number of 32-bit cells"). */
-  readonly reason: string;
-
+export class DtParseError extends KernelDataError {
+  /** `path`: the property file (/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map);
+   * `reason`: what is wrong, without the path ("14 bytes is not a whole number of 32-bit cells"). */
   constructor(path: string, reason: string, advice: string = CORRUPT) {
-    super(`${path}: ${reason}; ${advice}`, { exitCode: EXIT.BAD_DATA });
-    this.path = path;
-    this.reason = reason;
+    super(path, reason, { hint: advice });
   }
 }
 

@@ -4,7 +4,7 @@
 // links, and `start`. Every errno and log line is the one kernel-abi.md §2 records.
 import type { EpfDriverName } from '../boards/types.js';
 import { type HeaderField } from '../configfs/header.js';
-import { kstrtobool, kstrtou, formatHex4, formatDecimal } from '../configfs/values.js';
+import { kstrtobool, kstrtou, formatHex4, formatDecimal, formatStart } from '../configfs/values.js';
 import { Errno } from './context.js';
 import { type CfsNode, type CfsView, kindOf, absPath } from './configfs.js';
 import { driverModel } from './functions/index.js';
@@ -24,7 +24,7 @@ export function show(v: CfsView, n: CfsNode): string {
   const { k } = v;
   switch (n.t) {
     case 'start':
-      return `${k.m.controllers[n.epc]!.start ? 1 : 0}\n`;
+      return formatStart(k.m.controllers[n.epc]!.start);
     case 'fnAttr': {
       const d = dev(v, n.fn);
       if (n.attr.home === 'function') return formatDecimal(n.attr.name === 'msi_interrupts' ? d.msiInterrupts : d.msixInterrupts);

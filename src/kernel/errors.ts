@@ -21,6 +21,25 @@ export class EpctlError extends Error {
   }
 }
 
+/**
+ * A kernel file was read but does not hold what the kernel writes there (a device-tree property
+ * of the wrong length, /proc/interrupts that is not the kernel's table, a `start` that is not
+ * "0" or "1"). The one way readers say "this file is invalid": probe reports it against the path
+ * and goes on with the rest of the board; a command that needed the value exits 7.
+ */
+export class KernelDataError extends EpctlError {
+  /** Kernel path of the file. */
+  readonly path: string;
+  /** What is wrong with it, without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string, opts: { hint?: string; message?: string; cause?: unknown } = {}) {
+    super(opts.message ?? `${path}: ${reason}${opts.hint ? `; ${opts.hint}` : ''}`, { exitCode: EXIT.BAD_DATA, ...(opts.hint === undefined ? {} : { hint: opts.hint }), cause: opts.cause });
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** The kernel operations of the port; the names node:fs uses as `syscall`. */
 export type KernelOp =
   | 'open'

@@ -3,6 +3,8 @@
 // and fake (the memfs-backed fake kernel of src/fake/). Paths are absolute kernel paths
 // ("/sys/kernel/config/pci_ep/..."), whatever the backend.
 
+import { KernelDataError } from './errors.js';
+
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
 export interface KernelStat {
@@ -51,11 +53,19 @@ export interface KernelPort {
   lines(path: string, opts?: StreamOptions): AsyncIterable<string>;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The file as text (attribute values, /proc files). */
+/**
+ * The file as text (attribute values, /proc files). The kernel writes these as ASCII or UTF-8:
+ * other bytes mean the file is not what the kernel wrote, and throw KernelDataError.
+ */
 export async function readText(port: KernelPort, path: string): Promise<string> {
-  return decoder.decode(await port.read(path));
+  const bytes = await port.read(path);
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new KernelDataError(path, 'not UTF-8 text, which the kernel never writes here', { hint: `re-read or re-record ${path} from the board` });
+  }
 }
 
 /** The file as text, or undefined when it does not exist. */

@@ -10,18 +10,34 @@ import { CONFIGFS, PCI_EP, FUNCTIONS, CONTROLLERS } from '../configfs/paths.js';
 import { parseMounts, PROC_MOUNTS } from '../procfs/mounts.js';
 import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
 import { readKernelConfig } from '../procfs/kconfig.js';
-import { listEpcs } from '../sysfs/epc.js';
+import { listEpcNames, readEpc, type EpcSysfs } from '../sysfs/epc.js';
 import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS } from '../sysfs/paths.js';
-import { DeviceTree, DT_BASE, DtMissingError } from '../devicetree/tree.js';
+import { DeviceTree, DT_BASE, DtMissingError, DtReadError } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellVerdict } from '../doorbell/rules.js';
-import { EpctlError } from '../kernel/errors.js';
+import { EpctlError, KernelDataError, KernelError } from '../kernel/errors.js';
+import { parseStart } from '../configfs/values.js';
+import { ERRNO } from '../kernel/errno.js';
+
+/** In the order a person should fix them. */
+const PROBLEM_CODES = [
+  'no-kernel-version',
+  'no-configfs',
+  'no-endpoint-configfs',
+  'no-controller',
+  'no-device-tree',
+  'bad-device-tree',
+  'bad-interrupts',
+  'bad-kernel-data',
+  'unreadable-file',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 /** A reason the board cannot do endpoint work, with its exit code and what to do. */
 export interface Problem {
-  code: 'no-kernel-version' | 'no-configfs' | 'no-endpoint-configfs' | 'no-controller' | 'no-device-tree' | 'bad-device-tree' | 'bad-interrupts';
+  code: ProblemCode;
   exitCode: ExitCode;
   message: string;
   path: string;
@@ -88,14 +104,15 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     });
   }
   const problems: Problem[] = [];
+  const attempt = attempter(problems);
 
-  const versionText = await readTextIfExists(port, PROC_VERSION);
-  const release = versionText === undefined ? null : parseProcVersion(versionText);
-  if (release === null)
+  const versionText = await attempt(() => readTextIfExists(port, PROC_VERSION));
+  const release = (versionText === undefined ? undefined : await attempt(async () => parseProcVersion(versionText))) ?? null;
+  if (versionText === undefined && !problems.some((p) => p.path === PROC_VERSION))
     problems.push({ code: 'no-kernel-version', exitCode: EXIT.NO_BOARD, path: PROC_VERSION, message: `${PROC_VERSION} is missing, so the kernel release is unknown`, hint: 'mount procfs (mount -t proc proc /proc), or re-record the board with `epctl snapshot`' });
   const version = release === null ? undefined : parseRelease(release);
 
-  const kconfig = await readKernelConfig(port, release ?? '');
+  const kconfig = await attempt(() => readKernelConfig(port, release ?? ''));
   const config: Record<string, string> = {};
   for (const s of CONFIG_SYMBOLS) {
     const v = kconfig?.values.get(s);
@@ -104,7 +121,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
 
   // configfs: mounted where /proc/mounts says; a recording without /proc/mounts counts as
   // mounted when it holds pci_ep.
-  const mountsText = await readTextIfExists(port, PROC_MOUNTS);
+  const mountsText = await attempt(() => readTextIfExists(port, PROC_MOUNTS));
   const mount = mountsText === undefined ? undefined : parseMounts(mountsText).find((m) => m.type === 'configfs');
   const endpoint = await port.exists(PCI_EP);
   const mounted = mount !== undefined || (mountsText === undefined && endpoint);
@@ -125,73 +142,70 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       hint: 'build the kernel with CONFIG_PCI_ENDPOINT=y and CONFIG_PCI_ENDPOINT_CONFIGFS=y (a bool: it cannot be a module); no stock Debian kernel has it',
     });
 
-  const functionDrivers = endpoint ? (await readdirIfExists(port, FUNCTIONS)).sort() : (await readdirIfExists(port, `${PCI_EPF_BUS}/drivers`)).sort();
-  const cfsControllers = new Set(await readdirIfExists(port, CONTROLLERS));
+  const functionDrivers = ((await attempt(() => readdirIfExists(port, endpoint ? FUNCTIONS : `${PCI_EPF_BUS}/drivers`))) ?? []).sort();
+  const cfsControllers = new Set((await attempt(() => readdirIfExists(port, CONTROLLERS))) ?? []);
 
   const tree = new DeviceTree(port);
   let dtReadable = true;
   try {
     await tree.ready();
   } catch (e) {
-    if (!(e instanceof DtMissingError)) throw e;
     dtReadable = false;
-    problems.push({ code: 'no-device-tree', exitCode: EXIT.BAD_DATA, path: DT_BASE, message: `${DT_BASE} is missing, so the doorbell verdict cannot be made`, hint: e.hint ?? 'boot with a device tree' });
+    if (e instanceof DtMissingError)
+      problems.push({ code: 'no-device-tree', exitCode: EXIT.BAD_DATA, path: DT_BASE, message: `${DT_BASE} is missing, so the doorbell verdict cannot be made`, hint: e.hint ?? 'boot with a device tree' });
+    else if (!asProblem(e)) throw e;
+    else problems.push(asProblem(e)!);
   }
 
   // /proc/interrupts: the doorbell rows now allocated (pci-epf-test between ENABLE and
   // DISABLE, vNTB from link to unlink).
-  let interrupts: ParsedInterrupts | undefined;
-  const interruptsText = await readTextIfExists(port, PROC_INTERRUPTS);
-  if (interruptsText !== undefined) {
-    try {
-      interrupts = parseInterrupts(interruptsText, PROC_INTERRUPTS);
-    } catch (e) {
-      if (!(e instanceof InterruptsParseError)) throw e;
-      problems.push({ code: 'bad-interrupts', exitCode: EXIT.BAD_DATA, path: `${PROC_INTERRUPTS}:${e.line}`, message: e.message.split('; ')[0]!, hint: e.hint ?? '' });
-    }
-  }
+  const interruptsText = await attempt(() => readTextIfExists(port, PROC_INTERRUPTS));
+  const interrupts: ParsedInterrupts | undefined = interruptsText === undefined ? undefined : await attempt(async () => parseInterrupts(interruptsText, PROC_INTERRUPTS));
   const irqsOf = (epc: string): ControllerState['doorbellIrqs'] =>
     interrupts === undefined
       ? []
       : doorbellRows(interrupts, epc).map((r) => ({ virq: r.irq ?? -1, hwirq: r.hwirq ?? null, actions: r.actions, count: r.counts.reduce((a, b) => a + b, 0) }));
 
   const controllers: ControllerState[] = [];
-  for (const epc of await listEpcs(port)) {
-    const startText = cfsControllers.has(epc.name) ? await readTextIfExists(port, `${CONTROLLERS}/${epc.name}/start`) : undefined;
+  for (const name of (await attempt(() => listEpcNames(port))) ?? []) {
+    const epc: EpcSysfs = (await attempt(() => readEpc(port, name))) ?? { name };
+    const startPath = `${CONTROLLERS}/${epc.name}/start`;
+    const startText = cfsControllers.has(epc.name) ? await attempt(() => readTextIfExists(port, startPath)) : undefined;
+    const started = startText === undefined ? undefined : await attempt(async () => startValue(startText, startPath));
     const base = {
       name: epc.name,
       dtNode: epc.dtNode ?? null,
       driver: epc.driver ?? null,
       inConfigfs: cfsControllers.has(epc.name),
-      started: startText === undefined ? null : startText.trim() === '1',
+      started: started ?? null,
       doorbellIrqs: irqsOf(epc.name),
     };
     if (!dtReadable || epc.dtNode === undefined) {
-      controllers.push({ ...base, compatible: [], status: null, doorbell: unknownVerdict(dtReadable ? `${epc.name} has no of_node link, so its device-tree node is unknown` : `the kernel exposes no device tree at ${DT_BASE}`) });
+      controllers.push({ ...base, compatible: [], status: null, doorbell: unknownVerdict(dtReadable ? `${epc.name} has no of_node link, so its device-tree node is unknown` : `the kernel exposes no readable device tree at ${DT_BASE}`) });
       continue;
     }
-    try {
-      const facts = await gatherDoorbellFacts(tree, epc.dtNode);
+    const dtNode = epc.dtNode;
+    const seen = problems.length;
+    const entry = await attempt(async (): Promise<ControllerState> => {
+      const facts = await gatherDoorbellFacts(tree, dtNode);
       const doorbell = doorbellVerdict({ ...facts, kernel: version, config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
-      controllers.push({ ...base, compatible: await tree.compatible(epc.dtNode), status: facts.status, doorbell });
       if (facts.msiMap.kind === 'dangling')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });
       if (facts.msiMap.kind === 'malformed')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: facts.msiMap.path, message: `${facts.msiMap.path}: ${facts.msiMap.reason}`, hint: 'fix the msi-map in the board .dts (tuples of <id-base &its msi-base length>) and reboot, or re-record the board if the file was cut short' });
-    } catch (e) {
-      if (!(e instanceof DtParseError)) throw e;
-      problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: e.path, message: e.message, hint: e.hint ?? 'fix the device tree and reboot' });
-      controllers.push({ ...base, compatible: [], status: null, doorbell: unknownVerdict(`its device tree cannot be read: ${e.reason}`) });
-    }
+      return { ...base, compatible: await tree.compatible(dtNode), status: facts.status, doorbell };
+    });
+    controllers.push(entry ?? { ...base, compatible: [], status: null, doorbell: unknownVerdict(`its device tree cannot be read: ${problems.slice(seen).map((p) => p.message).join('; ') || 'see the problems below'}`) });
   }
 
   // EP nodes that did not probe: the usual first-boot failure (boards.md §11.1).
   const idleEpNodes: BoardState['idleEpNodes'] = [];
   if (dtReadable) {
     const known = new Set(controllers.map((c) => c.dtNode));
-    for (const path of await tree.findCompatibleSuffix('-pcie-ep')) {
+    for (const path of (await attempt(() => tree.findCompatibleSuffix('-pcie-ep'))) ?? []) {
       if (known.has(path)) continue;
-      idleEpNodes.push({ path, compatible: await tree.compatible(path), status: await tree.status(path) });
+      const node = await attempt(async () => ({ path, compatible: await tree.compatible(path), status: await tree.status(path) }));
+      if (node) idleEpNodes.push(node);
     }
   }
   if (endpoint && controllers.length === 0) {
@@ -226,9 +240,56 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   };
 }
 
+/** `start` as pci_epc_start_show prints it ("0\n" or "1\n"); anything else is not the kernel's. */
+function startValue(text: string, path: string): boolean {
+  const v = parseStart(text);
+  if (v === undefined)
+    throw new KernelDataError(path, `holds ${JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)}, but the kernel shows "0" or "1" there`, { hint: `read it again (cat ${path}); if it still holds that, re-record the board` });
+  return v;
+}
+
 /** Problems in the order a person should fix them. */
 function rank(p: Problem): number {
-  return ['no-kernel-version', 'no-configfs', 'no-endpoint-configfs', 'no-controller', 'no-device-tree', 'bad-device-tree', 'bad-interrupts'].indexOf(p.code);
+  return PROBLEM_CODES.indexOf(p.code);
+}
+
+/**
+ * One entry of the survey may be broken (a file that is a directory, a link loop, bytes the
+ * kernel never writes) without spoiling the rest: each read runs through `attempt`, which turns
+ * an unreadable or invalid file into a Problem against its path and yields undefined. Anything
+ * else is a bug in epctl and propagates.
+ */
+function attempter(problems: Problem[]) {
+  return async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (e) {
+      const p = asProblem(e);
+      if (!p) throw e;
+      if (!problems.some((q) => q.path === p.path && q.message === p.message)) problems.push(p);
+      return undefined;
+    }
+  };
+}
+
+function asProblem(e: unknown): Problem | undefined {
+  if (e instanceof DtParseError)
+    return { code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: e.path, message: `${e.path}: ${e.reason}`, hint: e.hint ?? 'fix the device tree and reboot' };
+  if (e instanceof InterruptsParseError)
+    return { code: 'bad-interrupts', exitCode: EXIT.BAD_DATA, path: `${e.path}:${e.line}`, message: e.message.split('; ')[0]!, hint: e.hint ?? '' };
+  if (e instanceof KernelDataError)
+    return { code: 'bad-kernel-data', exitCode: EXIT.BAD_DATA, path: e.path, message: `${e.path}: ${e.reason}`, hint: e.hint ?? `re-read ${e.path} on the board, or re-record it with \`epctl snapshot\`` };
+  if (e instanceof KernelError || e instanceof DtReadError) {
+    const denied = e.code === 'EACCES' || e.code === 'EPERM';
+    return {
+      code: 'unreadable-file',
+      exitCode: EXIT.BAD_DATA,
+      path: e.path,
+      message: e instanceof KernelError ? `${e.path}: cannot ${e.syscall === 'scandir' ? 'list' : 'read'} it (${e.code}: ${ERRNO[e.code].description})` : e.message,
+      hint: e.hint ?? (denied ? 'run epctl as root' : `the file is not what the kernel puts at ${e.path}; re-record the board with \`epctl snapshot\``),
+    };
+  }
+  return undefined;
 }
 
 function unknownVerdict(reason: string): DoorbellVerdict {

@@ -7,7 +7,7 @@
 // ("%4d:", two spaces, chip left-aligned to the widest chip). One pass over the text's code
 // units in a typed array: no per-line regex, no split of the file, few allocations.
 import { Buffer } from 'node:buffer';
-import { EpctlError } from '../kernel/errors.js';
+import { KernelDataError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 
 /** One row of /proc/interrupts. */
@@ -53,9 +53,7 @@ const MAX_DIGITS = 20;
 const MAX_IRQ_DIGITS = 10;
 
 /** /proc/interrupts (or a saved copy) held something no kernel layout produces. */
-export class InterruptsParseError extends EpctlError {
-  /** The file that was parsed. */
-  readonly path: string;
+export class InterruptsParseError extends KernelDataError {
   /** 1-based line number. */
   readonly line: number;
   /** The offending line, without its newline. */
@@ -66,8 +64,7 @@ export class InterruptsParseError extends EpctlError {
     const hint =
       `check that ${path} is a complete, unedited copy of /proc/interrupts ` +
       `(cat /proc/interrupts > file); if it is, report this line with the kernel release`;
-    super(`${path}:${line}: ${reason}: ${JSON.stringify(shown)}; ${hint}`, { exitCode: EXIT.BAD_DATA, hint });
-    this.path = path;
+    super(path, `line ${line}: ${reason}`, { message: `${path}:${line}: ${reason}: ${JSON.stringify(shown)}; ${hint}`, hint });
     this.line = line;
     this.text = text;
   }

@@ -5,8 +5,7 @@
 // The parser is total: lines it does not recognise are skipped.
 import { gunzipSync } from 'node:zlib';
 import type { EpfDriverName } from '../boards/types.js';
-import { EpctlError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+import { KernelDataError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
 
 export const PROC_CONFIG_GZ = '/proc/config.gz';
@@ -78,13 +77,10 @@ export function isEnabled(config: KernelConfig, symbol: string): boolean {
 }
 
 /** /proc/config.gz exists but is not gzip data. */
-export class KernelConfigError extends EpctlError {
-  readonly path: string;
-
-  constructor(path: string, cause: unknown) {
+export class KernelConfigError extends KernelDataError {
+  constructor(path: string, cause: unknown, reason = 'not gzip data') {
     const hint = `check ${path}: it should be the gzipped kernel .config (zcat ${path})`;
-    super(`${path}: not gzip data; ${hint}`, { exitCode: EXIT.BAD_DATA, hint, cause });
-    this.path = path;
+    super(path, reason, { hint, cause });
   }
 }
 

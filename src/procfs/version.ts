@@ -2,25 +2,18 @@
 // "%s version %s (%s@%s) (%s) %s\n" with utsname sysname, release, builder, host, compiler and
 // version ("Linux version 7.3.4 (builder@host) (aarch64-linux-gnu-gcc …) #1 PREEMPT …"). The
 // release is the token after "Linux version "; it is what `uname -r` prints.
-import { EpctlError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+import { KernelDataError } from '../kernel/errors.js';
 import { readText, type KernelPort } from '../kernel/port.js';
 import { parseRelease } from '../kernel/version.js';
 
 export const PROC_VERSION = '/proc/version';
 
 /** /proc/version held no "Linux version <release>" banner. */
-export class ProcVersionError extends EpctlError {
-  readonly path: string;
-
+export class ProcVersionError extends KernelDataError {
   constructor(path: string, text: string) {
     const shown = text.length > 120 ? `${text.slice(0, 120)}…` : text;
     const hint = `check that ${path} is a copy of /proc/version from the board (cat /proc/version)`;
-    super(`${path}: expected "Linux version <release> …", found ${JSON.stringify(shown)}; ${hint}`, {
-      exitCode: EXIT.BAD_DATA,
-      hint,
-    });
-    this.path = path;
+    super(path, `expected "Linux version <release> …", found ${JSON.stringify(shown)}`, { hint });
   }
 }
 

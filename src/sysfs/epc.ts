@@ -25,20 +25,21 @@ async function link(port: KernelPort, path: string): Promise<string | undefined>
   }
 }
 
-export async function listEpcs(port: KernelPort): Promise<EpcSysfs[]> {
-  const names = (await readdirIfExists(port, PCI_EPC_CLASS)).sort();
-  return Promise.all(
-    names.map(async (name): Promise<EpcSysfs> => {
-      const classDir = await link(port, `${PCI_EPC_CLASS}/${name}`);
-      const devicePath = classDir ? await link(port, `${classDir}/device`) : undefined;
-      if (!devicePath) return { name };
-      const [ofNode, driver] = await Promise.all([link(port, `${devicePath}/of_node`), link(port, `${devicePath}/driver`)]);
-      return {
-        name,
-        devicePath,
-        ...(ofNode?.startsWith(DT_BASE) ? { dtNode: ofNode.slice(DT_BASE.length) || '/' } : {}),
-        ...(driver ? { driver: basename(driver) } : {}),
-      };
-    }),
-  );
+/** The registered EPC names, sorted. */
+export async function listEpcNames(port: KernelPort): Promise<string[]> {
+  return (await readdirIfExists(port, PCI_EPC_CLASS)).sort();
+}
+
+/** One EPC's sysfs links; a broken link (a loop, a file where a link belongs) throws its KernelError. */
+export async function readEpc(port: KernelPort, name: string): Promise<EpcSysfs> {
+  const classDir = await link(port, `${PCI_EPC_CLASS}/${name}`);
+  const devicePath = classDir ? await link(port, `${classDir}/device`) : undefined;
+  if (!devicePath) return { name };
+  const [ofNode, driver] = await Promise.all([link(port, `${devicePath}/of_node`), link(port, `${devicePath}/driver`)]);
+  return {
+    name,
+    devicePath,
+    ...(ofNode?.startsWith(DT_BASE + '/') || ofNode === DT_BASE ? { dtNode: ofNode.slice(DT_BASE.length) || '/' } : {}),
+    ...(driver ? { driver: basename(driver) } : {}),
+  };
 }

@@ -80,12 +80,18 @@ describe('probe on every built-in board', () => {
     expect(c!.doorbell).toMatchObject({ capable: false, code: 'config-disabled' });
   });
 
-  it('fails with one message naming a device-tree file it may not read (exit 7)', async () => {
+  it('reports a device-tree file it may not read against that controller only, and still reports the rest (exit 7)', async () => {
     const k = createFakeKernel({ board: 'imx95' });
-    k.injectFault({ op: 'read', path: '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map', errno: 'EACCES' });
-    const e = await probe(k).catch((x: unknown) => x);
-    expect(e).toMatchObject({ name: 'DtReadError', exitCode: 7, path: '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map' });
-    expect((e as Error).message).toContain('permission denied');
+    const path = '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map';
+    k.injectFault({ op: 'read', path, errno: 'EACCES' });
+    const s = await probe(k);
+    expect(exitCodeOf(s)).toBe(7);
+    expect(s.problems).toEqual([expect.objectContaining({ code: 'unreadable-file', path, exitCode: 7 })]);
+    expect(s.problems[0]!.message).toContain('permission denied');
+    const [broken, other] = s.controllers;
+    expect(broken).toMatchObject({ name: '4c300000.pcie-ep', doorbell: { capable: 'unknown' } });
+    expect(broken!.doorbell.reason).toContain(path);
+    expect(other).toMatchObject({ name: '4c380000.pcie-ep', doorbell: { capable: true } });
   });
 
   it('reports the doorbell IRQs a linked vNTB function holds (kernel-abi.md §8.4)', async () => {
