@@ -52,12 +52,16 @@ describe('DeviceTree', () => {
     expect(await tree.children('/soc/nope@0')).toEqual([]);
   });
 
-  it('reads missing properties as undefined, including a name that is a child node', async () => {
+  it('reads missing properties as undefined', async () => {
     const { tree } = open();
     expect(await tree.raw('/soc/pcie-ep@4c300000', 'msi-parent')).toBeUndefined();
-    expect(await tree.raw('/soc', 'pcie-ep@4c300000')).toBeUndefined();
     expect(await tree.raw('/soc/nope@0', 'reg')).toBeUndefined();
-    expect(await tree.raw('/soc/pcie-ep@4c300000/reg', 'x')).toBeUndefined();
+  });
+
+  it('refuses, naming the path, a property that is a directory or a node that is a file: that is a broken tree, not a missing property', async () => {
+    const { tree } = open();
+    await expect(tree.raw('/soc', 'pcie-ep@4c300000')).rejects.toMatchObject({ name: 'DtReadError', path: '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000', code: 'EISDIR' });
+    await expect(tree.raw('/soc/pcie-ep@4c300000/reg', 'x')).rejects.toMatchObject({ name: 'DtReadError', code: 'ENOTDIR' });
   });
 
   // kernel-abi.md §4: a missing status means enabled

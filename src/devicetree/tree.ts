@@ -53,7 +53,7 @@ interface TreeIndex {
 const BOOKKEEPING = new Set(['__symbols__', '__fixups__', '__local_fixups__']);
 
 const isMissing = (e: unknown): boolean =>
-  isKernelError(e, 'ENOENT') || isKernelError(e, 'ENOTDIR') || isKernelError(e, 'EISDIR');
+  isKernelError(e, 'ENOENT');
 
 /** The DT parent of a node path ("/soc/x" → "/soc", "/x" → "/"), undefined for the root. */
 export function parentPath(path: string): string | undefined {

@@ -73,6 +73,8 @@ export interface BoardState {
     configSource: string | null;
     /** The endpoint-related config symbols, when the config is readable. */
     config: Record<string, string>;
+    /** Config sources that exist but could not be read ("/proc/config.gz (EACCES)"). */
+    configUnreadable: string[];
   };
   configfs: { mounted: boolean; mountPoint: string | null; endpoint: boolean };
   functionDrivers: string[];
@@ -112,7 +114,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     problems.push({ code: 'no-kernel-version', exitCode: EXIT.NO_BOARD, path: PROC_VERSION, message: `${PROC_VERSION} is missing, so the kernel release is unknown`, hint: 'mount procfs (mount -t proc proc /proc), or re-record the board with `epctl snapshot`' });
   const version = release === null ? undefined : parseRelease(release);
 
-  const kconfig = await attempt(() => readKernelConfig(port, release ?? ''));
+  const configUnreadable: string[] = [];
+  const kconfig = await attempt(() => readKernelConfig(port, release ?? '', configUnreadable));
   const config: Record<string, string> = {};
   for (const s of CONFIG_SYMBOLS) {
     const v = kconfig?.values.get(s);
@@ -167,7 +170,10 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       : doorbellRows(interrupts, epc).map((r) => ({ virq: r.irq ?? -1, hwirq: r.hwirq ?? null, actions: r.actions, count: r.counts.reduce((a, b) => a + b, 0) }));
 
   const controllers: ControllerState[] = [];
-  for (const name of (await attempt(() => listEpcNames(port))) ?? []) {
+  // Each registered EPC has /sys/class/pci_epc/<epc> and configfs controllers/<epc>
+  // (pci-epc-core.c, pci-ep-cfs.c): either listing alone still names them all.
+  const epcNames = [...new Set([...((await attempt(() => listEpcNames(port))) ?? []), ...cfsControllers])].sort();
+  for (const name of epcNames) {
     const epc: EpcSysfs = (await attempt(() => readEpc(port, name))) ?? { name };
     const startPath = `${CONTROLLERS}/${epc.name}/start`;
     const startText = cfsControllers.has(epc.name) ? await attempt(() => readTextIfExists(port, startPath)) : undefined;
@@ -231,6 +237,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       doorbellCode: version ? kernelBehaviour(version).doorbell : null,
       configSource: kconfig?.source ?? null,
       config,
+      configUnreadable,
     },
     configfs: { mounted, mountPoint: mount?.mountPoint ?? (mounted ? CONFIGFS : null), endpoint },
     functionDrivers,

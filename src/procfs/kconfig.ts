@@ -5,7 +5,7 @@
 // The parser is total: lines it does not recognise are skipped.
 import { gunzipSync } from 'node:zlib';
 import type { EpfDriverName } from '../boards/types.js';
-import { KernelDataError } from '../kernel/errors.js';
+import { KernelDataError, KernelError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
 
 export const PROC_CONFIG_GZ = '/proc/config.gz';
@@ -87,12 +87,14 @@ export class KernelConfigError extends KernelDataError {
 /** Errnos that mean "this source is not there for us": try the next one. */
 const UNREADABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR']);
 
-async function readIfReadable(port: KernelPort, path: string): Promise<Uint8Array | undefined> {
+async function readIfReadable(port: KernelPort, path: string, unread?: string[]): Promise<Uint8Array | undefined> {
   try {
     return await port.read(path);
   } catch (e) {
-    if (UNREADABLE.has((e as { code?: string }).code ?? '')) return undefined;
-    throw e;
+    const code = (e as { code?: string }).code ?? '';
+    if (!UNREADABLE.has(code) && !(e instanceof KernelError)) throw e;
+    if (code !== 'ENOENT') unread?.push(`${path} (${code})`);
+    return undefined;
   }
 }
 
@@ -103,8 +105,10 @@ async function readIfReadable(port: KernelPort, path: string): Promise<Uint8Arra
 export async function readKernelConfig(
   port: KernelPort,
   release: string,
+  /** Filled with "path (ERRNO)" for each source that exists but could not be read. */
+  unread?: string[],
 ): Promise<{ source: string; values: KernelConfig } | undefined> {
-  const gz = await readIfReadable(port, PROC_CONFIG_GZ);
+  const gz = await readIfReadable(port, PROC_CONFIG_GZ, unread);
   if (gz !== undefined) {
     let text: string;
     try {
@@ -117,7 +121,7 @@ export async function readKernelConfig(
   // The release names one file in /boot: no "/" (nothing that climbs out) and no NUL.
   if (release === '' || release.includes('/') || release.includes('\0')) return undefined;
   const boot = `/boot/config-${release}`;
-  const plain = await readIfReadable(port, boot);
+  const plain = await readIfReadable(port, boot, unread);
   if (plain === undefined) return undefined;
   return { source: boot, values: parseKernelConfig(new TextDecoder().decode(plain)) };
 }
