@@ -4,6 +4,9 @@ import { bytes, cells, flag, node, ref, str, type DtNodeSpec, type DtValue } fro
 import { DeviceTree } from '../devicetree/tree.js';
 import { parseRelease } from '../kernel/version.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellInput, type DoorbellVerdict } from './rules.js';
+import { BOARDS } from '../boards/index.js';
+import { createFakeKernel } from '../fake/index.js';
+import { probe } from '../probe/probe.js';
 
 const its = (label: string, extra: Record<string, DtValue> = {}): DtNodeSpec =>
   node({ compatible: str('arm,gic-v3-its'), 'msi-controller': flag(), '#msi-cells': cells(1), ...extra }, {}, label);
@@ -291,8 +294,20 @@ describe('doorbellVerdict: device tree', () => {
       'pcie-ep@1000': node({ compatible: str('x,pcie-ep') }),
     });
     const v = await verdict(spec, '/pcie-ep@1000');
-    expect(v.fix).toBe('&{/pcie-ep@1000} {\n\tmsi-map = <0x0 &its1 <devid> 0x1>;\n};');
+    expect(v.fix).toBeUndefined();
+    expect(v.fixMissing).toMatch(/^add msi-map = <0x0 &its1 DEVICEID 0x1>; to &\{\/pcie-ep@1000\}, where DEVICEID is the ITS DeviceID .*root-complex node \/pcie@1000 /);
     expect(v.notes[0]).toMatch(/^This SoC has 2 ITS nodes; the fix uses &its1/);
+  });
+
+  it('never writes a placeholder into a fix: where the DeviceID cannot be known it says where to find it', async () => {
+    for (const board of Object.values(BOARDS))
+      for (const kernel of ['6.12', '7.3']) {
+        const s = await probe(createFakeKernel({ board: board.name, kernel }));
+        for (const c of s.controllers) {
+          expect(c.doorbell.fix ?? '').not.toMatch(/<devid>|DEVICEID|…/);
+          if (c.doorbell.fixMissing) expect(c.doorbell.fixMissing).toMatch(/SoC reference manual/);
+        }
+      }
   });
 });
 

@@ -15,6 +15,7 @@ import {
   type ItsDeviceId,
   type MsiMapResolution,
 } from '../devicetree/msi.js';
+import { renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
@@ -26,6 +27,8 @@ export interface DtNodeFact {
   compatible: string[];
   /** status absent, "okay" or "ok". */
   available: boolean;
+  /** Its phandle, when it has one (names it in an overlay on a DTB without symbols). */
+  phandle?: number;
 }
 
 export interface MsiParentFact {
@@ -104,16 +107,28 @@ export interface DoorbellVerdict {
   reason: string;
   /**
    * The DT to add, as a node fragment for the board .dts (`&pcie0_ep { msi-map = <…>; };`).
-   * Present whenever the DT needs a change, also beside capable: true when a warning says a
-   * host ring would never arrive.
+   * Present whenever the DT needs a change epctl can write out in full, also beside
+   * capable: true when a warning says a host ring would never arrive.
    */
   fix?: string;
+  /** The same change as data (renderDts/renderDtso in dt-fix.ts write it out). */
+  dtFix?: DtFix[];
+  /**
+   * What a fix needs that the board does not say (the ITS DeviceID), and where to find it.
+   * Present instead of a fix with a placeholder.
+   */
+  fixMissing?: string;
   warnings: string[];
   notes: string[];
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 const ref = (n: { path: string; label?: string | undefined }): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
+const asRef = (n: { path: string; label?: string | undefined; phandle?: number | undefined }): NodeRef => ({
+  path: n.path,
+  ...(n.label ? { label: n.label } : {}),
+  ...(n.phandle === undefined ? {} : { phandle: n.phandle }),
+});
 const isIts = (n: DtNodeFact | undefined): boolean => n?.compatible.includes(ITS_COMPATIBLE) ?? false;
 
 const FIRST_EPF_NOTE =
@@ -123,10 +138,12 @@ interface DtPart {
   capable: boolean;
   code: DoorbellCode;
   reason: string;
-  /** Lines for the controller node. */
-  fixLines?: string[];
-  /** A fragment for another node (the ITS), rendered. */
-  otherFix?: string;
+  /** Edits of the controller node. */
+  fixEdits?: DtEdit[];
+  /** Edits of another node (the ITS). */
+  otherFix?: DtFix;
+  /** What the fix needs that the device tree does not say. */
+  fixMissing?: string;
   warnings: string[];
   notes: string[];
   /** Where the doorbell goes when the DT is ready: "&its DeviceID 0x10". */
@@ -136,17 +153,16 @@ interface DtPart {
 /** Whether the controller can allocate RC-to-EP doorbells, and what to do if not. */
 export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   const dt = dtVerdict(input);
-  const fixWith = (lines: readonly string[] = []): string | undefined => {
-    const parts = [dt.otherFix, lines.length ? fixFragment(input, lines) : undefined].filter((x): x is string => !!x);
-    return parts.length ? parts.join('\n') : undefined;
-  };
-  const verdict = (capable: boolean | 'unknown', code: DoorbellCode, reason: string, extra: { lines?: readonly string[]; notes?: string[] } = {}): DoorbellVerdict => {
-    const fix = fixWith(extra.lines ?? dt.fixLines);
+  const controllerNode: NodeRef = { path: input.controllerPath, ...(input.controllerLabel ? { label: input.controllerLabel } : {}) };
+  const verdict = (capable: boolean | 'unknown', code: DoorbellCode, reason: string, extra: { edits?: readonly DtEdit[]; notes?: string[] } = {}): DoorbellVerdict => {
+    const edits = extra.edits ?? dt.fixEdits ?? [];
+    const dtFix = [...(dt.otherFix ? [dt.otherFix] : []), ...(edits.length ? [{ node: controllerNode, edits: [...edits] }] : [])];
     return {
       capable,
       code,
       reason,
-      ...(fix === undefined ? {} : { fix }),
+      ...(dtFix.length ? { fix: renderDts(dtFix), dtFix } : {}),
+      ...(dt.fixMissing ? { fixMissing: dt.fixMissing } : {}),
       warnings: dt.warnings,
       notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE],
     };
@@ -161,7 +177,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
     return verdict(false, 'config-disabled', 'The kernel is built without CONFIG_PCI_ENDPOINT_MSI_DOORBELL, so pci_epf_alloc_doorbell() always fails with ENODATA (-61) and logs nothing; rebuild it with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.', { notes: later });
   // drivers/of/platform.c: a disabled node gets no platform device, so no controller at all.
   if (input.status !== 'okay' && input.status !== 'ok')
-    return verdict(false, 'controller-disabled', `${nodeName(input.controllerPath)} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, { lines: ['status = "okay";', ...(dt.fixLines ?? [])], notes: later });
+    return verdict(false, 'controller-disabled', `${nodeName(input.controllerPath)} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, { edits: [{ prop: 'status', string: 'okay' }, ...(dt.fixEdits ?? [])], notes: later });
   if (!dt.capable) return verdict(false, dt.code, dt.reason);
   if (!input.kernel)
     return verdict('unknown', 'kernel-unknown', `The device tree is ready (ID 0 → ${dt.summary}), but the kernel version is unknown and the doorbell needs v6.17 or newer with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.`);
@@ -174,27 +190,28 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
 function dtVerdict(input: DoorbellInput): DtPart {
   const ep = nodeName(input.controllerPath);
   const m = input.msiMap;
-  const no = (code: DoorbellCode, reason: string, fixLines?: string[], notes: string[] = []): DtPart => ({
+  const no = (code: DoorbellCode, reason: string, fix?: Suggestion): DtPart => ({
     capable: false,
     code,
     reason,
-    ...(fixLines ? { fixLines } : {}),
+    ...(fix?.edits.length ? { fixEdits: fix.edits } : {}),
+    ...(fix?.missing ? { fixMissing: fix.missing } : {}),
     warnings: [],
-    notes,
+    notes: fix?.notes ?? [],
   });
   if (m.kind === 'malformed')
-    return no('msi-map-malformed', `${m.path} is malformed (${m.reason}), so the kernel ${m.kernelLog ? `logs "${m.kernelLog}" and ` : ''}finds no MSI domain through it.`, ...suggested(input));
+    return no('msi-map-malformed', `${m.path} is malformed (${m.reason}), so the kernel ${m.kernelLog ? `logs "${m.kernelLog}" and ` : ''}finds no MSI domain through it.`, suggested(input));
   if (input.its.length === 0)
     return no('no-its', `This SoC has no ITS (no "${ITS_COMPATIBLE}" node), and the doorbell needs the GIC-v3 ITS, the only MSI controller the kernel accepts as immutable, so no device-tree line can enable it.`);
   if (m.kind === 'no-msi-map') {
     if (input.msiParent)
-      return no('msi-parent-only', `${ep} has msi-parent but no msi-map, and msi-parent alone is not enough on mainline: observed on a real 7.3.4 kernel, an EP node with only msi-parent = <&its 0> gets "Can't find MSI domain for EPC" (even though the v9 posting of the series speaks of msi-parent), because the doorbell finds its MSI domain through msi-map.`, ...suggested(input, true));
-    return no('no-msi-map', `Neither ${ep} nor its parent devices have an msi-map, so pci_epf_alloc_doorbell() logs "Can't find MSI domain for EPC".`, ...suggested(input));
+      return no('msi-parent-only', `${ep} has msi-parent but no msi-map, and msi-parent alone is not enough on mainline: observed on a real 7.3.4 kernel, an EP node with only msi-parent = <&its 0> gets "Can't find MSI domain for EPC" (even though the v9 posting of the series speaks of msi-parent), because the doorbell finds its MSI domain through msi-map.`, suggested(input, true));
+    return no('no-msi-map', `Neither ${ep} nor its parent devices have an msi-map, so pci_epf_alloc_doorbell() logs "Can't find MSI domain for EPC".`, suggested(input));
   }
   if (m.kind === 'no-entry')
-    return no('msi-map-no-entry', `The msi-map of ${m.mapNode} has no entry covering ID 0 (msi-map-mask ${hex(m.mask)}), which ends the kernel's search, so it logs "Can't find MSI domain for EPC".`, ...suggested(input));
+    return no('msi-map-no-entry', `The msi-map of ${m.mapNode} has no entry covering ID 0 (msi-map-mask ${hex(m.mask)}), which ends the kernel's search, so it logs "Can't find MSI domain for EPC".`, suggested(input));
   if (m.kind === 'dangling')
-    return no('msi-map-dangling', `The msi-map entry of ${m.mapNode} for ID 0 names phandle ${hex(m.phandle)}, which no node has, so the kernel cannot use it and finds no MSI domain ("Can't find MSI domain for EPC").`, ...suggested(input));
+    return no('msi-map-dangling', `The msi-map entry of ${m.mapNode} for ID 0 names phandle ${hex(m.phandle)}, which no node has, so the kernel cannot use it and finds no MSI domain ("Can't find MSI domain for EPC").`, suggested(input));
 
   const target = input.target ?? { path: m.target, compatible: [], available: true };
   if (!isIts(target)) {
@@ -203,36 +220,36 @@ function dtVerdict(input: DoorbellInput): DtPart {
     const v617 = input.kernel && !kernelBehaviour(input.kernel).doorbellImmutableCheck
       ? [`Linux ${input.kernel.release} may not check for an immutable controller yet (v6.17 as merged does not): the allocation can succeed, but the doorbell address/data then changes whenever the IRQ affinity changes.`]
       : [];
-    const [lines, notes] = suggested(input);
-    return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, lines, [...notes, ...v617]);
+    const fix = suggested(input);
+    return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, { ...fix, notes: [...fix.notes, ...v617] });
   }
   if (!target.available)
     return {
       ...no('its-disabled', `The msi-map of ${m.mapNode} sends ID 0 to the ITS ${m.target}, but that node is disabled, so no MSI domain exists for it ("Can't find MSI domain for EPC").`),
-      otherFix: `${ref(target)} {\n\tstatus = "okay";\n};`,
+      otherFix: { node: asRef(target), edits: [{ prop: 'status', string: 'okay' }] },
     };
 
   // irq-gic-its-msi-parent.c (of_pmsi_get_dev_id): the ITS reads the DeviceID from the controller node only.
   const dev: ItsDeviceId =
     input.epDeviceId ?? (m.mapNode === input.controllerPath ? { source: 'msi-map', deviceId: m.deviceId } : { source: 'none' });
   if (dev.source === 'none')
-    return no('msi-map-not-on-controller', `Only ${m.mapNode}, a parent device, has an msi-map for ID 0: the kernel finds the ITS through it, but the ITS takes the DeviceID from ${ep}'s own node, which has none, so the allocation fails ("Failed to allocate MSI").`, ...suggested(input));
+    return no('msi-map-not-on-controller', `Only ${m.mapNode}, a parent device, has an msi-map for ID 0: the kernel finds the ITS through it, but the ITS takes the DeviceID from ${ep}'s own node, which has none, so the allocation fails ("Failed to allocate MSI").`, suggested(input));
   if (dev.source === 'bad-msi-parent')
-    return no('msi-parent-bad-args', `${ep} has msi-parent naming the ITS with ${dev.args.length} argument cells instead of one, so the ITS driver warns and refuses the allocation ("Failed to allocate MSI").`, ...suggested(input, true));
+    return no('msi-parent-bad-args', `${ep} has msi-parent naming the ITS with ${dev.args.length} argument cells instead of one, so the ITS driver warns and refuses the allocation ("Failed to allocate MSI").`, suggested(input, true));
 
   const its = { path: m.target, ...(target.label ? { label: target.label } : {}) };
   const summary = `${ref(its)} DeviceID ${hex(dev.deviceId)}`;
   const warnings: string[] = [];
-  let fixLines: string[] | undefined;
+  let fix: Suggestion | undefined;
   if (dev.source === 'msi-parent' && m.mapNode === input.controllerPath && dev.deviceId !== m.deviceId)
     warnings.push(`${ep} also has msi-parent naming the ITS, and the ITS takes the DeviceID from it (${hex(dev.deviceId)}), not from msi-map (${hex(m.deviceId)}).`);
   const rc = input.rcSibling;
   if (rc?.its && rc.its.path !== m.target) {
     warnings.push(`${ep} sends ID 0 to ${ref(its)} but its RC node ${nodeName(rc.path)} uses ${ref(rc.its)}: the kernel allocates the doorbell, but a host ring would never arrive (an RK3588 EP mapped to its0 instead of the RC's its1 got no IRQ).`);
-    fixLines = suggested(input, dev.source === 'msi-parent')[0];
+    fix = suggested(input, dev.source === 'msi-parent');
   } else if (rc?.deviceId !== undefined && rc.deviceId !== dev.deviceId) {
     warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1's 0x98 on pcie0_ep this way).`);
-    fixLines = suggested(input, dev.source === 'msi-parent')[0];
+    fix = suggested(input, dev.source === 'msi-parent');
   }
   const notes = rc?.deviceId === undefined ? [`epctl found no RC node beside ${ep} to check DeviceID ${hex(dev.deviceId)} against; it must be the ITS DeviceID the SoC assigns to this controller.`] : [];
   const via = dev.source === 'msi-parent' ? 'its msi-parent' : m.mapNode === input.controllerPath ? 'its own msi-map' : `the msi-map of ${m.mapNode}`;
@@ -240,54 +257,71 @@ function dtVerdict(input: DoorbellInput): DtPart {
     capable: true,
     code: 'capable',
     reason: `${ep} sends ID 0 to ${summary} through ${via}, so the kernel can allocate doorbells for ${input.controller}.`,
-    ...(fixLines ? { fixLines } : {}),
+    ...(fix?.edits.length ? { fixEdits: fix.edits } : {}),
+    ...(fix?.missing ? { fixMissing: fix.missing } : {}),
     warnings,
     notes,
     summary,
   };
 }
 
+interface Suggestion {
+  edits: DtEdit[];
+  notes: string[];
+  /** Set instead of edits when the DeviceID (or the ITS) cannot be known from this board. */
+  missing?: string;
+}
+
 /**
- * The msi-map line to add, plus a note when the DeviceID or ITS had to be guessed. The ITS is
- * the one the RC sibling uses, else the SoC's only (or first enabled) ITS; the DeviceID is the
- * one the RC sibling gives requester ID 0, else a `<devid>` placeholder.
+ * The msi-map entry to add. The ITS is the one the RC sibling uses, else the SoC's only (or
+ * first enabled) ITS; the DeviceID is the one the RC sibling gives requester ID 0, else the
+ * argument of the node's own msi-parent. Neither known: no edit with a placeholder, but where
+ * to find the value.
  */
-function suggested(input: DoorbellInput, dropMsiParent = false): [string[], string[]] {
+function suggested(input: DoorbellInput, dropMsiParent = false): Suggestion {
   const rc = input.rcSibling;
   const its = (isIts(rc?.its) ? rc?.its : undefined) ?? (input.its.length === 1 ? input.its[0] : input.its.find((i) => i.available) ?? input.its[0]);
+  const ep = nodeName(input.controllerPath);
+  if (!its) return { edits: [], notes: [], missing: `${ep} needs an msi-map to a GIC-v3 ITS, and this device tree has no "${ITS_COMPATIBLE}" node to point it at.` };
   const notes: string[] = [];
   if (!isIts(rc?.its) && input.its.length > 1)
-    notes.push(`This SoC has ${input.its.length} ITS nodes; the fix uses ${its ? ref(its) : 'the first'}, but use the one the controller's requester IDs reach (normally the one its RC node uses).`);
+    notes.push(`This SoC has ${input.its.length} ITS nodes; the fix uses ${ref(its)}, but use the one the controller's requester IDs reach (normally the one its RC node uses).`);
   // The EP node's own msi-parent = <&its N> already names the DeviceID the ITS would give it
   // (irq-gic-its-msi-parent.c of_pmsi_get_dev_id takes the specifier's one argument).
   const own = input.msiParent && isIts(input.msiParent.target) && input.msiParent.args.length === 1 ? input.msiParent.args[0] : undefined;
   const id = rc?.deviceId ?? own;
-  const devid = id !== undefined ? hex(id) : '<devid>';
-  if (id === undefined)
-    notes.push('Replace <devid> with the ITS DeviceID the SoC assigns to this controller (normally the value the RC node pcie@… maps requester ID 0 to; see the SoC reference manual).');
-  else if (rc?.deviceId === undefined)
-    notes.push(`The DeviceID ${devid} is the argument of this node's msi-parent; check it against the SoC reference manual.`);
-  else if (rc.source === 'msi-parent')
-    notes.push(`The DeviceID ${devid} is the argument of the RC node's msi-parent; check it against the SoC reference manual.`);
-  const lines = [`msi-map = <0x0 ${its ? ref(its) : '&its'} ${devid} 0x1>;`];
-  if (dropMsiParent || input.msiParent) lines.unshift('/delete-property/ msi-parent;');
-  return [lines, notes];
-}
-
-function fixFragment(input: DoorbellInput, lines: readonly string[]): string {
-  const node = input.controllerLabel ? `&${input.controllerLabel}` : `&{${input.controllerPath}}`;
-  return `${node} {\n${lines.map((l) => `\t${l}`).join('\n')}\n};`;
+  if (id === undefined) {
+    const unit = unitAddress(input.controllerPath);
+    const parent = parentPath(input.controllerPath) ?? '/';
+    const rcNode = unit === undefined ? undefined : `${parent === '/' ? '' : parent}/pcie@${unit}`;
+    const where = rcNode
+      ? `the msi-map (third cell, for requester ID 0) or msi-parent argument of the root-complex node ${rcNode} in the SoC's .dtsi, or in the device tree the board boots in RC mode (on the board in RC mode: xxd /sys/firmware/devicetree/base${rcNode}/msi-map; on Layerscape U-Boot writes it at boot from its stream-ID table)`
+      : "the msi-map (third cell, for requester ID 0) of the root-complex node of the same controller in the SoC's .dtsi";
+    return {
+      edits: [],
+      notes,
+      missing: `add msi-map = <0x0 ${ref(its)} DEVICEID 0x1>; to ${ref({ path: input.controllerPath, ...(input.controllerLabel ? { label: input.controllerLabel } : {}) })}, where DEVICEID is the ITS DeviceID this controller's requests carry, which this device tree does not say: take it from ${where}, or from the SoC reference manual's ITS DeviceID table.`,
+    };
+  }
+  if (rc?.deviceId === undefined) notes.push(`The DeviceID ${hex(id)} is the argument of this node's msi-parent; check it against the SoC reference manual.`);
+  else if (rc.source === 'msi-parent') notes.push(`The DeviceID ${hex(id)} is the argument of the RC node's msi-parent; check it against the SoC reference manual.`);
+  const itsRef = asRef(its);
+  const edits: DtEdit[] = [{ prop: 'msi-map', cells: [0, itsRef, id, 1] }];
+  // In an overlay msi-parent cannot be deleted: giving it the same DeviceID has the same effect.
+  if (dropMsiParent || input.msiParent) edits.unshift({ prop: 'msi-parent', delete: true, overlay: { cells: [itsRef, id] } });
+  return { edits, notes };
 }
 
 // ---- reading the facts (the only part of this module that does I/O, through DeviceTree) ----
 
 async function nodeFact(tree: DeviceTree, path: string): Promise<DtNodeFact> {
-  const [label, compatible, available] = await Promise.all([
+  const [label, compatible, available, phandle] = await Promise.all([
     tree.pathLabel(path),
     tree.compatible(path).catch(orDefault<string[]>([])),
     tree.available(path).catch(orDefault(true)),
+    tree.u32(path, 'phandle').catch(orDefault<number | undefined>(undefined)),
   ]);
-  return { path, ...(label ? { label } : {}), compatible, available };
+  return { path, ...(label ? { label } : {}), compatible, available, ...(phandle === undefined ? {} : { phandle }) };
 }
 
 const orDefault = <T>(v: T) => (e: unknown): T => {

@@ -30,6 +30,7 @@ export function renderProbe(s: BoardState): string {
     for (const c of s.controllers) {
       out.push('', `${c.name}: ${c.doorbell.reason}`);
       if (c.doorbell.fix) out.push('  fix:', ...c.doorbell.fix.split('\n').map((l) => `    ${l}`));
+      if (c.doorbell.fixMissing) out.push(`  fix: ${c.doorbell.fixMissing}`);
       for (const w of c.doorbell.warnings) out.push(`  warning: ${w}`);
       if (c.doorbellIrqs.length)
         out.push(`  doorbell IRQs now: ${c.doorbellIrqs.map((i) => `${i.virq} (${i.actions.join(', ') || 'no action'}, ${i.count} rings)`).join(', ')}`);
