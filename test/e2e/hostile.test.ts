@@ -1,0 +1,247 @@
+// Hostile recorded boards, run through the real CLI as a person would (`epctl probe --root`),
+// from a generator: each kind of damage (links out of the root, link loops, special files,
+// oversized files, a gzip bomb, junk, a directory for a file and the reverse) is applied to
+// files probe reads, in a directory and in a .tar.gz. Every run must end within a time limit
+// and a memory bound, exit with a documented code, print no stack trace, never show a byte from
+// outside the root, name the damaged path whenever the answer changed, and leave nothing behind.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import * as tar from 'tar';
+import { EXIT } from '../../src/exit-codes.js';
+import { BIN, noStackTrace } from '../helpers/cli.js';
+import { fixtureArchive } from '../helpers/fixtures.js';
+
+const SENTINEL = 'SENTINEL-3c1f';
+const PEAK_RSS_KB = 200 * 1024;
+const TIME_LIMIT_MS = 30_000;
+const DOCUMENTED = new Set<number>(Object.values(EXIT));
+
+/** Files probe reads on the recorded i.MX95, relative to the root. */
+const TARGETS = [
+  'proc/version',
+  'proc/config.gz',
+  'proc/mounts',
+  'proc/interrupts',
+  'sys/class/pci_epc/4c300000.pcie-ep',
+  'sys/devices/platform/soc/4c300000.pcie-ep/of_node',
+  'sys/kernel/config/pci_ep/controllers/4c300000.pcie-ep/start',
+  'sys/kernel/config/pci_ep/controllers',
+  'sys/kernel/config/pci_ep/functions',
+  'sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map',
+  'sys/firmware/devicetree/base/soc/pcie-ep@4c300000/status',
+  'sys/firmware/devicetree/base/soc/pcie-ep@4c300000',
+  'sys/firmware/devicetree/base/__symbols__/its',
+  'sys/firmware/devicetree/base/soc/pcie@4c300000/msi-map',
+];
+
+type Kind = 'abs-link-out' | 'climb-link-out' | 'self-loop' | 'fifo' | 'socket' | 'oversize' | 'gzip-bomb' | 'junk' | 'empty' | 'dir-for-file' | 'file-for-dir';
+const DIR_ONLY: ReadonlySet<Kind> = new Set(['fifo', 'socket']);
+
+let work: string;
+let outside: string;
+let bomb: Buffer;
+const sockets: net.Server[] = [];
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-hostile-'));
+  outside = path.join(work, 'outside');
+  await fs.mkdir(outside);
+  // Valid-looking content: if epctl ever followed a link out of the root, it would believe it.
+  await fs.writeFile(path.join(outside, 'secret'), `Linux version 9.9.9-${SENTINEL} (x@y) (gcc) #1 SMP\n`);
+  // 64 MiB of zeros in ~64 KiB: far past any config epctl will inflate.
+  bomb = gzipSync(Buffer.alloc(64 << 20), { level: 9 });
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+let seq = 0;
+async function board(): Promise<string> {
+  const dir = path.join(work, `board-${seq++}`);
+  await fs.mkdir(dir);
+  await tar.x({ file: fixtureArchive('imx95'), cwd: dir, preserveOwner: false });
+  return dir;
+}
+
+/** Applies one kind of damage to `rel` inside `root`. */
+async function damage(root: string, rel: string, kind: Kind, rng: () => number): Promise<void> {
+  const p = path.join(root, rel);
+  const isDir = (await fs.lstat(p).catch(() => undefined))?.isDirectory() ?? false;
+  const replace = async () => fs.rm(p, { recursive: true, force: true });
+  switch (kind) {
+    case 'abs-link-out':
+      await replace();
+      return fs.symlink(path.join(outside, 'secret'), p);
+    case 'climb-link-out':
+      await replace();
+      return fs.symlink(`${'../'.repeat(rel.split('/').length + 2)}outside/secret`, p);
+    case 'self-loop':
+      await replace();
+      return fs.symlink(path.basename(p), p);
+    case 'fifo':
+      await replace();
+      await execa('mkfifo', [p]);
+      return;
+    case 'socket': {
+      await replace();
+      const s = net.createServer();
+      sockets.push(s);
+      await new Promise<void>((resolve) => s.listen(p, resolve));
+      return;
+    }
+    case 'oversize':
+      await replace();
+      // Sparse: 256 MiB that costs no disk, and far past any limit.
+      await fs.writeFile(p, '');
+      return fs.truncate(p, 256 << 20);
+    case 'gzip-bomb':
+      await replace();
+      return fs.writeFile(p, bomb);
+    case 'junk': {
+      await replace();
+      const bytes = Buffer.alloc(1 + Math.floor(rng() * 300));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rng() * 256);
+      return fs.writeFile(p, bytes);
+    }
+    case 'empty':
+      if (isDir) {
+        for (const e of await fs.readdir(p)) await fs.rm(path.join(p, e), { recursive: true, force: true });
+        return;
+      }
+      await replace();
+      return fs.writeFile(p, '');
+    case 'dir-for-file':
+      await replace();
+      await fs.mkdir(p);
+      return fs.writeFile(path.join(p, 'x'), '1\n');
+    case 'file-for-dir':
+      await replace();
+      return fs.writeFile(p, '0x4c300000\n');
+  }
+}
+
+/** A small deterministic generator, so a failure names a case that can be run again. */
+function rngFrom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Run {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  peakKb: number;
+  timedOut: boolean;
+}
+
+async function probeRoot(root: string): Promise<Run> {
+  const tmp = await fs.mkdtemp(path.join(work, 'tmp-'));
+  const rssFile = path.join(work, `rss-${seq++}`);
+  const r = await execa(process.execPath, ['--import', path.resolve('test/helpers/peak-rss.mjs'), BIN, 'probe', '--root', root, '--json'], {
+    reject: false,
+    timeout: TIME_LIMIT_MS,
+    env: { NO_COLOR: '1', TMPDIR: tmp, EPCTL_TEST_RSS_FILE: rssFile },
+  });
+  const left = await fs.readdir(tmp);
+  expect(left, 'the run left files in its TMPDIR').toEqual([]);
+  await fs.rm(tmp, { recursive: true });
+  const peakKb = Number(await fs.readFile(rssFile, 'utf8').catch(() => '0'));
+  await fs.rm(rssFile, { force: true });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), peakKb, timedOut: r.timedOut };
+}
+
+/** Names and sizes of everything under `dir`, to prove a run changed nothing. */
+async function listing(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const st = await fs.lstat(p);
+      out.push(`${path.relative(dir, p)} ${st.mode} ${st.isFile() ? st.size : ''}`);
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Every (kind, target) pair, each kind on every target: the generator is the full product. */
+function cases(): { kind: Kind; rel: string; seed: number }[] {
+  const kinds: Kind[] = ['abs-link-out', 'climb-link-out', 'self-loop', 'fifo', 'socket', 'oversize', 'junk', 'empty', 'dir-for-file', 'file-for-dir'];
+  const out: { kind: Kind; rel: string; seed: number }[] = [];
+  let seed = 1;
+  for (const kind of kinds) for (const rel of TARGETS) out.push({ kind, rel, seed: seed++ });
+  out.push({ kind: 'gzip-bomb', rel: 'proc/config.gz', seed: seed++ });
+  return out;
+}
+
+function healthyOf(r: Run): unknown {
+  const j = JSON.parse(r.stdout) as { source?: unknown };
+  return { ...j, source: null };
+}
+
+describe('probe --root on hostile recorded boards (the real CLI, generated damage)', () => {
+  let healthy: Run;
+
+  beforeAll(async () => {
+    healthy = await probeRoot(await board());
+    expect(healthy.exitCode).toBe(0);
+  });
+
+  const check = async (label: string, root: string, rel: string, run: Run, allowed: string[]) => {
+    expect(run.timedOut, `${label}: hung`).toBe(false);
+    expect(run.peakKb, `${label}: peak RSS ${run.peakKb} KiB`).toBeLessThan(PEAK_RSS_KB);
+    expect(DOCUMENTED.has(run.exitCode), `${label}: exit ${run.exitCode}\n${run.stderr}`).toBe(true);
+    expect(run.exitCode, `${label}: exit 70 is for bugs\n${run.stderr}`).not.toBe(EXIT.BUG);
+    expect(noStackTrace(run), `${label}: stack trace\n${run.stderr}`).toBe(true);
+    expect(run.stdout + run.stderr, `${label}: read outside the root`).not.toContain(SENTINEL);
+    expect(await listing(root), `${label}: the run changed the recorded board`).toEqual(allowed);
+    let same = false;
+    try {
+      same = JSON.stringify(healthyOf(run)) === JSON.stringify(healthyOf(healthy)) && run.exitCode === healthy.exitCode;
+    } catch {
+      same = false;
+    }
+    if (!same) expect(run.stdout + run.stderr, `${label}: the answer changed but the damaged path is not named`).toContain(`/${rel}`);
+  };
+
+  for (const { kind, rel, seed } of cases()) {
+    it(`${kind} at /${rel}: a bounded, documented answer that names it (directory)`, async () => {
+      const root = await board();
+      await damage(root, rel, kind, rngFrom(seed));
+      const before = await listing(root);
+      await check(`${kind} /${rel} (dir)`, root, rel, await probeRoot(root), before);
+    });
+    if (DIR_ONLY.has(kind) || kind === 'oversize') continue;
+    it(`${kind} at /${rel}: the same answer from a .tar.gz of the same board`, async () => {
+      const root = await board();
+      await damage(root, rel, kind, rngFrom(seed));
+      const dirRun = await probeRoot(root);
+      const archive = path.join(work, `board-${seq++}.tar.gz`);
+      await tar.c({ gzip: true, file: archive, cwd: root, portable: true }, await fs.readdir(root));
+      const before = await listing(work);
+      const run = await probeRoot(archive);
+      await check(`${kind} /${rel} (tar.gz)`, root, rel, run, await listing(root));
+      expect(await listing(work), 'the archive run wrote beside it').toEqual(before);
+      const strip = (r: Run) => {
+        try {
+          return JSON.stringify(healthyOf(r));
+        } catch {
+          return r.stdout;
+        }
+      };
+      expect({ exit: run.exitCode, out: strip(run) }).toEqual({ exit: dirRun.exitCode, out: strip(dirRun) });
+      await fs.rm(archive);
+    });
+  }
+});
