@@ -2,7 +2,7 @@
 // print) as a ratio to `node -e 0`, measured interleaved in one run. Target ≤ 2×.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { unpackToTemp } from '../src/snapshot/archive.js';
+import { unpackToTemp } from '../src/kernel/archive.js';
 
 const RUNS = 25;
 

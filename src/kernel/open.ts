@@ -28,7 +28,7 @@ export async function openPort(opts: PortOptions): Promise<OpenPort> {
     throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
   if (opts.root !== undefined) {
     const st = await fs.stat(opts.root).catch(() => undefined);
-    const { isArchive, unpackToTemp } = await import('../snapshot/archive.js');
+    const { isArchive, unpackToTemp } = await import('./archive.js');
     if (st?.isFile() && isArchive(opts.root)) {
       const dir = await unpackToTemp(opts.root).catch((e: unknown) => {
         throw new EpctlError(`--root ${opts.root}: not a readable .tar.gz (${(e as Error).message})`, { exitCode: EXIT.NO_BOARD, hint: 'give an archive written by `epctl snapshot BOARD.tar.gz`', cause: e });

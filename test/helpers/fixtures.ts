@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { unpackToTemp } from '../../src/snapshot/archive.js';
+import { unpackToTemp } from '../../src/kernel/archive.js';
 
 export const FIXTURES = path.resolve('test/fixtures/sysroot');
 export const fixtureArchive = (name: string): string => path.join(FIXTURES, `${name}.tar.gz`);
