@@ -1,8 +1,8 @@
 // Recorded boards as one .tar.gz (for a bug report or a test fixture): tar keeps what git and
 // mail drop — empty directories (an empty functions/<driver>/ is a fact), modes, symlinks.
 // Entries are written in sorted order with a fixed mtime, so the same board gives the same bytes.
+// Reading one back, in memory and bounded, is archive-read.ts.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import nodePath from 'node:path';
 import * as tar from 'tar';
 
@@ -22,11 +22,4 @@ async function listTree(dir: string, rel = ''): Promise<string[]> {
 export async function packDir(dir: string, file: string): Promise<void> {
   const entries = await listTree(dir);
   await tar.create({ gzip: { level: 9 }, file, cwd: dir, portable: true, noDirRecurse: true, mtime: new Date(0) }, entries);
-}
-
-/** Unpacks into a new temporary directory; the caller removes it. */
-export async function unpackToTemp(file: string): Promise<string> {
-  const dir = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'epctl-root-'));
-  await tar.extract({ file, cwd: dir, preserveOwner: false });
-  return dir;
 }
