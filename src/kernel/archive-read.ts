@@ -25,7 +25,7 @@ export class ArchiveError extends EpctlError {
     super(`${file}: not a readable .tar.gz: ${reason}`, {
       exitCode: EXIT.NO_BOARD,
       hint: overLimit
-        ? `epctl reads at most ${overLimit} of a recorded board, far more than a board holds: check that this is the right file, or re-record the board with \`epctl snapshot BOARD.tar.gz\``
+        ? `epctl reads at most ${overLimit} of a recorded board, and a board's recording is a few MB: check that this is the right file, or re-record the board with \`epctl snapshot BOARD.tar.gz\``
         : 'give an archive written by `epctl snapshot BOARD.tar.gz`',
     });
     this.file = file;
@@ -43,7 +43,7 @@ async function readCompressed(file: string): Promise<Uint8Array> {
   try {
     if (!(await fh.stat()).isFile()) throw new ArchiveError(file, 'it is not a regular file');
     const bytes = await readFdBounded(fh, limit.bytes);
-    if (bytes.length > limit.bytes) throw new ArchiveError(file, `it is larger than ${limit.what}`, `${formatBytes(limit.bytes)} compressed`);
+    if (bytes.length > limit.bytes) throw new ArchiveError(file, `it is larger than ${formatBytes(limit.bytes)}, the limit for a recorded board`, `${formatBytes(limit.bytes)} compressed`);
     return bytes;
   } finally {
     await fh.close();
@@ -56,7 +56,7 @@ function inflate(file: string, gz: Uint8Array): Uint8Array {
   try {
     return gunzipSync(gz, { maxOutputLength: limit.bytes });
   } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ArchiveError(file, `it inflates to more than ${limit.what}`, `${formatBytes(limit.bytes)} inflated`);
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ArchiveError(file, `it inflates to more than ${formatBytes(limit.bytes)}, the limit for a recorded board`, `${formatBytes(limit.bytes)} inflated`);
     throw new ArchiveError(file, `the gzip data is damaged (${(e as Error).message})`);
   }
 }
