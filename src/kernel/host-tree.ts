@@ -24,7 +24,8 @@ export class HostTree implements RawTree {
   }
 
   async lstat(rel: string): Promise<RawStat> {
-    const s = await fs.lstat(this.host(rel));
+    // The root itself is what the person named: a link there is followed, as `cd DIR` would.
+    const s = rel === '' ? await fs.stat(this.dir) : await fs.lstat(this.host(rel));
     return { kind: rawKind(s), mode: s.mode & 0o7777, size: s.size, nlink: s.nlink };
   }
 

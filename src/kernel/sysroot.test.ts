@@ -84,6 +84,15 @@ describe('SysrootKernel reads a recorded board', () => {
     }
   });
 
+  it('follows a link given as the root itself, as `cd DIR` would, and only there', async () => {
+    const { root } = (await both(BASIC))[0]!;
+    const link = path.join(base, 'board-link');
+    await fs.symlink(root, link);
+    const k = new SysrootKernel(link);
+    expect((await k.stat('/')).kind).toBe('dir');
+    expect(text(await k.read('/proc/version'))).toContain('7.3.4');
+  });
+
   it('refuses every change with EROFS, naming the recording', async () => {
     for (const { k, root } of await both(BASIC))
       for (const p of [k.write('/proc/version', '1'), k.mkdir('/sys/x'), k.rmdir('/sys/class'), k.symlink('/a', '/sys/b'), k.unlink('/proc/version')])
