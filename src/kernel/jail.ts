@@ -7,7 +7,8 @@
 // directory is cached: a probe walks each directory once.
 import type { RawStat, RawTree } from './raw-tree.js';
 import { rawError } from './raw-tree.js';
-import { fromNodeError, type KernelOp } from './errors.js';
+import { KernelError, fromNodeError, type KernelOp } from './errors.js';
+import { EXIT } from '../exit-codes.js';
 
 /** include/linux/namei.h MAXSYMLINKS: link hops one lookup may take. */
 export const MAXSYMLINKS = 40;
@@ -30,7 +31,11 @@ export class Jail {
   /** Resolved directories by the kernel path that named them. */
   private readonly dirs = new Map<string, Promise<Walked>>();
 
-  constructor(readonly tree: RawTree) {}
+  /** `origin` names the recording in refusals. */
+  constructor(
+    readonly tree: RawTree,
+    readonly origin: string,
+  ) {}
 
   /** lstat of a root-relative path, cached. */
   lstatRaw(rel: string): Promise<RawStat> {
@@ -58,6 +63,15 @@ export class Jail {
       const r = last === undefined ? parent : await this.walk(parent.parts, parent.hops, [last], follow);
       return { rel: r.parts.join('/'), stat: r.stat };
     } catch (e) {
+      if ((e as { code?: string }).code === 'ELOOP')
+        throw new KernelError({
+          code: 'ELOOP',
+          syscall: op,
+          path,
+          exitCode: EXIT.BAD_DATA,
+          hint: `${path} in ${this.origin} takes more than ${MAXSYMLINKS} symbolic links to resolve: the recording holds a link loop; re-record the board with \`epctl snapshot\``,
+          cause: e,
+        });
       throw fromNodeError(e, op, path);
     }
   }

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { KernelPort, KernelStat, StreamOptions } from './port.js';
+import { EXIT } from '../exit-codes.js';
 import { KernelError } from './errors.js';
 import { guard, toKernelStat, writeFd, fileLines, rawKind, readFdBounded } from './node-fs.js';
 import { describeKind, isSpecial, type RawKind } from './raw-tree.js';
@@ -30,7 +31,7 @@ export class RealKernel implements KernelPort {
       const limit = readLimit(path);
       const bytes = await guard('read', path, () => readFdBounded(fh, limit.bytes));
       if (bytes.length > limit.bytes)
-        throw new KernelError({ code: 'EFBIG', syscall: 'read', path, hint: `${path} is larger than ${limit.what}, more than the kernel writes there: check what is mounted at ${path}` });
+        throw new KernelError({ code: 'EFBIG', syscall: 'read', path, exitCode: EXIT.BAD_DATA, hint: `${path} is larger than ${limit.what}, more than the kernel writes there: check what is mounted at ${path}` });
       return bytes;
     } finally {
       await fh.close();

@@ -4,6 +4,7 @@
 // files are refused unopened, every read is bounded (limits.ts). Read-only: every change fails
 // with EROFS, as on a read-only mount.
 import type { KernelPort, KernelStat, StreamOptions } from './port.js';
+import { EXIT } from '../exit-codes.js';
 import { KernelError, fromNodeError, type KernelOp } from './errors.js';
 import type { ErrnoCode } from './errno.js';
 import { Jail } from './jail.js';
@@ -28,15 +29,20 @@ export class SysrootKernel implements KernelPort {
   constructor(root: string | RawTree, origin?: string) {
     const tree = typeof root === 'string' ? new HostTree(root) : root;
     this.origin = origin ?? (tree instanceof HostTree ? tree.dir : 'recording');
-    this.jail = new Jail(tree);
+    this.jail = new Jail(tree, this.origin);
   }
 
   private fail(code: ErrnoCode, op: KernelOp, path: string, hint?: string): never {
     throw new KernelError({ code, syscall: op, path, ...(hint === undefined ? {} : { hint }) });
   }
 
+  /** A file of the recording refused for what it holds: the data's fault (exit 7), not the call's. */
+  private refuse(code: ErrnoCode, op: KernelOp, path: string, hint: string): never {
+    throw new KernelError({ code, syscall: op, path, hint, exitCode: EXIT.BAD_DATA });
+  }
+
   private refuseSpecial(kind: RawKind, op: KernelOp, path: string): never {
-    this.fail('ENXIO', op, path, `${path} in ${this.origin} is ${describeKind(kind)}, not a file the kernel writes; epctl does not open it: ${RERECORD}`);
+    this.refuse('ENXIO', op, path, `${path} in ${this.origin} is ${describeKind(kind)}, not a file the kernel writes; epctl does not open it: ${RERECORD}`);
   }
 
   async read(path: string): Promise<Uint8Array> {
@@ -52,7 +58,7 @@ export class SysrootKernel implements KernelPort {
     }
     if ('special' in got) return this.refuseSpecial(got.special, 'open', path);
     if (got.bytes.length > limit.bytes)
-      this.fail('EFBIG', 'read', path, `${path} in ${this.origin} is larger than ${limit.what}; the kernel never writes that much there: ${RERECORD}`);
+      this.refuse('EFBIG', 'read', path, `${path} in ${this.origin} is larger than ${limit.what}; the kernel never writes that much there: ${RERECORD}`);
     return got.bytes;
   }
 
