@@ -196,16 +196,28 @@ describe('readArchive refuses what cannot be a recorded board, naming the file',
 
 describe('--root FILE.tar.gz', () => {
   it('opens through openPort without a temporary directory, and a refusal is one line with --root and the fix, exit 3', async () => {
-    const before = (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('epctl-root-'));
-    const good = await openPort({ root: fixtureArchive('imx95') });
-    expect(good.port.backend).toBe('sysroot');
-    expect(good.port.origin).toBe(fixtureArchive('imx95'));
-    await good.close();
-    const bad = await openPort({ root: await archiveOf('junk.tar.gz', Buffer.from('junk')) }).catch((e: unknown) => e);
-    expect(bad).toBeInstanceOf(EpctlError);
-    expect(bad).toMatchObject({ exitCode: EXIT.NO_BOARD, hint: expect.stringContaining('epctl snapshot') });
-    expect((bad as Error).message).toBe(`--root ${path.join(dir, 'junk.tar.gz')}: not a readable .tar.gz: it is not gzip data`);
-    expect((await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('epctl-root-'))).toEqual(before);
+    // A private TMPDIR (os.tmpdir() reads it on each call): anything made there is ours.
+    const privateTmp = path.join(dir, 'tmp');
+    await fs.mkdir(privateTmp);
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = privateTmp;
+    try {
+      expect(os.tmpdir()).toBe(privateTmp);
+      const good = await openPort({ root: fixtureArchive('imx95') });
+      expect(good.port.backend).toBe('sysroot');
+      expect(good.port.origin).toBe(fixtureArchive('imx95'));
+      expect((await good.port.readdir('/')).length).toBeGreaterThan(0);
+      expect(await fs.readdir(privateTmp)).toEqual([]); // while open: nothing unpacked
+      await good.close();
+      const bad = await openPort({ root: await archiveOf('junk.tar.gz', Buffer.from('junk')) }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(EpctlError);
+      expect(bad).toMatchObject({ exitCode: EXIT.NO_BOARD, hint: expect.stringContaining('epctl snapshot') });
+      expect((bad as Error).message).toBe(`--root ${path.join(dir, 'junk.tar.gz')}: not a readable .tar.gz: it is not gzip data`);
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+    expect(await fs.readdir(privateTmp)).toEqual([]);
   });
 
   it('the CLI says a bomb is over the limit in one line plus the fix, never a stack trace', async () => {
