@@ -16,6 +16,9 @@ import { readFdBounded } from './node-fs.js';
 import { MemoryTree, memoryDir, type MemoryNode } from './memory-tree.js';
 import { readTar, TarFormatError, type TarEntry } from './ustar.js';
 
+/** A recorded board given as one file rather than a directory: by its name, as tar does. */
+export const isArchive = (path: string): boolean => /\.(tar\.gz|tgz)$/.test(path);
+
 /** The archive cannot be read as a recorded board; the message names the file and why. */
 export class ArchiveError extends EpctlError {
   readonly file: string;

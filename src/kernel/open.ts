@@ -29,10 +29,10 @@ export async function openPort(opts: PortOptions): Promise<OpenPort> {
     throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
   if (opts.root !== undefined) {
     const st = await fs.stat(opts.root).catch(() => undefined);
-    const { isArchive } = await import('./archive.js');
+    // archive-read.js, not archive.js: reading needs no `tar` package (the writer's).
+    const { isArchive, readArchive } = await import('./archive-read.js');
     if (st?.isFile() && isArchive(opts.root)) {
       // Read into memory, never unpacked: nothing to remove afterwards, on any exit path.
-      const { readArchive } = await import('./archive-read.js');
       const tree = await readArchive(opts.root).catch((e: unknown) => {
         if (!(e instanceof EpctlError)) throw e;
         throw new EpctlError(`--root ${e.message}`, { exitCode: EXIT.NO_BOARD, ...(e.hint === undefined ? {} : { hint: e.hint }), cause: e });
