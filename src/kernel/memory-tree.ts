@@ -60,6 +60,7 @@ export class MemoryTree implements RawTree {
   async readBounded(rel: string, limit: number): Promise<RawRead> {
     const n = this.node(rel);
     if (n.kind !== 'file') return { special: n.kind };
-    return { bytes: n.bytes.length > limit ? n.bytes.subarray(0, limit + 1) : n.bytes };
+    // A copy, as a read(2) gives: the caller may change its buffer, not the recording.
+    return { bytes: n.bytes.slice(0, Math.min(n.bytes.length, limit + 1)) };
   }
 }
