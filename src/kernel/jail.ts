@@ -57,6 +57,8 @@ export class Jail {
    */
   async resolve(path: string, follow: boolean, op: KernelOp): Promise<Resolved> {
     try {
+      // A C path ends at its NUL: no file name holds one, so such a path names nothing real.
+      if (path.includes('\0')) throw rawError('EINVAL', path);
       const names = path.split('/').filter((n) => n !== '' && n !== '.');
       const last = names.pop();
       const parent = await this.dir(names);

@@ -181,6 +181,7 @@ describe('SysrootKernel is a jail', () => {
       expect(await failure(k.readdir('/sys/class/pci_epc'))).toMatchObject({ code: 'ENOTDIR', path: '/sys/class/pci_epc' });
       expect(await failure(k.read('/sys/class/pci_epc/x/uevent'))).toMatchObject({ code: 'ENOTDIR' });
       expect(await failure(k.readlink('/proc/version'))).toMatchObject({ code: 'EINVAL' });
+      expect(await failure(k.read('/proc/version\0/x'))).toMatchObject({ code: 'EINVAL' });
     }
   });
 });
