@@ -14,7 +14,7 @@ export const EXIT = {
   NO_ENDPOINT: 5,
   /** The endpoint framework is there but no endpoint controller probed. */
   NO_CONTROLLER: 6,
-  /** A kernel file held data epctl cannot parse (device-tree property, /proc/interrupts). */
+  /** A kernel file held data epctl cannot parse (device-tree property, /proc/interrupts), or one it refuses to read (special, over its size limit). */
   BAD_DATA: 7,
   /** The (fake) kernel oopsed: epctl issued a sequence that crashes a real kernel. */
   KERNEL_OOPS: 8,

@@ -6,6 +6,8 @@ export const ERRNO = {
   EPERM: { errno: 1, description: 'operation not permitted' },
   ENOENT: { errno: 2, description: 'no such file or directory' },
   EIO: { errno: 5, description: 'i/o error' },
+  // A recording's FIFO, socket or device node: nothing behind it to read. open(2) of a socket
+  // answers ENXIO (fs/inode.c no_open), as does a device node whose driver is absent.
   ENXIO: { errno: 6, description: 'no such device or address' },
   EAGAIN: { errno: 11, description: 'resource temporarily unavailable' },
   ENOMEM: { errno: 12, description: 'not enough memory' },
@@ -18,6 +20,9 @@ export const ERRNO = {
   ENOTDIR: { errno: 20, description: 'not a directory' },
   EISDIR: { errno: 21, description: 'illegal operation on a directory' },
   EINVAL: { errno: 22, description: 'invalid argument' },
+  // A file larger than anything the kernel writes there (src/kernel/limits.ts): the errno of
+  // "over a size limit" (fs/read_write.c generic_write_check_limits, RLIMIT_FSIZE).
+  EFBIG: { errno: 27, description: 'file too large' },
   ENOSPC: { errno: 28, description: 'no space left on device' },
   EROFS: { errno: 30, description: 'read-only file system' },
   ERANGE: { errno: 34, description: 'result too large' },

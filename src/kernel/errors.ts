@@ -65,6 +65,8 @@ export interface KernelErrorInit {
   log?: readonly string[];
   hint?: string;
   cause?: unknown;
+  /** When the failure is the data's fault rather than the call's (a refused file): EXIT.BAD_DATA. */
+  exitCode?: ExitCode;
 }
 
 /** A failed kernel file operation: errno, syscall and path, as node:fs reports them. */
@@ -79,7 +81,7 @@ export class KernelError extends EpctlError {
   constructor(init: KernelErrorInit) {
     const { errno, description } = ERRNO[init.code];
     super(`${init.code}: ${description}, ${init.syscall} ${where(init)}`, {
-      exitCode: EXIT.ERROR,
+      exitCode: init.exitCode ?? EXIT.ERROR,
       ...(init.hint === undefined ? {} : { hint: init.hint }),
       cause: init.cause,
     });

@@ -2,6 +2,7 @@
 // one (--mock BOARD, optionally continued from --mock-state FILE). The fake kernel is loaded
 // only for --mock runs, so probing a real board never pays for memfs and the board profiles.
 import fs from 'node:fs/promises';
+import nodePath from 'node:path';
 import type { KernelPort } from './port.js';
 import { RealKernel } from './real.js';
 import { SysrootKernel } from './sysroot.js';
@@ -28,13 +29,15 @@ export async function openPort(opts: PortOptions): Promise<OpenPort> {
     throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
   if (opts.root !== undefined) {
     const st = await fs.stat(opts.root).catch(() => undefined);
-    const { isArchive, unpackToTemp } = await import('../snapshot/archive.js');
+    // archive-read.js, not archive.js: reading needs no `tar` package (the writer's).
+    const { isArchive, readArchive } = await import('./archive-read.js');
     if (st?.isFile() && isArchive(opts.root)) {
-      const dir = await unpackToTemp(opts.root).catch((e: unknown) => {
-        throw new EpctlError(`--root ${opts.root}: not a readable .tar.gz (${(e as Error).message})`, { exitCode: EXIT.NO_BOARD, hint: 'give an archive written by `epctl snapshot BOARD.tar.gz`', cause: e });
+      // Read into memory, never unpacked: nothing to remove afterwards, on any exit path.
+      const tree = await readArchive(opts.root).catch((e: unknown) => {
+        if (!(e instanceof EpctlError)) throw e;
+        throw new EpctlError(`--root ${e.message}`, { exitCode: EXIT.NO_BOARD, ...(e.hint === undefined ? {} : { hint: e.hint }), cause: e });
       });
-      const port = new SysrootKernel(dir, opts.root);
-      return { port, close: () => fs.rm(dir, { recursive: true, force: true }) };
+      return { port: new SysrootKernel(tree, nodePath.resolve(opts.root)), close: async () => undefined };
     }
     if (!st?.isDirectory())
       throw new EpctlError(`--root ${opts.root}: ${st ? 'neither a directory nor a .tar.gz' : 'no such file or directory'}`, {

@@ -1,6 +1,6 @@
 // KernelPort: the only way epctl touches kernel files. Three backends implement it:
-// real (node:fs on the live system), sysroot (a recorded board under a directory, read-only)
-// and fake (the memfs-backed fake kernel of src/fake/). Paths are absolute kernel paths
+// real (node:fs on the live system), sysroot (a recorded board, a directory or a .tar.gz read
+// in memory: read-only and jailed, see sysroot.ts) and fake (the memfs-backed fake kernel of src/fake/). Paths are absolute kernel paths
 // ("/sys/kernel/config/pci_ep/..."), whatever the backend.
 
 import { KernelDataError } from './errors.js';
@@ -25,7 +25,11 @@ export interface KernelPort {
   /** Where the files come from: "/", the sysroot directory, or "mock:<board>". */
   readonly origin: string;
 
-  /** The whole file: one read() for configfs/sysfs attributes, to EOF for the rest. */
+  /**
+   * The whole file: one read() for configfs/sysfs attributes, to EOF for the rest. Bounded by
+   * readLimit() (limits.ts): a larger file fails with EFBIG; a FIFO, socket or device node
+   * fails with ENXIO (use lines()). Both carry a hint naming the path and the limit or kind.
+   */
   read(path: string): Promise<Uint8Array>;
   /**
    * What `echo -n DATA > PATH` does: open(O_WRONLY) without O_CREAT or O_TRUNC and one

@@ -1,11 +1,22 @@
-import { describe, it, expect } from 'vitest';
+import { afterEach, describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { RealKernel } from './real.js';
 import { KernelError } from './errors.js';
+import { DEFAULT_LIMIT } from './limits.js';
+import { within } from '../../test/helpers/hostile-sysroot.js';
 
-const tmp = () => fs.mkdtemp(path.join(os.tmpdir(), 'epctl-real-'));
+const made: string[] = [];
+async function tmp(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-real-'));
+  made.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
+});
 
 describe('RealKernel', () => {
   it('issues write(2) even for zero bytes, as `echo -n "" >` does (/dev/full answers ENOSPC only then)', async () => {
@@ -48,6 +59,33 @@ describe('RealKernel', () => {
     await k.unlink(`${dir}/l`);
     await k.rmdir(`${dir}/d`);
     expect(await k.exists(`${dir}/d`)).toBe(false);
+  });
+});
+
+describe('RealKernel.read', () => {
+  it('refuses a FIFO at once with ENXIO instead of blocking in open, and points at lines()', async () => {
+    const fifo = path.join(await tmp(), 'trace_pipe');
+    execFileSync('mkfifo', [fifo]);
+    const e = await within(2000, new RealKernel().read(fifo)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KernelError);
+    expect(e).toMatchObject({ code: 'ENXIO', path: fifo, hint: expect.stringContaining('FIFO') });
+  });
+
+  it('refuses a character device (/dev/zero would never end) with ENXIO', async () => {
+    await expect(within(2000, new RealKernel().read('/dev/zero'))).rejects.toMatchObject({ code: 'ENXIO', path: '/dev/zero', hint: expect.stringContaining('character device') });
+  });
+
+  it('reads a file up to its limit and refuses one byte more with EFBIG, saying the limit', async () => {
+    const dir = await tmp();
+    await fs.writeFile(`${dir}/at`, Buffer.alloc(DEFAULT_LIMIT.bytes, 0x61));
+    await fs.writeFile(`${dir}/over`, Buffer.alloc(DEFAULT_LIMIT.bytes + 1, 0x61));
+    expect((await new RealKernel().read(`${dir}/at`)).length).toBe(DEFAULT_LIMIT.bytes);
+    await expect(new RealKernel().read(`${dir}/over`)).rejects.toMatchObject({ code: 'EFBIG', syscall: 'read', hint: expect.stringContaining('4 MiB') });
+  });
+
+  it('reads a directory as the kernel answers it: EISDIR', async () => {
+    const dir = await tmp();
+    await expect(new RealKernel().read(dir)).rejects.toMatchObject({ code: 'EISDIR', path: dir });
   });
 });
 

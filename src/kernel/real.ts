@@ -1,15 +1,41 @@
-// Backend "real": node:fs on the live system. The only code that writes to a board.
+// Backend "real": node:fs on the live system. The only code that writes to a board. Reads
+// keep the kernel's blocking semantics (no O_NONBLOCK: some procfs/sysfs files honour it) but
+// are bounded by readLimit(), and `read` refuses special files: a FIFO or a character device
+// such as /dev/kmsg is read as a stream of records with lines(), never slurped.
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { KernelPort, KernelStat, StreamOptions } from './port.js';
-import { guard, toKernelStat, writeFd, fileLines } from './node-fs.js';
+import { EXIT } from '../exit-codes.js';
+import { KernelError } from './errors.js';
+import { guard, toKernelStat, writeFd, fileLines, rawKind, readFdBounded } from './node-fs.js';
+import { describeKind, isSpecial, type RawKind } from './raw-tree.js';
+import { readLimit } from './limits.js';
+
+function refuseSpecial(path: string, kind: RawKind): never {
+  throw new KernelError({ code: 'ENXIO', syscall: 'open', path, hint: `${path} is ${describeKind(kind)}, not a kernel attribute file: epctl reads it only as a stream of records` });
+}
 
 export class RealKernel implements KernelPort {
   readonly backend = 'real';
   readonly origin = '/';
 
-  read(path: string): Promise<Uint8Array> {
-    return guard('open', path, () => fs.readFile(path));
+  async read(path: string): Promise<Uint8Array> {
+    // stat before open: opening a FIFO for reading blocks until a writer comes.
+    const kind = rawKind(await guard('open', path, () => fs.stat(path)));
+    if (isSpecial(kind)) refuseSpecial(path, kind);
+    const fh = await guard('open', path, () => fs.open(path, constants.O_RDONLY));
+    try {
+      // Again on the open file, in case the path changed between stat and open.
+      const now = rawKind(await guard('open', path, () => fh.stat()));
+      if (isSpecial(now)) refuseSpecial(path, now);
+      const limit = readLimit(path);
+      const bytes = await guard('read', path, () => readFdBounded(fh, limit.bytes));
+      if (bytes.length > limit.bytes)
+        throw new KernelError({ code: 'EFBIG', syscall: 'read', path, exitCode: EXIT.BAD_DATA, hint: `${path} is larger than ${limit.what}, more than the kernel writes there: check what is mounted at ${path}` });
+      return bytes;
+    } finally {
+      await fh.close();
+    }
   }
 
   async write(path: string, data: string | Uint8Array): Promise<number> {

@@ -1,35 +1,69 @@
-// Backend "sysroot": a recorded board under a directory (`--root DIR`), as written by
-// `epctl snapshot`: DIR/sys, DIR/proc, DIR/sys/firmware/devicetree/base, relative symlinks
-// kept. Read-only: every change fails with EROFS, as on a read-only mount.
-import fs from 'node:fs/promises';
-import nodePath from 'node:path';
+// Backend "sysroot": a recorded board (`--root DIR` or `--root FILE.tar.gz`), as written by
+// `epctl snapshot`: sys/, proc/, sys/firmware/devicetree/base, relative symlinks kept. The one
+// home of the rules for reading a recording: every path resolves inside it (jail.ts), special
+// files are refused unopened, every read is bounded (limits.ts). Read-only: every change fails
+// with EROFS, as on a read-only mount.
 import type { KernelPort, KernelStat, StreamOptions } from './port.js';
-import { KernelError, type KernelOp } from './errors.js';
-import { guard, toKernelStat, fileLines } from './node-fs.js';
+import { EXIT } from '../exit-codes.js';
+import { KernelError, fromNodeError, type KernelOp } from './errors.js';
+import type { ErrnoCode } from './errno.js';
+import { Jail } from './jail.js';
+import { HostTree } from './host-tree.js';
+import { describeKind, isSpecial, type RawKind, type RawStat, type RawTree } from './raw-tree.js';
+import { readLimit } from './limits.js';
+
+const RERECORD = 're-record the board with `epctl snapshot`';
+
+export function kernelStat(s: RawStat): KernelStat {
+  const kind = s.kind === 'file' || s.kind === 'dir' || s.kind === 'symlink' ? s.kind : 'other';
+  return { kind, mode: s.mode, size: s.size, nlink: s.nlink };
+}
 
 export class SysrootKernel implements KernelPort {
   readonly backend = 'sysroot';
-  /** What the person gave (the directory, or the .tar.gz it was unpacked from). */
+  /** What the person gave: the directory or the .tar.gz. */
   readonly origin: string;
-  /** The directory the files are read from. */
-  readonly root: string;
+  private readonly jail: Jail;
 
-  constructor(root: string, origin: string = root) {
-    this.root = nodePath.resolve(root);
-    this.origin = nodePath.resolve(origin);
+  /** `root` is a directory, or a raw tree (an archive read into memory) with its origin. */
+  constructor(root: string | RawTree, origin?: string) {
+    const tree = typeof root === 'string' ? new HostTree(root) : root;
+    this.origin = origin ?? (tree instanceof HostTree ? tree.dir : 'recording');
+    this.jail = new Jail(tree, this.origin);
   }
 
-  /** Host path of a kernel path; ".." cannot climb out of the root. */
-  host(path: string): string {
-    return nodePath.join(this.root, nodePath.posix.normalize('/' + path));
+  private fail(code: ErrnoCode, op: KernelOp, path: string, hint?: string): never {
+    throw new KernelError({ code, syscall: op, path, ...(hint === undefined ? {} : { hint }) });
+  }
+
+  /** A file of the recording refused for what it holds: the data's fault (exit 7), not the call's. */
+  private refuse(code: ErrnoCode, op: KernelOp, path: string, hint: string): never {
+    throw new KernelError({ code, syscall: op, path, hint, exitCode: EXIT.BAD_DATA });
+  }
+
+  private refuseSpecial(kind: RawKind, op: KernelOp, path: string): never {
+    this.refuse('ENXIO', op, path, `${path} in ${this.origin} is ${describeKind(kind)}, not a file the kernel writes; epctl does not open it: ${RERECORD}`);
+  }
+
+  async read(path: string): Promise<Uint8Array> {
+    const { rel, stat } = await this.jail.resolve(path, true, 'open');
+    if (stat.kind === 'dir') this.fail('EISDIR', 'read', path);
+    if (isSpecial(stat.kind)) this.refuseSpecial(stat.kind, 'open', path);
+    const limit = readLimit(path);
+    let got;
+    try {
+      got = await this.jail.tree.readBounded(rel, limit.bytes);
+    } catch (e) {
+      throw fromNodeError(e, 'open', path);
+    }
+    if ('special' in got) return this.refuseSpecial(got.special, 'open', path);
+    if (got.bytes.length > limit.bytes)
+      this.refuse('EFBIG', 'read', path, `${path} in ${this.origin} is larger than ${limit.what}; the kernel never writes that much there: ${RERECORD}`);
+    return got.bytes;
   }
 
   private readOnly(op: KernelOp, path: string, dest?: string): Promise<never> {
     return Promise.reject(new KernelError({ code: 'EROFS', syscall: op, path, ...(dest === undefined ? {} : { dest }), hint: `${this.origin} is a recorded board (--root): it cannot be changed` }));
-  }
-
-  read(path: string): Promise<Uint8Array> {
-    return guard('open', path, () => fs.readFile(this.host(path)));
   }
   write(path: string, _data?: string | Uint8Array): Promise<number> {
     return this.readOnly('open', path);
@@ -46,27 +80,49 @@ export class SysrootKernel implements KernelPort {
   unlink(path: string): Promise<void> {
     return this.readOnly('unlink', path);
   }
-  readdir(path: string): Promise<string[]> {
-    return guard('scandir', path, async () => (await fs.readdir(this.host(path))).sort());
+
+  async readdir(path: string): Promise<string[]> {
+    const { rel, stat } = await this.jail.resolve(path, true, 'scandir');
+    if (stat.kind !== 'dir') this.fail('ENOTDIR', 'scandir', path);
+    try {
+      return (await this.jail.tree.readdir(rel)).sort();
+    } catch (e) {
+      throw fromNodeError(e, 'scandir', path);
+    }
   }
-  readlink(path: string): Promise<string> {
-    return guard('readlink', path, () => fs.readlink(this.host(path)));
+  async readlink(path: string): Promise<string> {
+    const { rel, stat } = await this.jail.resolve(path, false, 'readlink');
+    // readlink(2) of something that is not a link: EINVAL.
+    if (stat.kind !== 'symlink') this.fail('EINVAL', 'readlink', path);
+    try {
+      return await this.jail.readlinkRaw(rel);
+    } catch (e) {
+      throw fromNodeError(e, 'readlink', path);
+    }
   }
   async stat(path: string): Promise<KernelStat> {
-    return toKernelStat(await guard('stat', path, () => fs.stat(this.host(path))));
+    return kernelStat((await this.jail.resolve(path, true, 'stat')).stat);
   }
   async lstat(path: string): Promise<KernelStat> {
-    return toKernelStat(await guard('lstat', path, () => fs.lstat(this.host(path))));
+    return kernelStat((await this.jail.resolve(path, false, 'lstat')).stat);
   }
   async exists(path: string): Promise<boolean> {
     try {
-      await fs.stat(this.host(path));
+      await this.jail.resolve(path, true, 'stat');
       return true;
     } catch {
       return false;
     }
   }
-  lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
-    return fileLines(this.host(path), opts.signal);
+  /** The lines of a recorded file: a recording holds no live device, so one bounded read. */
+  async *lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
+    if (opts.signal?.aborted) return;
+    const text = new TextDecoder().decode(await this.read(path));
+    const lines = text.split(/\r\n|\r|\n/);
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) {
+      if (opts.signal?.aborted) return;
+      yield line;
+    }
   }
 }

@@ -9,7 +9,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { CONFIGFS, PCI_EP, FUNCTIONS, CONTROLLERS } from '../configfs/paths.js';
 import { parseMounts, PROC_MOUNTS } from '../procfs/mounts.js';
 import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
-import { readKernelConfig } from '../procfs/kconfig.js';
+import { readKernelConfig, type KernelConfigSkip } from '../procfs/kconfig.js';
 import { listEpcNames, readEpc, type EpcSysfs } from '../sysfs/epc.js';
 import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
@@ -73,8 +73,8 @@ export interface BoardState {
     configSource: string | null;
     /** The endpoint-related config symbols, when the config is readable. */
     config: Record<string, string>;
-    /** Config sources that exist but could not be read ("/proc/config.gz (EACCES)"). */
-    configUnreadable: string[];
+    /** Config sources that exist but could not be read, and why. */
+    configUnreadable: KernelConfigSkip[];
   };
   configfs: { mounted: boolean; mountPoint: string | null; endpoint: boolean };
   functionDrivers: string[];
@@ -114,7 +114,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     problems.push({ code: 'no-kernel-version', exitCode: EXIT.NO_BOARD, path: PROC_VERSION, message: `${PROC_VERSION} is missing, so the kernel release is unknown`, hint: 'mount procfs (mount -t proc proc /proc), or re-record the board with `epctl snapshot`' });
   const version = release === null ? undefined : parseRelease(release);
 
-  const configUnreadable: string[] = [];
+  const configUnreadable: KernelConfigSkip[] = [];
   const kconfig = await attempt(() => readKernelConfig(port, release ?? '', configUnreadable));
   const config: Record<string, string> = {};
   for (const s of CONFIG_SYMBOLS) {

@@ -6,6 +6,10 @@ import fc from 'fast-check';
 import { KernelConfigError, isEnabled, parseKernelConfig, readKernelConfig } from './kconfig.js';
 import { EXIT } from '../exit-codes.js';
 import type { KernelPort } from '../kernel/port.js';
+import { KCONFIG_LIMITS } from '../kernel/limits.js';
+import { SysrootKernel } from '../kernel/sysroot.js';
+import { MemoryTree, memoryDir } from '../kernel/memory-tree.js';
+import type { KernelConfigSkip } from './kconfig.js';
 
 const SAMPLE = [
   '#',
@@ -93,5 +97,30 @@ describe('readKernelConfig', () => {
     expect(err).toBeInstanceOf(KernelConfigError);
     expect((err as KernelConfigError).exitCode).toBe(EXIT.BAD_DATA);
     expect((err as KernelConfigError).message).toContain('/proc/config.gz');
+  });
+
+  it('skips a /proc/config.gz that inflates past the cap (a gzip bomb) with a note naming the cap, and falls back', async () => {
+    const bomb = gzipSync(Buffer.alloc(KCONFIG_LIMITS.inflated.bytes + 1, 0x41));
+    expect(bomb.length).toBeLessThan(KCONFIG_LIMITS.compressed.bytes);
+    const skipped: KernelConfigSkip[] = [];
+    await expect(readKernelConfig(portWith({ '/proc/config.gz': bomb }), '7.3.4', skipped)).resolves.toBeUndefined();
+    expect(skipped).toEqual([{ path: '/proc/config.gz', reason: expect.stringContaining('16 MiB') }]);
+    const got = await readKernelConfig(portWith({ '/proc/config.gz': bomb, '/boot/config-7.3.4': 'CONFIG_PCI_ENDPOINT=y\n' }), '7.3.4');
+    expect(got?.source).toBe('/boot/config-7.3.4');
+  });
+
+  it("skips a /proc/config.gz the port refuses (over its read limit, a FIFO) with the port's reason", async () => {
+    const root = memoryDir();
+    const proc = memoryDir();
+    root.children.set('proc', proc);
+    proc.children.set('config.gz', { kind: 'file', mode: 0o444, bytes: new Uint8Array(KCONFIG_LIMITS.compressed.bytes + 1) });
+    const skipped: KernelConfigSkip[] = [];
+    const port = new SysrootKernel(new MemoryTree(root), 'board.tar.gz');
+    await expect(readKernelConfig(port, '7.3.4', skipped)).resolves.toBeUndefined();
+    expect(skipped).toEqual([{ path: '/proc/config.gz', reason: expect.stringContaining('4 MiB') }]);
+    proc.children.set('config.gz', { kind: 'fifo', mode: 0o444 });
+    skipped.length = 0;
+    await expect(readKernelConfig(new SysrootKernel(new MemoryTree(root), 'board.tar.gz'), '7.3.4', skipped)).resolves.toBeUndefined();
+    expect(skipped[0]?.reason).toContain('FIFO');
   });
 });

@@ -2,11 +2,13 @@
 // as /proc/config.gz (CONFIG_IKCONFIG_PROC, kernel/configs.c: the gzipped .config) or installed
 // by distributions as /boot/config-<release>. Lines are `CONFIG_X=y|m`, `CONFIG_X="string"`
 // (backslash escapes \" and \\), `CONFIG_X=123` / `=0x10`, and `# CONFIG_X is not set`.
-// The parser is total: lines it does not recognise are skipped.
+// The parser is total: lines it does not recognise are skipped. /proc/config.gz is inflated with
+// a cap (KCONFIG_LIMITS, src/kernel/limits.ts): a bigger one is skipped as unreadable.
 import { gunzipSync } from 'node:zlib';
 import type { EpfDriverName } from '../boards/types.js';
 import { KernelDataError, KernelError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
+import { KCONFIG_LIMITS, formatBytes } from '../kernel/limits.js';
 
 export const PROC_CONFIG_GZ = '/proc/config.gz';
 
@@ -84,44 +86,63 @@ export class KernelConfigError extends KernelDataError {
   }
 }
 
-/** Errnos that mean "this source is not there for us": try the next one. */
-const UNREADABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR']);
+/**
+ * Errnos that mean "this source is not there for us": try the next one. EFBIG, ENXIO and ELOOP
+ * are the port's refusals (a file over its read limit, a special file, a link loop).
+ */
+const UNREADABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'EFBIG', 'ENXIO', 'ELOOP']);
+/** Of those, the ones worth telling the person about: the file is there but refused. */
+const REFUSED = new Set(['EFBIG', 'ENXIO', 'ELOOP']);
 
-async function readIfReadable(port: KernelPort, path: string, unread?: string[]): Promise<Uint8Array | undefined> {
+/** A configuration source that exists but was not used, and why. */
+export interface KernelConfigSkip {
+  path: string;
+  reason: string;
+}
+
+async function readIfReadable(port: KernelPort, path: string, skipped: KernelConfigSkip[]): Promise<Uint8Array | undefined> {
   try {
     return await port.read(path);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (!UNREADABLE.has(code) && !(e instanceof KernelError)) throw e;
-    if (code !== 'ENOENT') unread?.push(`${path} (${code})`);
+    const err = e as { code?: string; message?: string; hint?: string };
+    if (!UNREADABLE.has(err.code ?? '') && !(e instanceof KernelError)) throw e;
+    if (REFUSED.has(err.code ?? '')) skipped.push({ path, reason: err.hint ?? err.message ?? String(err.code) });
+    else if (err.code !== 'ENOENT') skipped.push({ path, reason: err.message ?? String(err.code) });
     return undefined;
+  }
+}
+
+/** The .config text of /proc/config.gz, or undefined (with a note) when it inflates past the cap. */
+function inflateConfig(gz: Uint8Array, skipped: KernelConfigSkip[]): string | undefined {
+  const cap = KCONFIG_LIMITS.inflated.bytes;
+  try {
+    return new TextDecoder().decode(gunzipSync(gz, { maxOutputLength: cap }));
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      skipped.push({ path: PROC_CONFIG_GZ, reason: `${PROC_CONFIG_GZ} inflates to more than ${formatBytes(cap)}, more than any kernel .config: it was not read` });
+      return undefined;
+    }
+    throw new KernelConfigError(PROC_CONFIG_GZ, e);
   }
 }
 
 /**
  * The running kernel's configuration: /proc/config.gz, else /boot/config-<release>;
- * undefined when neither can be read.
+ * undefined when neither can be read. A source that is there but refused (over its size cap,
+ * a special file, a link loop) is skipped like a missing one and noted in `skipped`.
  */
 export async function readKernelConfig(
   port: KernelPort,
   release: string,
-  /** Filled with "path (ERRNO)" for each source that exists but could not be read. */
-  unread?: string[],
+  skipped: KernelConfigSkip[] = [],
 ): Promise<{ source: string; values: KernelConfig } | undefined> {
-  const gz = await readIfReadable(port, PROC_CONFIG_GZ, unread);
-  if (gz !== undefined) {
-    let text: string;
-    try {
-      text = new TextDecoder().decode(gunzipSync(gz));
-    } catch (e) {
-      throw new KernelConfigError(PROC_CONFIG_GZ, e);
-    }
-    return { source: PROC_CONFIG_GZ, values: parseKernelConfig(text) };
-  }
+  const gz = await readIfReadable(port, PROC_CONFIG_GZ, skipped);
+  const text = gz === undefined ? undefined : inflateConfig(gz, skipped);
+  if (text !== undefined) return { source: PROC_CONFIG_GZ, values: parseKernelConfig(text) };
   // The release names one file in /boot: no "/" (nothing that climbs out) and no NUL.
   if (release === '' || release.includes('/') || release.includes('\0')) return undefined;
   const boot = `/boot/config-${release}`;
-  const plain = await readIfReadable(port, boot, unread);
+  const plain = await readIfReadable(port, boot, skipped);
   if (plain === undefined) return undefined;
   return { source: boot, values: parseKernelConfig(new TextDecoder().decode(plain)) };
 }

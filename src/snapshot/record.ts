@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import nodePath from 'node:path';
 import os from 'node:os';
-import { isArchive, packDir } from './archive.js';
+import { isArchive, packDir } from '../kernel/archive.js';
 import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
 import { joinPath } from '../kernel/port.js';
 import { isKernelError, EpctlError } from '../kernel/errors.js';

@@ -16,7 +16,7 @@ export function renderProbe(s: BoardState): string {
   out.push(`board      ${src}`);
   const cfg = s.kernel.configSource
     ? `CONFIG_PCI_ENDPOINT_MSI_DOORBELL=${s.kernel.config['PCI_ENDPOINT_MSI_DOORBELL'] ?? 'n'} (${s.kernel.configSource})`
-    : `kernel config not readable${s.kernel.configUnreadable.length ? ` (${s.kernel.configUnreadable.join(', ')})` : ''}`;
+    : `kernel config not readable${s.kernel.configUnreadable.length ? ` (${s.kernel.configUnreadable.map((u) => u.reason).join('; ')})` : ''}`;
   const code = s.kernel.doorbellCode === null ? '' : s.kernel.doorbellCode ? 'doorbell code present (6.17+)' : 'no doorbell code (needs 6.17+)';
   out.push(`kernel     ${s.kernel.release ?? 'unknown'}${code ? `, ${code}` : ''}; ${cfg}`);
   out.push(`configfs   ${s.configfs.mounted ? `mounted at ${s.configfs.mountPoint}` : 'not mounted'}${s.configfs.mounted ? (s.configfs.endpoint ? ', pci_ep present' : ', no pci_ep') : ''}`);

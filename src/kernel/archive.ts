@@ -1,12 +1,13 @@
 // Recorded boards as one .tar.gz (for a bug report or a test fixture): tar keeps what git and
 // mail drop — empty directories (an empty functions/<driver>/ is a fact), modes, symlinks.
 // Entries are written in sorted order with a fixed mtime, so the same board gives the same bytes.
+// Reading one back, in memory and bounded, is archive-read.ts.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import nodePath from 'node:path';
 import * as tar from 'tar';
 
-export const isArchive = (path: string): boolean => /\.(tar\.gz|tgz)$/.test(path);
+// Named here for the writer (snapshot); defined with the reader, which has no `tar` dependency.
+export { isArchive } from './archive-read.js';
 
 /** Every path below `dir`, relative, parents before children, sorted. */
 async function listTree(dir: string, rel = ''): Promise<string[]> {
@@ -22,11 +23,4 @@ async function listTree(dir: string, rel = ''): Promise<string[]> {
 export async function packDir(dir: string, file: string): Promise<void> {
   const entries = await listTree(dir);
   await tar.create({ gzip: { level: 9 }, file, cwd: dir, portable: true, noDirRecurse: true, mtime: new Date(0) }, entries);
-}
-
-/** Unpacks into a new temporary directory; the caller removes it. */
-export async function unpackToTemp(file: string): Promise<string> {
-  const dir = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'epctl-root-'));
-  await tar.extract({ file, cwd: dir, preserveOwner: false });
-  return dir;
 }
