@@ -4,9 +4,12 @@
 import { EpctlError } from './kernel/errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
-/** A node:fs system error (has an errno code and a syscall), as opposed to a bug. */
+/**
+ * A node:fs system error on the host (an errno code and a syscall), as opposed to a bug. Not a
+ * KernelError: that has the same shape on purpose, but is the board's, not the host's.
+ */
 export function isSystemError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+  return e instanceof Error && !(e instanceof EpctlError) && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
 /** What to do about a host I/O errno. */
