@@ -132,7 +132,7 @@ async function refuseKernelOwned(given: string, abs: string, real: string): Prom
       .find(under);
   }
   if (owner)
-    throw refuse(`snapshot target ${given} is under ${owner}, which the kernel owns${real !== abs ? ` (it resolves to ${real})` : ''}`, `${NEW_TARGET} outside /proc, /sys, /dev and configfs`);
+    throw refuse(`snapshot target ${given} is under ${owner}, which the kernel owns${real !== abs ? ` (it resolves to ${real})` : ''}`, 'give a path outside /proc, /sys, /dev and configfs, e.g. `epctl snapshot ~/board.tar.gz`');
 }
 
 async function writable(given: string, dir: string): Promise<void> {
