@@ -24,7 +24,7 @@ export function hostFix(code: string | undefined): string {
     case 'EPERM':
       return 'give a path in a directory you can write (check its owner and mode)';
     case 'ENOENT':
-      return 'the directory disappeared while epctl wrote into it: check nothing else removes it, then run again';
+      return 'a file or directory epctl was using is gone: check the path exists and nothing else removes it, then run again';
     case 'ENOTDIR':
       return 'a part of the path is a file, not a directory: give a path under a directory';
     case 'EISDIR':
