@@ -11,7 +11,6 @@ import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { boardNames } from '../boards/index.js';
 import { writeFailure, hostFix, isSystemError } from '../output-error.js';
-import { fakeStateSchema, describeIssues } from './state-schema.js';
 import type { FakeKernelState } from './api.js';
 
 /** Far above any state epctl writes (a busy board's is tens of kB); a bigger file is not ours. */
@@ -52,6 +51,8 @@ export async function readStateFile(file: string): Promise<FakeKernelState | und
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw refuse(`${file} is not a mock state file (it holds ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not an object)`, FRESH);
+  // Loaded only here: a --mock run without a saved state does not pay for the validator.
+  const { fakeStateSchema, describeIssues } = await import('./state-schema.js');
   const parsed = fakeStateSchema(boardNames()).safeParse(json);
   if (!parsed.success) throw refuse(`${file} is not a valid mock state file: ${describeIssues(parsed.error)}`, `fix that field by hand, or delete the file to start a fresh simulated board`);
   return parsed.data;
