@@ -1,5 +1,7 @@
-// Exit codes of every epctl command, one per failure class; documented in README.md.
-// 1 is the generic error; 2 is kept for `plan` ("changes pending").
+// Exit codes of every epctl command, one per failure class; documented in README.md and in
+// `epctl --help` (test/e2e/exit-codes.test.ts holds the three together).
+// 1 is the generic error; 2 is kept for `plan` ("changes pending"); 64, 70, 73 and 74 follow
+// BSD sysexits.h (EX_USAGE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR).
 export const EXIT = {
   OK: 0,
   /** A kernel operation or another step failed. */
@@ -18,10 +20,38 @@ export const EXIT = {
   BAD_DATA: 7,
   /** The (fake) kernel oopsed: epctl issued a sequence that crashes a real kernel. */
   KERNEL_OOPS: 8,
-  /** The command line was wrong: unknown option, board or kernel version. */
+  /**
+   * The command line was wrong: unknown option, an option the command does not use, board or
+   * kernel version, a snapshot target or --mock-state file that cannot be used. Checked before
+   * anything is read or written.
+   */
   USAGE: 64,
   /** A bug in epctl: a stack trace was printed. */
   BUG: 70,
+  /** Writing an output file failed partway (disk full, I/O error); what the run wrote is removed. */
+  CANT_WRITE: 73,
+  /** Standard output could not be written (closed pipe, full disk); epctl stops quietly. */
+  STDOUT: 74,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * One line per code, as `epctl --help` prints it; README.md's table starts each meaning with
+ * the same words.
+ */
+export const EXIT_SUMMARY: Readonly<Record<ExitCode, string>> = {
+  0: 'success',
+  1: 'error: a kernel operation or another step failed',
+  2: 'reserved: `plan` found changes to make',
+  3: '`--root` does not hold a recorded board',
+  4: 'configfs is not mounted',
+  5: 'configfs has no `pci_ep`',
+  6: 'no endpoint controller probed',
+  7: 'a kernel file holds data epctl cannot parse',
+  8: 'the simulated kernel oopsed',
+  64: 'bad command line',
+  70: 'a bug in epctl',
+  73: 'an output file could not be written',
+  74: 'standard output could not be written',
+};

@@ -22,11 +22,8 @@ export interface OpenPort {
   close(): Promise<void>;
 }
 
+/** The caller (the CLI) has checked the combination: root and mock never come together. */
 export async function openPort(opts: PortOptions): Promise<OpenPort> {
-  if (opts.root !== undefined && opts.mock !== undefined)
-    throw new EpctlError('--root and --mock cannot be used together: choose a recorded board or a simulated one', { exitCode: EXIT.USAGE });
-  if (opts.mock === undefined && (opts.kernel !== undefined || opts.mockState !== undefined))
-    throw new EpctlError(`${opts.kernel !== undefined ? '--kernel' : '--mock-state'} only applies to a simulated board: add --mock BOARD`, { exitCode: EXIT.USAGE });
   if (opts.root !== undefined) {
     const st = await fs.stat(opts.root).catch(() => undefined);
     // archive-read.js, not archive.js: reading needs no `tar` package (the writer's).

@@ -4,11 +4,12 @@
 // files with their bytes and mode, symlinks with their own (relative) text, directories.
 import fs from 'node:fs/promises';
 import nodePath from 'node:path';
-import os from 'node:os';
-import { isArchive, packDir } from '../kernel/archive.js';
+import { packDir } from '../kernel/archive.js';
+import { checkSnapshotTarget, type SnapshotTarget } from './target.js';
+import { isSystemError, writeFailure } from '../output-error.js';
 import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
 import { joinPath } from '../kernel/port.js';
-import { isKernelError, EpctlError } from '../kernel/errors.js';
+import { isKernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { PCI_EP } from '../configfs/paths.js';
 import { DT_BASE } from '../devicetree/tree.js';
@@ -62,25 +63,66 @@ class RecordingPort implements KernelPort {
   lines = (p: string, o?: StreamOptions) => this.inner.lines(p, o);
 }
 
-/** Records into DIR, or into DIR.tar.gz when the name ends in .tar.gz / .tgz. */
-export async function snapshot(source: KernelPort, target: string): Promise<SnapshotResult> {
-  if (!isArchive(target)) return snapshotDir(source, target);
-  if (await fs.stat(target).then(() => true, () => false))
-    throw new EpctlError(`${target} exists`, { exitCode: EXIT.USAGE, hint: 'give a new file name: a snapshot never overwrites files' });
-  const tmp = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'epctl-snapshot-'));
+export interface SnapshotOptions {
+  /**
+   * Told of each path this run creates before anything is written into it, so a signal
+   * handler can remove it; the returned function forgets it once the run no longer needs that.
+   */
+  track?: (path: string) => () => void;
+}
+
+/**
+ * Records into DIR, or into FILE.tar.gz when the name ends in .tar.gz / .tgz. The target is
+ * checked first (./target.ts); an archive is staged in a hidden directory beside it, never in
+ * the temp directory. When writing fails, what this run created is removed and the error says
+ * which file could not be written (exit 73).
+ */
+export async function snapshot(source: KernelPort, target: SnapshotTarget | string, opts: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const t = typeof target === 'string' ? await checkSnapshotTarget(target) : target;
+  const track = opts.track ?? (() => () => undefined);
+  const created: Array<() => Promise<void>> = [];
+  const undo = async (): Promise<void> => {
+    for (const rm of created.reverse()) await rm().catch(() => undefined);
+  };
+  /** Creates directory P (or, with `existing`, takes over the empty directory P) for this run. */
+  const own = (p: string, existing: boolean): (() => void) => {
+    const forget = track(p);
+    created.push(async () => {
+      forget();
+      if (existing) for (const e of await fs.readdir(p)) await fs.rm(nodePath.join(p, e), { recursive: true, force: true });
+      else await fs.rm(p, { recursive: true, force: true });
+    });
+    return forget;
+  };
   try {
-    const r = await snapshotDir(source, nodePath.join(tmp, 'board'));
-    await packDir(r.dir, target);
-    return { ...r, dir: nodePath.resolve(target) };
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
+    if (t.form === 'dir') {
+      const forget = own(t.path, t.existing);
+      if (!t.existing) await fs.mkdir(t.path);
+      const r = await snapshotDir(source, t.path);
+      forget();
+      return r;
+    }
+    const stage = nodePath.join(nodePath.dirname(t.path), `.epctl-snapshot-${nodePath.basename(t.path)}-${process.pid}`);
+    own(stage, false);
+    await fs.mkdir(stage);
+    // Created empty and exclusively first: an archive never replaces a file that appeared meanwhile.
+    const forgetFile = own(t.path, false);
+    await (await fs.open(t.path, 'wx', 0o644)).close();
+    const r = await snapshotDir(source, nodePath.join(stage, 'board'));
+    await packDir(r.dir, t.path);
+    forgetFile();
+    created.pop();
+    await undo();
+    return { ...r, dir: t.path };
+  } catch (e) {
+    await undo();
+    if (isSystemError(e)) throw writeFailure('the snapshot', t.given, e, EXIT.CANT_WRITE, `; removed what this run wrote`);
+    throw e;
   }
 }
 
 async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotResult> {
-  const existing = await fs.readdir(dir).catch(() => undefined);
-  if (existing && existing.length > 0)
-    throw new EpctlError(`${dir} is not empty`, { exitCode: EXIT.USAGE, hint: 'give a new or empty directory: a snapshot never overwrites files' });
+  await fs.mkdir(dir, { recursive: true });
   const rec = new RecordingPort(source);
   const board = await probe(rec);
   const out = { dir: nodePath.resolve(dir), files: 0, symlinks: 0, directories: 0 };

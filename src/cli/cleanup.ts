@@ -1,0 +1,48 @@
+// Paths a run has created and must not leave behind if it is interrupted. A command tracks a
+// path before writing into it and forgets it once done; SIGINT, SIGTERM and SIGHUP remove
+// whatever is still tracked (synchronously: the process ends right after) and exit 128+N as a
+// shell would report the signal. Removing twice is harmless.
+import fs from 'node:fs';
+import os from 'node:os';
+
+export interface Cleanup {
+  /** Remember PATH (a file or a directory tree); returns the function that forgets it. */
+  track(path: string): () => void;
+  /** Remove everything still tracked. */
+  removeAllSync(): void;
+}
+
+export function createCleanup(): Cleanup {
+  const paths = new Set<string>();
+  return {
+    track(path) {
+      paths.add(path);
+      return () => void paths.delete(path);
+    },
+    removeAllSync() {
+      for (const p of [...paths].reverse()) {
+        try {
+          fs.rmSync(p, { recursive: true, force: true });
+        } catch {
+          // Best effort: the process is ending and has nowhere left to report it.
+        }
+        paths.delete(p);
+      }
+    },
+  };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Installs the signal handlers for this run; returns their remover. */
+export function removeOnSignal(cleanup: Cleanup, exit: (code: number) => void): () => void {
+  const handlers = SIGNALS.map((sig) => {
+    const h = (): void => {
+      cleanup.removeAllSync();
+      exit(128 + os.constants.signals[sig]);
+    };
+    process.on(sig, h);
+    return () => void process.off(sig, h);
+  });
+  return () => handlers.forEach((off) => off());
+}

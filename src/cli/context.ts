@@ -1,0 +1,95 @@
+// The run context: the global flags normalised once, checked against what the command uses,
+// into a frozen object every command reads. Flag names live here and in main.ts only; the
+// kernel port is opened from the normalised board source and never sees a flag.
+import { EpctlError } from '../kernel/errors.js';
+import { EXIT } from '../exit-codes.js';
+import { openPort } from '../kernel/open.js';
+import type { KernelPort } from '../kernel/port.js';
+import type { Cleanup } from './cleanup.js';
+
+/** The global options as commander parses them. */
+export interface GlobalFlags {
+  root?: string;
+  mock?: string;
+  kernel?: string;
+  mockState?: string;
+  json?: boolean;
+}
+
+/** Which board a command reads. */
+export type BoardSource =
+  | { readonly kind: 'live' }
+  | { readonly kind: 'root'; readonly path: string }
+  | { readonly kind: 'mock'; readonly board: string; readonly kernel: string | undefined; readonly stateFile: string | undefined };
+
+export interface RunContext {
+  readonly command: string;
+  readonly json: boolean;
+  /** Undefined for a command that reads no board (`boards`). */
+  readonly board: BoardSource | undefined;
+  readonly cleanup: Cleanup;
+}
+
+/** A wrong command line: exit 64, one line, a fix. */
+export class UsageError extends EpctlError {
+  constructor(message: string, hint: string) {
+    super(message, { exitCode: EXIT.USAGE, hint });
+  }
+}
+
+/** What a command does with the global options. */
+export interface CommandSpec {
+  name: string;
+  /** It reads a board: --root, --mock, --kernel, --mock-state apply. */
+  readsBoard: boolean;
+}
+
+const flag = (name: keyof GlobalFlags): string => `--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+
+/** Normalises and checks the flags for COMMAND; every refusal names the option and the fix. */
+export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Cleanup): RunContext {
+  const given = (['root', 'mock', 'kernel', 'mockState'] as const).filter((k) => flags[k] !== undefined);
+  if (!spec.readsBoard && given.length > 0) {
+    const k = given[0]!;
+    throw new UsageError(`${flag(k)} does not apply to \`epctl ${spec.name}\`: it reads no board`, `drop ${flag(k)} ${flags[k]}`);
+  }
+  if (flags.root !== undefined && flags.mock !== undefined)
+    throw new UsageError('--root and --mock cannot be used together: choose a recorded board or a simulated one', `drop --root ${flags.root} or --mock ${flags.mock}`);
+  if (flags.mock === undefined)
+    for (const k of ['kernel', 'mockState'] as const)
+      if (flags[k] !== undefined)
+        throw new UsageError(`${flag(k)} only applies to a simulated board`, `add --mock BOARD (see \`epctl boards\`), or drop ${flag(k)} ${flags[k]}`);
+  for (const k of given)
+    if (flags[k] === '') throw new UsageError(`${flag(k)} is empty`, `give ${flag(k)} a value, or drop it`);
+
+  const board: BoardSource | undefined = !spec.readsBoard
+    ? undefined
+    : flags.root !== undefined
+      ? { kind: 'root', path: flags.root }
+      : flags.mock !== undefined
+        ? { kind: 'mock', board: flags.mock, kernel: flags.kernel, stateFile: flags.mockState }
+        : { kind: 'live' };
+  return Object.freeze({ command: spec.name, json: flags.json === true, board, cleanup });
+}
+
+/** Opens the context's board, runs FN on it, and closes it (saving --mock-state) after. */
+export async function withBoard<T>(ctx: RunContext, fn: (port: KernelPort) => Promise<T>): Promise<T> {
+  const b = ctx.board ?? { kind: 'live' };
+  const open = await openPort(
+    b.kind === 'root'
+      ? { root: b.path }
+      : b.kind === 'mock'
+        ? { mock: b.board, ...(b.kernel === undefined ? {} : { kernel: b.kernel }), ...(b.stateFile === undefined ? {} : { mockState: b.stateFile }) }
+        : {},
+  );
+  let result: T;
+  try {
+    result = await fn(open.port);
+  } catch (e) {
+    // The command failed: the simulated board is still saved (its state may explain the failure).
+    await open.close().catch(() => undefined);
+    throw e;
+  }
+  await open.close();
+  return result;
+}
