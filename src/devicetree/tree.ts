@@ -1,14 +1,46 @@
 // DeviceTree: the device tree the kernel exposes under /sys/firmware/devicetree/base, read
 // through a KernelPort (drivers/of/kobj.c: one directory per node, one file per property, raw
 // bytes). Node paths are DT paths ("/", "/soc/pcie-ep@4c300000"). Every read is cached for the
-// life of the instance; the whole-tree walk behind phandle and compatible lookups happens once,
-// on first use. Missing nodes and properties read as undefined; unreadable files throw.
+// life of the instance. Phandle, compatible and label lookups are answered from the boot blob
+// /sys/firmware/fdt and confirmed live (boot-tree.ts says why that is sound); where it cannot
+// answer, the whole-tree walk behind them happens once, on first use. Property values always
+// come from the live files. Missing nodes and properties read as undefined; unreadable files
+// throw; content that is not what the kernel writes throws DtParseError naming the file.
 import { EpctlError, isKernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { KernelPort } from '../kernel/port.js';
 import { cellsToBigint, decodeCells, decodeString, decodeStrings, decodeU32, decodeU8, DtParseError } from './decode.js';
+import { FDT_PATH, parseFdt } from './fdt.js';
+import { BootTree, compatibleFragments } from './boot-tree.js';
 
 export const DT_BASE = '/sys/firmware/devicetree/base';
+
+/**
+ * `status` values the Devicetree Specification defines ("fail-sss": "fail-" and a condition),
+ * plus "ok", which drivers/of/base.c __of_device_is_available() accepts as "okay".
+ */
+export function isSpecStatus(s: string): boolean {
+  return s === 'okay' || s === 'ok' || s === 'disabled' || s === 'reserved' || s === 'fail' || (s.startsWith('fail-') && s.length > 5);
+}
+
+/** Two live nodes hold the same phandle: references to it are ambiguous. Blames both phandle files. */
+export class DuplicatePhandleError extends DtParseError {
+  readonly phandle: number;
+  /** Kernel paths of every phandle file holding the value, tree order. */
+  readonly files: string[];
+  constructor(phandle: number, files: string[]) {
+    super(
+      files[0]!,
+      `phandle 0x${phandle.toString(16)} is also held by ${files.slice(1).join(', ')}, so a reference to it names ${files.length} nodes`,
+      'give each node its own phandle: dtc numbers them from labels, so look for a hand-edited DTB or an overlay that sets phandle',
+    );
+    this.phandle = phandle;
+    this.files = files;
+  }
+}
+
+/** How lookups used /sys/firmware/fdt: the blob answered, or why the live walk did. */
+export type FdtUse = 'used' | 'absent' | 'unreadable' | 'corrupt' | 'not-used';
 
 /** The kernel exposes no device tree: an ACPI system, or /sys/firmware is not mounted. */
 export class DtMissingError extends EpctlError {
@@ -45,8 +77,11 @@ interface Listing {
 }
 
 interface TreeIndex {
-  byPhandle: Map<number, string>;
-  compatible: Map<string, string[]>;
+  byPhandle: Map<number, string[]>;
+  /** Phandle files that are not 4 bytes, tree order. */
+  badPhandles: string[];
+  /** Each node's compatible strings (leniently split), tree order. */
+  compatible: { node: string; strings: string[] }[];
 }
 
 /** Nodes dtc adds for overlays; they hold bookkeeping, not hardware. */
@@ -81,12 +116,22 @@ export class DeviceTree {
   #ready: Promise<void> | undefined;
   readonly #listings = new Map<string, Promise<Listing | undefined>>();
   readonly #raw = new Map<string, Promise<Uint8Array | undefined>>();
+  /** The boot blob matching `base`, or null when none is looked for. */
+  readonly fdtPath: string | null;
   #index: Promise<TreeIndex> | undefined;
   #symbols: Promise<Map<string, string>> | undefined;
+  #boot: Promise<BootTree | undefined> | undefined;
+  #fdtUse: FdtUse = 'not-used';
 
-  constructor(port: KernelPort, base: string = DT_BASE) {
+  constructor(port: KernelPort, base: string = DT_BASE, fdtPath: string | null = base === DT_BASE ? FDT_PATH : null) {
     this.port = port;
     this.base = base;
+    this.fdtPath = fdtPath;
+  }
+
+  /** Whether the last lookup was answered from the boot blob, or why not (for tests and benches). */
+  get fdtUse(): FdtUse {
+    return this.#fdtUse;
   }
 
   /** Kernel path of a node directory, or of one of its property files. */
@@ -117,6 +162,19 @@ export class DeviceTree {
   /** Child node names, unit address included, in the order the kernel lists them. */
   async children(node: string): Promise<string[]> {
     return [...((await this.#listing(node))?.children ?? [])];
+  }
+
+  /** Entry names of a node directory (properties and children, one readdir), undefined when it is none. */
+  async entries(node: string): Promise<string[] | undefined> {
+    const dir = this.file(node);
+    await this.ready();
+    try {
+      return await this.port.readdir(dir);
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      if (isKernelError(e)) throw new DtReadError(dir, e.code, e);
+      throw e;
+    }
   }
 
   async properties(node: string): Promise<string[]> {
@@ -172,9 +230,20 @@ export class DeviceTree {
     return (await this.strings(node, 'compatible')) ?? [];
   }
 
-  /** `status`, "okay" when absent (drivers/of/base.c: __of_device_is_available). */
+  /**
+   * `status`, "okay" when absent (drivers/of/base.c: __of_device_is_available). A value the
+   * specification does not define throws DtParseError: the kernel would treat it as disabled,
+   * but it is more likely a typo for "okay" than a decision, so epctl says neither.
+   */
   async status(node: string): Promise<string> {
-    return (await this.string(node, 'status')) ?? 'okay';
+    const s = (await this.string(node, 'status')) ?? 'okay';
+    if (!isSpecStatus(s))
+      throw new DtParseError(
+        this.file(node, 'status'),
+        `${JSON.stringify(s)} is not a status the Devicetree Specification defines ("okay", "disabled", "reserved", "fail", "fail-sss"; the kernel also takes "ok"), and the kernel treats it as disabled`,
+        'write status = "okay"; or status = "disabled"; in the board .dts',
+      );
+    return s;
   }
 
   /** Enabled as of_device_is_available(): no `status`, or "okay" / "ok". */
@@ -221,33 +290,98 @@ export class DeviceTree {
     return parentPath(node);
   }
 
-  /** The node a phandle refers to (of_find_node_by_phandle), or undefined when none has it. */
+  /**
+   * The node a phandle refers to (of_find_node_by_phandle), or undefined when none has it.
+   * Two nodes holding it throw DuplicatePhandleError; a miss while some `phandle` file is not
+   * 4 bytes throws DtParseError naming that file (it may be the node meant).
+   */
   async nodeByPhandle(phandle: number): Promise<string | undefined> {
     if (phandle === 0 || phandle === 0xffffffff) return undefined;
-    return (await this.#indexed()).byPhandle.get(phandle);
+    const boot = await this.#bootTree();
+    let nodes = boot && (await boot.phandle(phandle));
+    this.#fdtUse = nodes ? 'used' : this.#fdtMiss();
+    if (!nodes) {
+      const index = await this.#indexed();
+      nodes = index.byPhandle.get(phandle) ?? [];
+      const bad = index.badPhandles[0];
+      if (nodes.length === 0 && bad !== undefined) {
+        const prop = (await this.raw(bad, 'phandle')) ? 'phandle' : 'linux,phandle';
+        const len = (await this.raw(bad, prop))?.length ?? 0;
+        throw new DtParseError(this.file(bad, prop), `${len} bytes where a 4-byte phandle was expected, so no reference reaches this node, and no node holds phandle 0x${phandle.toString(16)}: this may be the node meant`);
+      }
+    }
+    if (nodes.length > 1) throw new DuplicatePhandleError(phandle, await Promise.all(nodes.map(async (n) => this.file(n, (await this.raw(n, 'phandle')) ? 'phandle' : 'linux,phandle'))));
+    return nodes[0];
   }
 
-  /** Every node listing `compat` in its compatible property, in tree order. */
-  async findCompatible(compat: string): Promise<string[]> {
-    return [...((await this.#indexed()).compatible.get(compat) ?? [])];
+  /**
+   * Every node listing `compat` in its compatible property, in tree order. `bootOnly`: the kernel
+   * acts on such nodes only while booting, so the boot blob's confirmed answer is complete
+   * (no check for nodes added at runtime, and none found is an answer).
+   */
+  async findCompatible(compat: string, opts: { bootOnly?: boolean } = {}): Promise<string[]> {
+    return this.#findCompatible((c) => c === compat, opts.bootOnly ?? false);
   }
 
   /** Nodes with a compatible ending in `suffix` ("-pcie-ep"), in path order. */
   async findCompatibleSuffix(suffix: string): Promise<string[]> {
-    const paths = new Set<string>();
-    for (const [compat, nodes] of (await this.#indexed()).compatible) if (compat.endsWith(suffix)) for (const n of nodes) paths.add(n);
-    return [...paths].sort();
+    return (await this.#findCompatible((c) => c.endsWith(suffix), false)).sort();
   }
 
   /** The node a dtc label names, from /__symbols__ (dtc -@); undefined without symbols. */
   async labelPath(label: string): Promise<string | undefined> {
-    return (await this.#labels()).get(label);
+    const boot = await this.#bootTree();
+    return (boot && (await boot.labelPath(label))) ?? (await this.#labels()).get(label);
   }
 
-  /** The first label of a node in /__symbols__, for printing `&its` instead of a path. */
+  /**
+   * The first label of a node in /__symbols__, for printing `&its` instead of a path. With a
+   * usable boot blob only its labels are looked at: one an overlay added is not worth reading
+   * every symbol for, since `&{/path}` names the node as well.
+   */
   async pathLabel(node: string): Promise<string | undefined> {
+    const boot = await this.#bootTree();
+    if (boot) return boot.label(node);
     for (const [label, path] of await this.#labels()) if (path === node) return label;
     return undefined;
+  }
+
+  async #findCompatible(match: (c: string) => boolean, complete: boolean): Promise<string[]> {
+    const boot = await this.#bootTree();
+    let found = boot && (await boot.compatible(match, complete));
+    this.#fdtUse = found ? 'used' : this.#fdtMiss();
+    found ??= (await this.#indexed()).compatible.filter((c) => c.strings.some(match)).map((c) => c.node);
+    // Candidates were matched leniently; a compatible without its final NUL is reported here.
+    for (const n of found) await this.compatible(n);
+    return [...new Set(found)];
+  }
+
+  #fdtMiss(): FdtUse {
+    return this.#fdtUse === 'used' || this.#fdtUse === 'not-used' ? 'not-used' : this.#fdtUse;
+  }
+
+  /** The boot blob, parsed once; undefined when absent, unreadable or corrupt (then lookups walk). */
+  #bootTree(): Promise<BootTree | undefined> {
+    this.#boot ??= (async () => {
+      await this.ready();
+      if (this.fdtPath === null) return undefined;
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.port.read(this.fdtPath);
+      } catch (e) {
+        if (!isKernelError(e)) throw e;
+        this.#fdtUse = isMissing(e) ? 'absent' : 'unreadable';
+        return undefined;
+      }
+      try {
+        return new BootTree(parseFdt(bytes, this.fdtPath), this);
+      } catch (e) {
+        if (!(e instanceof DtParseError)) throw e;
+        this.#fdtUse = 'corrupt';
+        return undefined;
+      }
+    })();
+    return this.#boot;
   }
 
   async #inherited(node: string, prop: string, dflt: number): Promise<number> {
@@ -311,22 +445,21 @@ export class DeviceTree {
         const props = (await this.#listing(node))?.properties ?? [];
         const hasPhandle = props.includes('phandle') || props.includes('linux,phandle');
         // A malformed phandle or compatible on some unrelated node must not stop a lookup:
-        // that node simply cannot be found (the direct getters still throw DtParseError).
-        return {
-          node,
-          phandle: hasPhandle ? await tolerate(this.phandle(node), undefined) : undefined,
-          compatible: props.includes('compatible') ? await tolerate(this.compatible(node), []) : [],
-        };
+        // it is noted, and blamed only when a lookup could have meant that node.
+        const phandle = hasPhandle ? await tolerate(this.phandle(node), null) : undefined;
+        const compat = props.includes('compatible') ? await this.raw(node, 'compatible') : undefined;
+        return { node, phandle, compatible: compat ? compatibleFragments(compat) : [] };
       }),
     );
-    const index: TreeIndex = { byPhandle: new Map(), compatible: new Map() };
+    const index: TreeIndex = { byPhandle: new Map(), badPhandles: [], compatible: [] };
     for (const f of facts) {
-      if (f.phandle !== undefined && !index.byPhandle.has(f.phandle)) index.byPhandle.set(f.phandle, f.node);
-      for (const c of f.compatible) {
-        const list = index.compatible.get(c);
+      if (f.phandle === null) index.badPhandles.push(f.node);
+      else if (f.phandle !== undefined) {
+        const list = index.byPhandle.get(f.phandle);
         if (list) list.push(f.node);
-        else index.compatible.set(c, [f.node]);
+        else index.byPhandle.set(f.phandle, [f.node]);
       }
+      if (f.compatible.length) index.compatible.push({ node: f.node, strings: f.compatible });
     }
     return index;
   }

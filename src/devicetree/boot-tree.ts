@@ -1,0 +1,130 @@
+// BootTree: phandle, compatible and label lookups answered from the boot blob
+// (/sys/firmware/fdt, parsed by fdt.ts) instead of opening every node of the live tree, each
+// answer confirmed against the live tree before DeviceTree uses it.
+//
+// Why the blob is only a hint (kernel facts):
+// - drivers/of/fdt.c of_fdt_raw_init() (late_initcall) creates /sys/firmware/fdt only when the
+//   blob's CRC still equals the one taken at early boot, so it is the tree the kernel unflattened
+//   the live tree from (unflatten_device_tree), byte for byte, or it is absent.
+// - The live tree can still differ: overlays (drivers/of/overlay.c, applied by drivers or
+//   out-of-tree configfs) add nodes, add or change properties, and add /__symbols__ entries;
+//   of_changeset users (drivers/pci/of.c of_pci_make_dev_node, CONFIG_PCI_DYNAMIC_OF_NODES) add
+//   nodes under PCI host bridges; of_detach_node removes nodes. The kernel also adds a `name`
+//   file to every node (populate_properties) that the v16+ blob does not hold.
+// - An overlay's phandles are renumbered above the live tree's largest one before it is applied
+//   (drivers/of/resolver.c of_resolve_phandles → adjust_overlay_phandles), so a phandle found in
+//   the blob never belongs to an overlay node; a phandle not in the blob may.
+//
+// So: a phandle's node from the blob counts only when its live `phandle` (or `linux,phandle`)
+// file holds the same 4 bytes; a compatible search counts only when every blob candidate's live
+// `compatible` holds the same bytes and the live listing of each candidate's parent has no
+// child the blob lacks (an overlay-added node beside them is examined live, with its subtree).
+// Any other case returns undefined and DeviceTree walks the live tree as before: the blob is
+// absent, unreadable or corrupt, a candidate is not confirmed, or the blob has no candidate at
+// all (a node an overlay added elsewhere could be the only one). Labels only print `&label`
+// instead of `&{/path}`, so a label the blob lacks is not searched for.
+import { decodeStrings, DtParseError } from './decode.js';
+import { fdtPhandleProp, type FdtIndex } from './fdt.js';
+
+/** What BootTree needs from the live tree (DeviceTree provides it). */
+export interface LiveTree {
+  raw(node: string, prop: string): Promise<Uint8Array | undefined>;
+  children(node: string): Promise<string[]>;
+  /** Entry names of a node directory, one readdir; undefined when it is not one. */
+  entries(node: string): Promise<string[] | undefined>;
+  exists(node: string): Promise<boolean>;
+}
+
+const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+const join = (parent: string, child: string): string => (parent === '/' ? `/${child}` : `${parent}/${child}`);
+const parentOf = (path: string): string => path.slice(0, path.lastIndexOf('/')) || '/';
+
+/**
+ * The strings of a compatible, leniently: a value without its final NUL still yields its last
+ * fragment, so a broken compatible that names what is searched for is a candidate (and the
+ * strict live read then reports it) rather than silently not found.
+ */
+export function compatibleFragments(bytes: Uint8Array): string[] {
+  try {
+    return decodeStrings(bytes, '');
+  } catch (e) {
+    if (!(e instanceof DtParseError)) throw e;
+    return Buffer.from(bytes).toString('utf8').split('\0');
+  }
+}
+
+export class BootTree {
+  constructor(
+    readonly index: FdtIndex,
+    private readonly live: LiveTree,
+  ) {}
+
+  /** Live-confirmed nodes holding `phandle`, tree order; undefined when the blob cannot answer. */
+  async phandle(phandle: number): Promise<string[] | undefined> {
+    const paths = this.index.phandles.get(phandle);
+    if (!paths) return undefined;
+    const confirmed: string[] = [];
+    for (const path of paths) {
+      const prop = fdtPhandleProp(this.index.nodes.get(path)!)!;
+      if (same(await this.live.raw(path, prop.name), prop.bytes)) confirmed.push(path);
+    }
+    return confirmed.length ? confirmed : undefined;
+  }
+
+  /**
+   * Nodes with a compatible string satisfying `match`, tree order. `complete`: the blob's set is
+   * final (nodes the kernel only acts on at boot), so parents are not checked for additions and
+   * no candidate is an answer too.
+   */
+  async compatible(match: (compat: string) => boolean, complete = false): Promise<string[] | undefined> {
+    const hits = (bytes: Uint8Array | undefined): boolean => bytes !== undefined && compatibleFragments(bytes).some(match);
+    const candidates = [...this.index.nodes.values()].filter((n) => !isBookkeeping(n.path) && hits(n.props.get('compatible')));
+    if (candidates.length === 0) return complete ? [] : undefined;
+    for (const n of candidates) if (!same(await this.live.raw(n.path, 'compatible'), n.props.get('compatible')!)) return undefined;
+    const found = candidates.map((n) => n.path);
+    if (complete) return found;
+    // Children an overlay added beside a candidate: examined live, subtree included.
+    // One readdir per parent; only names the blob does not know are looked at further.
+    for (const parent of new Set(found.map(parentOf))) {
+      const blobNode = this.index.nodes.get(parent);
+      if (!blobNode) return undefined;
+      const known = new Set(['name', ...blobNode.children, ...blobNode.props.keys()]);
+      for (const name of (await this.live.entries(parent)) ?? []) {
+        if (known.has(name) || !(await this.live.exists(join(parent, name)))) continue;
+        for (const path of await this.#liveSubtree(join(parent, name))) if (hits(await this.live.raw(path, 'compatible'))) found.push(path);
+      }
+    }
+    return found;
+  }
+
+  /** The first label the blob's /__symbols__ gives `path`, confirmed by its live file. */
+  async label(path: string): Promise<string | undefined> {
+    const symbols = this.index.nodes.get('/__symbols__');
+    if (!symbols) return undefined;
+    const want = Buffer.from(`${path}\0`);
+    for (const [label, bytes] of symbols.props)
+      if (Buffer.from(bytes).equals(want) && same(await this.live.raw('/__symbols__', label), bytes)) return label;
+    return undefined;
+  }
+
+  /** The path a label names in the blob's /__symbols__, confirmed live; undefined otherwise. */
+  async labelPath(label: string): Promise<string | undefined> {
+    const bytes = this.index.nodes.get('/__symbols__')?.props.get(label);
+    if (!bytes || !same(await this.live.raw('/__symbols__', label), bytes)) return undefined;
+    const s = compatibleFragments(bytes);
+    return s.length === 1 ? s[0] : undefined;
+  }
+
+  async #liveSubtree(path: string, depth = 0): Promise<string[]> {
+    if (depth > 64) return [path];
+    const out = [path];
+    for (const c of await this.live.children(path)) out.push(...(await this.#liveSubtree(join(path, c), depth + 1)));
+    return out;
+  }
+}
+
+/** Nodes dtc adds for overlays; they hold bookkeeping, not hardware. */
+export function isBookkeeping(path: string): boolean {
+  return path === '/__symbols__' || path === '/__fixups__' || path === '/__local_fixups__' || /^\/__(symbols|fixups|local_fixups)__\//.test(path);
+}
+
