@@ -188,10 +188,19 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   // EP nodes that did not probe: the usual first-boot failure (boards.md §11.1).
   const idleEpNodes: BoardState['idleEpNodes'] = [];
   if (dtReadable) {
+    // A node whose compatible or status is not what the kernel writes is a problem, not an idle node.
+    const bad = (e: unknown): void => {
+      if (!(e instanceof DtParseError)) throw e;
+      problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: e.path, message: e.message, hint: e.hint ?? 'fix the device tree and reboot' });
+    };
     const known = new Set(controllers.map((c) => c.dtNode));
-    for (const path of await tree.findCompatibleSuffix('-pcie-ep')) {
+    for (const path of await tree.findCompatibleSuffix('-pcie-ep').catch((e: unknown) => (bad(e), []))) {
       if (known.has(path)) continue;
-      idleEpNodes.push({ path, compatible: await tree.compatible(path), status: await tree.status(path) });
+      try {
+        idleEpNodes.push({ path, compatible: await tree.compatible(path), status: await tree.status(path) });
+      } catch (e) {
+        bad(e);
+      }
     }
   }
   if (endpoint && controllers.length === 0) {
