@@ -45,6 +45,19 @@ const parentOf = (path: string): string => path.slice(0, path.lastIndexOf('/')) 
  * strict live read then reports it) rather than silently not found.
  */
 export function compatibleFragments(bytes: Uint8Array): string[] {
+  // ASCII fast path (compatibles and symbol paths are ASCII in practice).
+  if (bytes.length > 0 && bytes.length <= 4096 && bytes[bytes.length - 1] === 0) {
+    let ascii = '';
+    for (let i = 0; i < bytes.length - 1; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x80) {
+        ascii = '';
+        break;
+      }
+      ascii += String.fromCharCode(c);
+      if (i === bytes.length - 2) return ascii.split('\0');
+    }
+  }
   try {
     return decodeStrings(bytes, '');
   } catch (e) {
@@ -54,6 +67,9 @@ export function compatibleFragments(bytes: Uint8Array): string[] {
 }
 
 export class BootTree {
+  /** Each blob node's compatible strings (lenient), built on the first search. */
+  #compat: { path: string; strings: string[]; bytes: Uint8Array }[] | undefined;
+
   constructor(
     readonly index: FdtIndex,
     private readonly live: LiveTree,
@@ -78,9 +94,13 @@ export class BootTree {
    */
   async compatible(match: (compat: string) => boolean, complete = false): Promise<string[] | undefined> {
     const hits = (bytes: Uint8Array | undefined): boolean => bytes !== undefined && compatibleFragments(bytes).some(match);
-    const candidates = [...this.index.nodes.values()].filter((n) => !isBookkeeping(n.path) && hits(n.props.get('compatible')));
+    this.#compat ??= [...this.index.nodes.values()].flatMap((n) => {
+      const bytes = n.compatible;
+      return bytes && !isBookkeeping(n.path) ? [{ path: n.path, strings: compatibleFragments(bytes), bytes }] : [];
+    });
+    const candidates = this.#compat.filter((n) => n.strings.some(match));
     if (candidates.length === 0) return complete ? [] : undefined;
-    for (const n of candidates) if (!same(await this.live.raw(n.path, 'compatible'), n.props.get('compatible')!)) return undefined;
+    for (const n of candidates) if (!same(await this.live.raw(n.path, 'compatible'), n.bytes)) return undefined;
     const found = candidates.map((n) => n.path);
     if (complete) return found;
     // Children an overlay added beside a candidate: examined live, subtree included.
@@ -100,16 +120,13 @@ export class BootTree {
   /** The first label the blob's /__symbols__ gives `path`, confirmed by its live file. */
   async label(path: string): Promise<string | undefined> {
     const symbols = this.index.nodes.get('/__symbols__');
-    if (!symbols) return undefined;
-    const want = Buffer.from(`${path}\0`);
-    for (const [label, bytes] of symbols.props)
-      if (Buffer.from(bytes).equals(want) && same(await this.live.raw('/__symbols__', label), bytes)) return label;
-    return undefined;
+    const label = symbols?.propWithValue(new TextEncoder().encode(`${path}\0`));
+    return label !== undefined && same(await this.live.raw('/__symbols__', label), symbols!.value(label)!) ? label : undefined;
   }
 
   /** The path a label names in the blob's /__symbols__, confirmed live; undefined otherwise. */
   async labelPath(label: string): Promise<string | undefined> {
-    const bytes = this.index.nodes.get('/__symbols__')?.props.get(label);
+    const bytes = this.index.nodes.get('/__symbols__')?.value(label);
     if (!bytes || !same(await this.live.raw('/__symbols__', label), bytes)) return undefined;
     const s = compatibleFragments(bytes);
     return s.length === 1 ? s[0] : undefined;

@@ -26,13 +26,62 @@ export const FDT_MAX_DEPTH = 64;
 
 const ADVICE = 'epctl ignores the blob and reads the device tree directory by directory instead';
 
-export interface FdtNode {
-  /** DT path: "/" for the root, else "/soc/pcie-ep@4c300000". */
-  path: string;
-  /** Properties in blob order, raw bytes (views into the blob). */
-  props: Map<string, Uint8Array>;
+/** Where every property of a blob lies; node maps are built from it on first use. */
+interface PropTable {
+  blob: Uint8Array;
+  node: number[];
+  name: string[];
+  start: number[];
+  len: number[];
+}
+
+/** One node of the blob. Only `compatible` and the phandle are picked out while parsing. */
+export class FdtNode {
   /** Child node names, unit address included, in blob order. */
-  children: string[];
+  readonly children: string[] = [];
+  /** The `compatible` value, when the node has one. */
+  compatible: Uint8Array | undefined;
+  /** The property the kernel takes the phandle from: the first of `phandle` / `linux,phandle`. */
+  phandleProp: { name: string; bytes: Uint8Array } | undefined;
+  #props: Map<string, Uint8Array> | undefined;
+
+  constructor(
+    /** DT path: "/" for the root, else "/soc/pcie-ep@4c300000". */
+    readonly path: string,
+    /** Position in tree order. */
+    readonly id: number,
+    private readonly table: PropTable,
+  ) {}
+
+  /** The first property whose value is exactly `value` (a /__symbols__ label by path), without building the map. */
+  propWithValue(value: Uint8Array): string | undefined {
+    const { blob, node, name, start, len } = this.table;
+    outer: for (let i = 0; i < node.length; i++) {
+      if (node[i] !== this.id || len[i] !== value.length) continue;
+      const at = start[i]!;
+      for (let j = 0; j < value.length; j++) if (blob[at + j] !== value[j]) continue outer;
+      return name[i];
+    }
+    return undefined;
+  }
+
+  /** One property's bytes, without building the map. */
+  value(prop: string): Uint8Array | undefined {
+    if (this.#props) return this.#props.get(prop);
+    const { blob, node, name, start, len } = this.table;
+    for (let i = 0; i < node.length; i++) if (node[i] === this.id && name[i] === prop) return blob.subarray(start[i]!, start[i]! + len[i]!);
+    return undefined;
+  }
+
+  /** Properties in blob order, raw bytes (views into the blob). */
+  get props(): Map<string, Uint8Array> {
+    if (!this.#props) {
+      const t = this.table;
+      this.#props = new Map();
+      for (let i = 0; i < t.node.length; i++) if (t.node[i] === this.id) this.#props.set(t.name[i]!, t.blob.subarray(t.start[i]!, t.start[i]! + t.len[i]!));
+    }
+    return this.#props;
+  }
 }
 
 export interface FdtIndex {
@@ -46,14 +95,15 @@ export interface FdtIndex {
 
 /** The phandle of a node as drivers/of/fdt.c populate_properties() takes it: the first of `phandle` / `linux,phandle`. */
 export function fdtPhandleProp(node: FdtNode): { name: string; bytes: Uint8Array } | undefined {
-  for (const [name, bytes] of node.props) if (name === 'phandle' || name === 'linux,phandle') return { name, bytes };
-  return undefined;
+  return node.phandleProp;
 }
 
 const text = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a whole blob; throws DtParseError naming `file` and the byte offset on any defect. */
-export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
+export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
+  // A plain Uint8Array view: Buffer's subarray and indexOf are slower per call.
+  const blob = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const fail = (offset: number, reason: string): never => {
     throw new DtParseError(file, `at offset ${offset}: ${reason}`, ADVICE);
   };
@@ -95,11 +145,19 @@ export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
 
   const structEnd = offStruct + sizeStruct;
   const stringsEnd = offStrings + sizeStrings;
+  /** Bytes from `start` to the first NUL before `end`, or -1. */
+  const nulAfter = (start: number, end: number): number => {
+    for (let i = start; i < end; i++) if (blob[i] === 0) return i - start;
+    return -1;
+  };
   const cstring = (start: number, end: number, what: string): string => {
-    const nul = blob.subarray(start, end).indexOf(0);
+    const nul = nulAfter(start, end);
     if (nul < 0) fail(start, `${what} has no terminating NUL inside its block`);
+    const bytes = blob.subarray(start, start + nul);
+    // Names are short ASCII in practice: one flat string from the codes (TextDecoder costs more per call).
+    if (bytes.length <= 256 && bytes.every((c) => c < 0x80)) return String.fromCharCode.apply(null, bytes as unknown as number[]);
     try {
-      return text.decode(blob.subarray(start, start + nul));
+      return text.decode(bytes);
     } catch {
       return fail(start, `${what} is not valid UTF-8`);
     }
@@ -116,7 +174,11 @@ export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
   };
 
   const index: FdtIndex = { version, nodes: new Map(), phandles: new Map(), badPhandles: [] };
+  const table: PropTable = { blob, node: [], name: [], start: [], len: [] };
   const stack: FdtNode[] = [];
+  // Child and property names of each open node, for the duplicate checks; one pair per depth, reused.
+  const childNames: string[][] = [];
+  const propNames: string[][] = [];
   let off = offStruct;
   let rootClosed = false;
   for (;;) {
@@ -131,8 +193,8 @@ export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
     }
     if (token === FDT_BEGIN_NODE) {
       if (rootClosed) fail(at, 'a second root node after the first one closed');
-      const nul = blob.subarray(off, structEnd).indexOf(0);
       const name = cstring(off, structEnd, 'node name');
+      const nul = nulAfter(off, structEnd);
       off = align4(off + nul + 1);
       if (off > structEnd) fail(at, 'node name padding runs past the structure block');
       const parent = stack[stack.length - 1];
@@ -142,13 +204,21 @@ export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
         path = '/';
       } else {
         if (!safeName(name)) fail(at, `node name ${JSON.stringify(name)} cannot be a directory name`);
-        if (parent.children.includes(name)) fail(at, `${parent.path} has two children named ${name}`);
+        const names = childNames[stack.length - 1]!;
+        if (names.includes(name)) fail(at, `${parent.path} has two children named ${name}`);
+        names.push(name);
         parent.children.push(name);
         path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
       }
       if (stack.length >= FDT_MAX_DEPTH) fail(at, `nodes nest deeper than ${FDT_MAX_DEPTH} levels (drivers/of/fdt.c FDT_MAX_DEPTH)`);
-      const node: FdtNode = { path, props: new Map(), children: [] };
+      const node = new FdtNode(path, index.nodes.size, table);
       index.nodes.set(path, node);
+      if (childNames.length <= stack.length) {
+        childNames.push([]);
+        propNames.push([]);
+      }
+      childNames[stack.length]!.length = 0;
+      propNames[stack.length]!.length = 0;
       stack.push(node);
       continue;
     }
@@ -165,28 +235,31 @@ export function parseFdt(blob: Uint8Array, file: string = FDT_PATH): FdtIndex {
       const name = propName(u32(off + 4, structEnd), at);
       const start = off + 8;
       if (len > structEnd - start) fail(at, `property ${name} of ${len} bytes runs past the structure block`);
-      if (node!.props.has(name)) fail(at, `${node!.path} has property ${name} twice`);
-      const value = blob.subarray(start, start + len);
-      node!.props.set(name, value);
+      const names = propNames[stack.length - 1]!;
+      if (names.includes(name)) fail(at, `${node!.path} has property ${name} twice`);
+      names.push(name);
+      table.node.push(node!.id);
+      table.name.push(name);
+      table.start.push(start);
+      table.len.push(len);
       off = align4(start + len);
       if (off > structEnd) fail(at, `property ${name} padding runs past the structure block`);
+      if (name === 'compatible') node!.compatible = blob.subarray(start, start + len);
+      if ((name === 'phandle' || name === 'linux,phandle') && !node!.phandleProp) {
+        node!.phandleProp = { name, bytes: blob.subarray(start, start + len) };
+        if (len !== 4) index.badPhandles.push(node!.path);
+        else {
+          const value = view.getUint32(start, false);
+          if (value !== 0 && value !== 0xffffffff) {
+            const list = index.phandles.get(value);
+            if (list) list.push(node!.path);
+            else index.phandles.set(value, [node!.path]);
+          }
+        }
+      }
       continue;
     }
     fail(at, `unknown token 0x${token.toString(16)}`);
-  }
-
-  for (const node of index.nodes.values()) {
-    const p = fdtPhandleProp(node);
-    if (!p) continue;
-    if (p.bytes.length !== 4) {
-      index.badPhandles.push(node.path);
-      continue;
-    }
-    const value = new DataView(p.bytes.buffer, p.bytes.byteOffset, 4).getUint32(0, false);
-    if (value === 0 || value === 0xffffffff) continue;
-    const list = index.phandles.get(value);
-    if (list) list.push(node.path);
-    else index.phandles.set(value, [node.path]);
   }
   return index;
 }
