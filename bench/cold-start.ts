@@ -1,6 +1,8 @@
 // probe cold start: the whole `epctl probe --json` process (node start, module load, probe,
-// print) as a ratio to `node -e 0`, measured interleaved in one run. Target ≤ 2×.
+// print) as a ratio to `node -e 0`, measured interleaved in one run. Target ≤ 2×. The unpacked
+// fixture is removed at the end.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { unpackToTemp } from '../src/snapshot/archive.js';
 
@@ -18,6 +20,14 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 export async function run(): Promise<{ name: string; ratio: number; target: number; detail: string }[]> {
   const bin = path.resolve('dist/epctl.js');
   const root = await unpackToTemp(path.resolve('test/fixtures/sysroot/imx95.tar.gz'));
+  try {
+    return measure(bin, root);
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+function measure(bin: string, root: string): { name: string; ratio: number; target: number; detail: string }[] {
   const cases: Record<string, string[]> = {
     baseline: ['-e', '0'],
     sysroot: [bin, '--root', root, 'probe', '--json'],

@@ -24,7 +24,7 @@
 // all (a node an overlay added elsewhere could be the only one). Labels only print `&label`
 // instead of `&{/path}`, so a label the blob lacks is not searched for.
 import { decodeStrings, DtParseError } from './decode.js';
-import { fdtPhandleProp, type FdtIndex } from './fdt.js';
+import { asciiOf, fdtPhandleProp, type FdtIndex } from './fdt.js';
 
 /** What BootTree needs from the live tree (DeviceTree provides it). */
 export interface LiveTree {
@@ -45,18 +45,9 @@ const parentOf = (path: string): string => path.slice(0, path.lastIndexOf('/')) 
  * strict live read then reports it) rather than silently not found.
  */
 export function compatibleFragments(bytes: Uint8Array): string[] {
-  // ASCII fast path (compatibles and symbol paths are ASCII in practice).
-  if (bytes.length > 0 && bytes.length <= 4096 && bytes[bytes.length - 1] === 0) {
-    let ascii = '';
-    for (let i = 0; i < bytes.length - 1; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x80) {
-        ascii = '';
-        break;
-      }
-      ascii += String.fromCharCode(c);
-      if (i === bytes.length - 2) return ascii.split('\0');
-    }
+  if (bytes.length > 0 && bytes[bytes.length - 1] === 0) {
+    const ascii = asciiOf(bytes.subarray(0, -1));
+    if (ascii !== undefined) return ascii.split('\0');
   }
   try {
     return decodeStrings(bytes, '');

@@ -43,6 +43,9 @@ export class FdtNode {
   compatible: Uint8Array | undefined;
   /** The property the kernel takes the phandle from: the first of `phandle` / `linux,phandle`. */
   phandleProp: { name: string; bytes: Uint8Array } | undefined;
+  /** Rows of the property table that can be this node's (its first to its last property). */
+  firstProp = 0;
+  lastProp = -1;
   #props: Map<string, Uint8Array> | undefined;
 
   constructor(
@@ -56,7 +59,7 @@ export class FdtNode {
   /** The first property whose value is exactly `value` (a /__symbols__ label by path), without building the map. */
   propWithValue(value: Uint8Array): string | undefined {
     const { blob, node, name, start, len } = this.table;
-    outer: for (let i = 0; i < node.length; i++) {
+    outer: for (let i = this.firstProp; i <= this.lastProp; i++) {
       if (node[i] !== this.id || len[i] !== value.length) continue;
       const at = start[i]!;
       for (let j = 0; j < value.length; j++) if (blob[at + j] !== value[j]) continue outer;
@@ -69,7 +72,7 @@ export class FdtNode {
   value(prop: string): Uint8Array | undefined {
     if (this.#props) return this.#props.get(prop);
     const { blob, node, name, start, len } = this.table;
-    for (let i = 0; i < node.length; i++) if (node[i] === this.id && name[i] === prop) return blob.subarray(start[i]!, start[i]! + len[i]!);
+    for (let i = this.firstProp; i <= this.lastProp; i++) if (node[i] === this.id && name[i] === prop) return blob.subarray(start[i]!, start[i]! + len[i]!);
     return undefined;
   }
 
@@ -78,7 +81,7 @@ export class FdtNode {
     if (!this.#props) {
       const t = this.table;
       this.#props = new Map();
-      for (let i = 0; i < t.node.length; i++) if (t.node[i] === this.id) this.#props.set(t.name[i]!, t.blob.subarray(t.start[i]!, t.start[i]! + t.len[i]!));
+      for (let i = this.firstProp; i <= this.lastProp; i++) if (t.node[i] === this.id) this.#props.set(t.name[i]!, t.blob.subarray(t.start[i]!, t.start[i]! + t.len[i]!));
     }
     return this.#props;
   }
@@ -154,8 +157,8 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     const nul = nulAfter(start, end);
     if (nul < 0) fail(start, `${what} has no terminating NUL inside its block`);
     const bytes = blob.subarray(start, start + nul);
-    // Names are short ASCII in practice: one flat string from the codes (TextDecoder costs more per call).
-    if (bytes.length <= 256 && bytes.every((c) => c < 0x80)) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    const ascii = asciiOf(bytes);
+    if (ascii !== undefined) return ascii;
     try {
       return text.decode(bytes);
     } catch {
@@ -184,7 +187,7 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
   for (;;) {
     const at = off;
     if (at + 4 > structEnd) fail(at, 'the structure block ends without an FDT_END token');
-    const token = u32(at, structEnd);
+    const token = view.getUint32(at, false);
     off += 4;
     if (token === FDT_NOP) continue;
     if (token === FDT_END) {
@@ -231,13 +234,16 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     if (token === FDT_PROP) {
       const node = stack[stack.length - 1];
       if (!node) fail(at, 'a property outside any node');
-      const len = u32(off, structEnd);
-      const name = propName(u32(off + 4, structEnd), at);
+      if (off + 8 > structEnd) fail(at, 'a property header runs past the structure block');
+      const len = view.getUint32(off, false);
+      const name = propName(view.getUint32(off + 4, false), at);
       const start = off + 8;
       if (len > structEnd - start) fail(at, `property ${name} of ${len} bytes runs past the structure block`);
       const names = propNames[stack.length - 1]!;
       if (names.includes(name)) fail(at, `${node!.path} has property ${name} twice`);
       names.push(name);
+      if (node!.lastProp < 0) node!.firstProp = table.node.length;
+      node!.lastProp = table.node.length;
       table.node.push(node!.id);
       table.name.push(name);
       table.start.push(start);
@@ -265,6 +271,18 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
 }
 
 const align4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * The bytes as a string when they are all ASCII, else undefined. Decoded natively (latin1 is
+ * ASCII below 0x80): names and compatibles are ASCII in practice, and a cold CLI cannot afford
+ * a JavaScript loop or a TextDecoder call per name on a thousand-node blob.
+ */
+export function asciiOf(bytes: Uint8Array): string | undefined {
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return NON_ASCII.test(s) ? undefined : s;
+}
 
 /** A name usable as one sysfs path component: not empty, not "." or "..", no "/". */
 function safeName(name: string): boolean {
