@@ -179,8 +179,7 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
   const index: FdtIndex = { version, nodes: new Map(), phandles: new Map(), badPhandles: [] };
   const table: PropTable = { blob, node: [], name: [], start: [], len: [] };
   const stack: FdtNode[] = [];
-  // Child and property names of each open node, for the duplicate checks; one pair per depth, reused.
-  const childNames: string[][] = [];
+  // Property names of each open node, for the duplicate check; one list per depth, reused.
   const propNames: string[][] = [];
   let off = offStruct;
   let rootClosed = false;
@@ -207,20 +206,14 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
         path = '/';
       } else {
         if (!safeName(name)) fail(at, `node name ${JSON.stringify(name)} cannot be a directory name`);
-        const names = childNames[stack.length - 1]!;
-        if (names.includes(name)) fail(at, `${parent.path} has two children named ${name}`);
-        names.push(name);
-        parent.children.push(name);
         path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
+        if (index.nodes.has(path)) fail(at, `${parent.path} has two children named ${name}`);
+        parent.children.push(name);
       }
       if (stack.length >= FDT_MAX_DEPTH) fail(at, `nodes nest deeper than ${FDT_MAX_DEPTH} levels (drivers/of/fdt.c FDT_MAX_DEPTH)`);
       const node = new FdtNode(path, index.nodes.size, table);
       index.nodes.set(path, node);
-      if (childNames.length <= stack.length) {
-        childNames.push([]);
-        propNames.push([]);
-      }
-      childNames[stack.length]!.length = 0;
+      if (propNames.length <= stack.length) propNames.push([]);
       propNames[stack.length]!.length = 0;
       stack.push(node);
       continue;
