@@ -134,3 +134,23 @@ describe('DeviceTree: no confident wrong answers', () => {
     expect(await tree.findCompatible('uart')).toEqual([]);
   });
 });
+
+describe('DeviceTree with a damaged /sys/firmware/fdt', () => {
+  it('answers every phandle lookup as the walk does, whatever bytes of the blob are changed', async () => {
+    const fc = (await import('fast-check')).default;
+    const { encodeFdt } = await import('./fdt-encode.js');
+    const { flatten } = await import('./spec.js');
+    const blob = encodeFdt(flatten(boot, { symbols: true }));
+    const walked = new DeviceTree(dtPort(boot, { symbols: true }));
+    const expected = await Promise.all([1, 2, 3, 0x42].map((p) => walked.nodeByPhandle(p)));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ at: fc.nat(blob.length - 1), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }), async (edits) => {
+        const b = blob.slice();
+        for (const e of edits) b[e.at] = e.value;
+        const tree = new DeviceTree(dtPort(boot, { symbols: true, fdt: b }));
+        expect(await Promise.all([1, 2, 3, 0x42].map((p) => tree.nodeByPhandle(p)))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -23,6 +23,12 @@
 // absent, unreadable or corrupt, a candidate is not confirmed, or the blob has no candidate at
 // all (a node an overlay added elsewhere could be the only one). Labels only print `&label`
 // instead of `&{/path}`, so a label the blob lacks is not searched for.
+//
+// Not seen without the walk: a boot node whose `compatible` an overlay rewrote into a searched
+// one (of_changeset_update_property). EP overlays enable an EP node the boot tree already has
+// (rk3588-rock-5b-pcie-ep.dtso sets status on pcie3x4_ep), and a controller probed from any
+// node is found through sysfs (of_node) anyway, so at most the idle-node list could miss one.
+// Reading every node's compatible to rule that out would cost what the walk costs.
 import { decodeStrings, DtParseError } from './decode.js';
 import { asciiOf, fdtPhandleProp, type FdtIndex } from './fdt.js';
 
