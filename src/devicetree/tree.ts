@@ -6,12 +6,15 @@
 // answer, the whole-tree walk behind them happens once, on first use. Property values always
 // come from the live files. Missing nodes and properties read as undefined; unreadable files
 // throw; content that is not what the kernel writes throws DtParseError naming the file.
-import { EpctlError, isKernelError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+import { isKernelError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
 import { cellsToBigint, decodeCells, decodeString, decodeStrings, decodeU32, decodeU8, DtParseError } from './decode.js';
 import { FDT_PATH, parseFdt } from './fdt.js';
-import { BootTree, compatibleFragments } from './boot-tree.js';
+import { BootTree } from './boot-tree.js';
+import { DtMissingError, DtReadError, DuplicatePhandleError } from './errors.js';
+import { tolerate, walkTree, type TreeIndex } from './walk.js';
+
+export { DtMissingError, DtReadError, DuplicatePhandleError } from './errors.js';
 
 export const DT_BASE = '/sys/firmware/devicetree/base';
 
@@ -23,69 +26,19 @@ export function isSpecStatus(s: string): boolean {
   return s === 'okay' || s === 'ok' || s === 'disabled' || s === 'reserved' || s === 'fail' || (s.startsWith('fail-') && s.length > 5);
 }
 
-/** Two live nodes hold the same phandle: references to it are ambiguous. Blames both phandle files. */
-export class DuplicatePhandleError extends DtParseError {
-  readonly phandle: number;
-  /** Kernel paths of every phandle file holding the value, tree order. */
-  readonly files: string[];
-  constructor(phandle: number, files: string[]) {
-    super(
-      files[0]!,
-      `phandle 0x${phandle.toString(16)} is also held by ${files.slice(1).join(', ')}, so a reference to it names ${files.length} nodes`,
-      'give each node its own phandle: dtc numbers them from labels, so look for a hand-edited DTB or an overlay that sets phandle',
-    );
-    this.phandle = phandle;
-    this.files = files;
-  }
-}
-
 /** How lookups used /sys/firmware/fdt: the blob answered, or why the live walk did. */
 export type FdtUse = 'used' | 'absent' | 'unreadable' | 'corrupt' | 'not-used';
-
-/** The kernel exposes no device tree: an ACPI system, or /sys/firmware is not mounted. */
-export class DtMissingError extends EpctlError {
-  readonly path: string;
-  constructor(path: string) {
-    super(
-      `${path}: no such directory; the kernel exposes no device tree here — an ACPI (not device-tree) system, or sysfs is not mounted at /sys — so epctl cannot read msi-map or find the ITS`,
-      { exitCode: EXIT.BAD_DATA },
-    );
-    this.path = path;
-  }
-}
-
-/** A device-tree file exists but cannot be read (EACCES, EIO, …). */
-export class DtReadError extends EpctlError {
-  readonly path: string;
-  readonly code: string;
-  constructor(path: string, code: string, cause: unknown) {
-    const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied; run epctl as root or fix the mode of the recorded file' : `${code} while reading it; the device tree could not be read — retry, or re-record the board`;
-    super(`${path}: ${what}`, { exitCode: EXIT.BAD_DATA, cause });
-    this.path = path;
-    this.code = code;
-  }
-}
 
 export interface RegEntry {
   address: bigint;
   size: bigint;
 }
 
-interface Listing {
+export interface Listing {
   properties: string[];
   children: string[];
 }
 
-interface TreeIndex {
-  byPhandle: Map<number, string[]>;
-  /** Phandle files that are not 4 bytes, tree order. */
-  badPhandles: string[];
-  /** Each node's compatible strings (leniently split), tree order. */
-  compatible: { node: string; strings: string[] }[];
-}
-
-/** Nodes dtc adds for overlays; they hold bookkeeping, not hardware. */
-const BOOKKEEPING = new Set(['__symbols__', '__fixups__', '__local_fixups__']);
 
 const isMissing = (e: unknown): boolean =>
   isKernelError(e, 'ENOENT') || isKernelError(e, 'ENOTDIR') || isKernelError(e, 'EISDIR');
@@ -156,12 +109,12 @@ export class DeviceTree {
   }
 
   async exists(node: string): Promise<boolean> {
-    return (await this.#listing(node)) !== undefined;
+    return (await this.listing(node)) !== undefined;
   }
 
   /** Child node names, unit address included, in the order the kernel lists them. */
   async children(node: string): Promise<string[]> {
-    return [...((await this.#listing(node))?.children ?? [])];
+    return [...((await this.listing(node))?.children ?? [])];
   }
 
   /** Entry names of a node directory (properties and children, one readdir), undefined when it is none. */
@@ -178,7 +131,7 @@ export class DeviceTree {
   }
 
   async properties(node: string): Promise<string[]> {
-    return [...((await this.#listing(node))?.properties ?? [])];
+    return [...((await this.listing(node))?.properties ?? [])];
   }
 
   /** Raw property bytes, or undefined when the node or property does not exist. */
@@ -392,7 +345,8 @@ export class DeviceTree {
     return dflt;
   }
 
-  #listing(node: string): Promise<Listing | undefined> {
+  /** A node's properties and children (readdir, then lstat of each entry), cached; undefined when it is no node. */
+  listing(node: string): Promise<Listing | undefined> {
     const dir = this.file(node);
     let p = this.#listings.get(dir);
     if (!p) {
@@ -425,43 +379,8 @@ export class DeviceTree {
   }
 
   #indexed(): Promise<TreeIndex> {
-    this.#index ??= this.#walk();
+    this.#index ??= walkTree(this);
     return this.#index;
-  }
-
-  async #walk(): Promise<TreeIndex> {
-    // Listings in parallel, then facts in tree (pre-)order, so the first node wins a duplicate
-    // phandle as in of_find_node_by_phandle() and compatible lists keep the kernel's order.
-    const collect = async (node: string): Promise<string[]> => {
-      const l = await this.#listing(node);
-      if (!l) return [];
-      const kids = l.children.filter((c) => node !== '/' || !BOOKKEEPING.has(c));
-      const subtrees = await Promise.all(kids.map((c) => collect(node === '/' ? `/${c}` : `${node}/${c}`)));
-      return [node, ...subtrees.flat()];
-    };
-    const nodes = await collect('/');
-    const facts = await Promise.all(
-      nodes.map(async (node) => {
-        const props = (await this.#listing(node))?.properties ?? [];
-        const hasPhandle = props.includes('phandle') || props.includes('linux,phandle');
-        // A malformed phandle or compatible on some unrelated node must not stop a lookup:
-        // it is noted, and blamed only when a lookup could have meant that node.
-        const phandle = hasPhandle ? await tolerate(this.phandle(node), null) : undefined;
-        const compat = props.includes('compatible') ? await this.raw(node, 'compatible') : undefined;
-        return { node, phandle, compatible: compat ? compatibleFragments(compat) : [] };
-      }),
-    );
-    const index: TreeIndex = { byPhandle: new Map(), badPhandles: [], compatible: [] };
-    for (const f of facts) {
-      if (f.phandle === null) index.badPhandles.push(f.node);
-      else if (f.phandle !== undefined) {
-        const list = index.byPhandle.get(f.phandle);
-        if (list) list.push(f.node);
-        else index.byPhandle.set(f.phandle, [f.node]);
-      }
-      if (f.compatible.length) index.compatible.push({ node: f.node, strings: f.compatible });
-    }
-    return index;
   }
 
   #labels(): Promise<Map<string, string>> {
@@ -476,14 +395,5 @@ export class DeviceTree {
       return labels;
     })();
     return this.#symbols;
-  }
-}
-
-async function tolerate<T, D>(p: Promise<T>, dflt: D): Promise<T | D> {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof DtParseError) return dflt;
-    throw e;
   }
 }
