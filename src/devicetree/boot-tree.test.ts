@@ -91,6 +91,13 @@ describe('DeviceTree with /sys/firmware/fdt', () => {
     expect(none.tree.fdtUse).toBe('absent');
   });
 
+  it('never turns a symbol that climbs out of the tree into a node path', async () => {
+    const spec = node({}, { __symbols__: node({ evil: str('/../../../etc'), rel: str('soc') }) });
+    const { tree } = open(spec, true);
+    expect(await tree.labelPath('evil')).toBeUndefined();
+    expect(await tree.labelPath('rel')).toBeUndefined();
+  });
+
   it('takes labels from the blob, confirmed by the live __symbols__ file', async () => {
     const { port, tree } = open(boot);
     expect(await tree.pathLabel(ITS)).toBe('its');

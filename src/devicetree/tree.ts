@@ -284,7 +284,9 @@ export class DeviceTree {
   /** The node a dtc label names, from /__symbols__ (dtc -@); undefined without symbols. */
   async labelPath(label: string): Promise<string | undefined> {
     const boot = await this.#bootTree();
-    return (boot && (await boot.labelPath(label))) ?? (await this.#labels()).get(label);
+    const path = (boot && (await boot.labelPath(label))) ?? (await this.#labels()).get(label);
+    // A symbol is data: only an absolute path of plain node names may become a file path.
+    return path !== undefined && (path === '/' || /^(\/[^/]+)+$/.test(path)) && !path.split('/').some((c) => c === '.' || c === '..') ? path : undefined;
   }
 
   /**
