@@ -153,9 +153,12 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     for (let i = start; i < end; i++) if (blob[i] === 0) return i - start;
     return -1;
   };
+  /** Byte length of the string cstring() read last. */
+  let lastLength = 0;
   const cstring = (start: number, end: number, what: string): string => {
     const nul = nulAfter(start, end);
     if (nul < 0) fail(start, `${what} has no terminating NUL inside its block`);
+    lastLength = nul;
     const bytes = blob.subarray(start, start + nul);
     const ascii = asciiOf(bytes);
     if (ascii !== undefined) return ascii;
@@ -196,8 +199,7 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     if (token === FDT_BEGIN_NODE) {
       if (rootClosed) fail(at, 'a second root node after the first one closed');
       const name = cstring(off, structEnd, 'node name');
-      const nul = nulAfter(off, structEnd);
-      off = align4(off + nul + 1);
+      off = align4(off + lastLength + 1);
       if (off > structEnd) fail(at, 'node name padding runs past the structure block');
       const parent = stack[stack.length - 1];
       let path: string;
