@@ -30,7 +30,7 @@
 // node is found through sysfs (of_node) anyway, so at most the idle-node list could miss one.
 // Reading every node's compatible to rule that out would cost what the walk costs.
 import { decodeStrings, DtParseError } from './decode.js';
-import { asciiOf, fdtPhandleProp, type FdtIndex } from './fdt.js';
+import { asciiOf, type FdtIndex } from './fdt.js';
 
 /** What BootTree needs from the live tree (DeviceTree provides it). */
 export interface LiveTree {
@@ -43,7 +43,6 @@ export interface LiveTree {
 
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 const join = (parent: string, child: string): string => (parent === '/' ? `/${child}` : `${parent}/${child}`);
-const parentOf = (path: string): string => path.slice(0, path.lastIndexOf('/')) || '/';
 
 /**
  * The strings of a compatible, leniently: a value without its final NUL still yields its last
@@ -65,7 +64,8 @@ export function compatibleFragments(bytes: Uint8Array): string[] {
 
 export class BootTree {
   /** Each blob node's compatible strings (lenient), built on the first search. */
-  #compat: { path: string; strings: string[]; bytes: Uint8Array }[] | undefined;
+  #compat: { id: number; strings: string[]; bytes: Uint8Array }[] | undefined;
+  #symbols: number | undefined | null = null;
 
   constructor(
     readonly index: FdtIndex,
@@ -74,11 +74,12 @@ export class BootTree {
 
   /** Live-confirmed nodes holding `phandle`, tree order; undefined when the blob cannot answer. */
   async phandle(phandle: number): Promise<string[] | undefined> {
-    const paths = this.index.phandles.get(phandle);
-    if (!paths) return undefined;
+    const ids = this.index.holders(phandle);
+    if (!ids) return undefined;
     const confirmed: string[] = [];
-    for (const path of paths) {
-      const prop = fdtPhandleProp(this.index.nodes.get(path)!)!;
+    for (const id of ids) {
+      const prop = this.index.phandleProp(id)!;
+      const path = this.index.path(id);
       if (same(await this.live.raw(path, prop.name), prop.bytes)) confirmed.push(path);
     }
     return confirmed.length ? confirmed : undefined;
@@ -91,21 +92,22 @@ export class BootTree {
    */
   async compatible(match: (compat: string) => boolean, complete = false): Promise<string[] | undefined> {
     const hits = (bytes: Uint8Array | undefined): boolean => bytes !== undefined && compatibleFragments(bytes).some(match);
-    this.#compat ??= [...this.index.nodes.values()].flatMap((n) => {
-      const bytes = n.compatible;
-      return bytes && !isBookkeeping(n.path) ? [{ path: n.path, strings: compatibleFragments(bytes), bytes }] : [];
+    this.#compat ??= this.index.compatibleIds().flatMap((id) => {
+      // Bookkeeping nodes (/__symbols__ and its like) hold no hardware.
+      for (let a = id; a > 0; a = this.index.parentId(a)) if (this.index.parentId(a) === 0 && isBookkeepingName(this.index.name(a))) return [];
+      const bytes = this.index.compatible(id)!;
+      return [{ id, strings: compatibleFragments(bytes), bytes }];
     });
     const candidates = this.#compat.filter((n) => n.strings.some(match));
     if (candidates.length === 0) return complete ? [] : undefined;
-    for (const n of candidates) if (!same(await this.live.raw(n.path, 'compatible'), n.bytes)) return undefined;
-    const found = candidates.map((n) => n.path);
+    for (const n of candidates) if (!same(await this.live.raw(this.index.path(n.id), 'compatible'), n.bytes)) return undefined;
+    const found = candidates.map((n) => this.index.path(n.id));
     if (complete) return found;
     // Children an overlay added beside a candidate: examined live, subtree included.
     // One readdir per parent; only names the blob does not know are looked at further.
-    for (const parent of new Set(found.map(parentOf))) {
-      const blobNode = this.index.nodes.get(parent);
-      if (!blobNode) return undefined;
-      const known = new Set(['name', ...blobNode.children, ...blobNode.props.keys()]);
+    for (const parentId of new Set(candidates.map((n) => this.index.parentId(n.id)))) {
+      const parent = this.index.path(parentId);
+      const known = new Set(['name', ...this.index.children(parentId).map((c) => this.index.name(c)), ...this.index.propNames(parentId)]);
       for (const name of (await this.live.entries(parent)) ?? []) {
         if (known.has(name) || !(await this.live.exists(join(parent, name)))) continue;
         for (const path of await this.#liveSubtree(join(parent, name))) if (hits(await this.live.raw(path, 'compatible'))) found.push(path);
@@ -116,17 +118,24 @@ export class BootTree {
 
   /** The first label the blob's /__symbols__ gives `path`, confirmed by its live file. */
   async label(path: string): Promise<string | undefined> {
-    const symbols = this.index.nodes.get('/__symbols__');
-    const label = symbols?.propWithValue(new TextEncoder().encode(`${path}\0`));
-    return label !== undefined && same(await this.live.raw('/__symbols__', label), symbols!.value(label)!) ? label : undefined;
+    const symbols = this.#symbolsId();
+    if (symbols === undefined) return undefined;
+    const label = this.index.propWithValue(symbols, new TextEncoder().encode(`${path}\0`));
+    return label !== undefined && same(await this.live.raw('/__symbols__', label), this.index.value(symbols, label)!) ? label : undefined;
   }
 
   /** The path a label names in the blob's /__symbols__, confirmed live; undefined otherwise. */
   async labelPath(label: string): Promise<string | undefined> {
-    const bytes = this.index.nodes.get('/__symbols__')?.value(label);
+    const symbols = this.#symbolsId();
+    const bytes = symbols === undefined ? undefined : this.index.value(symbols, label);
     if (!bytes || !same(await this.live.raw('/__symbols__', label), bytes)) return undefined;
     const s = compatibleFragments(bytes);
     return s.length === 1 ? s[0] : undefined;
+  }
+
+  #symbolsId(): number | undefined {
+    if (this.#symbols === null) this.#symbols = this.index.size > 0 ? this.index.childId(0, '__symbols__') : undefined;
+    return this.#symbols;
   }
 
   async #liveSubtree(path: string, depth = 0): Promise<string[]> {
@@ -137,8 +146,7 @@ export class BootTree {
   }
 }
 
-/** Nodes dtc adds for overlays; they hold bookkeeping, not hardware. */
-export function isBookkeeping(path: string): boolean {
-  return path === '/__symbols__' || path === '/__fixups__' || path === '/__local_fixups__' || /^\/__(symbols|fixups|local_fixups)__\//.test(path);
+/** Root children dtc adds for overlays (dtc -@); they hold bookkeeping, not hardware. */
+export function isBookkeepingName(name: string): boolean {
+  return name === '__symbols__' || name === '__fixups__' || name === '__local_fixups__';
 }
-

@@ -26,82 +26,194 @@ export const FDT_MAX_DEPTH = 64;
 
 const ADVICE = 'epctl ignores the blob and reads the device tree directory by directory instead';
 
-/** Where every property of a blob lies; node maps are built from it on first use. */
-interface PropTable {
-  blob: Uint8Array;
-  node: number[];
+/** The property tables of a parsed blob, by row (tree order). */
+interface Props {
+  node: Int32Array;
   name: string[];
-  start: number[];
-  len: number[];
+  start: Int32Array;
+  len: Int32Array;
+  count: number;
 }
 
-/** One node of the blob. Only `compatible` and the phandle are picked out while parsing. */
-export class FdtNode {
-  /** Child node names, unit address included, in blob order. */
-  readonly children: string[] = [];
-  /** The `compatible` value, when the node has one. */
-  compatible: Uint8Array | undefined;
-  /** The property the kernel takes the phandle from: the first of `phandle` / `linux,phandle`. */
-  phandleProp: { name: string; bytes: Uint8Array } | undefined;
-  /** Rows of the property table that can be this node's (its first to its last property). */
-  firstProp = 0;
-  lastProp = -1;
-  #props: Map<string, Uint8Array> | undefined;
+/** The node tables of a parsed blob, by node id (tree order; 0 is the root). */
+interface Nodes {
+  parent: Int32Array;
+  nameStart: Int32Array;
+  nameLen: Int32Array;
+  /** First and last property row of the node (rows between may belong to children). */
+  firstProp: Int32Array;
+  lastProp: Int32Array;
+  compatRow: Int32Array;
+  phandleRow: Int32Array;
+  count: number;
+}
+
+/**
+ * A parsed blob. Parsing checks every byte it relies on but builds no per-node objects:
+ * paths, names and property maps are made on demand, so a thousand-node blob costs one pass
+ * over typed arrays (a cold CLI pays for every object and string it makes).
+ */
+export class FdtIndex {
+  readonly #paths: (string | undefined)[] = [];
+  #byPath: Map<string, number> | undefined;
+  #children: number[][] | undefined;
+  #nodes: Map<string, FdtNode> | undefined;
 
   constructor(
-    /** DT path: "/" for the root, else "/soc/pcie-ep@4c300000". */
-    readonly path: string,
-    /** Position in tree order. */
-    readonly id: number,
-    private readonly table: PropTable,
+    readonly version: number,
+    private readonly blob: Uint8Array,
+    private readonly n: Nodes,
+    private readonly p: Props,
+    /** phandle → node ids holding it, tree order. */
+    private readonly phandleIds: Map<number, number[]>,
+    /** Node ids whose `phandle`/`linux,phandle` is not 4 bytes. */
+    private readonly badPhandleIds: number[],
   ) {}
 
-  /** The first property whose value is exactly `value` (a /__symbols__ label by path), without building the map. */
-  propWithValue(value: Uint8Array): string | undefined {
-    const { blob, node, name, start, len } = this.table;
-    outer: for (let i = this.firstProp; i <= this.lastProp; i++) {
-      if (node[i] !== this.id || len[i] !== value.length) continue;
-      const at = start[i]!;
+  get size(): number {
+    return this.n.count;
+  }
+
+  /** The node's name with unit address ("" for the root). */
+  name(id: number): string {
+    return decodeName(this.blob.subarray(this.n.nameStart[id]!, this.n.nameStart[id]! + this.n.nameLen[id]!));
+  }
+
+  /** DT path of a node: "/" for the root, else "/soc/pcie-ep@4c300000". */
+  path(id: number): string {
+    let path = this.#paths[id];
+    if (path === undefined) {
+      const parent = this.n.parent[id]!;
+      path = parent < 0 ? '/' : parent === 0 ? `/${this.name(id)}` : `${this.path(parent)}/${this.name(id)}`;
+      this.#paths[id] = path;
+    }
+    return path;
+  }
+
+  /** The id of the node at `path`, or undefined. */
+  idOf(path: string): number | undefined {
+    this.#byPath ??= new Map(Array.from({ length: this.n.count }, (_, id) => [this.path(id), id]));
+    return this.#byPath.get(path);
+  }
+
+  /** The parent's id, -1 for the root. */
+  parentId(id: number): number {
+    return this.n.parent[id]!;
+  }
+
+  /** The id of the child of `parent` named `name` (unit address included), without building paths. */
+  childId(parent: number, name: string): number | undefined {
+    const want = new TextEncoder().encode(name);
+    outer: for (let id = parent + 1; id < this.n.count; id++) {
+      if (this.n.parent[id] !== parent || this.n.nameLen[id] !== want.length) continue;
+      const at = this.n.nameStart[id]!;
+      for (let j = 0; j < want.length; j++) if (this.blob[at + j] !== want[j]) continue outer;
+      return id;
+    }
+    return undefined;
+  }
+
+  /** Child node ids, blob order. */
+  children(id: number): number[] {
+    if (!this.#children) {
+      this.#children = Array.from({ length: this.n.count }, () => []);
+      for (let c = 1; c < this.n.count; c++) this.#children[this.n.parent[c]!]!.push(c);
+    }
+    return this.#children[id]!;
+  }
+
+  /** Property names of a node, blob order. */
+  propNames(id: number): string[] {
+    const out: string[] = [];
+    for (let r = this.n.firstProp[id]!; r <= this.n.lastProp[id]!; r++) if (this.p.node[r] === id) out.push(this.p.name[r]!);
+    return out;
+  }
+
+  #row(r: number): Uint8Array {
+    return this.blob.subarray(this.p.start[r]!, this.p.start[r]! + this.p.len[r]!);
+  }
+
+  /** One property's bytes (a view into the blob), or undefined. */
+  value(id: number, prop: string): Uint8Array | undefined {
+    for (let r = this.n.firstProp[id]!; r <= this.n.lastProp[id]!; r++) if (this.p.node[r] === id && this.p.name[r] === prop) return this.#row(r);
+    return undefined;
+  }
+
+  /** The first property of the node whose value is exactly `value` (a /__symbols__ label by path). */
+  propWithValue(id: number, value: Uint8Array): string | undefined {
+    const { blob } = this;
+    outer: for (let r = this.n.firstProp[id]!; r <= this.n.lastProp[id]!; r++) {
+      if (this.p.node[r] !== id || this.p.len[r] !== value.length) continue;
+      const at = this.p.start[r]!;
       for (let j = 0; j < value.length; j++) if (blob[at + j] !== value[j]) continue outer;
-      return name[i];
+      return this.p.name[r];
     }
     return undefined;
   }
 
-  /** One property's bytes, without building the map. */
-  value(prop: string): Uint8Array | undefined {
-    if (this.#props) return this.#props.get(prop);
-    const { blob, node, name, start, len } = this.table;
-    for (let i = this.firstProp; i <= this.lastProp; i++) if (node[i] === this.id && name[i] === prop) return blob.subarray(start[i]!, start[i]! + len[i]!);
-    return undefined;
+  /** Ids of the nodes with a `compatible`, tree order. */
+  compatibleIds(): number[] {
+    const out: number[] = [];
+    for (let id = 0; id < this.n.count; id++) if (this.n.compatRow[id]! >= 0) out.push(id);
+    return out;
   }
 
+  compatible(id: number): Uint8Array | undefined {
+    const r = this.n.compatRow[id]!;
+    return r < 0 ? undefined : this.#row(r);
+  }
+
+  /** The property the kernel takes the node's phandle from (drivers/of/fdt.c populate_properties: the first of `phandle` / `linux,phandle`). */
+  phandleProp(id: number): { name: string; bytes: Uint8Array } | undefined {
+    const r = this.n.phandleRow[id]!;
+    return r < 0 ? undefined : { name: this.p.name[r]!, bytes: this.#row(r) };
+  }
+
+  /** Node ids holding a phandle (a 4-byte `phandle`, else `linux,phandle`), tree order. */
+  holders(phandle: number): number[] | undefined {
+    return this.phandleIds.get(phandle);
+  }
+
+  /** phandle → paths of every node holding it, tree order. */
+  get phandles(): Map<number, string[]> {
+    return new Map([...this.phandleIds].map(([ph, ids]) => [ph, ids.map((id) => this.path(id))]));
+  }
+
+  /** Paths of the nodes whose phandle is not 4 bytes. */
+  get badPhandles(): string[] {
+    return this.badPhandleIds.map((id) => this.path(id));
+  }
+
+  /** Every node as an object, by path (builds them all: for tests and tools, not the hot path). */
+  get nodes(): Map<string, FdtNode> {
+    if (!this.#nodes) {
+      this.#nodes = new Map();
+      for (let id = 0; id < this.n.count; id++) {
+        const props = new Map<string, Uint8Array>();
+        for (let r = this.n.firstProp[id]!; r <= this.n.lastProp[id]!; r++) if (this.p.node[r] === id) props.set(this.p.name[r]!, this.#row(r));
+        this.#nodes.set(this.path(id), { path: this.path(id), props, children: this.children(id).map((c) => this.name(c)) });
+      }
+    }
+    return this.#nodes;
+  }
+}
+
+/** One node as an object (FdtIndex.nodes). */
+export interface FdtNode {
+  /** DT path: "/" for the root, else "/soc/pcie-ep@4c300000". */
+  path: string;
   /** Properties in blob order, raw bytes (views into the blob). */
-  get props(): Map<string, Uint8Array> {
-    if (!this.#props) {
-      const t = this.table;
-      this.#props = new Map();
-      for (let i = this.firstProp; i <= this.lastProp; i++) if (t.node[i] === this.id) this.#props.set(t.name[i]!, t.blob.subarray(t.start[i]!, t.start[i]! + t.len[i]!));
-    }
-    return this.#props;
-  }
-}
-
-export interface FdtIndex {
-  version: number;
-  nodes: Map<string, FdtNode>;
-  /** phandle → every node holding it (`phandle`, else `linux,phandle`), in tree order. */
-  phandles: Map<number, string[]>;
-  /** Nodes whose `phandle`/`linux,phandle` is not 4 bytes: they hold no usable phandle. */
-  badPhandles: string[];
-}
-
-/** The phandle of a node as drivers/of/fdt.c populate_properties() takes it: the first of `phandle` / `linux,phandle`. */
-export function fdtPhandleProp(node: FdtNode): { name: string; bytes: Uint8Array } | undefined {
-  return node.phandleProp;
+  props: Map<string, Uint8Array>;
+  /** Child node names, unit address included, in blob order. */
+  children: string[];
 }
 
 const text = new TextDecoder('utf-8', { fatal: true });
+
+/** A name already checked by parseFdt (ASCII, or valid UTF-8). */
+function decodeName(bytes: Uint8Array): string {
+  return asciiOf(bytes) ?? text.decode(bytes);
+}
 
 /** Parses a whole blob; throws DtParseError naming `file` and the byte offset on any defect. */
 export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
@@ -153,35 +265,57 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     for (let i = start; i < end; i++) if (blob[i] === 0) return i - start;
     return -1;
   };
-  /** Byte length of the string cstring() read last. */
-  let lastLength = 0;
-  const cstring = (start: number, end: number, what: string): string => {
-    const nul = nulAfter(start, end);
-    if (nul < 0) fail(start, `${what} has no terminating NUL inside its block`);
-    lastLength = nul;
-    const bytes = blob.subarray(start, start + nul);
-    const ascii = asciiOf(bytes);
-    if (ascii !== undefined) return ascii;
-    try {
-      return text.decode(bytes);
-    } catch {
-      return fail(start, `${what} is not valid UTF-8`);
+  /** Checks a name in place: one path component, ASCII or valid UTF-8. */
+  const checkName = (start: number, len: number, at: number, what: string): void => {
+    let ascii = true;
+    for (let i = start; i < start + len; i++) {
+      const c = blob[i]!;
+      if (c === 0x2f) fail(at, `${what} ${JSON.stringify(decodeLoose(blob.subarray(start, start + len)))} cannot be a file name`);
+      if (c >= 0x80) ascii = false;
+    }
+    if (len === 0 || (len === 1 && blob[start] === 0x2e) || (len === 2 && blob[start] === 0x2e && blob[start + 1] === 0x2e))
+      fail(at, `${what} ${JSON.stringify(decodeLoose(blob.subarray(start, start + len)))} cannot be a file name`);
+    if (!ascii) {
+      try {
+        text.decode(blob.subarray(start, start + len));
+      } catch {
+        fail(at, `${what} is not valid UTF-8`);
+      }
     }
   };
-  const nameCache = new Map<number, string>();
+  const names: (string | undefined)[] = [];
   const propName = (nameoff: number, at: number): string => {
-    let name = nameCache.get(nameoff);
-    if (name !== undefined) return name;
+    const cached = names[nameoff];
+    if (cached !== undefined) return cached;
     if (nameoff >= sizeStrings) fail(at, `property name offset ${nameoff} is outside the ${sizeStrings}-byte strings block`);
-    name = cstring(offStrings + nameoff, stringsEnd, 'property name');
-    if (!safeName(name)) fail(at, `property name ${JSON.stringify(name)} cannot be a file name`);
-    nameCache.set(nameoff, name);
+    const len = nulAfter(offStrings + nameoff, stringsEnd);
+    if (len < 0) fail(at, 'property name has no terminating NUL inside the strings block');
+    checkName(offStrings + nameoff, len, at, 'property name');
+    const name = decodeName(blob.subarray(offStrings + nameoff, offStrings + nameoff + len));
+    names[nameoff] = name;
     return name;
   };
 
-  const index: FdtIndex = { version, nodes: new Map(), phandles: new Map(), badPhandles: [] };
-  const table: PropTable = { blob, node: [], name: [], start: [], len: [] };
-  const stack: FdtNode[] = [];
+  // Every node takes at least 8 bytes of the structure block, every property 12.
+  const maxNodes = Math.floor(sizeStruct / 8) + 1;
+  const maxProps = Math.floor(sizeStruct / 12) + 1;
+  const n: Nodes = {
+    parent: new Int32Array(maxNodes),
+    nameStart: new Int32Array(maxNodes),
+    nameLen: new Int32Array(maxNodes),
+    firstProp: new Int32Array(maxNodes),
+    lastProp: new Int32Array(maxNodes),
+    compatRow: new Int32Array(maxNodes),
+    phandleRow: new Int32Array(maxNodes),
+    count: 0,
+  };
+  const p: Props = { node: new Int32Array(maxProps), name: [], start: new Int32Array(maxProps), len: new Int32Array(maxProps), count: 0 };
+  const phandleIds = new Map<number, number[]>();
+  const badPhandleIds: number[] = [];
+  /** Open node ids, innermost last. */
+  const stack: number[] = [];
+  // Duplicate children: (parent, name hash) → child ids, compared byte for byte on a hit.
+  const siblings = new Map<number, number[]>();
   // Property names of each open node, for the duplicate check; one list per depth, reused.
   const propNames: string[][] = [];
   let off = offStruct;
@@ -193,68 +327,80 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     off += 4;
     if (token === FDT_NOP) continue;
     if (token === FDT_END) {
-      if (!rootClosed) fail(at, stack.length ? `FDT_END inside node ${stack[stack.length - 1]!.path}` : 'FDT_END before the root node');
+      if (!rootClosed) fail(at, stack.length ? 'FDT_END inside an open node' : 'FDT_END before the root node');
       break;
     }
     if (token === FDT_BEGIN_NODE) {
       if (rootClosed) fail(at, 'a second root node after the first one closed');
-      const name = cstring(off, structEnd, 'node name');
-      off = align4(off + lastLength + 1);
-      if (off > structEnd) fail(at, 'node name padding runs past the structure block');
-      const parent = stack[stack.length - 1];
-      let path: string;
-      if (!parent) {
-        if (name !== '') fail(at, `the root node is named ${JSON.stringify(name)}, not ""`);
-        path = '/';
-      } else {
-        if (!safeName(name)) fail(at, `node name ${JSON.stringify(name)} cannot be a directory name`);
-        path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
-        if (index.nodes.has(path)) fail(at, `${parent.path} has two children named ${name}`);
-        parent.children.push(name);
-      }
+      const len = nulAfter(off, structEnd);
+      if (len < 0) fail(at, 'node name has no terminating NUL inside the structure block');
+      const parent = stack.length ? stack[stack.length - 1]! : -1;
+      if (parent < 0 && len !== 0) fail(at, `the root node is named ${JSON.stringify(decodeLoose(blob.subarray(off, off + len)))}, not ""`);
       if (stack.length >= FDT_MAX_DEPTH) fail(at, `nodes nest deeper than ${FDT_MAX_DEPTH} levels (drivers/of/fdt.c FDT_MAX_DEPTH)`);
-      const node = new FdtNode(path, index.nodes.size, table);
-      index.nodes.set(path, node);
+      if (n.count >= maxNodes) fail(at, 'more nodes than the structure block can hold');
+      const id = n.count++;
+      if (parent >= 0) {
+        checkName(off, len, at, 'node name');
+        let h = parent * 31 + len;
+        for (let i = off; i < off + len; i++) h = (Math.imul(h, 16777619) ^ blob[i]!) >>> 0;
+        const same = siblings.get(h);
+        if (same) {
+          for (const other of same)
+            if (n.parent[other] === parent && n.nameLen[other] === len && blob.subarray(n.nameStart[other]!, n.nameStart[other]! + len).every((b, i) => b === blob[off + i]))
+              fail(at, `two children of one node are named ${JSON.stringify(decodeLoose(blob.subarray(off, off + len)))}`);
+          same.push(id);
+        } else siblings.set(h, [id]);
+      }
+      n.parent[id] = parent;
+      n.nameStart[id] = off;
+      n.nameLen[id] = len;
+      n.firstProp[id] = 0;
+      n.lastProp[id] = -1;
+      n.compatRow[id] = -1;
+      n.phandleRow[id] = -1;
+      off = align4(off + len + 1);
+      if (off > structEnd) fail(at, 'node name padding runs past the structure block');
       if (propNames.length <= stack.length) propNames.push([]);
       propNames[stack.length]!.length = 0;
-      stack.push(node);
+      stack.push(id);
       continue;
     }
     if (token === FDT_END_NODE) {
-      const node = stack.pop();
-      if (!node) fail(at, 'FDT_END_NODE without an open node');
+      if (stack.pop() === undefined) fail(at, 'FDT_END_NODE without an open node');
       if (stack.length === 0) rootClosed = true;
       continue;
     }
     if (token === FDT_PROP) {
-      const node = stack[stack.length - 1];
-      if (!node) fail(at, 'a property outside any node');
+      if (!stack.length) fail(at, 'a property outside any node');
+      const id = stack[stack.length - 1]!;
       if (off + 8 > structEnd) fail(at, 'a property header runs past the structure block');
       const len = view.getUint32(off, false);
       const name = propName(view.getUint32(off + 4, false), at);
       const start = off + 8;
       if (len > structEnd - start) fail(at, `property ${name} of ${len} bytes runs past the structure block`);
-      const names = propNames[stack.length - 1]!;
-      if (names.includes(name)) fail(at, `${node!.path} has property ${name} twice`);
-      names.push(name);
-      if (node!.lastProp < 0) node!.firstProp = table.node.length;
-      node!.lastProp = table.node.length;
-      table.node.push(node!.id);
-      table.name.push(name);
-      table.start.push(start);
-      table.len.push(len);
+      const seen = propNames[stack.length - 1]!;
+      if (seen.includes(name)) fail(at, `a node has property ${name} twice`);
+      seen.push(name);
+      if (p.count >= maxProps) fail(at, 'more properties than the structure block can hold');
+      const row = p.count++;
+      if (n.lastProp[id]! < 0) n.firstProp[id] = row;
+      n.lastProp[id] = row;
+      p.node[row] = id;
+      p.name.push(name);
+      p.start[row] = start;
+      p.len[row] = len;
       off = align4(start + len);
       if (off > structEnd) fail(at, `property ${name} padding runs past the structure block`);
-      if (name === 'compatible') node!.compatible = blob.subarray(start, start + len);
-      if ((name === 'phandle' || name === 'linux,phandle') && !node!.phandleProp) {
-        node!.phandleProp = { name, bytes: blob.subarray(start, start + len) };
-        if (len !== 4) index.badPhandles.push(node!.path);
+      if (name === 'compatible') n.compatRow[id] = row;
+      else if ((name === 'phandle' || name === 'linux,phandle') && n.phandleRow[id]! < 0) {
+        n.phandleRow[id] = row;
+        if (len !== 4) badPhandleIds.push(id);
         else {
           const value = view.getUint32(start, false);
           if (value !== 0 && value !== 0xffffffff) {
-            const list = index.phandles.get(value);
-            if (list) list.push(node!.path);
-            else index.phandles.set(value, [node!.path]);
+            const list = phandleIds.get(value);
+            if (list) list.push(id);
+            else phandleIds.set(value, [id]);
           }
         }
       }
@@ -262,7 +408,12 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
     }
     fail(at, `unknown token 0x${token.toString(16)}`);
   }
-  return index;
+  return new FdtIndex(version, blob, n, p, phandleIds, badPhandleIds);
+}
+
+/** For messages only: bytes as text, invalid UTF-8 replaced. */
+function decodeLoose(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
 }
 
 const align4 = (n: number): number => Math.ceil(n / 4) * 4;
@@ -277,9 +428,4 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export function asciiOf(bytes: Uint8Array): string | undefined {
   const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   return NON_ASCII.test(s) ? undefined : s;
-}
-
-/** A name usable as one sysfs path component: not empty, not "." or "..", no "/". */
-function safeName(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !name.includes('/');
 }
