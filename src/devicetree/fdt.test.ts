@@ -69,6 +69,12 @@ describe('parseFdt', () => {
     expect(errorOf(new Uint8Array(3)).reason).toMatch(/shorter than an FDT header/);
   });
 
+  it('refuses a blob larger than any device tree a kernel boots, before indexing it', () => {
+    const big = new Uint8Array(17 * 1024 * 1024);
+    big.set(blob);
+    expect(errorOf(big).reason).toMatch(/at offset 0: 17825792 bytes is more than the 16777216/);
+  });
+
   it('refuses a structure block that points outside the blob', () => {
     const bad = blob.slice();
     new DataView(bad.buffer).setUint32(36, 0x7fffffff);

@@ -24,6 +24,12 @@ const HEADER_V17 = 40;
 /** drivers/of/fdt.c FDT_MAX_DEPTH: the kernel refuses to unflatten deeper trees. */
 export const FDT_MAX_DEPTH = 64;
 
+/**
+ * Largest blob parsed: arm64 boots at most 2 MiB (arch/arm64/include/asm/boot.h MAX_FDT_SIZE);
+ * 16 MiB leaves room for other architectures and bounds the index (about 4 bytes per byte).
+ */
+export const FDT_MAX_SIZE = 16 * 1024 * 1024;
+
 const ADVICE = 'epctl ignores the blob and reads the device tree directory by directory instead';
 
 /** The property tables of a parsed blob, by row (tree order). */
@@ -229,6 +235,7 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
   };
 
   if (blob.length < HEADER_V16) fail(0, `${blob.length} bytes is shorter than an FDT header`);
+  if (blob.length > FDT_MAX_SIZE) fail(0, `${blob.length} bytes is more than the ${FDT_MAX_SIZE} epctl reads as a device tree`);
   const magic = u32(0, blob.length);
   if (magic !== FDT_MAGIC) fail(0, `magic 0x${magic.toString(16)} is not 0xd00dfeed`);
   const totalsize = u32(4, blob.length);
