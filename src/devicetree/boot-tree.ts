@@ -63,8 +63,6 @@ export function compatibleFragments(bytes: Uint8Array): string[] {
 }
 
 export class BootTree {
-  /** Each blob node's compatible strings (lenient), built on the first search. */
-  #compat: { id: number; strings: string[]; bytes: Uint8Array }[] | undefined;
   #symbols: number | undefined | null = null;
 
   constructor(
@@ -86,19 +84,19 @@ export class BootTree {
   }
 
   /**
-   * Nodes with a compatible string satisfying `match`, tree order. `complete`: the blob's set is
-   * final (nodes the kernel only acts on at boot), so parents are not checked for additions and
-   * no candidate is an answer too.
+   * Nodes with a compatible string equal to `want.text` (or ending in it, `want.suffix`), tree
+   * order. `complete`: the blob's set is final (nodes the kernel only acts on at boot), so parents
+   * are not checked for additions and no candidate is an answer too.
    */
-  async compatible(match: (compat: string) => boolean, complete = false): Promise<string[] | undefined> {
+  async compatible(want: CompatibleQuery, complete = false): Promise<string[] | undefined> {
+    const match = compatibleMatcher(want);
     const hits = (bytes: Uint8Array | undefined): boolean => bytes !== undefined && compatibleFragments(bytes).some(match);
-    this.#compat ??= this.index.compatibleIds().flatMap((id) => {
-      // Bookkeeping nodes (/__symbols__ and its like) hold no hardware.
-      for (let a = id; a > 0; a = this.index.parentId(a)) if (this.index.parentId(a) === 0 && isBookkeepingName(this.index.name(a))) return [];
-      const bytes = this.index.compatible(id)!;
-      return [{ id, strings: compatibleFragments(bytes), bytes }];
-    });
-    const candidates = this.#compat.filter((n) => n.strings.some(match));
+    // Matched on the bytes first: decoding a thousand compatibles costs more than the search.
+    const needle = new TextEncoder().encode(want.text);
+    const candidates = this.index
+      .compatibleIds()
+      .filter((id) => mentions(this.index.compatible(id)!, needle) && hits(this.index.compatible(id)) && !this.#isBookkeeping(id))
+      .map((id) => ({ id, bytes: this.index.compatible(id)! }));
     if (candidates.length === 0) return complete ? [] : undefined;
     for (const n of candidates) if (!same(await this.live.raw(this.index.path(n.id), 'compatible'), n.bytes)) return undefined;
     const found = candidates.map((n) => this.index.path(n.id));
@@ -133,6 +131,12 @@ export class BootTree {
     return s.length === 1 ? s[0] : undefined;
   }
 
+  /** Below /__symbols__ or another root-level node dtc adds for overlays. */
+  #isBookkeeping(id: number): boolean {
+    for (let a = id; a > 0; a = this.index.parentId(a)) if (this.index.parentId(a) === 0) return isBookkeepingName(this.index.name(a));
+    return false;
+  }
+
   #symbolsId(): number | undefined {
     if (this.#symbols === null) this.#symbols = this.index.size > 0 ? this.index.childId(0, '__symbols__') : undefined;
     return this.#symbols;
@@ -144,6 +148,27 @@ export class BootTree {
     for (const c of await this.live.children(path)) out.push(...(await this.#liveSubtree(join(path, c), depth + 1)));
     return out;
   }
+}
+
+/** What a compatible search asks for: one string exactly, or any string ending in `text`. */
+export interface CompatibleQuery {
+  text: string;
+  suffix?: boolean;
+}
+
+export function compatibleMatcher(want: CompatibleQuery): (compat: string) => boolean {
+  return want.suffix ? (c) => c.endsWith(want.text) : (c) => c === want.text;
+}
+
+/** Whether `needle` occurs anywhere in `bytes` (a cheap filter before decoding). */
+function mentions(bytes: Uint8Array, needle: Uint8Array): boolean {
+  if (needle.length === 0) return true;
+  const first = needle[0]!;
+  outer: for (let i = bytes.indexOf(first); i >= 0 && i + needle.length <= bytes.length; i = bytes.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** Root children dtc adds for overlays (dtc -@); they hold bookkeeping, not hardware. */

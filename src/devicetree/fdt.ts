@@ -290,16 +290,16 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
       }
     }
   };
-  const names: (string | undefined)[] = [];
+  const names = new Map<number, string>();
   const propName = (nameoff: number, at: number): string => {
-    const cached = names[nameoff];
+    const cached = names.get(nameoff);
     if (cached !== undefined) return cached;
     if (nameoff >= sizeStrings) fail(at, `property name offset ${nameoff} is outside the ${sizeStrings}-byte strings block`);
     const len = nulAfter(offStrings + nameoff, stringsEnd);
     if (len < 0) fail(at, 'property name has no terminating NUL inside the strings block');
     checkName(offStrings + nameoff, len, at, 'property name');
     const name = decodeName(blob.subarray(offStrings + nameoff, offStrings + nameoff + len));
-    names[nameoff] = name;
+    names.set(nameoff, name);
     return name;
   };
 
@@ -321,7 +321,8 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
   const badPhandleIds: number[] = [];
   /** Open node ids, innermost last. */
   const stack: number[] = [];
-  // Duplicate children: (parent, name hash) → child ids, compared byte for byte on a hit.
+  // Duplicate children: (parent, name hash) → child ids, compared byte for byte on a hit. Hashes
+  // stay below 2^30 so V8 keeps them as small integers (no heap number per node).
   const siblings = new Map<number, number[]>();
   // Property names of each open node, for the duplicate check; one list per depth, reused.
   const propNames: string[][] = [];
@@ -348,8 +349,8 @@ export function parseFdt(input: Uint8Array, file: string = FDT_PATH): FdtIndex {
       const id = n.count++;
       if (parent >= 0) {
         checkName(off, len, at, 'node name');
-        let h = parent * 31 + len;
-        for (let i = off; i < off + len; i++) h = (Math.imul(h, 16777619) ^ blob[i]!) >>> 0;
+        let h = (parent * 31 + len) & 0x3fffffff;
+        for (let i = off; i < off + len; i++) h = (Math.imul(h, 16777619) ^ blob[i]!) & 0x3fffffff;
         const same = siblings.get(h);
         if (same) {
           for (const other of same)
@@ -423,7 +424,8 @@ function decodeLoose(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
 
-const align4 = (n: number): number => Math.ceil(n / 4) * 4;
+/** Rounds up to 4; offsets stay below FDT_MAX_SIZE, so 32-bit integer arithmetic is exact. */
+const align4 = (n: number): number => (n + 3) & ~3;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 

@@ -10,7 +10,7 @@ import { isKernelError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
 import { cellsToBigint, decodeCells, decodeString, decodeStrings, decodeU32, decodeU8, DtParseError } from './decode.js';
 import { FDT_PATH, parseFdt } from './fdt.js';
-import { BootTree } from './boot-tree.js';
+import { BootTree, compatibleMatcher, type CompatibleQuery } from './boot-tree.js';
 import { DtMissingError, DtReadError, DuplicatePhandleError } from './errors.js';
 import { tolerate, walkTree, type TreeIndex } from './walk.js';
 
@@ -273,12 +273,12 @@ export class DeviceTree {
    * (no check for nodes added at runtime, and none found is an answer).
    */
   async findCompatible(compat: string, opts: { bootOnly?: boolean } = {}): Promise<string[]> {
-    return this.#findCompatible((c) => c === compat, opts.bootOnly ?? false);
+    return this.#findCompatible({ text: compat }, opts.bootOnly ?? false);
   }
 
   /** Nodes with a compatible ending in `suffix` ("-pcie-ep"), in path order. */
   async findCompatibleSuffix(suffix: string): Promise<string[]> {
-    return (await this.#findCompatible((c) => c.endsWith(suffix), false)).sort();
+    return (await this.#findCompatible({ text: suffix, suffix: true }, false)).sort();
   }
 
   /** The node a dtc label names, from /__symbols__ (dtc -@); undefined without symbols. */
@@ -301,10 +301,11 @@ export class DeviceTree {
     return undefined;
   }
 
-  async #findCompatible(match: (c: string) => boolean, complete: boolean): Promise<string[]> {
+  async #findCompatible(want: CompatibleQuery, complete: boolean): Promise<string[]> {
     const boot = await this.#bootTree();
-    let found = boot && (await boot.compatible(match, complete));
+    let found = boot && (await boot.compatible(want, complete));
     this.#fdtUse = found ? 'used' : this.#fdtMiss();
+    const match = compatibleMatcher(want);
     found ??= (await this.#indexed()).compatible.filter((c) => c.strings.some(match)).map((c) => c.node);
     // Candidates were matched leniently; a compatible without its final NUL is reported here.
     for (const n of found) await this.compatible(n);
