@@ -108,8 +108,18 @@ export class DeviceTree {
     return this.#ready;
   }
 
+  /** Whether the node exists: one stat, unless its listing is already cached. */
   async exists(node: string): Promise<boolean> {
-    return (await this.listing(node)) !== undefined;
+    const cached = this.#listings.get(this.file(node));
+    if (cached) return (await cached) !== undefined;
+    await this.ready();
+    try {
+      return (await this.port.stat(this.file(node))).kind === 'dir';
+    } catch (e) {
+      if (isMissing(e)) return false;
+      if (isKernelError(e)) throw new DtReadError(this.file(node), e.code, e);
+      throw e;
+    }
   }
 
   /** Child node names, unit address included, in the order the kernel lists them. */
