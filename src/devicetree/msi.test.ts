@@ -118,10 +118,12 @@ describe('resolveMsiMap', () => {
     expect(edge).toMatchObject({ kind: 'mapped', deviceId: 0x1e });
   });
 
-  it('reads msi-map-mask as of_property_read_u32: the first cell, else all bits', () => {
-    expect(parseMsiMapMask(undefined)).toBe(0xffffffff);
-    expect(parseMsiMapMask(Uint8Array.of(0, 0, 1))).toBe(0xffffffff);
-    expect(parseMsiMapMask(Uint8Array.of(0, 0, 1, 0xff, 9, 9, 9, 9))).toBe(0x1ff);
+  it('reads msi-map-mask as one cell, all bits when absent, and reports any other length with its file', () => {
+    const f = '/x/msi-map-mask';
+    expect(parseMsiMapMask(undefined, f)).toBe(0xffffffff);
+    expect(parseMsiMapMask(Uint8Array.of(0, 0, 1, 0xff), f)).toBe(0x1ff);
+    expect(() => parseMsiMapMask(Uint8Array.of(0, 0, 1), f)).toThrow(`${f}: 3 bytes where one 32-bit cell (4 bytes) was expected; the kernel would use all bits (0xffffffff)`);
+    expect(() => parseMsiMapMask(Uint8Array.of(0, 0, 1, 0xff, 9, 9, 9, 9), f)).toThrow(/8 bytes .* the kernel would use 0x1ff as the mask/);
   });
 });
 

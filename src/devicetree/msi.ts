@@ -61,9 +61,18 @@ export function parseMsiMap(bytes: Uint8Array, path: string, node = path): MsiMa
   return out;
 }
 
-/** msi-map-mask as of_property_read_u32() reads it: the first cell when there is one, else all bits. */
-export function parseMsiMapMask(bytes: Uint8Array | undefined): number {
-  if (!bytes || bytes.length < 4) return DEFAULT_MSI_MAP_MASK;
+/**
+ * msi-map-mask: all bits when absent, else exactly one cell. of_property_read_u32() would take
+ * the first cell of a longer value and leave all bits for a shorter one, but the binding
+ * (pci-ep.yaml, msi-map-mask: uint32) allows one cell only, so any other length is reported
+ * rather than guessed at.
+ */
+export function parseMsiMapMask(bytes: Uint8Array | undefined, path: string): number {
+  if (!bytes) return DEFAULT_MSI_MAP_MASK;
+  if (bytes.length !== 4) {
+    const kernel = bytes.length < 4 ? 'all bits (0xffffffff)' : hex(new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false));
+    throw new DtParseError(path, `${bytes.length} bytes where one 32-bit cell (4 bytes) was expected; the kernel would use ${kernel} as the mask`, 'write msi-map-mask = <0x…>; with one cell');
+  }
   return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
 }
 
@@ -113,7 +122,7 @@ export async function resolveMsiMap(tree: DeviceTree, devicePathChain: readonly 
     if (bytes === undefined) continue;
     const path = tree.file(mapNode, 'msi-map');
     const entries = parseMsiMap(bytes, path, mapNode);
-    const mask = parseMsiMapMask(await tree.raw(mapNode, 'msi-map-mask'));
+    const mask = parseMsiMapMask(await tree.raw(mapNode, 'msi-map-mask'), tree.file(mapNode, 'msi-map-mask'));
     const m = matchMsiMap(entries, mask, rid, path, mapNode);
     // "<node>: no msi-map translation for id 0x0 on (null)", then the ID passes untranslated.
     if (!m) return { kind: 'no-entry', mapNode, mask };
@@ -189,7 +198,7 @@ export async function itsDeviceId(tree: DeviceTree, controller: string, its: str
   const bytes = await tree.raw(controller, 'msi-map');
   if (bytes === undefined) return { source: 'none' };
   const path = tree.file(controller, 'msi-map');
-  const mask = parseMsiMapMask(await tree.raw(controller, 'msi-map-mask'));
+  const mask = parseMsiMapMask(await tree.raw(controller, 'msi-map-mask'), tree.file(controller, 'msi-map-mask'));
   const m = matchMsiMap(parseMsiMap(bytes, path, controller), mask, 0, path, controller);
   return { source: 'msi-map', deviceId: m ? m.deviceId : 0 };
 }

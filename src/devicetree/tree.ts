@@ -1,56 +1,44 @@
 // DeviceTree: the device tree the kernel exposes under /sys/firmware/devicetree/base, read
 // through a KernelPort (drivers/of/kobj.c: one directory per node, one file per property, raw
 // bytes). Node paths are DT paths ("/", "/soc/pcie-ep@4c300000"). Every read is cached for the
-// life of the instance; the whole-tree walk behind phandle and compatible lookups happens once,
-// on first use. Missing nodes and properties read as undefined; unreadable files throw.
-import { EpctlError, isKernelError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+// life of the instance. Phandle, compatible and label lookups are answered from the boot blob
+// /sys/firmware/fdt and confirmed live (boot-tree.ts says why that is sound); where it cannot
+// answer, the whole-tree walk behind them happens once, on first use. Property values always
+// come from the live files. Missing nodes and properties read as undefined; unreadable files
+// throw; content that is not what the kernel writes throws DtParseError naming the file.
+import { isKernelError } from '../kernel/errors.js';
 import type { KernelPort } from '../kernel/port.js';
 import { cellsToBigint, decodeCells, decodeString, decodeStrings, decodeU32, decodeU8, DtParseError } from './decode.js';
+import { FDT_PATH, parseFdt } from './fdt.js';
+import { BootTree, compatibleMatcher, type CompatibleQuery } from './boot-tree.js';
+import { DtMissingError, DtReadError, DuplicatePhandleError } from './errors.js';
+import { tolerate, walkTree, type TreeIndex } from './walk.js';
+
+export { DtMissingError, DtReadError, DuplicatePhandleError } from './errors.js';
 
 export const DT_BASE = '/sys/firmware/devicetree/base';
 
-/** The kernel exposes no device tree: an ACPI system, or /sys/firmware is not mounted. */
-export class DtMissingError extends EpctlError {
-  readonly path: string;
-  constructor(path: string) {
-    super(
-      `${path}: no such directory; the kernel exposes no device tree here — an ACPI (not device-tree) system, or sysfs is not mounted at /sys — so epctl cannot read msi-map or find the ITS`,
-      { exitCode: EXIT.BAD_DATA },
-    );
-    this.path = path;
-  }
+/**
+ * `status` values the Devicetree Specification defines ("fail-sss": "fail-" and a condition),
+ * plus "ok", which drivers/of/base.c __of_device_is_available() accepts as "okay".
+ */
+export function isSpecStatus(s: string): boolean {
+  return s === 'okay' || s === 'ok' || s === 'disabled' || s === 'reserved' || s === 'fail' || (s.startsWith('fail-') && s.length > 5);
 }
 
-/** A device-tree file exists but cannot be read (EACCES, EIO, …). */
-export class DtReadError extends EpctlError {
-  readonly path: string;
-  readonly code: string;
-  constructor(path: string, code: string, cause: unknown) {
-    const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied; run epctl as root or fix the mode of the recorded file' : `${code} while reading it; the device tree could not be read — retry, or re-record the board`;
-    super(`${path}: ${what}`, { exitCode: EXIT.BAD_DATA, cause });
-    this.path = path;
-    this.code = code;
-  }
-}
+/** How lookups used /sys/firmware/fdt: the blob answered, or why the live walk did. */
+export type FdtUse = 'used' | 'absent' | 'unreadable' | 'corrupt' | 'not-used';
 
 export interface RegEntry {
   address: bigint;
   size: bigint;
 }
 
-interface Listing {
+export interface Listing {
   properties: string[];
   children: string[];
 }
 
-interface TreeIndex {
-  byPhandle: Map<number, string>;
-  compatible: Map<string, string[]>;
-}
-
-/** Nodes dtc adds for overlays; they hold bookkeeping, not hardware. */
-const BOOKKEEPING = new Set(['__symbols__', '__fixups__', '__local_fixups__']);
 
 const isMissing = (e: unknown): boolean =>
   isKernelError(e, 'ENOENT');
@@ -81,12 +69,22 @@ export class DeviceTree {
   #ready: Promise<void> | undefined;
   readonly #listings = new Map<string, Promise<Listing | undefined>>();
   readonly #raw = new Map<string, Promise<Uint8Array | undefined>>();
+  /** The boot blob matching `base`, or null when none is looked for. */
+  readonly fdtPath: string | null;
   #index: Promise<TreeIndex> | undefined;
   #symbols: Promise<Map<string, string>> | undefined;
+  #boot: Promise<BootTree | undefined> | undefined;
+  #fdtUse: FdtUse = 'not-used';
 
-  constructor(port: KernelPort, base: string = DT_BASE) {
+  constructor(port: KernelPort, base: string = DT_BASE, fdtPath: string | null = base === DT_BASE ? FDT_PATH : null) {
     this.port = port;
     this.base = base;
+    this.fdtPath = fdtPath;
+  }
+
+  /** Whether the last lookup was answered from the boot blob, or why not (for tests and benches). */
+  get fdtUse(): FdtUse {
+    return this.#fdtUse;
   }
 
   /** Kernel path of a node directory, or of one of its property files. */
@@ -110,17 +108,40 @@ export class DeviceTree {
     return this.#ready;
   }
 
+  /** Whether the node exists: one stat, unless its listing is already cached. */
   async exists(node: string): Promise<boolean> {
-    return (await this.#listing(node)) !== undefined;
+    const cached = this.#listings.get(this.file(node));
+    if (cached) return (await cached) !== undefined;
+    await this.ready();
+    try {
+      return (await this.port.stat(this.file(node))).kind === 'dir';
+    } catch (e) {
+      if (isMissing(e)) return false;
+      if (isKernelError(e)) throw new DtReadError(this.file(node), e.code, e);
+      throw e;
+    }
   }
 
   /** Child node names, unit address included, in the order the kernel lists them. */
   async children(node: string): Promise<string[]> {
-    return [...((await this.#listing(node))?.children ?? [])];
+    return [...((await this.listing(node))?.children ?? [])];
+  }
+
+  /** Entry names of a node directory (properties and children, one readdir), undefined when it is none. */
+  async entries(node: string): Promise<string[] | undefined> {
+    const dir = this.file(node);
+    await this.ready();
+    try {
+      return await this.port.readdir(dir);
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      if (isKernelError(e)) throw new DtReadError(dir, e.code, e);
+      throw e;
+    }
   }
 
   async properties(node: string): Promise<string[]> {
-    return [...((await this.#listing(node))?.properties ?? [])];
+    return [...((await this.listing(node))?.properties ?? [])];
   }
 
   /** Raw property bytes, or undefined when the node or property does not exist. */
@@ -172,9 +193,20 @@ export class DeviceTree {
     return (await this.strings(node, 'compatible')) ?? [];
   }
 
-  /** `status`, "okay" when absent (drivers/of/base.c: __of_device_is_available). */
+  /**
+   * `status`, "okay" when absent (drivers/of/base.c: __of_device_is_available). A value the
+   * specification does not define throws DtParseError: the kernel would treat it as disabled,
+   * but it is more likely a typo for "okay" than a decision, so epctl says neither.
+   */
   async status(node: string): Promise<string> {
-    return (await this.string(node, 'status')) ?? 'okay';
+    const s = (await this.string(node, 'status')) ?? 'okay';
+    if (!isSpecStatus(s))
+      throw new DtParseError(
+        this.file(node, 'status'),
+        `${JSON.stringify(s)} is not a status the Devicetree Specification defines ("okay", "disabled", "reserved", "fail", "fail-sss"; the kernel also takes "ok"), and the kernel treats it as disabled`,
+        'write status = "okay"; or status = "disabled"; in the board .dts',
+      );
+    return s;
   }
 
   /** Enabled as of_device_is_available(): no `status`, or "okay" / "ok". */
@@ -221,33 +253,101 @@ export class DeviceTree {
     return parentPath(node);
   }
 
-  /** The node a phandle refers to (of_find_node_by_phandle), or undefined when none has it. */
+  /**
+   * The node a phandle refers to (of_find_node_by_phandle), or undefined when none has it.
+   * Two nodes holding it throw DuplicatePhandleError; a miss while some `phandle` file is not
+   * 4 bytes throws DtParseError naming that file (it may be the node meant).
+   */
   async nodeByPhandle(phandle: number): Promise<string | undefined> {
     if (phandle === 0 || phandle === 0xffffffff) return undefined;
-    return (await this.#indexed()).byPhandle.get(phandle);
+    const boot = await this.#bootTree();
+    let nodes = boot && (await boot.phandle(phandle));
+    this.#fdtUse = nodes ? 'used' : this.#fdtMiss();
+    if (!nodes) {
+      const index = await this.#indexed();
+      nodes = index.byPhandle.get(phandle) ?? [];
+      const bad = index.badPhandles[0];
+      if (nodes.length === 0 && bad !== undefined) {
+        const prop = (await this.raw(bad, 'phandle')) ? 'phandle' : 'linux,phandle';
+        const len = (await this.raw(bad, prop))?.length ?? 0;
+        throw new DtParseError(this.file(bad, prop), `${len} bytes where a 4-byte phandle was expected, so no reference reaches this node, and no node holds phandle 0x${phandle.toString(16)}: this may be the node meant`);
+      }
+    }
+    if (nodes.length > 1) throw new DuplicatePhandleError(phandle, await Promise.all(nodes.map(async (n) => this.file(n, (await this.raw(n, 'phandle')) ? 'phandle' : 'linux,phandle'))));
+    return nodes[0];
   }
 
-  /** Every node listing `compat` in its compatible property, in tree order. */
-  async findCompatible(compat: string): Promise<string[]> {
-    return [...((await this.#indexed()).compatible.get(compat) ?? [])];
+  /**
+   * Every node listing `compat` in its compatible property, in tree order. `bootOnly`: the kernel
+   * acts on such nodes only while booting, so the boot blob's confirmed answer is complete
+   * (no check for nodes added at runtime, and none found is an answer).
+   */
+  async findCompatible(compat: string, opts: { bootOnly?: boolean } = {}): Promise<string[]> {
+    return this.#findCompatible({ text: compat }, opts.bootOnly ?? false);
   }
 
   /** Nodes with a compatible ending in `suffix` ("-pcie-ep"), in path order. */
   async findCompatibleSuffix(suffix: string): Promise<string[]> {
-    const paths = new Set<string>();
-    for (const [compat, nodes] of (await this.#indexed()).compatible) if (compat.endsWith(suffix)) for (const n of nodes) paths.add(n);
-    return [...paths].sort();
+    return (await this.#findCompatible({ text: suffix, suffix: true }, false)).sort();
   }
 
   /** The node a dtc label names, from /__symbols__ (dtc -@); undefined without symbols. */
   async labelPath(label: string): Promise<string | undefined> {
-    return (await this.#labels()).get(label);
+    const boot = await this.#bootTree();
+    const path = (boot && (await boot.labelPath(label))) ?? (await this.#labels()).get(label);
+    // A symbol is data: only an absolute path of plain node names may become a file path.
+    return path !== undefined && (path === '/' || /^(\/[^/]+)+$/.test(path)) && !path.split('/').some((c) => c === '.' || c === '..') ? path : undefined;
   }
 
-  /** The first label of a node in /__symbols__, for printing `&its` instead of a path. */
+  /**
+   * The first label of a node in /__symbols__, for printing `&its` instead of a path. With a
+   * usable boot blob only its labels are looked at: one an overlay added is not worth reading
+   * every symbol for, since `&{/path}` names the node as well.
+   */
   async pathLabel(node: string): Promise<string | undefined> {
+    const boot = await this.#bootTree();
+    if (boot) return boot.label(node);
     for (const [label, path] of await this.#labels()) if (path === node) return label;
     return undefined;
+  }
+
+  async #findCompatible(want: CompatibleQuery, complete: boolean): Promise<string[]> {
+    const boot = await this.#bootTree();
+    let found = boot && (await boot.compatible(want, complete));
+    this.#fdtUse = found ? 'used' : this.#fdtMiss();
+    const match = compatibleMatcher(want);
+    found ??= (await this.#indexed()).compatible.filter((c) => c.strings.some(match)).map((c) => c.node);
+    // Candidates were matched leniently; a compatible without its final NUL is reported here.
+    for (const n of found) await this.compatible(n);
+    return [...new Set(found)];
+  }
+
+  #fdtMiss(): FdtUse {
+    return this.#fdtUse === 'used' || this.#fdtUse === 'not-used' ? 'not-used' : this.#fdtUse;
+  }
+
+  /** The boot blob, parsed once; undefined when absent, unreadable or corrupt (then lookups walk). */
+  #bootTree(): Promise<BootTree | undefined> {
+    this.#boot ??= (async () => {
+      await this.ready();
+      if (this.fdtPath === null) return undefined;
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.port.read(this.fdtPath);
+      } catch (e) {
+        if (!isKernelError(e)) throw e;
+        this.#fdtUse = isMissing(e) ? 'absent' : 'unreadable';
+        return undefined;
+      }
+      try {
+        return new BootTree(parseFdt(bytes, this.fdtPath), this);
+      } catch (e) {
+        if (!(e instanceof DtParseError)) throw e;
+        this.#fdtUse = 'corrupt';
+        return undefined;
+      }
+    })();
+    return this.#boot;
   }
 
   async #inherited(node: string, prop: string, dflt: number): Promise<number> {
@@ -258,7 +358,8 @@ export class DeviceTree {
     return dflt;
   }
 
-  #listing(node: string): Promise<Listing | undefined> {
+  /** A node's properties and children (readdir, then lstat of each entry), cached; undefined when it is no node. */
+  listing(node: string): Promise<Listing | undefined> {
     const dir = this.file(node);
     let p = this.#listings.get(dir);
     if (!p) {
@@ -291,44 +392,8 @@ export class DeviceTree {
   }
 
   #indexed(): Promise<TreeIndex> {
-    this.#index ??= this.#walk();
+    this.#index ??= walkTree(this);
     return this.#index;
-  }
-
-  async #walk(): Promise<TreeIndex> {
-    // Listings in parallel, then facts in tree (pre-)order, so the first node wins a duplicate
-    // phandle as in of_find_node_by_phandle() and compatible lists keep the kernel's order.
-    const collect = async (node: string): Promise<string[]> => {
-      const l = await this.#listing(node);
-      if (!l) return [];
-      const kids = l.children.filter((c) => node !== '/' || !BOOKKEEPING.has(c));
-      const subtrees = await Promise.all(kids.map((c) => collect(node === '/' ? `/${c}` : `${node}/${c}`)));
-      return [node, ...subtrees.flat()];
-    };
-    const nodes = await collect('/');
-    const facts = await Promise.all(
-      nodes.map(async (node) => {
-        const props = (await this.#listing(node))?.properties ?? [];
-        const hasPhandle = props.includes('phandle') || props.includes('linux,phandle');
-        // A malformed phandle or compatible on some unrelated node must not stop a lookup:
-        // that node simply cannot be found (the direct getters still throw DtParseError).
-        return {
-          node,
-          phandle: hasPhandle ? await tolerate(this.phandle(node), undefined) : undefined,
-          compatible: props.includes('compatible') ? await tolerate(this.compatible(node), []) : [],
-        };
-      }),
-    );
-    const index: TreeIndex = { byPhandle: new Map(), compatible: new Map() };
-    for (const f of facts) {
-      if (f.phandle !== undefined && !index.byPhandle.has(f.phandle)) index.byPhandle.set(f.phandle, f.node);
-      for (const c of f.compatible) {
-        const list = index.compatible.get(c);
-        if (list) list.push(f.node);
-        else index.compatible.set(c, [f.node]);
-      }
-    }
-    return index;
   }
 
   #labels(): Promise<Map<string, string>> {
@@ -343,14 +408,5 @@ export class DeviceTree {
       return labels;
     })();
     return this.#symbols;
-  }
-}
-
-async function tolerate<T, D>(p: Promise<T>, dflt: D): Promise<T | D> {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof DtParseError) return dflt;
-    throw e;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dtPort } from '../../test/helpers/dt-port.js';
 import { bytes, cells, flag, node, ref, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
-import { DeviceTree } from '../devicetree/tree.js';
+import { DeviceTree, DuplicatePhandleError } from '../devicetree/tree.js';
 import { parseRelease } from '../kernel/version.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellInput, type DoorbellVerdict } from './rules.js';
 import { BOARDS } from '../boards/index.js';
@@ -327,5 +327,64 @@ describe('gatherDoorbellFacts', () => {
       its: [{ path: '/interrupt-controller@48000000/msi-controller@48040000', label: 'its', available: true }],
       rcSibling: { path: '/soc/pcie@4c300000', label: 'pcie0', deviceId: 0x10, source: 'msi-map' },
     });
+  });
+});
+
+describe('gatherDoorbellFacts: blaming the file actually wrong', () => {
+  const ITS = '/interrupt-controller@48000000/msi-controller@48040000';
+  const base = '/sys/firmware/devicetree/base';
+  const gather = (spec: DtNodeSpec, fdt?: true) => gatherDoorbellFacts(new DeviceTree(dtPort(spec, { symbols: true, ...(fdt ? { fdt } : {}) })), EP);
+
+  it('gathers the same facts from the boot blob as from the walk, reading far fewer files', async () => {
+    const spec = imx95({ 'msi-map': cells(0, ref('its'), 0x98, 1) });
+    const walkPort = dtPort(spec, { symbols: true });
+    const blobPort = dtPort(spec, { symbols: true, fdt: true });
+    const walked = await gatherDoorbellFacts(new DeviceTree(walkPort), EP);
+    expect(await gatherDoorbellFacts(new DeviceTree(blobPort), EP)).toEqual(walked);
+    expect(blobPort.calls.length).toBeLessThan(walkPort.calls.length / 2);
+  });
+
+  it.each([['with the blob', true as const], ['without it', undefined]])(
+    'throws a duplicate phandle naming both phandle files, not the msi-map that uses it (%s)',
+    async (_, fdt) => {
+      const spec = imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) });
+      const gic = spec.children['interrupt-controller@48000000']!;
+      // The ITS and a second node both hold phandle 5.
+      const dup = node(spec.props, {
+        ...spec.children,
+        'interrupt-controller@48000000': node(gic.props, { 'msi-controller@48040000': its('its', { phandle: cells(5) }) }),
+        'mailbox@0': node({ phandle: cells(5) }),
+      });
+      const e = await gather(dup, fdt).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(DuplicatePhandleError);
+      expect(e).toMatchObject({ exitCode: 7, files: [`${base}${ITS}/phandle`, `${base}/mailbox@0/phandle`] });
+    },
+  );
+
+  it('throws a status outside the specification on the controller node instead of calling it disabled', async () => {
+    await expect(gather(imx95({ status: str('okya') }))).rejects.toThrow(`${base}${EP}/status: "okya" is not a status`);
+  });
+
+  it('throws an ITS #msi-cells that is not one cell, naming that file, when msi-parent needs it', async () => {
+    const spec = node({}, {
+      'interrupt-controller@48000000': node({ compatible: str('arm,gic-v3') }, { 'msi-controller@48040000': its('its', { '#msi-cells': bytes(0, 1) }) }),
+      soc: node({ compatible: str('simple-bus') }, { 'pcie-ep@4c300000': node({ compatible: str('fsl,imx95-pcie-ep'), 'msi-parent': cells(ref('its'), 0x10) }) }),
+    });
+    await expect(gather(spec)).rejects.toThrow(`${base}${ITS}/#msi-cells: 2 bytes where one 32-bit cell`);
+  });
+
+  it('calls an msi-map-mask of the wrong length a malformed msi-map, naming the mask file', async () => {
+    const facts = await gather(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1), 'msi-map-mask': bytes(0, 0xff) }));
+    expect(facts.msiMap).toMatchObject({ kind: 'malformed', path: `${base}${EP}/msi-map-mask` });
+  });
+
+  it('throws an ITS compatible without its final NUL instead of calling the target "not an ITS"', async () => {
+    const spec = imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) });
+    const gic = spec.children['interrupt-controller@48000000']!;
+    const broken = node(spec.props, {
+      ...spec.children,
+      'interrupt-controller@48000000': node(gic.props, { 'msi-controller@48040000': its('its', { compatible: bytes(...Buffer.from('arm,gic-v3-its')) }) }),
+    });
+    await expect(gather(broken)).rejects.toThrow(`${base}${ITS}/compatible: 14 bytes of strings without a final NUL`);
   });
 });

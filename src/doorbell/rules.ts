@@ -5,7 +5,7 @@
 import type { KernelVersion } from '../kernel/version.js';
 import { kernelBehaviour } from '../kernel/behaviour.js';
 import { DtParseError } from '../devicetree/decode.js';
-import { nodeName, unitAddress, parentPath, type DeviceTree } from '../devicetree/tree.js';
+import { nodeName, unitAddress, parentPath, DuplicatePhandleError, type DeviceTree } from '../devicetree/tree.js';
 import {
   deviceChain,
   itsDeviceId,
@@ -314,31 +314,39 @@ function suggested(input: DoorbellInput, dropMsiParent = false): Suggestion {
 
 // ---- reading the facts (the only part of this module that does I/O, through DeviceTree) ----
 
+/**
+ * A node's compatible and availability. A compatible or status the node holds in a form the
+ * kernel does not write throws DtParseError naming the file: a guess here (no compatible,
+ * enabled) would turn into a confident verdict about the wrong thing.
+ */
 async function nodeFact(tree: DeviceTree, path: string): Promise<DtNodeFact> {
-  const [label, compatible, available, phandle] = await Promise.all([
-    tree.pathLabel(path),
-    tree.compatible(path).catch(orDefault<string[]>([])),
-    tree.available(path).catch(orDefault(true)),
-    tree.u32(path, 'phandle').catch(orDefault<number | undefined>(undefined)),
-  ]);
+  const [label, compatible, available, phandle] = await Promise.all([tree.pathLabel(path), tree.compatible(path), tree.available(path), tree.u32(path, 'phandle')]);
   return { path, ...(label ? { label } : {}), compatible, available, ...(phandle === undefined ? {} : { phandle }) };
 }
 
-const orDefault = <T>(v: T) => (e: unknown): T => {
-  if (e instanceof DtParseError) return v;
-  throw e;
-};
+/**
+ * True when `e` is a DtParseError about one of `props` of `node`: that property is what the
+ * caller is reading and may keep as data. Anything else (a duplicate phandle, a broken
+ * `#msi-cells` or `status` elsewhere) is not the caller's property and must reach probe,
+ * which names the file actually wrong.
+ */
+function isOwnParseError(tree: DeviceTree, e: unknown, nodes: readonly string[], props: readonly string[]): e is DtParseError {
+  return e instanceof DtParseError && !(e instanceof DuplicatePhandleError) && nodes.some((n) => props.some((p) => e.path === tree.file(n, p)));
+}
+
+const MAP_PROPS = ['msi-map', 'msi-map-mask'];
 
 /** The RC node beside the controller: same parent, `pcie@<unit address>`. */
 async function rcSibling(tree: DeviceTree, controller: string): Promise<RcSiblingFact | undefined> {
   const parent = parentPath(controller);
   const unit = unitAddress(controller);
   if (parent === undefined || unit === undefined) return undefined;
-  const name = (await tree.children(parent)).find((c) => c === `pcie@${unit}`);
-  if (!name) return undefined;
-  const path = parent === '/' ? `/${name}` : `${parent}/${name}`;
+  const path = parent === '/' ? `/pcie@${unit}` : `${parent}/pcie@${unit}`;
+  if (!(await tree.exists(path))) return undefined;
   const label = await tree.pathLabel(path);
   const base = { path, ...(label ? { label } : {}) };
+  // The RC node only adds warnings: a broken msi-map or msi-parent of its own leaves it
+  // unused (source "none"); anything else is reported.
   try {
     const m = await resolveMsiMap(tree, [path], 0);
     if (m.kind === 'mapped') return { ...base, its: await nodeFact(tree, m.target), deviceId: m.deviceId, source: 'msi-map' };
@@ -346,7 +354,7 @@ async function rcSibling(tree: DeviceTree, controller: string): Promise<RcSiblin
     const p = await readMsiParent(tree, path);
     if (p?.target && p.args.length === 1) return { ...base, its: await nodeFact(tree, p.target), deviceId: p.args[0]!, source: 'msi-parent' };
   } catch (e) {
-    if (!(e instanceof DtParseError)) throw e;
+    if (!isOwnParseError(tree, e, [path], [...MAP_PROPS, 'msi-parent'])) throw e;
   }
   return { ...base, source: 'none' };
 }
@@ -358,7 +366,7 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
   try {
     msiMap = await resolveMsiMap(tree, chain, 0);
   } catch (e) {
-    if (!(e instanceof DtParseError)) throw e;
+    if (!isOwnParseError(tree, e, chain, MAP_PROPS)) throw e;
     msiMap = { kind: 'malformed', path: e.path, reason: e.reason, ...(e instanceof MsiMapError ? { kernelLog: e.kernelLog } : {}) };
   }
   let msiParent: MsiParentFact | undefined;
@@ -366,13 +374,15 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     const p = await readMsiParent(tree, controllerDtPath);
     if (p) msiParent = { phandle: p.phandle, args: p.args, ...(p.target ? { target: await nodeFact(tree, p.target) } : {}) };
   } catch (e) {
-    if (!(e instanceof DtParseError)) throw e;
+    if (!isOwnParseError(tree, e, [controllerDtPath], ['msi-parent'])) throw e;
     msiParent = { phandle: 0, args: [], malformed: e.reason };
   }
   const [status, label, itsPaths, rc] = await Promise.all([
-    tree.status(controllerDtPath).catch(orDefault('okay')),
+    tree.status(controllerDtPath),
     tree.pathLabel(controllerDtPath),
-    tree.findCompatible(ITS_COMPATIBLE),
+    // drivers/irqchip/irq-gic-v3-its.c its_of_probe() is __init: the kernel makes MSI domains
+    // only for ITS nodes present at boot, so the boot blob's (live-confirmed) list is complete.
+    tree.findCompatible(ITS_COMPATIBLE, { bootOnly: true }),
     rcSibling(tree, controllerDtPath),
   ]);
   const target = msiMap.kind === 'mapped' ? await nodeFact(tree, msiMap.target) : undefined;
@@ -381,7 +391,7 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     try {
       epDeviceId = await itsDeviceId(tree, controllerDtPath, msiMap.target);
     } catch (e) {
-      if (!(e instanceof DtParseError)) throw e;
+      if (!isOwnParseError(tree, e, [controllerDtPath], [...MAP_PROPS, 'msi-parent'])) throw e;
       epDeviceId = { source: 'none' };
     }
   }

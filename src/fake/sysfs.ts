@@ -1,6 +1,7 @@
 // The files of a simulated board that live in ordinary sysfs/procfs (memfs): the device tree
 // under /sys/firmware/devicetree/base (drivers/of/kobj.c: one 0444 file of raw bytes per
-// property), the EPC platform devices and /sys/class/pci_epc (drivers/pci/endpoint/pci-epc-core.c),
+// property) and the boot blob it was unflattened from, /sys/firmware/fdt (drivers/of/fdt.c
+// of_fdt_raw_init: FDT v17, mode 0400), the EPC platform devices and /sys/class/pci_epc (drivers/pci/endpoint/pci-epc-core.c),
 // the pci-epf bus (drivers/pci/endpoint/pci-epf-core.c), /proc/version and /proc/config.gz.
 // The dynamic part (pci-epf devices and drivers) is rebuilt from the model after each change.
 import nodePath from 'node:path';
@@ -8,6 +9,8 @@ import { gzipSync } from 'node:zlib';
 import type { Volume } from 'memfs';
 import type { BoardProfile } from '../boards/types.js';
 import { flatten } from '../devicetree/spec.js';
+import { encodeFdt } from '../devicetree/fdt-encode.js';
+import { FDT_PATH } from '../devicetree/fdt.js';
 import type { Model } from './model.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS as EPF_BUS, KERNEL_IRQ } from '../sysfs/paths.js';
 import { PROC_VERSION } from '../procfs/version.js';
@@ -56,6 +59,7 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
   const tree = flatten(board.dt, { symbols: board.dtSymbols });
   for (const node of tree.nodes) vol.mkdirSync(DT_BASE + node, { recursive: true });
   for (const p of tree.properties) file(vol, `${DT_BASE}${p.node}/${p.name}`, p.bytes, 0o444);
+  file(vol, FDT_PATH, encodeFdt(tree), 0o400);
 
   // Endpoint controllers: platform device, class link, platform driver.
   for (const c of board.controllers) {

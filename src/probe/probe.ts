@@ -207,6 +207,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   // EP nodes that did not probe: the usual first-boot failure (boards.md §11.1).
   const idleEpNodes: BoardState['idleEpNodes'] = [];
   if (dtReadable) {
+    // A node whose compatible or status is not what the kernel writes is a problem, not an idle node.
     const known = new Set(controllers.map((c) => c.dtNode));
     for (const path of (await attempt(() => tree.findCompatibleSuffix('-pcie-ep'))) ?? []) {
       if (known.has(path)) continue;

@@ -1,11 +1,16 @@
 // A tiny read-only KernelPort serving one flattened DtNodeSpec under
 // /sys/firmware/devicetree/base, with node:fs-shaped errors (ENOENT, ENOTDIR, EISDIR), for the
 // device-tree tests. `faults` makes a read of one exact path fail with an errno; `reads` counts
-// every read, readdir and lstat so tests can check caching.
+// every read, readdir and lstat so tests can check caching. `fdt` also serves /sys/firmware/fdt:
+// the same tree encoded (true), another tree (the boot tree, when the live one was changed at
+// runtime), or raw bytes.
 import { KernelError, type KernelOp } from '../../src/kernel/errors.js';
 import type { ErrnoCode } from '../../src/kernel/errno.js';
 import type { KernelPort, KernelStat } from '../../src/kernel/port.js';
 import { flatten, type DtNodeSpec, type FlatTree } from '../../src/devicetree/spec.js';
+import { encodeFdt } from '../../src/devicetree/fdt-encode.js';
+
+export const FDT = '/sys/firmware/fdt';
 
 export const DT_BASE = '/sys/firmware/devicetree/base';
 
@@ -20,6 +25,8 @@ export interface DtPortOptions {
   faults?: Record<string, ErrnoCode>;
   /** Serve nothing at all: no /sys/firmware/devicetree (an ACPI system). */
   noDeviceTree?: boolean;
+  /** Serve /sys/firmware/fdt: this tree encoded (true), another tree's blob, or these bytes. */
+  fdt?: true | DtNodeSpec | FlatTree | Uint8Array;
 }
 
 export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): DtPort {
@@ -44,6 +51,13 @@ export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): D
       files.set(`${dir}/${p.name}`, p.bytes);
       dirs.get(dir)!.push(p.name);
     }
+  }
+  if (opts.fdt !== undefined) {
+    const f = opts.fdt;
+    const bootFlat = (t: DtNodeSpec | FlatTree): FlatTree => ('nodes' in t ? t : flatten(t, { symbols: opts.symbols ?? false }));
+    files.set(FDT, f === true ? encodeFdt(flat) : f instanceof Uint8Array ? f : encodeFdt(bootFlat(f)));
+    addDir('/sys/firmware');
+    dirs.get('/sys/firmware')!.push('fdt');
   }
   const calls: string[] = [];
   const fail = (code: ErrnoCode, syscall: KernelOp, path: string): never => {
