@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import { paddedRk3588, recordBigBoard, treeSize } from './lib/big-board.js';
-import { unpackToTemp } from '../src/kernel/archive.js';
+import os from 'node:os';
+import * as tar from 'tar';
 
 const RUNS = 15;
 
@@ -25,7 +26,8 @@ export async function run(): Promise<{ name: string; ratio: number; target: numb
   const profile = paddedRk3588();
   const size = treeSize(profile.dt);
   const board = await recordBigBoard(profile);
-  const small = await unpackToTemp(path.resolve('test/fixtures/sysroot/rk3588-msi-map.tar.gz'));
+  const small = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-bench-small-'));
+  await tar.x({ file: path.resolve('test/fixtures/sysroot/rk3588-msi-map.tar.gz'), cwd: small, preserveOwner: false });
   try {
     const cases: Record<string, string[]> = {
       baseline: ['-e', '0'],
