@@ -49,6 +49,8 @@ export interface RcSiblingFact {
   /** The DeviceID that gives requester ID 0, and where it came from. */
   deviceId?: number;
   source: 'msi-map' | 'msi-parent' | 'none';
+  /** Why its msi-map or msi-parent could not be used, naming the file. */
+  unusable?: string;
 }
 
 /** A resolution, or an msi-map epctl could not use (a DtParseError, kept as data). */
@@ -251,7 +253,12 @@ function dtVerdict(input: DoorbellInput): DtPart {
     warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1's 0x98 on pcie0_ep this way).`);
     fix = suggested(input, dev.source === 'msi-parent');
   }
-  const notes = rc?.deviceId === undefined ? [`epctl found no RC node beside ${ep} to check DeviceID ${hex(dev.deviceId)} against; it must be the ITS DeviceID the SoC assigns to this controller.`] : [];
+  const notes =
+    rc?.unusable !== undefined
+      ? [`The RC node ${nodeName(rc.path)} is beside ${ep}, but ${rc.unusable}, so DeviceID ${hex(dev.deviceId)} could not be checked against it; it must be the ITS DeviceID the SoC assigns to this controller.`]
+      : rc?.deviceId === undefined
+        ? [`epctl found no RC node beside ${ep} to check DeviceID ${hex(dev.deviceId)} against; it must be the ITS DeviceID the SoC assigns to this controller.`]
+        : [];
   const via = dev.source === 'msi-parent' ? 'its msi-parent' : m.mapNode === input.controllerPath ? 'its own msi-map' : `the msi-map of ${m.mapNode}`;
   return {
     capable: true,
@@ -350,11 +357,13 @@ async function rcSibling(tree: DeviceTree, controller: string): Promise<RcSiblin
   try {
     const m = await resolveMsiMap(tree, [path], 0);
     if (m.kind === 'mapped') return { ...base, its: await nodeFact(tree, m.target), deviceId: m.deviceId, source: 'msi-map' };
-    if (m.kind !== 'no-msi-map') return { ...base, source: 'none' };
+    if (m.kind !== 'no-msi-map')
+      return { ...base, source: 'none', unusable: `${tree.file(path, 'msi-map')} ${m.kind === 'dangling' ? `names phandle ${hex(m.phandle)}, which no node has` : 'has no entry for ID 0'}` };
     const p = await readMsiParent(tree, path);
     if (p?.target && p.args.length === 1) return { ...base, its: await nodeFact(tree, p.target), deviceId: p.args[0]!, source: 'msi-parent' };
   } catch (e) {
     if (!isOwnParseError(tree, e, [path], [...MAP_PROPS, 'msi-parent'])) throw e;
+    return { ...base, source: 'none', unusable: `${e.path} cannot be read (${e.reason})` };
   }
   return { ...base, source: 'none' };
 }

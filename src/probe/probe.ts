@@ -133,7 +133,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       code: 'no-configfs',
       exitCode: EXIT.NO_CONFIGFS,
       path: CONFIGFS,
-      message: `configfs is not mounted at ${CONFIGFS}`,
+      message: mountsText === undefined ? `configfs is not mounted at ${CONFIGFS}` : `configfs is not mounted at ${CONFIGFS}: ${PROC_MOUNTS} lists no configfs mount`,
       hint: kconfig && config['CONFIGFS_FS'] === 'n' ? 'this kernel has no configfs (CONFIG_CONFIGFS_FS is not set): build one with it' : `mount it: mount -t configfs none ${CONFIGFS}`,
     });
   else if (!endpoint)
@@ -172,7 +172,16 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   const controllers: ControllerState[] = [];
   // Each registered EPC has /sys/class/pci_epc/<epc> and configfs controllers/<epc>
   // (pci-epc-core.c, pci-ep-cfs.c): either listing alone still names them all.
-  const epcNames = [...new Set([...((await attempt(() => listEpcNames(port))) ?? []), ...cfsControllers])].sort();
+  const sysfsNames = (await attempt(() => listEpcNames(port))) ?? [];
+  const epcNames = [...new Set([...sysfsNames, ...cfsControllers])].sort();
+  // The kernel adds controllers/<epc> as it registers the EPC (pci_ep_cfs_add_epc_group from
+  // __pci_epc_create, drivers/pci/endpoint/pci-epc-core.c): one listing without the other is not a kernel's.
+  if (endpoint)
+    for (const name of epcNames)
+      if (!cfsControllers.has(name) || !sysfsNames.includes(name)) {
+        const [has, lacks] = cfsControllers.has(name) ? [`${CONTROLLERS}/${name}`, PCI_EPC_CLASS] : [`${PCI_EPC_CLASS}/${name}`, CONTROLLERS];
+        problems.push({ code: 'bad-kernel-data', exitCode: EXIT.BAD_DATA, path: lacks, message: `${lacks} has no ${name}, though ${has} exists: the kernel registers both together`, hint: 're-record the board with `epctl snapshot`; on a live board, report it with the kernel release' });
+      }
   for (const name of epcNames) {
     const epc: EpcSysfs = (await attempt(() => readEpc(port, name))) ?? { name };
     const startPath = `${CONTROLLERS}/${epc.name}/start`;
