@@ -66,7 +66,7 @@ export interface FlattenOptions {
 /**
  * Lays a spec out as the kernel shows it: every node gets a `name` property (node name
  * without the unit address), every referenced labelled node a `phandle` (unless the spec
- * gives one), numbered 1, 2, … in tree order as dtc does.
+ * gives one), numbered 1, 2, … in tree order as dtc does; with symbols, every labelled node.
  */
 export function flatten(root: DtNodeSpec, opts: FlattenOptions = {}): FlatTree {
   const labels: Record<string, string> = {};
@@ -100,6 +100,18 @@ export function flatten(root: DtNodeSpec, opts: FlattenOptions = {}): FlatTree {
     }
   });
   for (const label of referenced) if (!phandles.has(label)) throw new Error(`DT reference to unknown label &${label}`);
+  // dtc -@ (livetree.c generate_label_tree, allocph) also gives every other labelled node a
+  // phandle, in tree order after the referenced ones, so an overlay can target it by label.
+  if (opts.symbols)
+    walk(root, '', (n) => {
+      if (n.label === undefined || phandles.has(n.label)) return;
+      const p = n.props['phandle'];
+      if (p?.kind === 'cells' && typeof p.cells[0] === 'number') phandles.set(n.label, p.cells[0]);
+      else {
+        while (explicit.has(next)) next++;
+        phandles.set(n.label, next++);
+      }
+    });
 
   const nodes: string[] = [];
   const properties: FlatProperty[] = [];

@@ -46,7 +46,7 @@ describe('DeviceTree', () => {
   it('lists a node\'s children and properties apart, in kernel order', async () => {
     const { tree } = open();
     expect(await tree.children('/soc')).toEqual(['pcie-ep@4c300000', 'pcie-ep@4c380000', 'bus@5f000000']);
-    expect(await tree.properties('/soc/pcie-ep@4c300000')).toEqual(['compatible', 'reg', 'reg-names', 'msi-map', 'max-functions', 'status', 'name']);
+    expect(await tree.properties('/soc/pcie-ep@4c300000')).toEqual(['compatible', 'reg', 'reg-names', 'msi-map', 'max-functions', 'status', 'name', 'phandle']);
     expect(await tree.exists('/soc/pcie-ep@4c300000')).toBe(true);
     expect(await tree.exists('/soc/nope@0')).toBe(false);
     expect(await tree.children('/soc/nope@0')).toEqual([]);

@@ -88,9 +88,10 @@ export async function snapshot(source: KernelPort, target: SnapshotTarget | stri
   const own = (p: string, existing: boolean): (() => void) => {
     const forget = track(p);
     created.push(async () => {
-      forget();
+      // Forgotten only once gone: a signal during the removal still removes the rest.
       if (existing) for (const e of await fs.readdir(p)) await fs.rm(nodePath.join(p, e), { recursive: true, force: true });
       else await fs.rm(p, { recursive: true, force: true });
+      forget();
     });
     return forget;
   };

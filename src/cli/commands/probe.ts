@@ -5,6 +5,31 @@ import { probe, exitCodeOf } from '../../probe/probe.js';
 import { renderProbe } from '../render/probe.js';
 import { withBoard, type CommandSpec, type RunContext } from '../context.js';
 import { writeOut } from '../output.js';
+import { UsageError } from '../context.js';
+import { renderDtso, overlayable } from '../../doorbell/dt-fix.js';
+import type { BoardState } from '../../probe/probe.js';
+
+/**
+ * Every controller's device-tree fix as one overlay. Controllers whose fix cannot be an overlay
+ * (or needs a value the board does not say) are listed in comments with what to do instead.
+ */
+export function dtsoOf(state: BoardState): string {
+  const header = [
+    `Device-tree changes epctl probe asks for on ${state.source.origin}, for the doorbell verdicts.`,
+    'Compile: dtc -@ -I dts -O dtb -o epctl-fix.dtbo THIS.dtso',
+    'Apply:   fdtoverlay -i board.dtb -o board-fixed.dtb epctl-fix.dtbo (or `fdt apply` in U-Boot)',
+  ];
+  const fixes = state.controllers.flatMap((c) => (c.doorbell.dtFix ?? []).map((f) => ({ c, f })));
+  const usable = fixes.filter(({ f }) => overlayable(f));
+  for (const { c, f } of fixes)
+    if (!overlayable(f)) header.push(`${c.name}: not expressible as an overlay; put this in the board .dts instead:`, ...c.doorbell.fix!.split('\n').map((l) => `  ${l}`), `(${f.node.path})`);
+  for (const c of state.controllers) if (c.doorbell.fixMissing) header.push(`${c.name}: ${c.doorbell.fixMissing}`);
+  if (fixes.length === 0 && !state.controllers.some((c) => c.doorbell.fixMissing)) header.push('No controller needs a device-tree change.');
+  return renderDtso(
+    usable.map(({ f }) => f),
+    header,
+  );
+}
 
 export const spec: CommandSpec = { name: 'probe', readsBoard: true };
 
@@ -13,6 +38,7 @@ export function register(program: Command, run: (spec: CommandSpec, cmd: Command
     .command(spec.name)
     .description('Report the kernel, configfs, function drivers and every endpoint controller, with its doorbell verdict.')
     .option('--json', 'print the result as JSON')
+    .option('--dtso', 'print the device-tree fixes as an overlay (.dtso) to compile with dtc, instead of the report')
     .addHelpText(
       'after',
       `
@@ -24,14 +50,17 @@ Examples:
   epctl probe                             this board
   epctl probe --mock qemu-virt-msi-parent  why msi-parent is not enough
   epctl probe --root board.tar.gz --json  a recorded board, for a script
+  epctl probe --dtso > fix.dtso           the fixes as an overlay: dtc -@ -o fix.dtbo fix.dtso
 
 It exits 0 when the board can do endpoint work, else with the code of the first problem
 (4 configfs not mounted, 5 no pci_ep, 6 no controller, 7 unreadable device tree or /proc data).`,
     )
     .action((_opts, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
+        const dtso = (cmd.opts() as { dtso?: boolean }).dtso === true;
+        if (dtso && ctx.json) throw new UsageError('--dtso and --json both print to stdout: choose one', 'drop --json to get the overlay, or --dtso to get the report as JSON');
         const state = await withBoard(ctx, probe);
-        writeOut(ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderProbe(state));
+        writeOut(dtso ? dtsoOf(state) : ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderProbe(state));
         return exitCodeOf(state);
       }),
     );
