@@ -122,11 +122,22 @@ describe('epctl snapshot refuses a target it must not write', () => {
     expect(await b.leftInTmp()).toEqual([]);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a directory it cannot write: exit 64 naming it', async () => {
-    const b = await box();
-    await fs.chmod(b.dir, 0o555);
-    const r = await epctl(['--mock', 'imx95', 'snapshot', 'board.tar.gz'], { cwd: b.dir, env: b.env });
-    expectRefusal(r, 64, 'is not writable (EACCES)');
+  it('a directory it cannot write: exit 64 naming it (run as an unprivileged user, since root may write anywhere)', async () => {
+    // Root writes into a 0555 directory, so the run drops to nobody (setpriv, util-linux); the
+    // directory lives where nobody can reach it and is removed here.
+    const dir = await fs.mkdtemp(path.join('/tmp', 'epctl-nobody-'));
+    try {
+      await fs.chmod(dir, 0o555);
+      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      const { execa } = await import('execa');
+      const { BIN } = await import('../helpers/cli.js');
+      const cmd = [...asUser, process.execPath, BIN, '--mock', 'imx95', 'snapshot', 'board.tar.gz'];
+      const r = await execa(cmd[0]!, cmd.slice(1), { cwd: dir, reject: false, env: { NO_COLOR: '1', TMPDIR: dir } });
+      expectRefusal({ exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) }, 64, 'is not writable (EACCES)');
+      expect(await fs.readdir(dir)).toEqual([]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses before reading the board: a bad target wins over a bad --root', async () => {
