@@ -1,22 +1,14 @@
 // probe cold start: the whole `epctl probe --json` process (node start, module load, probe,
 // print) as a ratio to `node -e 0`, measured interleaved in one run. Target ≤ 2×. The recorded
 // board is read both as a directory (unpacked here, removed at the end) and as the .tar.gz.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
+import { time, median } from './lib/timing.js';
 
 const RUNS = 25;
 
-function time(args: string[]): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<{ name: string; ratio: number; target: number; detail: string }[]> {
   const bin = path.resolve('dist/epctl.js');

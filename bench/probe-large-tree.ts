@@ -3,23 +3,15 @@
 // /sys/firmware/fdt (lookups from the boot blob, confirmed live) and without it (the fallback
 // walk of every node), beside the recorded ~20-node rk3588-msi-map fixture of the same board as
 // the floor. Target ≤ 2× with the blob. Temporary sysroots are removed at the end.
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import { paddedRk3588, recordBigBoard, treeSize } from './lib/big-board.js';
 import os from 'node:os';
 import * as tar from 'tar';
+import { time, median } from './lib/timing.js';
 
 const RUNS = 15;
 
-function time(args: string[]): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<{ name: string; ratio: number; target: number; detail: string }[]> {
   const bin = path.resolve('dist/epctl.js');

@@ -1,8 +1,7 @@
 // --mock-state files (state-file.ts, state-schema.ts): what the fake saves always passes the
 // schema it is checked against on load, and a save that fails leaves no temp file behind.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createFakeKernel, loadFakeKernel } from './index.js';
 import { BOARDS, boardNames } from '../boards/index.js';
@@ -10,16 +9,9 @@ import { fakeStateSchema } from './state-schema.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { EXIT } from '../exit-codes.js';
 import { mkLinkable, mkVntb, linkToEpc, linkVf, startEpc, mkfn, boot } from '../../test/fake/helpers.js';
+import { tempDirs } from '../../test/helpers/tmp.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await fs.rm(d, { recursive: true, force: true });
-});
-async function tmp(): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-state-'));
-  made.push(d);
-  return d;
-}
+const tmp = tempDirs('epctl-state');
 
 const schema = fakeStateSchema(boardNames());
 

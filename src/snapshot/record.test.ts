@@ -1,25 +1,17 @@
 // snapshot() when writing fails partway: the error names the target and the fix (exit 73), and
 // what the run created — the directory, or the archive and its staging directory — is gone.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createFakeKernel } from '../fake/index.js';
 import type { KernelPort } from '../kernel/port.js';
 import { KernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { snapshot } from './record.js';
+import { tempDirs } from '../../test/helpers/tmp.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await fs.rm(d, { recursive: true, force: true });
-});
-async function tmp(): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-record-'));
-  made.push(d);
-  return d;
-}
+const tmp = tempDirs('epctl-record');
 
 /**
  * A board whose reads, once the copy has begun writing into WATCH, replace that directory by a

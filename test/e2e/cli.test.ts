@@ -1,28 +1,19 @@
 // The epctl command line as a person meets it: a separate process, its output and its exit
 // code (README "Exit codes"); every mistake gives one message that names the path or option and
 // the fix, and never a stack trace.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { epctl, noStackTrace } from '../helpers/cli.js';
 
-import { fixtureArchive, fixtureCopy, fixtureDir } from '../helpers/fixtures.js';
+import { fixtureArchive, fixtureDir } from '../helpers/fixtures.js';
+import { tempDirs } from '../helpers/tmp.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const dir of made) await fs.rm(dir, { recursive: true, force: true });
-});
-
-async function tmp(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-cli-'));
-  made.push(dir);
-  return dir;
-}
+const tmp = tempDirs('epctl-cli');
 
 async function copyFixture(name: string): Promise<string> {
-  const dir = await fixtureCopy(name);
-  made.push(dir);
+  const dir = await tmp();
+  await fs.cp(await fixtureDir(name), dir, { recursive: true, verbatimSymlinks: true });
   return dir;
 }
 
