@@ -27,11 +27,21 @@ const EXTRA_TREES = [PCI_EP, DT_BASE, PCI_EPF_BUS];
 
 export const MANIFEST = 'epctl-snapshot.json';
 
+/** An entry of the board that could not be read, so is not in the recording. */
+export interface UnrecordedEntry {
+  path: string;
+  /** The errno, or "special" for a FIFO, socket or device node. */
+  code: string;
+  reason: string;
+}
+
 export interface SnapshotResult {
   dir: string;
   files: number;
   symlinks: number;
   directories: number;
+  /** What the board holds but the recording does not (also in the manifest). */
+  unrecorded: UnrecordedEntry[];
   board: BoardState;
 }
 
@@ -128,6 +138,15 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
   const board = await probe(rec);
   const out = { dir: nodePath.resolve(dir), files: 0, symlinks: 0, directories: 0 };
   const done = new Set<string>();
+  // A broken board is when a snapshot is wanted most: an entry that cannot be read is left out
+  // and listed (manifest `unrecorded`), never written as a plausible empty file.
+  const unrecorded: UnrecordedEntry[] = [];
+  const skip = (path: string, e: unknown): undefined => {
+    if (!isKernelError(e)) throw e;
+    unrecorded.push({ path, code: e.code, reason: e.hint ?? e.message });
+    return undefined;
+  };
+  const list = (path: string): Promise<string[]> => source.readdir(path).catch((e: unknown) => skip(path, e) ?? []);
 
   /** Copies one entry (not following a final symlink); returns its kind. */
   const copy = async (path: string): Promise<KernelStat['kind'] | undefined> => {
@@ -146,17 +165,22 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
       await fs.mkdir(host, { recursive: true });
       out.directories++;
     } else if (st.kind === 'symlink') {
-      await fs.symlink(await source.readlink(path), host);
+      const target = await source.readlink(path).catch((e: unknown) => skip(path, e));
+      if (target === undefined) return undefined;
+      await fs.symlink(target, host);
       out.symlinks++;
     } else if (st.kind === 'file') {
-      // Write-only attributes (bind, unbind, uevent of a bus) cannot be read: keep them empty.
-      const bytes = await source.read(path).catch((e: unknown) => {
-        if (isKernelError(e)) return new Uint8Array(0);
-        throw e;
-      });
+      // Write-only attributes (bind, unbind, uevent of a bus: no read bit) are kept empty, with
+      // their mode; a readable file that cannot be read now is left out and listed.
+      const writeOnly = (st.mode & 0o444) === 0;
+      const bytes = await source.read(path).catch((e: unknown) => (writeOnly && isKernelError(e) ? new Uint8Array(0) : skip(path, e)));
+      if (bytes === undefined) return undefined;
       await fs.writeFile(host, bytes);
       await fs.chmod(host, st.mode & 0o777 || 0o444);
       out.files++;
+    } else {
+      unrecorded.push({ path, code: 'special', reason: `${path} is a special file (FIFO, socket or device node), which is never recorded` });
+      return undefined;
     }
     return st.kind;
   };
@@ -177,21 +201,21 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
       return;
     }
     if (st.kind !== 'dir') return;
-    for (const name of await source.readdir(path)) await copyTree(joinPath(path, name));
+    for (const name of await list(path)) await copyTree(joinPath(path, name));
   };
 
   for (const path of [...rec.touched].sort()) {
     await copyPath(path);
     // A listed directory keeps its entries (as links, empty dirs or files).
     const kind = await source.lstat(path).then((s) => s.kind, () => undefined);
-    if (kind === 'dir') for (const name of await source.readdir(path)) await copy(joinPath(path, name));
+    if (kind === 'dir') for (const name of await list(path)) await copy(joinPath(path, name));
   }
   for (const f of EXTRA_FILES) await copyPath(f);
   for (const t of EXTRA_TREES) await copyTree(t);
 
   await fs.writeFile(
     nodePath.join(out.dir, MANIFEST),
-    JSON.stringify({ format: 'epctl-snapshot', version: 1, origin: source.origin, backend: source.backend, release: board.kernel.release, controllers: board.controllers.map((c) => c.name) }, null, 2) + '\n',
+    JSON.stringify({ format: 'epctl-snapshot', version: 1, origin: source.origin, backend: source.backend, release: board.kernel.release, controllers: board.controllers.map((c) => c.name), unrecorded }, null, 2) + '\n',
   );
-  return { ...out, board };
+  return { ...out, unrecorded, board };
 }

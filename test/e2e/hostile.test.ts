@@ -20,6 +20,8 @@ import { within } from '../helpers/hostile-sysroot.js';
 import { openPort } from '../../src/kernel/open.js';
 import { probe, exitCodeOf } from '../../src/probe/probe.js';
 import { EpctlError } from '../../src/kernel/errors.js';
+import { snapshot } from '../../src/snapshot/record.js';
+import { checkSnapshotTarget } from '../../src/snapshot/target.js';
 
 const SENTINEL = 'SENTINEL-3c1f';
 const PEAK_RSS_KB = 200 * 1024;
@@ -240,6 +242,32 @@ async function plausible(kind: Kind, rel: string, wasDir: boolean): Promise<{ ex
   return undefined;
 }
 
+/**
+ * `snapshot` of the damaged board: it completes (or refuses with a documented code), lists what
+ * it could not read, records nothing from outside the root, and its recording replays.
+ */
+async function recordsWhatItCan(root: string): Promise<void> {
+  const target = path.join(work, `snap-${seq++}`);
+  try {
+    const open = await openPort({ root });
+    try {
+      const r = await within(10_000, snapshot(open.port, await checkSnapshotTarget(target)));
+      for (const u of r.unrecorded) expect(u.path.startsWith('/')).toBe(true);
+    } catch (e) {
+      if (!(e instanceof EpctlError) || e.exitCode === EXIT.BUG) throw e;
+      return;
+    } finally {
+      await open.close();
+    }
+    for (const e of await fs.readdir(target, { recursive: true, withFileTypes: true }))
+      if (e.isFile()) expect(await fs.readFile(path.join(e.parentPath, e.name), 'utf8')).not.toContain(SENTINEL);
+    const replay = await within(10_000, answer(target));
+    expect(DOCUMENTED.has(replay.exit) && replay.exit !== EXIT.BUG).toBe(true);
+  } finally {
+    await fs.rm(target, { recursive: true, force: true });
+  }
+}
+
 /** The damaged file named by its kernel path, or a device-tree property by its node. */
 function names(out: string, rel: string): boolean {
   const dt = 'sys/firmware/devicetree/base';
@@ -275,6 +303,7 @@ describe('probe on hostile recorded boards (every kind of damage on every file, 
         if (!asIfUnrecorded) expect(names(got.out, rel), `the answer changed but /${rel} is not named:\n${got.out}`).toBe(true);
       }
       expect(await listing(root)).toEqual(before);
+      await recordsWhatItCan(root);
       if (!DIR_ONLY.has(kind) && kind !== 'oversize') {
         const archive = await archiveOf(root);
         const fromArchive = await within(10_000, answer(archive));

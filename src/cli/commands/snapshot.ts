@@ -27,11 +27,25 @@ The target is never the current directory itself, never an existing file, never 
         const { checkSnapshotTarget } = await import('../../snapshot/target.js');
         const checked = await checkSnapshotTarget(target);
         const r = await withBoard(ctx, (port) => snapshot(port, checked, { track: (p) => ctx.cleanup.track(p) }));
-        const summary = { dir: r.dir, files: r.files, symlinks: r.symlinks, directories: r.directories, controllers: r.board.controllers.map((c) => c.name) };
+        const summary = {
+          dir: r.dir,
+          files: r.files,
+          symlinks: r.symlinks,
+          directories: r.directories,
+          controllers: r.board.controllers.map((c) => c.name),
+          unrecorded: r.unrecorded,
+          problems: r.board.problems,
+        };
+        // The recording is made even of a broken board (that is when it is wanted): what could
+        // not be read and what probe found wrong are listed, and the run still succeeds.
+        const notes = [
+          ...r.unrecorded.map((u) => `not recorded: ${u.path} (${u.code})`),
+          ...r.board.problems.map((p) => `board problem: ${p.message}`),
+        ];
         writeOut(
           ctx.json
             ? JSON.stringify(summary, null, 2) + '\n'
-            : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\nreplay it with: epctl --root ${target} probe\n`,
+            : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\n${notes.map((n) => n + '\n').join('')}replay it with: epctl --root ${target} probe\n`,
         );
         return EXIT.OK;
       }),
