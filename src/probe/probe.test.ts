@@ -136,3 +136,58 @@ describe('probe with arbitrary bytes in one file', () => {
     );
   });
 });
+
+describe('no verdict built from invalid data', () => {
+  const DT = '/sys/firmware/devicetree/base';
+  const ITS = '/interrupt-controller@48000000/msi-controller@48040000';
+  const EP = '/soc/pcie-ep@4c300000';
+  const cellsOf = (b: Uint8Array): number[] | undefined => {
+    if (b.length % 4) return undefined;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return Array.from({ length: b.length / 4 }, (_, i) => v.getUint32(i * 4));
+  };
+  /** What the kernel itself would accept there, judged without epctl's decoders. */
+  const ORACLES: Record<string, (b: Uint8Array) => boolean> = {
+    // drivers/of/irq.c of_map_id: whole 4-cell entries, one covering ID 0 that names the ITS (phandle 2).
+    [`${EP}/msi-map`]: (b) => {
+      const c = cellsOf(b);
+      if (!c || c.length === 0 || c.length % 4) return false;
+      for (let i = 0; i < c.length; i += 4) if (c[i]! === 0 && c[i + 3]! > 0) return c[i + 1] === 2;
+      return false;
+    },
+    // A NUL-terminated string list holding the ITS compatible.
+    [`${ITS}/compatible`]: (b) => b.length > 0 && b[b.length - 1] === 0 && new TextDecoder().decode(b).split('\0').includes('arm,gic-v3-its'),
+    // The phandle msi-map names: exactly these 4 bytes.
+    [`${ITS}/phandle`]: (b) => b.length === 4 && cellsOf(b)![0] === 2,
+    // drivers/of/base.c __of_device_is_available: strcmp with "okay" or "ok", so the text up to
+    // the first NUL counts (and there must be a NUL within the property).
+    [`${EP}/status`]: (b) => b.includes(0) && ['okay', 'ok'].includes(new TextDecoder().decode(b.subarray(0, b.indexOf(0)))),
+  };
+  const original: Record<string, number[]> = {
+    [`${EP}/msi-map`]: [0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x10, 0, 0, 0, 1],
+    [`${ITS}/compatible`]: [...new TextEncoder().encode('arm,gic-v3-its\0')],
+    [`${ITS}/phandle`]: [0, 0, 0, 2],
+    [`${EP}/status`]: [...new TextEncoder().encode('okay\0')],
+  };
+  /** Arbitrary bytes, and near misses of the real value (one byte changed, cut, extended). */
+  const bytesNear = (orig: number[]) =>
+    fc.oneof(
+      fc.uint8Array({ maxLength: 24 }),
+      fc.tuple(fc.nat(orig.length - 1), fc.integer({ min: 0, max: 255 })).map(([i, v]) => Uint8Array.from(orig.map((x, j) => (j === i ? v : x)))),
+      fc.nat(orig.length).map((n) => Uint8Array.from(orig.slice(0, n))),
+      fc.uint8Array({ minLength: 1, maxLength: 8 }).map((extra) => Uint8Array.from([...orig, ...extra])),
+    );
+
+  for (const [file, valid] of Object.entries(ORACLES)) {
+    it(`calls 4c300000.pcie-ep doorbell-capable only when ${file.slice(file.lastIndexOf('/') + 1)} holds what the kernel would accept (${file})`, async () => {
+      await fc.assert(
+        fc.asyncProperty(bytesNear(original[file]!), async (bytes) => {
+          const s = await probe(hostile(createFakeKernel({ board: 'imx95' }), `${DT}${file}`, 'read', { bytes }));
+          const c = s.controllers.find((x) => x.name === '4c300000.pcie-ep')!;
+          if (c.doorbell.capable === true) expect(valid(bytes), `capable from ${Buffer.from(bytes).toString('hex')}`).toBe(true);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+});
