@@ -40,9 +40,10 @@ export class HostTree implements RawTree {
   async readBounded(rel: string, limit: number): Promise<RawRead> {
     const fh = await fs.open(this.host(rel), OPEN_FLAGS);
     try {
-      const kind = rawKind(await fh.stat());
+      const st = await fh.stat();
+      const kind = rawKind(st);
       if (kind !== 'file') return { special: kind };
-      return { bytes: await readFdBounded(fh, limit) };
+      return { bytes: await readFdBounded(fh, limit, st.size) };
     } finally {
       await fh.close();
     }

@@ -41,21 +41,25 @@ export function rawKind(s: fs.Stats): RawKind {
 
 /**
  * Reads from an open file until EOF or until more than `limit` bytes came (then returns
- * limit + 1 bytes: the caller refuses the file). Never allocates more than the file gave,
- * plus one chunk. Chunks of 64 KiB: one read() returns a whole sysfs/configfs attribute.
+ * limit + 1 bytes: the caller refuses the file). `sizeHint` (fstat's size: exact for a regular
+ * file, a page for a sysfs attribute, 0 for procfs) sizes the first buffer, so a small file
+ * costs one small allocation; the buffer doubles as needed and never passes limit + 1.
  */
-export async function readFdBounded(fh: FileHandle, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
+export async function readFdBounded(fh: FileHandle, limit: number, sizeHint = 0): Promise<Uint8Array> {
+  let buf = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(sizeHint + 1, 512)));
   let total = 0;
-  while (total <= limit) {
-    const want = Math.min(64 * 1024, limit + 1 - total);
-    const buf = Buffer.allocUnsafe(want);
-    const { bytesRead } = await fh.read(buf, 0, want, null);
+  for (;;) {
+    if (total === buf.length) {
+      if (total > limit) break;
+      const bigger = Buffer.allocUnsafe(Math.min(limit + 1, buf.length * 2));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
+    }
+    const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
     if (bytesRead === 0) break;
-    chunks.push(bytesRead === want ? buf : buf.subarray(0, bytesRead));
     total += bytesRead;
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return buf.subarray(0, total);
 }
 
 export async function* fileLines(hostPath: string, signal?: AbortSignal): AsyncIterable<string> {

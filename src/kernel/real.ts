@@ -26,10 +26,11 @@ export class RealKernel implements KernelPort {
     const fh = await guard('open', path, () => fs.open(path, constants.O_RDONLY));
     try {
       // Again on the open file, in case the path changed between stat and open.
-      const now = rawKind(await guard('open', path, () => fh.stat()));
+      const st = await guard('open', path, () => fh.stat());
+      const now = rawKind(st);
       if (isSpecial(now)) refuseSpecial(path, now);
       const limit = readLimit(path);
-      const bytes = await guard('read', path, () => readFdBounded(fh, limit.bytes));
+      const bytes = await guard('read', path, () => readFdBounded(fh, limit.bytes, st.size));
       if (bytes.length > limit.bytes)
         throw new KernelError({ code: 'EFBIG', syscall: 'read', path, exitCode: EXIT.BAD_DATA, hint: `${path} is larger than ${limit.what}, more than the kernel writes there: check what is mounted at ${path}` });
       return bytes;
