@@ -21,7 +21,14 @@ export class DtReadError extends EpctlError {
   readonly path: string;
   readonly code: string;
   constructor(path: string, code: string, cause: unknown) {
-    const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied; run epctl as root or fix the mode of the recorded file' : `${code} while reading it; the device tree could not be read — retry, or re-record the board`;
+    // The port's own refusals (over the size limit, a special file, a link loop) say why in their hint.
+    const told = (cause as { hint?: unknown } | undefined)?.hint;
+    const what =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied; run epctl as root or fix the mode of the recorded file'
+        : typeof told === 'string'
+          ? `${code}: ${told}`
+          : `${code} while reading it; the device tree could not be read — retry, or re-record the board`;
     super(`${path}: ${what}`, { exitCode: EXIT.BAD_DATA, cause });
     this.path = path;
     this.code = code;

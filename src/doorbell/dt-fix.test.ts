@@ -30,6 +30,10 @@ describe('device-tree fixes', () => {
     );
   });
 
+  it('writes an overlay that changes nothing, and that dtc still parses, when there is no fix', () => {
+    expect(renderDtso([], ['nothing'])).toBe('// nothing\n/dts-v1/;\n/plugin/;\n\n/ {\n};\n');
+  });
+
   it('says a fix cannot be an overlay when it must delete with no replacement or names a node it cannot reference', () => {
     expect(overlayable({ node: ep, edits: [{ prop: 'msi-parent', delete: true }] })).toBe(false);
     expect(overlayable({ node: ep, edits: [{ prop: 'msi-map', cells: [0, { path: '/x' }, 1, 1] }] })).toBe(false);

@@ -66,6 +66,7 @@ export function overlayable(fix: DtFix): boolean {
 /** A .dtso holding every fix; `header` lines become comments at the top. */
 export function renderDtso(fixes: readonly DtFix[], header: readonly string[]): string {
   const head = header.map((l) => `// ${l}`);
-  const body = fixes.map((f) => block(f, true));
+  // With no fragment dtc needs a node to parse: an empty root is an overlay that changes nothing.
+  const body = fixes.length ? fixes.map((f) => block(f, true)) : ['/ {', '};'];
   return [...head, '/dts-v1/;', '/plugin/;', '', ...body, ''].join('\n');
 }

@@ -20,7 +20,7 @@ export function resolveKernel(kernel: string | undefined): KernelVersion {
   const release = kernel === undefined ? DEFAULT_KERNEL : (MODELLED_KERNELS[kernel] ?? kernel);
   const v = parseRelease(release);
   if (!v || !atLeast(v, '6.1'))
-    throw new EpctlError(`unknown kernel "${kernel}": give 6.1, 6.12, 7.3 or a full release such as 6.12.117 (6.1 or newer)`, { exitCode: EXIT.USAGE });
+    throw new EpctlError(`unknown kernel "${kernel}": the simulated boards run 6.1 or newer`, { exitCode: EXIT.USAGE, hint: 'give --kernel 6.1, 6.12, 7.3 or a full release such as 6.12.117' });
   return v;
 }
 

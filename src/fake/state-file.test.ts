@@ -59,3 +59,27 @@ describe('writeStateFile', () => {
     expect((await fs.readdir(dir)).sort()).toEqual(['board.json']);
   });
 });
+
+describe('readStateFile refuses what a snapshot target would refuse', () => {
+  it('a path in a kernel-owned tree, and a dangling link, exit 64 before anything is written', async () => {
+    await expect(readStateFile('/proc/epctl-state.json')).rejects.toMatchObject({ exitCode: EXIT.USAGE, message: expect.stringContaining('under /proc, which the kernel owns') });
+    const dir = await tmp();
+    await fs.symlink('/nonexistent/x.json', path.join(dir, 'dang.json'));
+    await expect(readStateFile(path.join(dir, 'dang.json'))).rejects.toMatchObject({ exitCode: EXIT.USAGE, message: expect.stringContaining('dangling symbolic link') });
+    expect((await fs.lstat(path.join(dir, 'dang.json'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('a controller whose name is not one path component, or not the key it is saved under', async () => {
+    const dir = await tmp();
+    const state = createFakeKernel({ board: 'imx95' }).toState() as unknown as { model: { controllers: Record<string, { name: string }> } };
+    for (const [key, name] of [['../evil', '../evil'], ['4c300000.pcie-ep', '../../etc']] as const) {
+      const copy = JSON.parse(JSON.stringify(state)) as typeof state;
+      const c = copy.model.controllers['4c300000.pcie-ep']!;
+      delete copy.model.controllers['4c300000.pcie-ep'];
+      copy.model.controllers[key] = { ...c, name };
+      const file = path.join(dir, `s-${key.length}.json`);
+      await fs.writeFile(file, JSON.stringify(copy));
+      await expect(readStateFile(file)).rejects.toMatchObject({ exitCode: EXIT.USAGE, message: expect.stringContaining('controllers') });
+    }
+  });
+});

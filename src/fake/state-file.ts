@@ -25,6 +25,14 @@ function refuse(message: string, hint: string, cause?: unknown): EpctlError {
 /** The saved state, or undefined when FILE does not exist yet (its directory must). */
 export async function readStateFile(file: string): Promise<FakeKernelState | undefined> {
   if (file === '') throw refuse('--mock-state is empty', 'give a file path, e.g. --mock-state board.json');
+  // Checked as snapshot targets are: never in a kernel-owned tree, never through a dangling link.
+  const { kernelOwner, realPath } = await import('../snapshot/target.js');
+  const abs = nodePath.resolve(file);
+  const owner = await kernelOwner(await realPath(abs));
+  if (owner) throw refuse(`the mock state ${file} is under ${owner}, which the kernel owns`, 'give a path outside /proc, /sys, /dev and configfs, e.g. --mock-state ~/board.json');
+  const link = await fs.lstat(file).catch(() => undefined);
+  if (link?.isSymbolicLink() && !(await fs.stat(file).then(() => true, () => false)))
+    throw refuse(`the mock state ${file} is a dangling symbolic link`, `remove the link or give another path (it points at ${await fs.readlink(file).catch(() => '?')})`);
   const st = await fs.stat(file).catch((e: NodeJS.ErrnoException) => e);
   if (st instanceof Error) {
     if (st.code !== 'ENOENT') throw refuse(`cannot use the mock state ${file}: ${st.code}`, hostFix(st.code), st);

@@ -11,6 +11,11 @@ const driverName = z.enum(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'pci_e
 const errno = z.enum(Object.keys(ERRNO) as [ErrnoCode, ...ErrnoCode[]]);
 const uint = z.int().check(z.nonnegative());
 const name = z.string().check(z.minLength(1));
+// A controller is one directory entry (controllers/<epc>, /sys/class/pci_epc/<epc>): one path
+// component (fs/namei.c), never "." or "..".
+const isEntry = (s: string): boolean => s.length > 0 && !s.includes('/') && !s.includes('\0') && s !== '.' && s !== '..';
+const ENTRY = 'a kernel entry name: no "/" or NUL, not "." or ".."';
+const entry = z.string().check(z.refine(isEntry, { message: ENTRY }));
 const tristate = z.enum(['y', 'm', 'n']);
 
 const header = z.strictObject({
@@ -57,7 +62,7 @@ const functionDir = z.object({
 });
 
 const controller = z.object({
-  name,
+  name: entry,
   start: z.boolean(),
   links: z.record(z.string(), name),
   epfs: z.array(name),
@@ -117,6 +122,8 @@ const model = z
     for (const [key, f] of Object.entries(m.functions))
       if (!Object.hasOwn(m.devices, f.device)) ctx.addIssue({ code: 'custom', path: ['functions', key, 'device'], message: `names device "${f.device}", which is not in model.devices` });
     for (const [key, c] of Object.entries(m.controllers)) {
+      if (!isEntry(key)) ctx.addIssue({ code: 'custom', path: ['controllers', key], message: ENTRY });
+      if (c.name !== key) ctx.addIssue({ code: 'custom', path: ['controllers', key, 'name'], message: `is "${c.name}", but the controller is keyed "${key}"` });
       for (const [link, fn] of Object.entries(c.links))
         if (!Object.hasOwn(m.functions, fn)) ctx.addIssue({ code: 'custom', path: ['controllers', key, 'links', link], message: `names function "${fn}", which is not in model.functions` });
       for (const [i, d] of c.epfs.entries())

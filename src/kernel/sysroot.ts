@@ -6,7 +6,7 @@
 import type { KernelPort, KernelStat, StreamOptions } from './port.js';
 import { EXIT } from '../exit-codes.js';
 import { KernelError, fromNodeError, type KernelOp } from './errors.js';
-import type { ErrnoCode } from './errno.js';
+import { isErrnoCode, type ErrnoCode } from './errno.js';
 import { Jail } from './jail.js';
 import { HostTree } from './host-tree.js';
 import { describeKind, isSpecial, type RawKind, type RawStat, type RawTree } from './raw-tree.js';
@@ -19,6 +19,9 @@ export function kernelStat(s: RawStat): KernelStat {
   return { kind, mode: s.mode, size: s.size, nlink: s.nlink };
 }
 
+/** The manifest `epctl snapshot` writes at the top of a recording. */
+export const MANIFEST = 'epctl-snapshot.json';
+
 export class SysrootKernel implements KernelPort {
   readonly backend = 'sysroot';
   /** What the person gave: the directory or the .tar.gz. */
@@ -30,6 +33,37 @@ export class SysrootKernel implements KernelPort {
     const tree = typeof root === 'string' ? new HostTree(root) : root;
     this.origin = origin ?? (tree instanceof HostTree ? tree.dir : 'recording');
     this.jail = new Jail(tree, this.origin);
+  }
+
+  #unrecorded: Promise<Map<string, { code: string; reason: string }>> | undefined;
+
+  /**
+   * Entries the board held but the recording could not (snapshot's manifest, `unrecorded`):
+   * reading one is refused, so a replay never answers as if the board had no such file.
+   */
+  private unrecorded(): Promise<Map<string, { code: string; reason: string }>> {
+    this.#unrecorded ??= (async () => {
+      const out = new Map<string, { code: string; reason: string }>();
+      try {
+        const { rel } = await this.jail.resolve(`/${MANIFEST}`, true, 'open');
+        const got = await this.jail.tree.readBounded(rel, readLimit(`/${MANIFEST}`).bytes);
+        const list = 'bytes' in got ? (JSON.parse(new TextDecoder().decode(got.bytes)) as { unrecorded?: unknown }).unrecorded : undefined;
+        if (Array.isArray(list))
+          for (const u of list as { path?: unknown; code?: unknown; reason?: unknown }[])
+            if (typeof u?.path === 'string') out.set(u.path, { code: String(u.code ?? ''), reason: String(u.reason ?? '') });
+      } catch {
+        // No manifest (a recording made by hand) or an unreadable one: nothing is marked.
+      }
+      return out;
+    })();
+    return this.#unrecorded;
+  }
+
+  private async refuseUnrecorded(op: KernelOp, path: string): Promise<void> {
+    const u = (await this.unrecorded()).get(path);
+    if (!u) return;
+    const code: ErrnoCode = isErrnoCode(u.code) && u.code !== 'ENOENT' ? u.code : 'ENXIO';
+    this.refuse(code, op, path, `${path} was not recorded (${u.code}: ${u.reason}), so ${this.origin} cannot say what the board held there; read it on the board`);
   }
 
   private fail(code: ErrnoCode, op: KernelOp, path: string, hint?: string): never {
@@ -46,6 +80,7 @@ export class SysrootKernel implements KernelPort {
   }
 
   async read(path: string): Promise<Uint8Array> {
+    await this.refuseUnrecorded('open', path);
     const { rel, stat } = await this.jail.resolve(path, true, 'open');
     if (stat.kind === 'dir') this.fail('EISDIR', 'read', path);
     if (isSpecial(stat.kind)) this.refuseSpecial(stat.kind, 'open', path);
@@ -82,6 +117,7 @@ export class SysrootKernel implements KernelPort {
   }
 
   async readdir(path: string): Promise<string[]> {
+    await this.refuseUnrecorded('scandir', path);
     const { rel, stat } = await this.jail.resolve(path, true, 'scandir');
     if (stat.kind !== 'dir') this.fail('ENOTDIR', 'scandir', path);
     try {
@@ -91,6 +127,7 @@ export class SysrootKernel implements KernelPort {
     }
   }
   async readlink(path: string): Promise<string> {
+    await this.refuseUnrecorded('readlink', path);
     const { rel, stat } = await this.jail.resolve(path, false, 'readlink');
     // readlink(2) of something that is not a link: EINVAL.
     if (stat.kind !== 'symlink') this.fail('EINVAL', 'readlink', path);

@@ -9,12 +9,18 @@ export interface KernelVersion {
   release: string;
 }
 
-const RELEASE = /^(\d+)\.(\d+)(?:\.(\d+))?/;
+// The whole release is VERSION.PATCHLEVEL[.SUBLEVEL] and a local version of the characters
+// scripts/setlocalversion and the distributions use (6.12.117+deb12-arm64, 7.3.0-rc2~exp1);
+// anything else (control bytes, NUL, spaces) is not a release the kernel prints.
+const RELEASE = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,6}))?[0-9A-Za-z._+~-]*$/;
 
 export function parseRelease(release: string): KernelVersion | undefined {
   const m = RELEASE.exec(release.trim());
   if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), release: release.trim() };
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  // include/generated/uapi/linux/version.h: KERNEL_VERSION() packs both into 8 bits.
+  if (major > 255 || minor > 255) return undefined;
+  return { major, minor, patch: Number(m[3] ?? 0), release: release.trim() };
 }
 
 /** Negative, zero or positive as `v` is older than, equal to or newer than `than` ("6.17"). */

@@ -33,6 +33,15 @@ describe('parseProcVersion', () => {
   });
 });
 
+describe('a release the kernel would not print', () => {
+  it('is refused: bytes after the release that are not a local version, control characters, numbers past KERNEL_VERSION', () => {
+    for (const text of ['Linux version 7.3.4\0junk (x)', 'Linux version 7.3.4\x1b[2J (x)', 'Linux version 99999999999999999999.1.1 (x)', 'Linux version 256.1 (x)', 'Linux version 7.3.4"; (x)'])
+      expect(() => parseProcVersion(text), JSON.stringify(text)).toThrow(ProcVersionError);
+    expect(parseProcVersion('Linux version 6.12.117+deb12-arm64 (x)')).toBe('6.12.117+deb12-arm64');
+    expect(parseProcVersion('Linux version 7.3.0-rc2~exp1 (x)')).toBe('7.3.0-rc2~exp1');
+  });
+});
+
 describe('readKernelRelease', () => {
   it('reads /proc/version through the port', async () => {
     const port = {

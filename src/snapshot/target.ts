@@ -120,17 +120,24 @@ async function fileAncestor(abs: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function refuseKernelOwned(given: string, abs: string, real: string): Promise<void> {
+/** The kernel-owned tree (/proc, /sys, /dev, a configfs or tracefs mount) REAL lies in, if any. */
+export async function kernelOwner(real: string): Promise<string | undefined> {
   const under = (root: string): boolean => real === root || real.startsWith(root.endsWith('/') ? root : root + '/');
-  let owner = KERNEL_PREFIXES.find(under);
-  if (!owner) {
-    // Also configfs, tracefs… mounted somewhere unusual. Unreadable /proc/mounts: prefixes only.
-    const text = await fs.readFile(PROC_MOUNTS, 'utf8').catch(() => '');
-    owner = parseMounts(text)
-      .filter((m) => KERNEL_FS.has(m.type) && m.mountPoint !== '/')
-      .map((m) => m.mountPoint)
-      .find(under);
-  }
+  const owner = KERNEL_PREFIXES.find(under);
+  if (owner) return owner;
+  // Also configfs, tracefs… mounted somewhere unusual. Unreadable /proc/mounts: prefixes only.
+  const text = await fs.readFile(PROC_MOUNTS, 'utf8').catch(() => '');
+  return parseMounts(text)
+    .filter((m) => KERNEL_FS.has(m.type) && m.mountPoint !== '/')
+    .map((m) => m.mountPoint)
+    .find(under);
+}
+
+/** The real path of ABS, resolving symlinked parents (exported for --mock-state's checks). */
+export { realPath };
+
+async function refuseKernelOwned(given: string, abs: string, real: string): Promise<void> {
+  const owner = await kernelOwner(real);
   if (owner)
     throw refuse(`snapshot target ${given} is under ${owner}, which the kernel owns${real !== abs ? ` (it resolves to ${real})` : ''}`, 'give a path outside /proc, /sys, /dev and configfs, e.g. `epctl snapshot ~/board.tar.gz`');
 }

@@ -6,6 +6,11 @@ import { EXIT } from '../../exit-codes.js';
 import { withBoard, type CommandSpec, type RunContext } from '../context.js';
 import { writeOut } from '../output.js';
 
+/** TEXT as one word for a POSIX shell, for commands epctl prints for a person to paste. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
 export const spec: CommandSpec = { name: 'snapshot', readsBoard: true };
 
 export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
@@ -45,7 +50,7 @@ The target is never the current directory itself, never an existing file, never 
         writeOut(
           ctx.json
             ? JSON.stringify(summary, null, 2) + '\n'
-            : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\n${notes.map((n) => n + '\n').join('')}replay it with: epctl --root ${target} probe\n`,
+            : `recorded ${r.files} files, ${r.symlinks} symlinks, ${r.directories} directories into ${r.dir}\n${notes.map((n) => n + '\n').join('')}replay it with: epctl --root ${shellQuote(target)} probe\n`,
         );
         return EXIT.OK;
       }),
