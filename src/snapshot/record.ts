@@ -3,6 +3,7 @@
 // (the whole pci_ep configfs, the device tree, /proc/interrupts), and copies each as it is:
 // files with their bytes and mode, symlinks with their own (relative) text, directories.
 import fs from 'node:fs/promises';
+import syncFs from 'node:fs';
 import nodePath from 'node:path';
 import { packDir } from '../kernel/archive.js';
 import { checkSnapshotTarget, type SnapshotTarget } from './target.js';
@@ -147,6 +148,14 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
     unrecorded.push({ path, code: e.code, reason: e.hint ?? e.message });
     return undefined;
   };
+  // The recording is written with synchronous calls: ten thousand small files through the
+  // thread pool cost a round trip each, several times the copy itself. Directories made once.
+  const made = new Set<string>();
+  const hostDir = (dir: string): void => {
+    if (made.has(dir)) return;
+    syncFs.mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  };
   const list = (path: string): Promise<string[]> => source.readdir(path).catch((e: unknown) => skip(path, e) ?? []);
 
   /** Copies one entry (not following a final symlink); returns its kind. */
@@ -161,14 +170,14 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
       throw e;
     }
     const host = nodePath.join(out.dir, path);
-    await fs.mkdir(nodePath.dirname(host), { recursive: true });
+    hostDir(nodePath.dirname(host));
     if (st.kind === 'dir') {
-      await fs.mkdir(host, { recursive: true });
+      hostDir(host);
       out.directories++;
     } else if (st.kind === 'symlink') {
       const target = await source.readlink(path).catch((e: unknown) => skip(path, e));
       if (target === undefined) return undefined;
-      await fs.symlink(target, host);
+      syncFs.symlinkSync(target, host);
       out.symlinks++;
     } else if (st.kind === 'file') {
       // Write-only attributes (bind, unbind, uevent of a bus: no read bit) are kept empty, with
@@ -176,8 +185,8 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
       const writeOnly = (st.mode & 0o444) === 0;
       const bytes = await source.read(path).catch((e: unknown) => (writeOnly && isKernelError(e) ? new Uint8Array(0) : skip(path, e)));
       if (bytes === undefined) return undefined;
-      await fs.writeFile(host, bytes);
-      await fs.chmod(host, st.mode & 0o777 || 0o444);
+      syncFs.writeFileSync(host, bytes, { flag: 'wx' });
+      syncFs.chmodSync(host, st.mode & 0o777 || 0o444);
       out.files++;
     } else {
       unrecorded.push({ path, code: 'special', reason: `${path} is a special file (FIFO, socket or device node), which is never recorded` });
