@@ -59,7 +59,7 @@ describe('snapshot when writing fails partway', () => {
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
-  it('a kernel error while reading keeps its own class, and still removes the partial directory', async () => {
+  it('a kernel error while reading leaves that entry out and lists it, and the recording is still made', async () => {
     const dir = await tmp();
     const target = path.join(dir, 'rec');
     const fake = createFakeKernel({ board: 'imx95' });
@@ -75,9 +75,10 @@ describe('snapshot when writing fails partway', () => {
         };
       },
     });
-    const err = await snapshot(port, target).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KernelError);
-    expect(err).toMatchObject({ exitCode: EXIT.ERROR, code: 'EIO' });
-    expect(await fs.readdir(dir)).toEqual([]);
+    const r = await snapshot(port, target);
+    expect(r.unrecorded.length).toBeGreaterThan(0);
+    expect(r.unrecorded.every((u) => u.code === 'EIO' && u.path.startsWith('/'))).toBe(true);
+    const manifest = JSON.parse(await fs.readFile(path.join(target, 'epctl-snapshot.json'), 'utf8')) as { unrecorded: unknown[] };
+    expect(manifest.unrecorded).toEqual(JSON.parse(JSON.stringify(r.unrecorded)));
   });
 });

@@ -110,17 +110,19 @@ export async function snapshot(source: KernelPort, target: SnapshotTarget | stri
   try {
     if (t.form === 'dir') {
       const forget = own(t.path, t.existing);
-      if (!t.existing) await fs.mkdir(t.path);
+      // Synchronous, like every creation here: a signal handler runs between event-loop turns,
+      // so nothing can be created by a thread-pool call after it removed what was tracked.
+      if (!t.existing) syncFs.mkdirSync(t.path);
       const r = await snapshotDir(source, t.path);
       forget();
       return r;
     }
     const stage = nodePath.join(nodePath.dirname(t.path), `.epctl-snapshot-${nodePath.basename(t.path)}-${process.pid}`);
     own(stage, false);
-    await fs.mkdir(stage);
+    syncFs.mkdirSync(stage);
     // Created empty and exclusively first: an archive never replaces a file that appeared meanwhile.
     const forgetFile = own(t.path, false);
-    await (await fs.open(t.path, 'wx', 0o644)).close();
+    syncFs.closeSync(syncFs.openSync(t.path, 'wx', 0o644));
     const r = await snapshotDir(source, nodePath.join(stage, 'board'));
     await packDir(r.dir, t.path);
     forgetFile();
@@ -135,7 +137,7 @@ export async function snapshot(source: KernelPort, target: SnapshotTarget | stri
 }
 
 async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotResult> {
-  await fs.mkdir(dir, { recursive: true });
+  syncFs.mkdirSync(dir, { recursive: true });
   const rec = new RecordingPort(source);
   const board = await probe(rec);
   const out = { dir: nodePath.resolve(dir), files: 0, symlinks: 0, directories: 0 };
@@ -223,7 +225,7 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
   for (const f of EXTRA_FILES) await copyPath(f);
   for (const t of EXTRA_TREES) await copyTree(t);
 
-  await fs.writeFile(
+  syncFs.writeFileSync(
     nodePath.join(out.dir, MANIFEST),
     JSON.stringify({ format: 'epctl-snapshot', version: 1, origin: source.origin, backend: source.backend, release: board.kernel.release, controllers: board.controllers.map((c) => c.name), unrecorded }, null, 2) + '\n',
   );

@@ -59,7 +59,7 @@ describe('epctl probe', () => {
   it('refuses an unknown --kernel with the versions it models, exit 64', async () => {
     const r = await epctl(['probe', '--mock', 'imx95', '--kernel', '5.10']);
     expect(r.exitCode).toBe(64);
-    expect(r.stderr).toContain('give 6.1, 6.12, 7.3');
+    expect(r.stderr).toContain('give --kernel 6.1, 6.12, 7.3');
     expect(noStackTrace(r)).toBe(true);
   });
 
