@@ -116,6 +116,11 @@ export async function probe(port: KernelPort): Promise<BoardState> {
 
   const configUnreadable: KernelConfigSkip[] = [];
   const kconfig = await attempt(() => readKernelConfig(port, release ?? '', configUnreadable));
+  // Not being allowed to read the config is normal for a non-root user (a note); a config that
+  // is there but broken (special, over its cap, a link loop, an I/O error) is a problem.
+  for (const u of configUnreadable)
+    if (u.code !== 'EACCES' && u.code !== 'EPERM')
+      problems.push({ code: 'unreadable-file', exitCode: EXIT.BAD_DATA, path: u.path, message: `${u.path}: cannot use it (${u.code})`, hint: u.reason });
   const config: Record<string, string> = {};
   for (const s of CONFIG_SYMBOLS) {
     const v = kconfig?.values.get(s);

@@ -104,7 +104,7 @@ describe('readKernelConfig', () => {
     expect(bomb.length).toBeLessThan(KCONFIG_LIMITS.compressed.bytes);
     const skipped: KernelConfigSkip[] = [];
     await expect(readKernelConfig(portWith({ '/proc/config.gz': bomb }), '7.3.4', skipped)).resolves.toBeUndefined();
-    expect(skipped).toEqual([{ path: '/proc/config.gz', reason: expect.stringContaining('16 MiB') }]);
+    expect(skipped).toEqual([{ path: '/proc/config.gz', code: 'EFBIG', reason: expect.stringContaining('16 MiB') }]);
     const got = await readKernelConfig(portWith({ '/proc/config.gz': bomb, '/boot/config-7.3.4': 'CONFIG_PCI_ENDPOINT=y\n' }), '7.3.4');
     expect(got?.source).toBe('/boot/config-7.3.4');
   });
@@ -117,7 +117,7 @@ describe('readKernelConfig', () => {
     const skipped: KernelConfigSkip[] = [];
     const port = new SysrootKernel(new MemoryTree(root), 'board.tar.gz');
     await expect(readKernelConfig(port, '7.3.4', skipped)).resolves.toBeUndefined();
-    expect(skipped).toEqual([{ path: '/proc/config.gz', reason: expect.stringContaining('4 MiB') }]);
+    expect(skipped).toEqual([{ path: '/proc/config.gz', code: 'EFBIG', reason: expect.stringContaining('4 MiB') }]);
     proc.children.set('config.gz', { kind: 'fifo', mode: 0o444 });
     skipped.length = 0;
     await expect(readKernelConfig(new SysrootKernel(new MemoryTree(root), 'board.tar.gz'), '7.3.4', skipped)).resolves.toBeUndefined();

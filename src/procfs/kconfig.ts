@@ -97,6 +97,8 @@ const REFUSED = new Set(['EFBIG', 'ENXIO', 'ELOOP']);
 /** A configuration source that exists but was not used, and why. */
 export interface KernelConfigSkip {
   path: string;
+  /** The errno, or EFBIG for a config.gz that inflates past the cap. */
+  code: string;
   reason: string;
 }
 
@@ -106,8 +108,8 @@ async function readIfReadable(port: KernelPort, path: string, skipped: KernelCon
   } catch (e) {
     const err = e as { code?: string; message?: string; hint?: string };
     if (!UNREADABLE.has(err.code ?? '') && !(e instanceof KernelError)) throw e;
-    if (REFUSED.has(err.code ?? '')) skipped.push({ path, reason: err.hint ?? err.message ?? String(err.code) });
-    else if (err.code !== 'ENOENT') skipped.push({ path, reason: err.message ?? String(err.code) });
+    if (REFUSED.has(err.code ?? '')) skipped.push({ path, code: err.code ?? '', reason: err.hint ?? err.message ?? String(err.code) });
+    else if (err.code !== 'ENOENT') skipped.push({ path, code: err.code ?? '', reason: err.message ?? String(err.code) });
     return undefined;
   }
 }
@@ -119,7 +121,7 @@ function inflateConfig(gz: Uint8Array, skipped: KernelConfigSkip[]): string | un
     return new TextDecoder().decode(gunzipSync(gz, { maxOutputLength: cap }));
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      skipped.push({ path: PROC_CONFIG_GZ, reason: `${PROC_CONFIG_GZ} inflates to more than ${formatBytes(cap)}, more than any kernel .config: it was not read` });
+      skipped.push({ path: PROC_CONFIG_GZ, code: 'EFBIG', reason: `${PROC_CONFIG_GZ} inflates to more than ${formatBytes(cap)}, more than any kernel .config: it was not read` });
       return undefined;
     }
     throw new KernelConfigError(PROC_CONFIG_GZ, e);
