@@ -14,6 +14,7 @@ import { version } from './version.js';
 import * as probeCommand from './commands/probe.js';
 import * as snapshotCommand from './commands/snapshot.js';
 import * as boardsCommand from './commands/boards.js';
+import * as statusCommand from './commands/status.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 export function exitCodesHelp(): string {
@@ -52,6 +53,7 @@ ${exitCodesHelp()}`,
     process.exitCode = await fn(runContext(spec, cmd.optsWithGlobals<GlobalFlags>(), cleanup));
   };
   probeCommand.register(program, run);
+  statusCommand.register(program, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
   return program;
@@ -60,7 +62,7 @@ ${exitCodesHelp()}`,
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
-  const verb = argv.find((a) => [probeCommand.spec.name, snapshotCommand.spec.name, boardsCommand.spec.name].includes(a));
+  const verb = argv.find((a) => [probeCommand.spec.name, statusCommand.spec.name, snapshotCommand.spec.name, boardsCommand.spec.name].includes(a));
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   const help = `run \`epctl ${verb ? `${verb} ` : ''}--help\` for the usage`;
   const message = e.code === 'commander.help' || e.code === 'commander.helpDisplayed' ? 'no command given' : first;

@@ -281,7 +281,7 @@ function rank(p: Problem): number {
  * an unreadable or invalid file into a Problem against its path and yields undefined. Anything
  * else is a bug in epctl and propagates.
  */
-function attempter(problems: Problem[]) {
+export function attempter(problems: Problem[]) {
   return async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();

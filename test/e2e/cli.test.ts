@@ -249,3 +249,22 @@ describe('epctl --help', () => {
     expect(JSON.parse(r.stdout).map((b: { name: string }) => b.name)).toContain('qemu-virt-msi-parent');
   });
 });
+
+describe('epctl status', () => {
+  it('shows a fresh simulated board, and a recorded one as JSON with the same tree', async () => {
+    const r = await epctl(['status', '--mock', 'imx95']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^controller 4c300000\.pcie-ep {2}start=0$/m);
+    const j = await epctl(['status', '--root', fixtureArchive('imx95'), '--json']);
+    expect(j.exitCode).toBe(0);
+    const s = JSON.parse(j.stdout) as { pciEp: { present: boolean; controllers: { name: string }[] } };
+    expect(s.pciEp.present).toBe(true);
+    expect(s.pciEp.controllers.map((c) => c.name)).toEqual(['4c300000.pcie-ep', '4c380000.pcie-ep']);
+  });
+
+  it('exits 5 naming pci_ep where the kernel has no endpoint configfs', async () => {
+    const r = await epctl(['status', '--root', fixtureArchive('qemu-virt-6.12-no-pci-ep')]);
+    expect(r.exitCode).toBe(5);
+    expect(r.stdout).toContain('/sys/kernel/config/pci_ep does not exist');
+  });
+});

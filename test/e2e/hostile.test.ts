@@ -21,6 +21,7 @@ import { openPort } from '../../src/kernel/open.js';
 import { probe, exitCodeOf } from '../../src/probe/probe.js';
 import { EpctlError } from '../../src/kernel/errors.js';
 import { snapshot } from '../../src/snapshot/record.js';
+import { status, statusExitCode } from '../../src/status/status.js';
 import { checkSnapshotTarget } from '../../src/snapshot/target.js';
 
 const SENTINEL = 'SENTINEL-3c1f';
@@ -268,6 +269,18 @@ async function recordsWhatItCan(root: string): Promise<void> {
   }
 }
 
+/** `status` of the damaged board: an answer in time with a documented code, never a throw. */
+async function statusAnswers(root: string): Promise<void> {
+  const open = await openPort({ root });
+  try {
+    const s = await within(10_000, status(open.port));
+    expect(DOCUMENTED.has(statusExitCode(s)) && statusExitCode(s) !== EXIT.BUG).toBe(true);
+    expect(JSON.stringify(s)).not.toContain(SENTINEL);
+  } finally {
+    await open.close();
+  }
+}
+
 /** The damaged file named by its kernel path, or a device-tree property by its node. */
 function names(out: string, rel: string): boolean {
   const dt = 'sys/firmware/devicetree/base';
@@ -304,6 +317,7 @@ describe('probe on hostile recorded boards (every kind of damage on every file, 
       }
       expect(await listing(root)).toEqual(before);
       await recordsWhatItCan(root);
+      await statusAnswers(root);
       if (!DIR_ONLY.has(kind) && kind !== 'oversize') {
         const archive = await archiveOf(root);
         const fromArchive = await within(10_000, answer(archive));

@@ -1,0 +1,37 @@
+// `epctl status`: the PCI endpoint configfs as it is now — controllers and what they carry,
+// functions with their attributes, type group and links. Read-only.
+import type { Command } from 'commander';
+import { withBoard, type CommandSpec, type RunContext } from '../context.js';
+import { writeOut } from '../output.js';
+import { renderStatus } from '../render/status.js';
+
+export const spec: CommandSpec = { name: 'status', readsBoard: true };
+
+export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+  program
+    .command(spec.name)
+    .description('Show the PCI endpoint configfs now: controllers, functions, their attributes, type groups and links.')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Everything is discovered from the tree: driver entries are whatever functions/ lists, attributes
+are the files a function holds, the type group is its one sub-directory besides primary/ and
+secondary/, and links are shown resolved. An attribute whose show() fails reads as (ERRNO).
+
+Examples:
+  epctl status --mock imx95                 a fresh simulated board
+  epctl status --root board.tar.gz --json   a recorded board, for a script
+
+It exits 0, 5 when the kernel has no pci_ep configfs, or 7 when an entry could not be read
+(the rest is still shown).`,
+    )
+    .action((_opts, cmd: Command) =>
+      run(spec, cmd, async (ctx) => {
+        const { status, statusExitCode } = await import('../../status/status.js');
+        const state = await withBoard(ctx, status);
+        writeOut(ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderStatus(state));
+        return statusExitCode(state);
+      }),
+    );
+}

@@ -1,0 +1,33 @@
+// The human view of a StatusState: controllers with their files and linked functions, then each
+// function with its links and attributes, then the problems with their fixes.
+import type { StatusState } from '../../status/status.js';
+import type { AttributeRead } from '../../configfs/observe.js';
+
+const shown = (a: AttributeRead): string => ('errno' in a ? `(${a.errno})` : a.text.trimEnd() === '' ? '""' : a.text.trimEnd().replace(/\n/g, '\\n'));
+const attrs = (r: Record<string, AttributeRead>): string =>
+  Object.entries(r)
+    .map(([k, v]) => `${k}=${shown(v)}`)
+    .join(' ');
+
+export function renderStatus(s: StatusState): string {
+  const out: string[] = [];
+  const src = s.source.backend === 'fake' ? `${s.source.origin} (simulated board)` : s.source.backend === 'sysroot' ? `${s.source.origin} (recorded board)` : 'this system';
+  out.push(`board      ${src}`);
+  if (s.pciEp.present) {
+    out.push(`drivers    ${s.pciEp.drivers.join(' ') || '(none registered)'}`);
+    for (const c of s.pciEp.controllers) out.push('', `controller ${c.name}  ${attrs(c.files)}`, `  functions: ${c.functions.join(', ') || '(none linked)'}`);
+    if (s.pciEp.functions.length === 0) out.push('', 'no functions (mkdir functions/<driver>/<name> makes one; `epctl apply` will)');
+    for (const f of s.pciEp.functions) {
+      const links = [
+        f.controllers.length ? `linked to ${f.controllers.join(', ')}` : 'not linked',
+        f.primary ? `primary ${f.primary}` : '',
+        f.secondary ? `secondary ${f.secondary}` : '',
+        f.virtualFunctions.length ? `VFs ${f.virtualFunctions.join(', ')}` : '',
+      ].filter(Boolean);
+      out.push('', `function ${f.driver}/${f.name}  ${links.join('; ')}`, `  ${attrs(f.attributes)}`);
+      if (f.typeGroup) out.push(`  ${f.typeGroup.name}/ ${attrs(f.typeGroup.attributes)}`);
+    }
+  }
+  for (const p of s.problems) out.push('', `error: ${p.message}`, `  fix: ${p.hint}`);
+  return out.join('\n') + '\n';
+}
