@@ -26,6 +26,8 @@ export const EXIT = {
    * anything is read or written.
    */
   USAGE: 64,
+  /** The config file is not valid (sysexits EX_DATAERR): every issue with file, line and column. */
+  CONFIG: 65,
   /** A bug in epctl: a stack trace was printed. */
   BUG: 70,
   /** Writing an output file failed partway (disk full, I/O error); what the run wrote is removed. */
@@ -51,6 +53,7 @@ export const EXIT_SUMMARY: Readonly<Record<ExitCode, string>> = {
   7: 'a kernel file is unreadable or holds data epctl cannot parse',
   8: 'the simulated kernel oopsed',
   64: 'bad command line',
+  65: 'the config file is not valid',
   70: 'a bug in epctl',
   73: 'an output file could not be written',
   74: 'standard output could not be written',

@@ -15,6 +15,7 @@ import * as probeCommand from './commands/probe.js';
 import * as snapshotCommand from './commands/snapshot.js';
 import * as boardsCommand from './commands/boards.js';
 import * as statusCommand from './commands/status.js';
+import * as validateCommand from './commands/validate.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 export function exitCodesHelp(): string {
@@ -54,6 +55,7 @@ ${exitCodesHelp()}`,
   };
   probeCommand.register(program, run);
   statusCommand.register(program, run);
+  validateCommand.register(program, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
   return program;
@@ -62,7 +64,7 @@ ${exitCodesHelp()}`,
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
-  const verb = argv.find((a) => [probeCommand.spec.name, statusCommand.spec.name, snapshotCommand.spec.name, boardsCommand.spec.name].includes(a));
+  const verb = argv.find((a) => [probeCommand.spec.name, statusCommand.spec.name, validateCommand.spec.name, snapshotCommand.spec.name, boardsCommand.spec.name].includes(a));
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   const help = `run \`epctl ${verb ? `${verb} ` : ''}--help\` for the usage`;
   const message = e.code === 'commander.help' || e.code === 'commander.helpDisplayed' ? 'no command given' : first;

@@ -268,3 +268,25 @@ describe('epctl status', () => {
     expect(r.stdout).toContain('/sys/kernel/config/pci_ep does not exist');
   });
 });
+
+describe('epctl validate', () => {
+  it('prints each issue as FILE:LINE:COLUMN with the field and exits 65; a valid file exits 0; --json gives the issues', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'board.yaml');
+    await fs.writeFile(file, 'version: 1\nfunctions:\n  - driver: pci_epf_test\n    name: f\n    controller: auto\n    msix_interrupts: 4096\n');
+    const bad = await epctl(['validate', '-c', file]);
+    expect(bad.exitCode).toBe(65);
+    expect(bad.stderr).toContain(`${file}:6:22: functions.0.msix_interrupts: `);
+    expect(bad.stderr).toMatch(/\n {2}fix: /);
+    const j = await epctl(['validate', '-c', file, '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ valid: false, issues: [{ line: 6, column: 22, field: 'functions.0.msix_interrupts' }] });
+    await fs.writeFile(file, 'version: 1\nfunctions:\n  - { driver: pci_epf_test, name: f, controller: auto, msix_interrupts: 4 }\n');
+    const ok = await epctl(['validate', '-c', file]);
+    expect(ok).toMatchObject({ exitCode: 0, stdout: `${file}: valid (1 functions, 0 controllers)` });
+  });
+
+  it('refuses board options: validate reads no board', async () => {
+    const r = await epctl(['validate', '--mock', 'imx95', '-c', 'x.yaml']);
+    expect(r.exitCode).toBe(64);
+  });
+});
