@@ -270,3 +270,21 @@ describe('hostile recorded boards (generated)', () => {
     );
   });
 });
+
+describe('a recording with entries it could not record', () => {
+  it('refuses every look at them (read, stat, lstat, readdir, readlink) instead of answering "absent", and says they exist', async () => {
+    const dir = await tempDir('epctl-unrecorded-');
+    try {
+      await fs.mkdir(path.join(dir, 'sys'), { recursive: true });
+      await fs.writeFile(path.join(dir, 'epctl-snapshot.json'), JSON.stringify({ format: 'epctl-snapshot', version: 1, unrecorded: [{ path: '/proc/version', code: 'special', reason: 'a FIFO' }, { path: '/sys/x', code: 'EIO', reason: 'I/O error' }] }));
+      const k = new SysrootKernel(dir);
+      for (const call of [() => k.read('/proc/version'), () => k.stat('/proc/version'), () => k.lstat('/proc/version'), () => k.readdir('/proc/version'), () => k.readlink('/proc/version')])
+        await expect(call()).rejects.toMatchObject({ code: 'ENXIO', exitCode: 7, hint: expect.stringContaining('was not recorded') });
+      await expect(k.read('/sys/x')).rejects.toMatchObject({ code: 'EIO' });
+      expect(await k.exists('/proc/version')).toBe(true);
+      expect(await k.exists('/proc/cmdline')).toBe(false);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
