@@ -5,7 +5,7 @@
 // attributes a driver offers) is checked against the board by plan.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { FUNCTION_ATTRIBUTES, type HeaderField } from '../configfs/header.js';
+import { FUNCTION_ATTRIBUTES, MSI_VECTORS, MSIX_VECTORS, type HeaderField } from '../configfs/header.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -32,9 +32,9 @@ export const functionSchema = z
     primary: z.optional(z.string()),
     secondary: z.optional(z.string()),
     header: z.optional(header),
-    // pci-ep-cfs.c / pci-epc-core.c: checked only at link time (MSI 1..32, MSI-X 1..2048).
-    msi_interrupts: z.optional(z.int().check(z.minimum(1), z.maximum(32))),
-    msix_interrupts: z.optional(z.int().check(z.minimum(1), z.maximum(2048))),
+    // Checked here because the kernel checks them only at link time (configfs/header.ts).
+    msi_interrupts: z.optional(z.int().check(z.minimum(MSI_VECTORS.min), z.maximum(MSI_VECTORS.max))),
+    msix_interrupts: z.optional(z.int().check(z.minimum(MSIX_VECTORS.min), z.maximum(MSIX_VECTORS.max))),
     /** Attributes of the driver's type group, by the kernel's names (db_count, bar0_size, …). */
     type: z.optional(z.record(entry('type-group attribute'), typeValue)),
     doorbell: z.optional(z.boolean()),

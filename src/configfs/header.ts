@@ -29,6 +29,13 @@ export const FUNCTION_ATTRIBUTES: readonly FunctionAttribute[] = [
   { name: 'vendorid', bits: 16, format: 'hex4', home: 'header' },
 ];
 
+/**
+ * The vector counts pci_epc_set_msi() / pci_epc_set_msix() accept (drivers/pci/endpoint/
+ * pci-epc-core.c), checked only when a linked function's epc_init runs, not when written.
+ */
+export const MSI_VECTORS = { min: 1, max: 32 } as const;
+export const MSIX_VECTORS = { min: 1, max: 2048 } as const;
+
 export type HeaderField =
   | 'vendorid'
   | 'deviceid'

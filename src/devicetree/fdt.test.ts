@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { FDT_LIMIT } from '../kernel/limits.js';
 import { BOARDS } from '../boards/index.js';
 import { cells, flatten, node, str } from './spec.js';
 import { DtParseError } from './decode.js';
@@ -70,9 +71,10 @@ describe('parseFdt', () => {
   });
 
   it('refuses a blob larger than any device tree a kernel boots, before indexing it', () => {
-    const big = new Uint8Array(17 * 1024 * 1024);
+    // The same limit the port reads /sys/firmware/fdt with (kernel/limits.ts FDT_LIMIT).
+    const big = new Uint8Array(FDT_LIMIT.bytes + 1);
     big.set(blob);
-    expect(errorOf(big).reason).toMatch(/at offset 0: 17825792 bytes is more than the 16777216/);
+    expect(errorOf(big).reason).toMatch(new RegExp(`at offset 0: ${FDT_LIMIT.bytes + 1} bytes is more than the ${FDT_LIMIT.bytes}`));
   });
 
   it('refuses a structure block that points outside the blob', () => {

@@ -7,6 +7,7 @@
 // hostile: every offset is bounds-checked, nesting is bounded, and anything that is not a
 // well-formed v16/v17 blob throws DtParseError (and only that) naming the file and the offset.
 import { DtParseError } from './decode.js';
+import { FDT_LIMIT } from '../kernel/limits.js';
 import { asciiOf, decodeName, FdtIndex, type Nodes, type Props } from './fdt-index.js';
 
 export { asciiOf, FdtIndex, type FdtNode } from './fdt-index.js';
@@ -27,11 +28,8 @@ const HEADER_V17 = 40;
 /** drivers/of/fdt.c FDT_MAX_DEPTH: the kernel refuses to unflatten deeper trees. */
 export const FDT_MAX_DEPTH = 64;
 
-/**
- * Largest blob parsed: arm64 boots at most 2 MiB (arch/arm64/include/asm/boot.h MAX_FDT_SIZE);
- * 16 MiB leaves room for other architectures and bounds the index (about 4 bytes per byte).
- */
-export const FDT_MAX_SIZE = 16 * 1024 * 1024;
+/** Largest blob parsed: the port's read limit for /sys/firmware/fdt (kernel/limits.ts). */
+const FDT_MAX_SIZE = FDT_LIMIT.bytes;
 
 const ADVICE = 'epctl ignores the blob and reads the device tree directory by directory instead';
 

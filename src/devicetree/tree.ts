@@ -23,7 +23,12 @@ export const DT_BASE = '/sys/firmware/devicetree/base';
  * plus "ok", which drivers/of/base.c __of_device_is_available() accepts as "okay".
  */
 export function isSpecStatus(s: string): boolean {
-  return s === 'okay' || s === 'ok' || s === 'disabled' || s === 'reserved' || s === 'fail' || (s.startsWith('fail-') && s.length > 5);
+  return isAvailableStatus(s) || s === 'disabled' || s === 'reserved' || s === 'fail' || (s.startsWith('fail-') && s.length > 5);
+}
+
+/** A status that leaves the node enabled: drivers/of/base.c __of_device_is_available() takes "okay" and "ok". */
+export function isAvailableStatus(s: string): boolean {
+  return s === 'okay' || s === 'ok';
 }
 
 /** How lookups used /sys/firmware/fdt: the blob answered, or why the live walk did. */
@@ -211,8 +216,7 @@ export class DeviceTree {
 
   /** Enabled as of_device_is_available(): no `status`, or "okay" / "ok". */
   async available(node: string): Promise<boolean> {
-    const s = await this.status(node);
-    return s === 'okay' || s === 'ok';
+    return isAvailableStatus(await this.status(node));
   }
 
   /**

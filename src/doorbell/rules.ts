@@ -5,7 +5,7 @@
 import type { KernelVersion } from '../kernel/version.js';
 import { kernelBehaviour } from '../kernel/behaviour.js';
 import { DtParseError } from '../devicetree/decode.js';
-import { nodeName, unitAddress, parentPath, DuplicatePhandleError, type DeviceTree } from '../devicetree/tree.js';
+import { nodeName, unitAddress, parentPath, isAvailableStatus, DuplicatePhandleError, type DeviceTree } from '../devicetree/tree.js';
 import {
   deviceChain,
   itsDeviceId,
@@ -178,7 +178,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   if (input.config === 'n')
     return verdict(false, 'config-disabled', 'The kernel is built without CONFIG_PCI_ENDPOINT_MSI_DOORBELL, so pci_epf_alloc_doorbell() always fails with ENODATA (-61) and logs nothing; rebuild it with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.', { notes: later });
   // drivers/of/platform.c: a disabled node gets no platform device, so no controller at all.
-  if (input.status !== 'okay' && input.status !== 'ok')
+  if (!isAvailableStatus(input.status))
     return verdict(false, 'controller-disabled', `${nodeName(input.controllerPath)} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, { edits: [{ prop: 'status', string: 'okay' }, ...(dt.fixEdits ?? [])], notes: later });
   if (!dt.capable) return verdict(false, dt.code, dt.reason);
   if (!input.kernel)

@@ -14,7 +14,7 @@ import { listEpcNames, readEpc, type EpcSysfs } from '../sysfs/epc.js';
 import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS } from '../sysfs/paths.js';
-import { DeviceTree, DT_BASE, DtMissingError, DtReadError } from '../devicetree/tree.js';
+import { DeviceTree, DT_BASE, DtMissingError, DtReadError, isAvailableStatus } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { doorbellVerdict, gatherDoorbellFacts, type DoorbellVerdict } from '../doorbell/rules.js';
 import { EpctlError, KernelDataError, KernelError } from '../kernel/errors.js';
@@ -230,7 +230,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     }
   }
   if (endpoint && controllers.length === 0) {
-    const disabled = idleEpNodes.filter((n) => n.status !== 'okay' && n.status !== 'ok');
+    const disabled = idleEpNodes.filter((n) => !isAvailableStatus(n.status));
     problems.push({
       code: 'no-controller',
       exitCode: EXIT.NO_CONTROLLER,

@@ -3,6 +3,7 @@
 // its WARN_ON_ONCE(!epc), the epc_init MSI/MSI-X checks, and an unbind that dereferences a NULL
 // epc when the bind error path reaches it (kernel-abi.md §2.8, §2.10, §14 H1/H3).
 import { kstrtou } from '../../configfs/values.js';
+import { MSI_VECTORS, MSIX_VECTORS } from '../../configfs/header.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
@@ -36,12 +37,11 @@ function dev_err(k: KernelContext, dev: EpfDevice, text: string): void {
 /** pci_epf_test_epc_init's interrupt setup: MSI first, then MSI-X, each only if the EPC has it. */
 function epcInit(k: KernelContext, dev: EpfDevice): Errno | undefined {
   const f = k.controller(dev.epc!).features;
-  // pci-epc-core.c pci_epc_set_msi / pci_epc_set_msix: 1..32 vectors, 1..2048 vectors.
-  if (f.msiCapable && (dev.msiInterrupts < 1 || dev.msiInterrupts > 32)) {
+  if (f.msiCapable && (dev.msiInterrupts < MSI_VECTORS.min || dev.msiInterrupts > MSI_VECTORS.max)) {
     dev_err(k, dev, 'MSI configuration failed');
     return new Errno('EINVAL');
   }
-  if (f.msixCapable && (dev.msixInterrupts < 1 || dev.msixInterrupts > 2048)) {
+  if (f.msixCapable && (dev.msixInterrupts < MSIX_VECTORS.min || dev.msixInterrupts > MSIX_VECTORS.max)) {
     dev_err(k, dev, 'MSI-X configuration failed');
     return new Errno('EINVAL');
   }
