@@ -24,8 +24,10 @@ export interface DtFix {
   edits: DtEdit[];
 }
 
-const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
-const nodeRef = (n: NodeRef): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
+/** A cell as dtc writes it. */
+export const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+/** A node reference: `&label`, or `&{/path}` without one. */
+export const nodeRef = (n: { path: string; label?: string | undefined }): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
 
 /** A property value reference: in an overlay, a node without a label is named by its phandle. */
 function cellText(c: Cell, overlay: boolean): string {

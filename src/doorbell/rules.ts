@@ -15,7 +15,7 @@ import {
   type ItsDeviceId,
   type MsiMapResolution,
 } from '../devicetree/msi.js';
-import { renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
+import { hex, nodeRef, renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
@@ -124,8 +124,7 @@ export interface DoorbellVerdict {
   notes: string[];
 }
 
-const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
-const ref = (n: { path: string; label?: string | undefined }): string => (n.label ? `&${n.label}` : `&{${n.path}}`);
+const ref = nodeRef;
 const asRef = (n: { path: string; label?: string | undefined; phandle?: number | undefined }): NodeRef => ({
   path: n.path,
   ...(n.label ? { label: n.label } : {}),
@@ -327,7 +326,7 @@ function suggested(input: DoorbellInput, dropMsiParent = false): Suggestion {
  * enabled) would turn into a confident verdict about the wrong thing.
  */
 async function nodeFact(tree: DeviceTree, path: string): Promise<DtNodeFact> {
-  const [label, compatible, available, phandle] = await Promise.all([tree.pathLabel(path), tree.compatible(path), tree.available(path), tree.u32(path, 'phandle')]);
+  const [label, compatible, available, phandle] = await Promise.all([tree.pathLabel(path), tree.compatible(path), tree.available(path), tree.phandle(path)]);
   return { path, ...(label ? { label } : {}), compatible, available, ...(phandle === undefined ? {} : { phandle }) };
 }
 
