@@ -1,7 +1,8 @@
 // `--root FILE.tar.gz`: the archive is read in memory (archive-read.ts, ustar.ts) with limits on
 // its compressed and inflated size and its entry count; what cannot be a recorded board is
 // refused as one line naming the file, exit 3; nothing is unpacked to disk.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/tmp.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
@@ -19,16 +20,14 @@ import { EpctlError } from './errors.js';
 import { ARCHIVE_LIMITS } from './limits.js';
 import type { KernelPort } from './port.js';
 import { EXIT } from '../exit-codes.js';
-import { TAR_END, type Board, boardTar, tarEntry, tempDir, ustarHeader, within, writeBoardDir } from '../../test/helpers/hostile-sysroot.js';
+import { TAR_END, type Board, boardTar, tarEntry, ustarHeader, within, writeBoardDir } from '../../test/helpers/hostile-sysroot.js';
 import { fixtureArchive } from '../../test/helpers/fixtures.js';
 import { epctl, noStackTrace } from '../../test/helpers/cli.js';
 
+const tmp = tempDirs('epctl-archive', { each: true });
 let dir: string;
 beforeEach(async () => {
-  dir = await tempDir('epctl-archive-');
-});
-afterEach(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
+  dir = await tmp();
 });
 
 /** Every entry under `at`: path → kind and content (file text, link text). */

@@ -1,22 +1,14 @@
-import { afterEach, describe, it, expect } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { RealKernel } from './real.js';
 import { KernelError } from './errors.js';
 import { DEFAULT_LIMIT } from './limits.js';
 import { within } from '../../test/helpers/hostile-sysroot.js';
+import { tempDirs } from '../../test/helpers/tmp.js';
 
-const made: string[] = [];
-async function tmp(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-real-'));
-  made.push(dir);
-  return dir;
-}
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
-});
+const tmp = tempDirs('epctl-real', { each: true });
 
 describe('RealKernel', () => {
   it('issues write(2) even for zero bytes, as `echo -n "" >` does (/dev/full answers ENOSPC only then)', async () => {

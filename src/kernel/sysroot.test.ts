@@ -1,7 +1,10 @@
 // A recorded board is a jail: the sysroot backend over a directory and over the same board as a
 // .tar.gz read in memory gives the same answers, never reads outside the root, never hangs on a
 // special file, and refuses files larger than the kernel writes.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/tmp.js';
+
+const tmp = tempDirs('epctl-jail', { each: true });
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +14,7 @@ import { readArchive } from './archive-read.js';
 import { KernelError } from './errors.js';
 import { MAXSYMLINKS } from './jail.js';
 import { ATTRIBUTE_LIMIT, DT_PROPERTY_LIMIT } from './limits.js';
-import { type Board, tempDir, within, writeBoardArchive, writeBoardDir } from '../../test/helpers/hostile-sysroot.js';
+import { type Board, within, writeBoardArchive, writeBoardDir } from '../../test/helpers/hostile-sysroot.js';
 
 let base: string;
 let runs = 0;
@@ -20,14 +23,11 @@ const SENTINEL = `sentinel-outside-the-root-${process.pid}-${Date.now()}`;
 beforeEach(async () => {
   // base/sentinel and base/trap (a FIFO: opening it for reading would block) sit beside the
   // recorded roots, where an escaping link would land.
-  base = await tempDir('epctl-jail-');
+  base = await tmp();
   await fs.writeFile(path.join(base, 'sentinel'), SENTINEL);
   execFileSync('mkfifo', [path.join(base, 'trap')]);
 });
 
-afterEach(async () => {
-  await fs.rm(base, { recursive: true, force: true });
-});
 
 interface Form {
   form: 'directory' | 'archive';
@@ -273,8 +273,8 @@ describe('hostile recorded boards (generated)', () => {
 
 describe('a recording with entries it could not record', () => {
   it('refuses every look at them (read, stat, lstat, readdir, readlink) instead of answering "absent", and says they exist', async () => {
-    const dir = await tempDir('epctl-unrecorded-');
-    try {
+    const dir = await tmp();
+    {
       await fs.mkdir(path.join(dir, 'sys'), { recursive: true });
       await fs.writeFile(path.join(dir, 'epctl-snapshot.json'), JSON.stringify({ format: 'epctl-snapshot', version: 1, unrecorded: [{ path: '/proc/version', code: 'special', reason: 'a FIFO' }, { path: '/sys/x', code: 'EIO', reason: 'I/O error' }] }));
       const k = new SysrootKernel(dir);
@@ -283,8 +283,6 @@ describe('a recording with entries it could not record', () => {
       await expect(k.read('/sys/x')).rejects.toMatchObject({ code: 'EIO' });
       expect(await k.exists('/proc/version')).toBe(true);
       expect(await k.exists('/proc/cmdline')).toBe(false);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

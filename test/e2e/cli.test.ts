@@ -6,16 +6,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { epctl, noStackTrace } from '../helpers/cli.js';
 
-import { fixtureArchive, fixtureDir } from '../helpers/fixtures.js';
+import { fixtureArchive, fixtureCopy, fixtureDir } from '../helpers/fixtures.js';
 import { tempDirs } from '../helpers/tmp.js';
 
 const tmp = tempDirs('epctl-cli');
 
-async function copyFixture(name: string): Promise<string> {
-  const dir = await tmp();
-  await fs.cp(await fixtureDir(name), dir, { recursive: true, verbatimSymlinks: true });
-  return dir;
-}
+const copyFixture = fixtureCopy;
 
 describe('epctl probe', () => {
   it('runs the README command on the simulated i.MX95 and shows both controllers at a glance', async () => {

@@ -1,21 +1,19 @@
 // `epctl probe --root` on broken or hostile recordings, as a directory and as a .tar.gz of the
 // same files: the CLI ends quickly with the documented exit code, one line naming the path and
 // a fix line, never a stack trace, and never shows a host file a link points at.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as tar from 'tar';
 import { epctl, noStackTrace } from '../helpers/cli.js';
 import { fixtureArchive } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/hostile-sysroot.js';
+import { tempDirs } from '../helpers/tmp.js';
 
+const tmp = tempDirs('epctl-hostile', { each: true });
 let base: string;
 beforeEach(async () => {
-  base = await tempDir('epctl-hostile-');
-});
-afterEach(async () => {
-  await fs.rm(base, { recursive: true, force: true });
+  base = await tmp();
 });
 
 const START = 'sys/kernel/config/pci_ep/controllers/4c300000.pcie-ep/start';

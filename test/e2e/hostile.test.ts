@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import * as tar from 'tar';
 import { EXIT } from '../../src/exit-codes.js';
 import { BIN, noStackTrace } from '../helpers/cli.js';
-import { fixtureArchive } from '../helpers/fixtures.js';
+import { fixtureDir } from '../helpers/fixtures.js';
 import { within } from '../helpers/hostile-sysroot.js';
 import { openPort } from '../../src/kernel/open.js';
 import { probe, exitCodeOf } from '../../src/probe/probe.js';
@@ -71,15 +71,10 @@ afterAll(async () => {
 });
 
 let seq = 0;
-let pristine: string | undefined;
+/** A private copy of the recorded i.MX95, beside the sentinel an escaping link would reach. */
 async function board(): Promise<string> {
-  if (!pristine) {
-    pristine = path.join(work, 'pristine');
-    await fs.mkdir(pristine);
-    await tar.x({ file: fixtureArchive('imx95'), cwd: pristine, preserveOwner: false });
-  }
   const dir = path.join(work, `board-${seq++}`);
-  await fs.cp(pristine, dir, { recursive: true, verbatimSymlinks: true });
+  await fs.cp(await fixtureDir('imx95'), dir, { recursive: true, verbatimSymlinks: true });
   return dir;
 }
 

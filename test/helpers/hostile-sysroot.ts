@@ -4,7 +4,6 @@
 // test can also write what no honest tool writes: absolute names, "..", NULs, bad checksums.
 import fs from 'node:fs/promises';
 import nodePath from 'node:path';
-import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 
@@ -118,11 +117,6 @@ export function boardTar(board: Board): Buffer {
 
 export async function writeBoardArchive(board: Board, file: string): Promise<void> {
   await fs.writeFile(file, gzipSync(boardTar(board)));
-}
-
-/** A fresh temporary directory; the caller removes it (afterEach). */
-export function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(nodePath.join(os.tmpdir(), prefix));
 }
 
 /** Resolves with `p`, or rejects when it has not settled within `ms`: a read must never hang. */
