@@ -57,3 +57,30 @@ describe('observing the pci_ep tree', () => {
     expect(s.pciEp.controllers.map((c) => c.name)).toEqual([QEMU_EPC]);
   });
 });
+
+describe('links and groups the kernel never makes', () => {
+  /** The fake, with readlink of `path` answering `target`, or readdir answering `entries`. */
+  const twisted = (fake: Awaited<ReturnType<typeof boot>>, path: string, over: { target?: string; entries?: string[] }) =>
+    new Proxy(fake, {
+      get(t, prop, r) {
+        const v = Reflect.get(t, prop, r) as unknown;
+        if (typeof v !== 'function') return v;
+        if (prop === 'readlink' && over.target !== undefined) return (p: string) => (p === path ? Promise.resolve(over.target) : (v as (p: string) => unknown).call(t, p));
+        return (v as (...a: unknown[]) => unknown).bind(t);
+      },
+    });
+
+  it('a controller link that names a controller, and a primary/ link that names a function, are problems naming the link', async () => {
+    const fake = await boot('7.3');
+    const t = await mkLinkable(fake, 'pci_epf_test', 't0');
+    const link = await linkToEpc(fake, t);
+    const s = await status(twisted(fake, link, { target: `../${QEMU_EPC}` }));
+    expect(s.problems).toEqual([expect.objectContaining({ code: 'bad-kernel-data', path: link, message: expect.stringContaining('not to a function') })]);
+
+    const v = await mkVntb(fake, 'v0');
+    const primary = await linkPrimary(fake, v);
+    const s2 = await status(twisted(fake, primary, { target: t }));
+    expect(s2.problems).toContainEqual(expect.objectContaining({ path: primary, message: expect.stringContaining('not to a controller') }));
+    expect(s2.pciEp.functions.map((f) => f.name)).toEqual(['t0']);
+  });
+});

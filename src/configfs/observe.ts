@@ -9,6 +9,7 @@ import { type KernelPort, joinPath, resolveLink, basename, dirname } from '../ke
 import { readText } from '../kernel/port.js';
 import { isKernelError, KernelDataError } from '../kernel/errors.js';
 import { CONTROLLERS, FUNCTIONS, PCI_EP } from './paths.js';
+import { EXIT } from '../exit-codes.js';
 
 /** An attribute as read: its text, or the errno its show() returned (vNTB mwN past num_mws: EINVAL). */
 export type AttributeRead = { text: string } | { errno: string };
@@ -67,7 +68,7 @@ async function readAttribute(port: KernelPort, path: string): Promise<AttributeR
     return { text: await readText(port, path) };
   } catch (e) {
     // A show() that fails is the kernel's answer about that attribute, not a broken board.
-    if (isKernelError(e) && e.exitCode !== 7) return { errno: e.code };
+    if (isKernelError(e) && e.exitCode !== EXIT.BAD_DATA) return { errno: e.code };
     throw e;
   }
 }

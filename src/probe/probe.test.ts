@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { createFakeKernel } from '../fake/index.js';
-import type { KernelPort } from '../kernel/port.js';
+import { resolveLink, type KernelPort } from '../kernel/port.js';
 import { KernelError } from '../kernel/errors.js';
 import type { ErrnoCode } from '../kernel/errno.js';
 import { EXIT } from '../exit-codes.js';
@@ -13,8 +13,8 @@ import { probe, exitCodeOf, type BoardState } from './probe.js';
 
 type ReadOp = 'read' | 'readdir' | 'readlink';
 
-/** The fake kernel, with one path's reads replaced: an errno, or other bytes. */
-function hostile(inner: KernelPort, path: string, op: ReadOp, bad: { errno: ErrnoCode } | { bytes: Uint8Array }): KernelPort {
+/** The fake kernel, with one path's reads replaced: an errno, or other bytes, link text or listing. */
+function hostile(inner: KernelPort, path: string, op: ReadOp, bad: { errno: ErrnoCode } | { bytes: Uint8Array } | { value: string | string[] }): KernelPort {
   const fail = (syscall: 'open' | 'scandir' | 'readlink') => Promise.reject(new KernelError({ code: (bad as { errno: ErrnoCode }).errno, syscall, path }));
   return new Proxy(inner, {
     get(target, prop, receiver) {
@@ -24,7 +24,7 @@ function hostile(inner: KernelPort, path: string, op: ReadOp, bad: { errno: Errn
         return (p: string, ...rest: unknown[]) => {
           if (p !== path) return (orig as (...a: unknown[]) => unknown).call(target, p, ...rest);
           if ('errno' in bad) return fail(op === 'read' ? 'open' : op === 'readdir' ? 'scandir' : 'readlink');
-          return Promise.resolve(bad.bytes);
+          return Promise.resolve('bytes' in bad ? bad.bytes : bad.value);
         };
       return (orig as (...a: unknown[]) => unknown).bind(target);
     },
@@ -190,4 +190,44 @@ describe('no verdict built from invalid data', () => {
       );
     });
   }
+});
+
+describe('entries the kernel never shows, named as bad kernel data', () => {
+  const EPC = '7e000000.pcie-ep';
+  const CLASS = `/sys/class/pci_epc/${EPC}`;
+  const problemAt = (s: BoardState, path: string) => s.problems.find((p) => p.path === path && p.code === 'bad-kernel-data');
+
+  it('a class entry that is not a symbolic link (readlink EINVAL)', async () => {
+    const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), CLASS, 'readlink', { errno: 'EINVAL' }));
+    expect(problemAt(s, CLASS)?.message).toContain('is not a symbolic link');
+    expect(s.controllers[0]!.doorbell.capable).toBe('unknown');
+  });
+
+  it('a class entry leading to a directory without the device link every EPC has', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const device = `${resolveLink(CLASS, await k.readlink(CLASS))}/device`;
+    const s = await probe(hostile(k, device, 'readlink', { errno: 'ENOENT' }));
+    expect(problemAt(s, CLASS)?.message).toContain('which has no device link');
+  });
+
+  it('an of_node link that points outside the device tree', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const device = resolveLink(CLASS, await k.readlink(CLASS));
+    const platform = resolveLink(`${device}/device`, await k.readlink(`${device}/device`));
+    const s = await probe(hostile(k, `${platform}/of_node`, 'readlink', { value: '/etc' }));
+    expect(problemAt(s, `${platform}/of_node`)?.message).toContain('not at a node under /sys/firmware/devicetree/base');
+  });
+
+  it('controllers/ without an EPC that /sys/class/pci_epc lists (the kernel registers both together)', async () => {
+    const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), '/sys/kernel/config/pci_ep/controllers', 'readdir', { value: [] }));
+    expect(problemAt(s, '/sys/kernel/config/pci_ep/controllers')?.message).toContain(`has no ${EPC}`);
+    expect(s.controllers.map((c) => c.name)).toEqual([EPC]);
+  });
+
+  it("an RC node's msi-map that cannot be read is named in the DeviceID note, not silently skipped", async () => {
+    const rcMap = '/sys/firmware/devicetree/base/soc/pcie@4c300000/msi-map';
+    const s = await probe(hostile(createFakeKernel({ board: 'imx95' }), rcMap, 'read', { bytes: new Uint8Array([1, 2, 3]) }));
+    const c = s.controllers.find((x) => x.name === '4c300000.pcie-ep')!;
+    expect(c.doorbell.notes.join(' ')).toContain(`${rcMap} cannot be read`);
+  });
 });
