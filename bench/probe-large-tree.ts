@@ -19,8 +19,8 @@ export async function run(): Promise<{ name: string; ratio: number; target: numb
   const size = treeSize(profile.dt);
   const board = await recordBigBoard(profile);
   const small = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-bench-small-'));
-  await tar.x({ file: path.resolve('test/fixtures/sysroot/rk3588-msi-map.tar.gz'), cwd: small, preserveOwner: false });
   try {
+    await tar.x({ file: path.resolve('test/fixtures/sysroot/rk3588-msi-map.tar.gz'), cwd: small, preserveOwner: false });
     const cases: Record<string, string[]> = {
       baseline: ['-e', '0'],
       fdt: [bin, '--root', board.withFdt, 'probe', '--json'],

@@ -18,7 +18,7 @@ import * as statusCommand from './commands/status.js';
 import * as validateCommand from './commands/validate.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
-export function exitCodesHelp(): string {
+function exitCodesHelp(): string {
   const rows = Object.entries(EXIT_SUMMARY).map(([code, meaning]) => `  ${code.padEnd(3)} ${meaning.replace(/`/g, '')}`);
   return `Exit codes:\n${rows.join('\n')}`;
 }

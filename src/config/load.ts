@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
 import { EpctlError } from '../kernel/errors.js';
+import { readFdBounded } from '../kernel/node-fs.js';
 import { EXIT } from '../exit-codes.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -40,21 +41,14 @@ async function readConfigFile(file: string): Promise<string> {
   if (st.isDirectory()) throw refuse('is a directory', 'give the config file itself, e.g. -c /etc/epctl/epctl.yaml');
   if (!st.isFile()) throw refuse('is not a regular file', 'give a regular file');
   if (st.size > MAX_CONFIG_BYTES) throw refuse(`is ${st.size} bytes; a config is at most ${MAX_CONFIG_BYTES}`, 'give the config file itself');
-  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK));
+  // O_NONBLOCK: if the file was swapped for a FIFO since the stat, the open does not wait.
+  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
-      if (bytesRead === 0 || total + bytesRead >= buf.length) {
-        total += bytesRead;
-        break;
-      }
-      total += bytesRead;
-    }
-    if (total > MAX_CONFIG_BYTES) throw refuse(`is larger than ${MAX_CONFIG_BYTES} bytes`, 'give the config file itself');
+    if (!(await fh.stat()).isFile()) throw refuse('is not a regular file', 'give a regular file');
+    const bytes = await readFdBounded(fh, MAX_CONFIG_BYTES, st.size);
+    if (bytes.length > MAX_CONFIG_BYTES) throw refuse(`is larger than ${MAX_CONFIG_BYTES} bytes`, 'give the config file itself');
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, total));
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       throw refuse('is not UTF-8 text', 'save it as UTF-8');
     }

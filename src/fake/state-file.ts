@@ -14,7 +14,7 @@ import { writeFailure, hostFix, isSystemError } from '../output-error.js';
 import type { FakeKernelState } from './api.js';
 
 /** Far above any state epctl writes (a busy board's is tens of kB); a bigger file is not ours. */
-export const MAX_STATE_BYTES = 16 * 1024 * 1024;
+const MAX_STATE_BYTES = 16 * 1024 * 1024;
 
 const FRESH = 'give a file written by --mock-state, or a new path to start a fresh simulated board';
 

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { ERRNO, type ErrnoCode } from '../kernel/errno.js';
+import { parseRelease } from '../kernel/version.js';
 import type { FakeKernelState } from './api.js';
 
 const driverName = z.enum(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'pci_epf_mhi']);
@@ -141,7 +142,7 @@ export function fakeStateSchema(boards: readonly string[]): z.ZodMiniType<FakeKe
     format: z.literal('epctl-fake-kernel'),
     version: z.literal(1),
     board: z.string().check(z.refine((b) => boards.includes(b), { message: `not a built-in board (known: ${boards.join(', ')})` })),
-    release: z.string().check(z.regex(/^\d+\.\d+(\.\d+)?/, { message: 'not a kernel release such as 7.3.4' })),
+    release: z.string().check(z.refine((r) => parseRelease(r) !== undefined, { message: 'not a kernel release such as 7.3.4' })),
     config: z.optional(z.record(z.string(), tristate)),
     configfsMounted: z.optional(z.boolean()),
     model,

@@ -114,7 +114,7 @@ function node(file: string, root: Dir, e: TarEntry): MemoryNode {
 }
 
 /** Builds the in-memory tree; a later entry for a name replaces the earlier, as tar extracts. */
-export function treeOf(file: string, entries: readonly TarEntry[]): MemoryTree {
+function treeOf(file: string, entries: readonly TarEntry[]): MemoryTree {
   const root = memoryDir();
   for (const e of entries) {
     const parts = entryParts(file, e.name);

@@ -7,7 +7,6 @@ import nodePath from 'node:path';
 import * as tar from 'tar';
 
 // Named here for the writer (snapshot); defined with the reader, which has no `tar` dependency.
-export { isArchive } from './archive-read.js';
 
 /** Every path below `dir`, relative, parents before children, sorted. */
 async function listTree(dir: string, rel = ''): Promise<string[]> {

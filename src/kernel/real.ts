@@ -12,7 +12,7 @@ import { describeKind, isSpecial, type RawKind } from './raw-tree.js';
 import { readLimit } from './limits.js';
 
 function refuseSpecial(path: string, kind: RawKind): never {
-  throw new KernelError({ code: 'ENXIO', syscall: 'open', path, hint: `${path} is ${describeKind(kind)}, not a kernel attribute file: epctl reads it only as a stream of records` });
+  throw new KernelError({ code: 'ENXIO', syscall: 'open', path, exitCode: EXIT.BAD_DATA, hint: `${path} is ${describeKind(kind)}, not a kernel attribute file: epctl reads it only as a stream of records` });
 }
 
 export class RealKernel implements KernelPort {

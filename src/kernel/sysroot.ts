@@ -14,7 +14,7 @@ import { readLimit } from './limits.js';
 
 const RERECORD = 're-record the board with `epctl snapshot`';
 
-export function kernelStat(s: RawStat): KernelStat {
+function kernelStat(s: RawStat): KernelStat {
   const kind = s.kind === 'file' || s.kind === 'dir' || s.kind === 'symlink' ? s.kind : 'other';
   return { kind, mode: s.mode, size: s.size, nlink: s.nlink };
 }

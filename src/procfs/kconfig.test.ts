@@ -1,6 +1,7 @@
 // Kernel .config parsing (scripts/kconfig's output) and the /proc/config.gz → /boot/config-<release>
 // loader.
 import { gzipSync } from 'node:zlib';
+import { KernelError } from '../kernel/errors.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KernelConfigError, isEnabled, parseKernelConfig, readKernelConfig } from './kconfig.js';
@@ -62,8 +63,9 @@ function portWith(files: Record<string, Uint8Array | string>): KernelPort {
   return {
     read: async (path: string) => {
       const f = files[path];
-      if (f === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-      if (f === 'EACCES') throw Object.assign(new Error(`EACCES: ${path}`), { code: 'EACCES' });
+      // A port throws KernelErrors, as every backend does.
+      if (f === undefined) throw new KernelError({ code: 'ENOENT', syscall: 'open', path });
+      if (f === 'EACCES') throw new KernelError({ code: 'EACCES', syscall: 'open', path });
       return typeof f === 'string' ? new TextEncoder().encode(f) : f;
     },
   } as unknown as KernelPort;

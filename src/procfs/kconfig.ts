@@ -86,12 +86,7 @@ export class KernelConfigError extends KernelDataError {
   }
 }
 
-/**
- * Errnos that mean "this source is not there for us": try the next one. EFBIG, ENXIO and ELOOP
- * are the port's refusals (a file over its read limit, a special file, a link loop).
- */
-const UNREADABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'EFBIG', 'ENXIO', 'ELOOP']);
-/** Of those, the ones worth telling the person about: the file is there but refused. */
+/** The port's own refusals (a file over its read limit, a special file, a link loop): their hint says why. */
 const REFUSED = new Set(['EFBIG', 'ENXIO', 'ELOOP']);
 
 /** A configuration source that exists but was not used, and why. */
@@ -106,10 +101,9 @@ async function readIfReadable(port: KernelPort, path: string, skipped: KernelCon
   try {
     return await port.read(path);
   } catch (e) {
-    const err = e as { code?: string; message?: string; hint?: string };
-    if (!UNREADABLE.has(err.code ?? '') && !(e instanceof KernelError)) throw e;
-    if (REFUSED.has(err.code ?? '')) skipped.push({ path, code: err.code ?? '', reason: err.hint ?? err.message ?? String(err.code) });
-    else if (err.code !== 'ENOENT') skipped.push({ path, code: err.code ?? '', reason: err.message ?? String(err.code) });
+    // Any failure to read a source means: try the next one, and say why unless it is simply absent.
+    if (!(e instanceof KernelError)) throw e;
+    if (e.code !== 'ENOENT') skipped.push({ path, code: e.code, reason: REFUSED.has(e.code) ? (e.hint ?? e.message) : e.message });
     return undefined;
   }
 }

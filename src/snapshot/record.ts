@@ -27,7 +27,6 @@ const EXTRA_FILES = [PROC_VERSION, PROC_MOUNTS, PROC_INTERRUPTS, PROC_CONFIG_GZ,
 const EXTRA_TREES = [PCI_EP, DT_BASE, PCI_EPF_BUS];
 
 import { MANIFEST } from '../kernel/sysroot.js';
-export { MANIFEST };
 
 /** An entry of the board that could not be read, so is not in the recording. */
 export interface UnrecordedEntry {

@@ -7,7 +7,7 @@ import { withBoard, type CommandSpec, type RunContext } from '../context.js';
 import { writeOut } from '../output.js';
 
 /** TEXT as one word for a POSIX shell, for commands epctl prints for a person to paste. */
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../exit-codes.js';
 import type { CommandSpec, RunContext } from '../context.js';
-import { writeOut } from '../output.js';
+import { writeErr, writeOut } from '../output.js';
 
 export const spec: CommandSpec = { name: 'validate', readsBoard: false };
 
@@ -50,7 +50,7 @@ It exits 0 when the file is valid, 65 when it is not (each issue as FILE:LINE:CO
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
           if (ctx.json) writeOut(JSON.stringify({ file: e.file, valid: false, issues: e.issues }, null, 2) + '\n');
-          else process.stderr.write(e.issues.map((i) => `${e.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}\n`).join('') + (e.hint ? `  fix: ${e.hint}\n` : ''));
+          else writeErr(e.issues.map((i) => `${e.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}\n`).join('') + (e.hint ? `  fix: ${e.hint}\n` : ''));
           return EXIT.CONFIG;
         }
       }),
