@@ -93,3 +93,6 @@ export async function withBoard<T>(ctx: RunContext, fn: (port: KernelPort) => Pr
   await open.close();
   return result;
 }
+
+/** How main.ts runs a command's action: flags checked into a RunContext, errors printed, exit set. */
+export type Run = (spec: CommandSpec, cmd: import('commander').Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>;

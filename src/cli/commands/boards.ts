@@ -2,12 +2,12 @@
 // options are refused (src/cli/context.ts).
 import type { Command } from 'commander';
 import { EXIT } from '../../exit-codes.js';
-import type { CommandSpec, RunContext } from '../context.js';
+import type { CommandSpec, Run } from '../context.js';
 import { writeOut } from '../output.js';
 
 export const spec: CommandSpec = { name: 'boards', readsBoard: false };
 
-export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .description('List the built-in simulated boards for --mock.')

@@ -3,9 +3,8 @@
 import type { Command } from 'commander';
 import { probe, exitCodeOf } from '../../probe/probe.js';
 import { renderProbe } from '../render/probe.js';
-import { withBoard, type CommandSpec, type RunContext } from '../context.js';
+import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js';
 import { writeOut } from '../output.js';
-import { UsageError } from '../context.js';
 import { renderDtso, overlayable } from '../../doorbell/dt-fix.js';
 import type { BoardState } from '../../probe/probe.js';
 
@@ -33,7 +32,7 @@ export function dtsoOf(state: BoardState): string {
 
 export const spec: CommandSpec = { name: 'probe', readsBoard: true };
 
-export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .description('Report the kernel, configfs, function drivers and every endpoint controller, with its doorbell verdict.')

@@ -3,7 +3,7 @@
 // so an interrupt removes it.
 import type { Command } from 'commander';
 import { EXIT } from '../../exit-codes.js';
-import { withBoard, type CommandSpec, type RunContext } from '../context.js';
+import { withBoard, type CommandSpec, type Run } from '../context.js';
 import { writeOut } from '../output.js';
 
 /** TEXT as one word for a POSIX shell, for commands epctl prints for a person to paste. */
@@ -13,7 +13,7 @@ function shellQuote(text: string): string {
 
 export const spec: CommandSpec = { name: 'snapshot', readsBoard: true };
 
-export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .argument('<target>', 'a new directory (or an empty one), or a new FILE.tar.gz in an existing directory')

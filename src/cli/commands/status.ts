@@ -1,13 +1,13 @@
 // `epctl status`: the PCI endpoint configfs as it is now — controllers and what they carry,
 // functions with their attributes, type group and links. Read-only.
 import type { Command } from 'commander';
-import { withBoard, type CommandSpec, type RunContext } from '../context.js';
+import { withBoard, type CommandSpec, type Run } from '../context.js';
 import { writeOut } from '../output.js';
 import { renderStatus } from '../render/status.js';
 
 export const spec: CommandSpec = { name: 'status', readsBoard: true };
 
-export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .description('Show the PCI endpoint configfs now: controllers, functions, their attributes, type groups and links.')

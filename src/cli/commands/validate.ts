@@ -2,12 +2,12 @@
 // its file, line and column, the field and what would be valid; exit 65 when there is one.
 import type { Command } from 'commander';
 import { EXIT } from '../../exit-codes.js';
-import type { CommandSpec, RunContext } from '../context.js';
+import type { CommandSpec, Run } from '../context.js';
 import { writeErr, writeOut } from '../output.js';
 
 export const spec: CommandSpec = { name: 'validate', readsBoard: false };
 
-export function register(program: Command, run: (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .description('Check a config file (YAML or JSON) without touching a board.')
