@@ -34,6 +34,12 @@ export interface ObservedFunction {
   controllers: string[];
   /** Virtual functions linked into this (physical) function: `<driver>/<name>`. */
   virtualFunctions: string[];
+  /** The link entries themselves, by name, for whoever removes them. */
+  links: {
+    primary: { name: string; controller: string } | null;
+    secondary: { name: string; controller: string } | null;
+    virtualFunctions: { name: string; function: string }[];
+  };
 }
 
 export interface ObservedController {
@@ -42,6 +48,8 @@ export interface ObservedController {
   files: Record<string, AttributeRead>;
   /** Functions linked here, `<driver>/<name>`, in listing order. */
   functions: string[];
+  /** The link entries (the name a person chose in `ln -s … controllers/<epc>/<name>`). */
+  links: { name: string; function: string }[];
 }
 
 export interface PciEpState {
@@ -78,11 +86,11 @@ async function entries(port: KernelPort, dir: string): Promise<{ name: string; k
   return Promise.all(names.map(async (name) => ({ name, path: joinPath(dir, name), kind: (await port.lstat(joinPath(dir, name))).kind })));
 }
 
-async function linkedController(port: KernelPort, dir: string): Promise<string | null> {
+async function linkedController(port: KernelPort, dir: string): Promise<{ name: string; controller: string } | null> {
   for (const e of await entries(port, dir)) {
     if (e.kind !== 'symlink') continue;
     const t = classifyLink(e.path, await port.readlink(e.path));
-    if (t.kind === 'controller') return t.name;
+    if (t.kind === 'controller') return { name: e.name, controller: t.name };
     throw new KernelDataError(e.path, `links to ${t.kind === 'other' ? t.path : `function ${t.driver}/${t.name}`}, not to a controller`);
   }
   return null;
@@ -93,9 +101,9 @@ export async function observeFunction(port: KernelPort, driver: string, name: st
   const path = joinPath(FUNCTIONS, driver, name);
   const attributes: Record<string, AttributeRead> = {};
   let typeGroup: ObservedTypeGroup | null = null;
-  const virtualFunctions: string[] = [];
-  let primary: string | null = null;
-  let secondary: string | null = null;
+  const virtualFunctions: { name: string; function: string }[] = [];
+  let primary: { name: string; controller: string } | null = null;
+  let secondary: { name: string; controller: string } | null = null;
   for (const e of await entries(port, path)) {
     if (e.kind === 'file') attributes[e.name] = await readAttribute(port, e.path);
     else if (e.kind === 'dir' && e.name === 'primary') primary = await linkedController(port, e.path);
@@ -108,26 +116,36 @@ export async function observeFunction(port: KernelPort, driver: string, name: st
     } else if (e.kind === 'symlink') {
       const t = classifyLink(e.path, await port.readlink(e.path));
       if (t.kind !== 'function') throw new KernelDataError(e.path, `links to ${t.kind === 'controller' ? `controller ${t.name}` : t.path}, where only virtual-function links belong`);
-      virtualFunctions.push(`${t.driver}/${t.name}`);
+      virtualFunctions.push({ name: e.name, function: `${t.driver}/${t.name}` });
     }
   }
-  return { driver, name, path, attributes, typeGroup, primary, secondary, virtualFunctions };
+  return {
+    driver,
+    name,
+    path,
+    attributes,
+    typeGroup,
+    primary: primary?.controller ?? null,
+    secondary: secondary?.controller ?? null,
+    virtualFunctions: virtualFunctions.map((v) => v.function),
+    links: { primary, secondary, virtualFunctions },
+  };
 }
 
 /** One controller directory. */
 export async function observeController(port: KernelPort, name: string): Promise<ObservedController> {
   const dir = joinPath(CONTROLLERS, name);
   const files: Record<string, AttributeRead> = {};
-  const functions: string[] = [];
+  const links: { name: string; function: string }[] = [];
   for (const e of await entries(port, dir)) {
     if (e.kind === 'file') files[e.name] = await readAttribute(port, e.path);
     else if (e.kind === 'symlink') {
       const t = classifyLink(e.path, await port.readlink(e.path));
       if (t.kind !== 'function') throw new KernelDataError(e.path, `links to ${t.kind === 'controller' ? `controller ${t.name}` : t.path}, not to a function`);
-      functions.push(`${t.driver}/${t.name}`);
+      links.push({ name: e.name, function: `${t.driver}/${t.name}` });
     }
   }
-  return { name, files, functions };
+  return { name, files, functions: links.map((l) => l.function), links };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { KernelStat, StreamOptions } from '../kernel/port.js';
+import type { KernelStat, KmsgRecord, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
@@ -71,7 +71,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly vol = new Volume();
   private readonly cfg: ReadonlyMap<string, 'y' | 'm' | 'n'>;
   private readonly overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
-  private readonly configfsMounted: boolean;
+  private configfsMounted: boolean;
   private readonly modules: Set<string>;
   private readonly domains = new Map<string, MsiDomain>();
   private readonly booted: Promise<void>;
@@ -354,7 +354,43 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
   }
 
+  async kmsg(): Promise<KmsgRecord[]> {
+    await this.booted;
+    return this.m.log.records.map((r, seq) => ({ level: r.level, seq, usec: r.usec, text: r.text }));
+  }
+
+  /** modprobe: 0 for a loaded or built-in module; a module the board does not ship is not found. */
+  loadModule(module: string): Promise<void> {
+    return this.serial(() => {
+      if (isModelledDriver(module) && this.m.drivers[module]?.loaded) return;
+      if (!isModelledDriver(module) || !this.board.functionDrivers.includes(module) || this.cfg.get(EPF_DRIVER_SYMBOL[module]) !== 'm')
+        throw new KernelError({ code: 'ENOENT', syscall: 'modprobe', path: `/lib/modules/${this.release}`, hint: `modprobe: FATAL: Module ${module} not found in directory /lib/modules/${this.release}` });
+      this.modprobe(module);
+    });
+  }
+
+  /** mount -t configfs: EBUSY when mounted, ENODEV without CONFIG_CONFIGFS_FS. */
+  mountConfigfs(): Promise<void> {
+    return this.serial(() => {
+      if (this.cfg.get('CONFIGFS_FS') === 'n')
+        throw new KernelError({ code: 'ENODEV', syscall: 'mount', path: CONFIGFS, hint: "mount: unknown filesystem type 'configfs': the kernel was built without CONFIG_CONFIGFS_FS" });
+      if (this.configfsMounted) throw new KernelError({ code: 'EBUSY', syscall: 'mount', path: CONFIGFS, hint: `mount: ${CONFIGFS}: none already mounted` });
+      this.configfsMounted = true;
+    });
+  }
+
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Runs FN after every earlier call, as one more system call under the big lock. */
+  private serial<T>(fn: () => T): Promise<T> {
+    const call = async (): Promise<T> => {
+      await this.booted;
+      return fn();
+    };
+    const result = this.queue.then(call, call);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
 
   private view(): CfsView {
     return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n' };

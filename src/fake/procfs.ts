@@ -71,5 +71,8 @@ export function memfsPort(vol: Volume, origin: string): KernelPort {
     symlink: (_t, p) => readOnly('symlink', p),
     unlink: (p) => readOnly('unlink', p),
     lines: (p) => ({ [Symbol.asyncIterator]: () => ({ next: () => readOnly('open', p) }) }),
+    kmsg: () => readOnly('open', '/dev/kmsg'),
+    loadModule: (m) => readOnly('modprobe', m),
+    mountConfigfs: () => readOnly('mount', '/sys/kernel/config'),
   };
 }

@@ -34,6 +34,18 @@ export interface KernelBehaviour {
   newWarnFormat: boolean;
   /** lib/dump_stack.c dump_stack_print_info prints "UID: %u" ("report process UID", Suren Baghdasaryan, June 2024, akpm tree: v6.11 [inferred release]). */
   dumpStackUid: boolean;
+  /**
+   * pci-ep-cfs.c pci_primary/secondary_epc_epf_unlink take configfs' (src, target) in the
+   * wrong order (since v5.12, e85a2d783762): unlinking through primary/ or secondary/ can
+   * crash in pci_epf_unbind. Fixes posted Oct 2025 – Jan 2026; observed harmless on 7.3.4, so
+   * modelled as fixed from 7.3 [inferred].
+   */
+  subGroupUnlinkSwapped: boolean;
+  /**
+   * primary/ and secondary/ are made by delayed work after mkdir up to 6.19; made at once
+   * since c7a1d2620a29 (pci/endpoint 2025-12-18, first release ≈7.0 [inferred]).
+   */
+  delayedSubGroups: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
@@ -52,6 +64,8 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
     dumpStackUid: atLeast(v, '6.11'),
+    subGroupUnlinkSwapped: !v73,
+    delayedSubGroups: !atLeast(v, '7.0'),
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every
     // secondary line are read off the source layout [inferred].
     warnLines: atLeast(v, '6.5')

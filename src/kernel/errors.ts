@@ -53,7 +53,9 @@ export type KernelOp =
   | 'readlink'
   | 'stat'
   | 'lstat'
-  | 'rename';
+  | 'rename'
+  | 'modprobe'
+  | 'mount';
 
 export interface KernelErrorInit {
   code: ErrnoCode;

@@ -15,6 +15,17 @@ export interface KernelStat {
   nlink: number;
 }
 
+/** One record of the kernel log ring (/dev/kmsg: "level,seq,usec,flags;text"). */
+export interface KmsgRecord {
+  /** printk level 0..7 (3 err, 4 warning, 6 info). */
+  level: number;
+  /** The record's sequence number: later records have higher ones. */
+  seq: number;
+  /** Microseconds since boot. */
+  usec: number;
+  text: string;
+}
+
 export interface StreamOptions {
   /** Stops the stream; the iterator then ends without an error. */
   signal?: AbortSignal;
@@ -55,6 +66,16 @@ export interface KernelPort {
    * tracefs trace_pipe lines), without their trailing newline. Blocks like the kernel file.
    */
   lines(path: string, opts?: StreamOptions): AsyncIterable<string>;
+  /**
+   * The records the kernel log ring holds now, oldest first, without waiting (a non-blocking
+   * read of /dev/kmsg to its end): apply takes the highest seq before a change and reads what
+   * came after it, because some failures are only logged (kernel-abi: epc_init since ≈6.11).
+   */
+  kmsg(): Promise<KmsgRecord[]>;
+  /** `modprobe MODULE` (real: the modprobe binary; fake: the module loader; recorded: EROFS). */
+  loadModule(module: string): Promise<void>;
+  /** `mount -t configfs none /sys/kernel/config` (fs/configfs/mount.c). */
+  mountConfigfs(): Promise<void>;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

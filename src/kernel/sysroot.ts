@@ -3,7 +3,7 @@
 // home of the rules for reading a recording: every path resolves inside it (jail.ts), special
 // files are refused unopened, every read is bounded (limits.ts). Read-only: every change fails
 // with EROFS, as on a read-only mount.
-import type { KernelPort, KernelStat, StreamOptions } from './port.js';
+import type { KernelPort, KernelStat, KmsgRecord, StreamOptions } from './port.js';
 import { EXIT } from '../exit-codes.js';
 import { KernelError, fromNodeError, type KernelOp } from './errors.js';
 import { isErrnoCode, type ErrnoCode } from './errno.js';
@@ -114,6 +114,16 @@ export class SysrootKernel implements KernelPort {
   }
   unlink(path: string): Promise<void> {
     return this.readOnly('unlink', path);
+  }
+  kmsg(): Promise<KmsgRecord[]> {
+    // A recording has no live kernel log: /dev/kmsg is a device node, never recorded.
+    return Promise.reject(new KernelError({ code: 'ENXIO', syscall: 'open', path: '/dev/kmsg', hint: `${this.origin} is a recorded board (--root): it has no live kernel log` }));
+  }
+  loadModule(module: string): Promise<void> {
+    return this.readOnly('modprobe', `/lib/modules/${module}`);
+  }
+  mountConfigfs(): Promise<void> {
+    return this.readOnly('mount', '/sys/kernel/config');
   }
 
   async readdir(path: string): Promise<string[]> {

@@ -72,6 +72,9 @@ class RecordingPort implements KernelPort {
   symlink = (t: string, p: string) => this.inner.symlink(t, p);
   unlink = (p: string) => this.inner.unlink(p);
   lines = (p: string, o?: StreamOptions) => this.inner.lines(p, o);
+  kmsg = () => this.inner.kmsg();
+  loadModule = (m: string) => this.inner.loadModule(m);
+  mountConfigfs = () => this.inner.mountConfigfs();
 }
 
 export interface SnapshotOptions {

@@ -95,6 +95,9 @@ export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): D
     rmdir: readOnly('rmdir'),
     symlink: async (_target, path) => fail('EROFS', 'symlink', path),
     unlink: readOnly('unlink'),
+    kmsg: () => fail('EROFS', 'open', '/dev/kmsg'),
+    loadModule: readOnly('modprobe'),
+    mountConfigfs: () => fail('EROFS', 'mount', '/sys/kernel/config'),
     async readdir(path) {
       check('scandir', path);
       const d = dirs.get(path);

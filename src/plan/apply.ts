@@ -1,0 +1,241 @@
+// apply: the only writer. Carries out a plan one operation at a time, reads every write back
+// in the kernel's own format, checks every link after it is made (since ≈6.11 a bind whose
+// epc_init fails still returns 0 and only logs, drivers/pci/endpoint/pci-epc-core.c), and
+// keeps an undo log: on the first failure it undoes what it did, newest first, and reports
+// the errno, the path and what the kernel printed meanwhile. A partial apply never reads as
+// success.
+import { type KernelPort, readText, joinPath } from '../kernel/port.js';
+import { isKernelError, KernelOops } from '../kernel/errors.js';
+import { lastSeq, kmsgAfter } from '../kernel/kmsg.js';
+import { formatStart } from '../configfs/values.js';
+import { FUNCTIONS } from '../configfs/paths.js';
+import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
+import { driverFacts } from '../configfs/drivers.js';
+import type { ObservedFunction } from '../configfs/observe.js';
+import { readsAs } from './attributes.js';
+import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
+
+export interface ApplyHooks {
+  /** Called before a function is made (owned: true) and after one is removed (false), so a kill leaves the record right. */
+  own?(fn: string, owned: boolean): Promise<void>;
+  /** Told of each operation as it completes (for a progress view). */
+  progress?(op: PlanOp, outcome: 'done' | 'already'): void;
+  /** How long to wait for primary/ after mkdir on kernels that make it from delayed work. */
+  subGroupTimeoutMs?: number;
+}
+
+export interface ApplyFailure {
+  op: PlanOp;
+  /** The errno, or "LOGGED" when the call returned 0 but the kernel logged a failure. */
+  code: string;
+  message: string;
+  path: string;
+  /** Kernel log lines printed since the apply started. */
+  kernelLog: string[];
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  /** Operations carried out (before any rollback), in order. */
+  done: { op: PlanOp; outcome: 'done' | 'already' }[];
+  failure?: ApplyFailure;
+  /** Present after a failure: how many undo steps ran, and the ones that failed. */
+  rollback?: { undone: number; errors: { step: string; message: string }[] };
+  /** Everything the kernel logged during the apply (and its rollback). */
+  kernelLog: string[];
+}
+
+/** A failure the kernel did not report as an errno (a read-back mismatch, a logged bind failure). */
+class StepFailed extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+const KNOWN_ATTRIBUTES = new Set([...FUNCTION_ATTRIBUTES.map((a) => a.name), 'primary', 'secondary']);
+
+export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}): Promise<ApplyResult> {
+  // /dev/kmsg may be unreadable (dmesg_restrict without CAP_SYSLOG): apply still runs, without log lines.
+  const logStart = await port.kmsg().then(lastSeq, () => null);
+  const log = async (after: number | null): Promise<string[]> =>
+    after === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), after).map((r) => r.text);
+  const seqNow = async (): Promise<number | null> => (logStart === null ? null : port.kmsg().then(lastSeq, () => null));
+
+  const undo: { step: string; run: () => Promise<void> }[] = [];
+  const done: ApplyResult['done'] = [];
+  const groups = new Map<string, string>();
+
+  /** The function's type-group directory, found by listing (`<driver>.<N>`, `nvme`). */
+  const typeGroup = async (fnPath: string): Promise<string> => {
+    const cached = groups.get(fnPath);
+    if (cached) return cached;
+    for (const name of await port.readdir(fnPath)) {
+      if (KNOWN_ATTRIBUTES.has(name)) continue;
+      if ((await port.lstat(joinPath(fnPath, name))).kind === 'dir') {
+        groups.set(fnPath, name);
+        return name;
+      }
+    }
+    throw new StepFailed('ENOENT', `${fnPath} has no driver type group, so its type attributes cannot be written`, fnPath);
+  };
+  const resolve = async (path: string): Promise<string> => {
+    const i = path.indexOf(`/${TYPE_GROUP}/`);
+    if (i < 0) return path;
+    const fnPath = path.slice(0, i);
+    return `${fnPath}/${await typeGroup(fnPath)}/${path.slice(i + TYPE_GROUP.length + 2)}`;
+  };
+
+  const writeVerified = async (path: string, value: string, declared: Parameters<typeof readsAs>[1]): Promise<void> => {
+    await port.write(path, value);
+    const back = await readText(port, path);
+    if (!readsAs(back, declared))
+      throw new StepFailed('MISMATCH', `wrote ${JSON.stringify(value.trimEnd())} to ${path}, but it reads back ${JSON.stringify(back.trimEnd())}: the kernel stored something else (a narrower field, or a value it adjusts)`, path);
+  };
+
+  const recreate = async (was: ObservedFunction): Promise<void> => {
+    await port.mkdir(was.path);
+    await waitFor(port, `${was.path}/primary`, hooks.subGroupTimeoutMs ?? 2000);
+    for (const name of ['msi_interrupts', 'msix_interrupts']) {
+      const a = was.attributes[name];
+      if (a && 'text' in a && a.text !== (await readText(port, `${was.path}/${name}`))) await port.write(`${was.path}/${name}`, a.text);
+    }
+    if (was.typeGroup) {
+      const group = await typeGroup(was.path);
+      const first = driverFacts(was.driver).writeFirst;
+      const names = Object.keys(was.typeGroup.attributes).sort((a, b) => Number(!first.includes(a)) - Number(!first.includes(b)));
+      for (const name of names) {
+        const a = was.typeGroup.attributes[name]!;
+        const path = `${was.path}/${group}/${name}`;
+        if ('text' in a && a.text !== (await readText(port, path))) await port.write(path, a.text);
+      }
+    }
+  };
+
+  const step = async (op: PlanOp): Promise<'done' | 'already'> => {
+    switch (op.kind) {
+      case 'mount':
+        // Left mounted on rollback: mounting configfs changes nothing a later run depends on.
+        await port.mountConfigfs();
+        return 'done';
+      case 'modprobe':
+        // Left loaded on rollback: the module registers only its functions/ entry.
+        await port.loadModule(op.module);
+        if (!(await port.exists(`${FUNCTIONS}/${op.driver}`)))
+          throw new StepFailed('ENOENT', `modprobe ${op.module} succeeded, but ${FUNCTIONS}/${op.driver} did not appear`, `${FUNCTIONS}/${op.driver}`);
+        return 'done';
+      case 'start': {
+        try {
+          await port.write(op.path, formatStart(op.value));
+        } catch (e) {
+          // 6.5+: writing the cached value again is EALREADY (pci_epc_start_store): already so.
+          if (isKernelError(e, 'EALREADY')) return 'already';
+          throw e;
+        }
+        undo.push({ step: `write ${formatStart(!op.value).trim()} to ${op.path}`, run: async () => void (await port.write(op.path, formatStart(!op.value))) });
+        const back = await readText(port, op.path);
+        if (back !== formatStart(op.value)) throw new StepFailed('MISMATCH', `wrote ${formatStart(op.value).trim()} to ${op.path}, but it reads back ${JSON.stringify(back.trimEnd())}`, op.path);
+        return 'done';
+      }
+      case 'unlink':
+        await port.unlink(op.path);
+        undo.push({ step: `ln -s ${op.target} ${op.path}`, run: () => port.symlink(op.target, op.path) });
+        return 'done';
+      case 'rmdir':
+        await port.rmdir(op.path);
+        undo.push({ step: `recreate ${op.path}`, run: () => recreate(op.was) });
+        return 'done';
+      case 'mkdir':
+        await hooks.own?.(op.fn, true);
+        await port.mkdir(op.path);
+        undo.push({ step: `rmdir ${op.path}`, run: () => port.rmdir(op.path) });
+        return 'done';
+      case 'wait':
+        await waitFor(port, op.path, hooks.subGroupTimeoutMs ?? 2000);
+        return 'done';
+      case 'write': {
+        const path = await resolve(op.path);
+        const before = op.before === 'read-first' ? await readText(port, path) : op.before === 'none' ? undefined : op.before.text;
+        try {
+          await port.write(path, op.value);
+        } catch (e) {
+          if (isKernelError(e, 'ENOENT') && op.path.includes(TYPE_GROUP)) {
+            const group = path.slice(0, path.lastIndexOf('/'));
+            const offered = await port.readdir(group).catch(() => []);
+            throw new StepFailed('ENOENT', `this kernel's ${group.split('/').slice(-3, -2)[0]} has no ${path.split('/').pop()} (its ${group.split('/').pop()}/ offers ${offered.join(', ')})`, path);
+          }
+          throw e;
+        }
+        if (before !== undefined) undo.push({ step: `write ${JSON.stringify(before.trimEnd())} to ${path}`, run: async () => void (await port.write(path, before)) });
+        const back = await readText(port, path);
+        if (!readsAs(back, op.declared))
+          throw new StepFailed('MISMATCH', `wrote ${JSON.stringify(op.value.trimEnd())} to ${path}, but it reads back ${JSON.stringify(back.trimEnd())}: the kernel stores this attribute in a narrower field or adjusts it`, path);
+        return 'done';
+      }
+      case 'link': {
+        const since = await seqNow();
+        await port.symlink(op.target, op.path);
+        undo.push({ step: `rm ${op.path}`, run: () => port.unlink(op.path) });
+        if ((await port.lstat(op.path)).kind !== 'symlink') throw new StepFailed('EIO', `${op.path} is not a link after ln -s`, op.path);
+        const failed = (await bindLog(port, since)).filter((r) => r.level <= 3 && !(isDoorbellNoise(r.text) && !op.doorbell));
+        if (failed.length)
+          throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
+        return 'done';
+      }
+    }
+  };
+
+  for (const op of plan.ops) {
+    try {
+      const outcome = await step(op);
+      done.push({ op, outcome });
+      hooks.progress?.(op, outcome);
+      if (op.kind === 'rmdir') await hooks.own?.(op.fn, false);
+    } catch (e) {
+      if (e instanceof KernelOops) throw e;
+      if (!(e instanceof StepFailed) && !isKernelError(e)) throw e;
+      const failure: ApplyFailure = {
+        op,
+        code: e instanceof StepFailed ? e.code : e.code,
+        message: e.message,
+        path: e instanceof StepFailed ? e.path : e.path,
+        kernelLog: await log(logStart),
+      };
+      const rollback = { undone: 0, errors: [] as { step: string; message: string }[] };
+      for (const u of undo.reverse()) {
+        try {
+          await u.run();
+          rollback.undone++;
+        } catch (err) {
+          if (err instanceof KernelOops) throw err;
+          rollback.errors.push({ step: u.step, message: (err as Error).message });
+        }
+      }
+      return { ok: false, done, failure, rollback, kernelLog: await log(logStart) };
+    }
+  }
+  return { ok: true, done, kernelLog: await log(logStart) };
+}
+
+/** The records a link printed. */
+async function bindLog(port: KernelPort, since: number | null) {
+  return since === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), since);
+}
+
+/** pci-ep-msi.c: a function that did not ask for doorbells may log failing to get one and go on polling. */
+function isDoorbellNoise(text: string): boolean {
+  return /Failed to allocate doorbell|Can't find MSI domain for EPC/.test(text);
+}
+
+/** Polls until PATH exists (primary/ made by delayed work before 7.0, c7a1d2620a29). */
+async function waitFor(port: KernelPort, path: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await port.exists(path)) return;
+    if (Date.now() > end) throw new StepFailed('ETIMEDOUT', `${path} did not appear within ${timeoutMs} ms after mkdir`, path);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
