@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { openPort } from '../kernel/open.js';
 import type { KernelPort } from '../kernel/port.js';
 import type { Cleanup } from './cleanup.js';
+import { DEFAULT_STATE_FILE } from '../state/ownership.js';
 
 /** The global options as commander parses them. */
 export interface GlobalFlags {
@@ -13,6 +14,7 @@ export interface GlobalFlags {
   mock?: string;
   kernel?: string;
   mockState?: string;
+  state?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,11 @@ export interface RunContext {
   readonly json: boolean;
   /** Undefined for a command that reads no board (`boards`). */
   readonly board: BoardSource | undefined;
+  /**
+   * Where epctl records what it made on this board (--state; /var/lib/epctl/state.json on a
+   * live board; beside --mock-state; none for a one-shot simulated board or a recording).
+   */
+  readonly stateFile: string | undefined;
   readonly cleanup: Cleanup;
 }
 
@@ -48,7 +55,7 @@ const flag = (name: keyof GlobalFlags): string => `--${name.replace(/[A-Z]/g, (c
 
 /** Normalises and checks the flags for COMMAND; every refusal names the option and the fix. */
 export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Cleanup): RunContext {
-  const given = (['root', 'mock', 'kernel', 'mockState'] as const).filter((k) => flags[k] !== undefined);
+  const given = (['root', 'mock', 'kernel', 'mockState', 'state'] as const).filter((k) => flags[k] !== undefined);
   if (!spec.readsBoard && given.length > 0) {
     const k = given[0]!;
     throw new UsageError(`${flag(k)} does not apply to \`epctl ${spec.name}\`: it reads no board`, `drop ${flag(k)} ${flags[k]}`);
@@ -69,7 +76,9 @@ export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Clean
       : flags.mock !== undefined
         ? { kind: 'mock', board: flags.mock, kernel: flags.kernel, stateFile: flags.mockState }
         : { kind: 'live' };
-  return Object.freeze({ command: spec.name, json: flags.json === true, board, cleanup });
+  const stateFile =
+    flags.state ?? (board?.kind === 'live' ? DEFAULT_STATE_FILE : board?.kind === 'mock' && board.stateFile !== undefined ? `${board.stateFile}.epctl-state.json` : undefined);
+  return Object.freeze({ command: spec.name, json: flags.json === true, board, stateFile, cleanup });
 }
 
 /** Opens the context's board, runs FN on it, and closes it (saving --mock-state) after. */

@@ -16,6 +16,10 @@ import * as snapshotCommand from './commands/snapshot.js';
 import * as boardsCommand from './commands/boards.js';
 import * as statusCommand from './commands/status.js';
 import * as validateCommand from './commands/validate.js';
+import * as planCommand from './commands/plan.js';
+import * as applyCommand from './commands/apply.js';
+import * as clearCommand from './commands/clear.js';
+import * as saveCommand from './commands/save.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -31,6 +35,7 @@ export function buildProgram(cleanup: Cleanup = createCleanup()): Command {
     .addOption(new Option('--mock <board>', 'run against a built-in simulated board (see `epctl boards`)'))
     .addOption(new Option('--kernel <version>', 'kernel the simulated board runs: 6.1, 6.12, 7.3 or a full release (default 7.3.4)'))
     .addOption(new Option('--mock-state <file>', 'keep the simulated board in FILE between commands (created when missing)'))
+    .addOption(new Option('--state <file>', 'where epctl records the functions it made (default /var/lib/epctl/state.json; beside --mock-state)'))
     .option('--json', 'print the result as JSON')
     .configureHelp({ showGlobalOptions: true })
     // Usage errors are printed by main() like every other error (and as JSON under --json).
@@ -56,6 +61,10 @@ ${exitCodesHelp()}`,
   probeCommand.register(program, run);
   statusCommand.register(program, run);
   validateCommand.register(program, run);
+  planCommand.register(program, run);
+  applyCommand.register(program, run);
+  clearCommand.register(program, run);
+  saveCommand.register(program, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
   return program;
@@ -64,7 +73,7 @@ ${exitCodesHelp()}`,
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
-  const verb = argv.find((a) => [probeCommand.spec.name, statusCommand.spec.name, validateCommand.spec.name, snapshotCommand.spec.name, boardsCommand.spec.name].includes(a));
+  const verb = argv.find((a) => [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, snapshotCommand, boardsCommand].map((c) => c.spec.name).includes(a));
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   const help = `run \`epctl ${verb ? `${verb} ` : ''}--help\` for the usage`;
   const message = e.code === 'commander.help' || e.code === 'commander.helpDisplayed' ? 'no command given' : first;

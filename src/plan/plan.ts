@@ -183,9 +183,10 @@ export function plan(input: PlanInput): Plan {
     const ops: PlanOp[] = [];
     const path = functionPath(w.key);
     const h = headerOf(w.fc.driver);
-    for (const a of HEADER) {
-      const v = w.fc.header?.[a.name as HeaderField];
-      if (v === undefined) continue;
+    // In the order the config gives them (the how-tos write vendorid, then deviceid).
+    for (const [field, v] of Object.entries(w.fc.header ?? {})) {
+      const a = HEADER.find((h) => h.name === field);
+      if (v === undefined || !a) continue;
       const now = h.get(a.name as HeaderField);
       if (now !== undefined && readsAs(now, v)) continue;
       ops.push({ kind: 'write', path: `${path}/${a.name}`, value: writeText(v, true), declared: v, fn: w.key, before: now === undefined ? 'read-first' : { text: now } });

@@ -1,0 +1,38 @@
+// What every command that may change a board shares: the board opened once, the lock taken
+// (one epctl at a time per state file; released on exit and on a signal), the ownership
+// record loaded, and the plan made from probe + observe.
+import type { KernelPort } from '../kernel/port.js';
+import type { Ownership } from '../state/ownership.js';
+import { UsageError, withBoard, type RunContext } from './context.js';
+
+export interface BoardChange {
+  port: KernelPort;
+  ownership: Ownership;
+}
+
+/** Opens the board, locks it (when its state is kept in a file) and loads what epctl owns there. */
+export async function withBoardChange<T>(ctx: RunContext, opts: { lock: boolean; waitSeconds?: number }, fn: (c: BoardChange) => Promise<T>): Promise<T> {
+  const { loadOwnership } = await import('../state/ownership.js');
+  const { acquireLock } = await import('../state/lock.js');
+  return withBoard(ctx, async (port) => {
+    const lockFile = !opts.lock || ctx.stateFile === undefined || port.backend === 'sysroot' ? undefined : `${ctx.stateFile}.lock`;
+    const lock = lockFile === undefined ? undefined : await acquireLock(lockFile, ctx.command, (opts.waitSeconds ?? 0) * 1000);
+    // Tracked once it is ours: a signal then removes our lock, never another run's.
+    const forget = lock && ctx.cleanup.track(lock.file);
+    try {
+      const ownership = await loadOwnership(port.backend === 'sysroot' ? undefined : ctx.stateFile, port.origin);
+      return await fn({ port, ownership });
+    } finally {
+      await lock?.release();
+      forget?.();
+    }
+  });
+}
+
+/** Parses --wait SECONDS. */
+export function waitSeconds(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) throw new UsageError(`--wait ${JSON.stringify(v)} is not a number of seconds`, 'give --wait 0..86400 (0: fail at once when another epctl holds the board)');
+  return n;
+}

@@ -1,0 +1,63 @@
+// apply and clear: plan, show, confirm on a terminal, apply, keep the ownership record right
+// whatever happens (functions are recorded before mkdir; after a rollback the record is what
+// is on the board), and report. Exit 0 done or nothing to do, 1 refused or failed.
+import { createInterface } from 'node:readline/promises';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Config } from '../config/schema.js';
+import type { RunContext } from './context.js';
+import type { BoardChange } from './board-change.js';
+import { writeErr, writeOut } from './output.js';
+
+export interface ConvergeOptions {
+  yes: boolean;
+  removeForeign?: boolean;
+  /** What the plan is for, in the heading. */
+  what: string;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function converge(ctx: RunContext, { port, ownership }: BoardChange, config: Config, opts: ConvergeOptions): Promise<ExitCode> {
+  const { planFor } = await import('../plan/converge.js');
+  const { apply } = await import('../plan/apply.js');
+  const { functionPath } = await import('../plan/plan.js');
+  const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
+  const before = ownership.list();
+  const { plan, problems } = await planFor(port, config, new Set(before), opts.removeForeign ? { removeForeign: true } : {});
+  const paint = paintFor(process.stdout);
+  const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
+  if (plan.refusals.length || plan.ops.length === 0) {
+    if (plan.refusals.length === 0) await ownership.replace(plan.owned);
+    if (ctx.json) writeOut(JSON.stringify({ ok: plan.refusals.length === 0, plan, done: [], problems }, null, 2) + '\n');
+    else writeOut(renderPlan(plan, head, paint) + (plan.refusals.length ? 'nothing was changed\n' : ''));
+    return plan.refusals.length ? EXIT.ERROR : EXIT.OK;
+  }
+  const interactive = !ctx.json && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  if (interactive && !opts.yes) {
+    writeOut(renderPlan(plan, head, paint));
+    if (!(await confirm(`carry out these ${plan.ops.length} operations? [y/N] `))) {
+      writeErr('epctl: nothing was changed\n');
+      return EXIT.ERROR;
+    }
+  } else if (!ctx.json) writeOut(`${head}\n`);
+
+  const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned) });
+  if (result.ok) await ownership.replace(plan.owned);
+  else {
+    // After a rollback the record is what is on the board: what was owned or made, if it exists.
+    const candidates = new Set([...before, ...ownership.list()]);
+    const present: string[] = [];
+    for (const fn of candidates) if (await port.exists(functionPath(fn))) present.push(fn);
+    await ownership.replace(present);
+  }
+  if (ctx.json) writeOut(JSON.stringify({ ...result, plan, problems }, null, 2) + '\n');
+  else writeOut(renderApply(result, paint));
+  return result.ok ? EXIT.OK : EXIT.ERROR;
+}
