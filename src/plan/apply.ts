@@ -227,7 +227,7 @@ async function bindLog(port: KernelPort, since: number | null) {
 
 /** pci-ep-msi.c: a function that did not ask for doorbells may log failing to get one and go on polling. */
 function isDoorbellNoise(text: string): boolean {
-  return /Failed to allocate doorbell|Can't find MSI domain for EPC/.test(text);
+  return /Failed to allocate doorbell|Can't find MSI domain for EPC|Mutable MSI controller not supported|Failed to allocate MSI|doesn't support multiple EPF/.test(text);
 }
 
 /** Polls until PATH exists (primary/ made by delayed work before 7.0, c7a1d2620a29). */
