@@ -12,6 +12,8 @@ export interface BoardChange {
 
 /** Opens the board, locks it (when its state is kept in a file) and loads what epctl owns there. */
 export async function withBoardChange<T>(ctx: RunContext, opts: { lock: boolean; waitSeconds?: number }, fn: (c: BoardChange) => Promise<T>): Promise<T> {
+  if (opts.lock && ctx.board?.kind === 'root')
+    throw new UsageError(`--root ${ctx.board.path} is a recording: \`epctl ${ctx.command}\` changes a board and cannot change a recording`, `run \`epctl plan --root ${ctx.board.path}\` to see what it would do, or run on the board itself or with --mock`);
   const { loadOwnership } = await import('../state/ownership.js');
   const { acquireLock } = await import('../state/lock.js');
   return withBoard(ctx, async (port) => {

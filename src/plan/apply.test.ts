@@ -39,13 +39,13 @@ async function converge(k: FakeKernel, config: Config, owned: Set<string> = new 
   const { plan } = await planFor(k, config, owned);
   expect(plan.refusals).toEqual([]);
   // Counted from here: apply's own operations, not probe's reads.
-  k.opLog.length = 0;
+  const from = k.opLog.length;
   const r = await apply(k, plan, { own: async (fn, on) => void (on ? owned.add(fn) : owned.delete(fn)) });
   if (r.ok) {
     owned.clear();
     for (const f of plan.owned) owned.add(f);
   }
-  return { plan, result: r, owned };
+  return { plan, result: r, owned, from };
 }
 
 /** What a person (and the test) can see of the board: the pci_ep tree and each driver's shared header. */
@@ -59,9 +59,9 @@ describe('apply follows the how-tos', () => {
   for (const kernel of ['6.1', '6.12', '7.3']) {
     it(`pci-test-howto on ${kernel}: 1 mkdir, 5 writes, 1 ln -s; one verifying read per write, plus the shared header's old value`, async () => {
       const k = createFakeKernel({ board: 'qemu-virt', kernel });
-      const { result } = await converge(k, EXAMPLE_TEST);
+      const { result, from } = await converge(k, EXAMPLE_TEST);
       expect(result.ok).toBe(true);
-      const c = counts(k);
+      const c = counts(k, from);
       expect(c).toMatchObject({ mkdir: 1, write: 5, symlink: 1, unlink: 0, rmdir: 0 });
       // 5 read-backs + vendorid and deviceid read once before writing (a new driver's shared header, for rollback).
       expect(c.read).toBe(5 + 2);
@@ -72,9 +72,9 @@ describe('apply follows the how-tos', () => {
   for (const kernel of ['6.12', '7.3']) {
     it(`pci-vntb-howto on ${kernel}: 1 mkdir, 11 writes (num_mws before mw1), 1 ln -s`, async () => {
       const k = createFakeKernel({ board: 'qemu-virt', kernel });
-      const { plan, result } = await converge(k, EXAMPLE_VNTB);
+      const { plan, result, from } = await converge(k, EXAMPLE_VNTB);
       expect(result.ok).toBe(true);
-      expect(counts(k)).toMatchObject({ mkdir: 1, write: 11, symlink: 1, read: 11 + 2 });
+      expect(counts(k, from)).toMatchObject({ mkdir: 1, write: 11, symlink: 1, read: 11 + 2 });
       const writes = plan.ops.filter((o): o is PlanOp & { kind: 'write' } => o.kind === 'write').map((o) => o.path.split('/').pop());
       expect(writes.indexOf('num_mws')).toBeLessThan(writes.indexOf('mw1'));
       // Before 7.3 the link goes through controllers/ (the primary/ unlink handler is unsafe there).
@@ -141,6 +141,7 @@ functions:
       const before = await boardView(k);
       const op = plan.ops.filter((o) => o.kind !== 'wait')[i]!;
       const fop = op.kind === 'start' || op.kind === 'write' ? 'write' : op.kind === 'link' ? 'symlink' : op.kind === 'modprobe' || op.kind === 'mount' ? 'write' : op.kind;
+      if (!('path' in op)) throw new Error(`no path to fault: ${op.kind}`);
       k.injectFault({ op: fop as 'write', path: op.path.replace('<type-group>', '*'), errno: 'EIO' });
       const r = await apply(k, (await planFor(k, MULTI, new Set())).plan);
       expect(r.ok, `fault at op ${i}: ${op.kind} ${op.path}`).toBe(false);
