@@ -1,12 +1,12 @@
 // Exit codes of every epctl command, one per failure class; documented in README.md and in
 // `epctl --help` (test/e2e/exit-codes.test.ts holds the three together).
-// 1 is the generic error; 2 is kept for `plan` ("changes pending"); 64, 70, 73 and 74 follow
+// 1 is the generic error; 2 is `plan`'s "changes pending"; 64, 70, 73 and 74 follow
 // BSD sysexits.h (EX_USAGE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR).
 export const EXIT = {
   OK: 0,
   /** A kernel operation or another step failed. */
   ERROR: 1,
-  /** Reserved: `plan` found changes to make. */
+  /** `plan` found changes to make. */
   PENDING: 2,
   /** --root does not hold a recorded board, or a file it must hold is missing. */
   NO_BOARD: 3,
@@ -45,7 +45,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_SUMMARY: Readonly<Record<ExitCode, string>> = {
   0: 'success',
   1: 'error: a kernel operation or another step failed',
-  2: 'reserved: `plan` found changes to make',
+  2: '`plan` found changes to make',
   3: '`--root` does not hold a recorded board, or `/proc/version` is missing',
   4: 'configfs is not mounted',
   5: 'configfs has no `pci_ep`',

@@ -232,3 +232,26 @@ functions:
     }
   });
 });
+
+describe('the shipped examples', () => {
+  const EXAMPLES: [file: string, board: string][] = [
+    ['examples/pci-epf-test.yaml', 'qemu-virt'],
+    ['examples/pci-epf-vntb.yaml', 'qemu-virt'],
+    ['examples/ntb-pair.yaml', 'ls1028a'],
+    ['examples/lx2160a.yaml', 'lx2160a'],
+  ];
+  for (const [file, board] of EXAMPLES)
+    it(`${file} applies on ${board}, re-applies with zero writes, and clears to an empty board`, async () => {
+      const { loadConfig } = await import('../config/load.js');
+      const config = await loadConfig(file);
+      const k = createFakeKernel({ board });
+      const owned = new Set<string>();
+      expect((await converge(k, config, owned)).result.ok).toBe(true);
+      const from = k.opLog.length;
+      expect((await converge(k, config, owned)).plan.ops).toEqual([]);
+      expect(counts(k, from)).toMatchObject({ write: 0, mkdir: 0, symlink: 0, unlink: 0, rmdir: 0 });
+      expect((await converge(k, { version: 1, functions: [] }, owned)).result.ok).toBe(true);
+      expect((await observePciEp(k, (fn) => fn())).functions).toEqual([]);
+      expect(k.tainted).toBe(false);
+    });
+});

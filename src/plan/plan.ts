@@ -83,6 +83,7 @@ interface Want {
 
 const text = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text : undefined);
 const HEADER = FUNCTION_ATTRIBUTES.filter((a) => a.home === 'header');
+const HEADER_ORDER: readonly HeaderField[] = ['vendorid', 'deviceid', 'revid', 'progif_code', 'subclass_code', 'baseclass_code', 'cache_line_size', 'subsys_vendor_id', 'subsys_id', 'interrupt_pin'];
 
 export function plan(input: PlanInput): Plan {
   const { config, board, pciEp } = input;
@@ -145,6 +146,8 @@ export function plan(input: PlanInput): Plan {
       else pre.push({ kind: 'modprobe', module: facts.module || fc.driver, driver: fc.driver });
     }
     const via = epc !== null && (fc.controller !== undefined || (secondary === null && rules.linkPrimaryThroughControllers)) ? 'controllers' : 'primary';
+    if (via === 'primary' && rules.refuseSubGroupUnlink)
+      notes.push(`${fnKey(fc.driver, fc.name)}: linked through primary/${secondary !== null ? ' and secondary/' : ''}; on this kernel epctl cannot unlink it again (${HAZARD_REASON.swappedUnlink}): removing it takes a reboot`);
     if (fc.primary !== undefined && secondary === null && via === 'controllers')
       notes.push(`${fnKey(fc.driver, fc.name)}: linked through controllers/${epc}/ rather than primary/ (the same binding): ${HAZARD_REASON.swappedUnlink}`);
     wants.push({ field, fc, key: fnKey(fc.driver, fc.name), epc, via, secondary });
@@ -183,8 +186,9 @@ export function plan(input: PlanInput): Plan {
     const ops: PlanOp[] = [];
     const path = functionPath(w.key);
     const h = headerOf(w.fc.driver);
-    // In the order the config gives them (the how-tos write vendorid, then deviceid).
-    for (const [field, v] of Object.entries(w.fc.header ?? {})) {
+    // In struct pci_epf_header order (include/linux/pci-epf.h), as the how-tos write them.
+    for (const field of HEADER_ORDER) {
+      const v = w.fc.header?.[field];
       const a = HEADER.find((h) => h.name === field);
       if (v === undefined || !a) continue;
       const now = h.get(a.name as HeaderField);
