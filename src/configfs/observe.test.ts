@@ -23,7 +23,7 @@ describe('observing the pci_ep tree', () => {
       const s = await status(fake);
       expect(statusExitCode(s)).toBe(EXIT.OK);
       expect(JSON.parse(JSON.stringify(s))).toEqual(s);
-      expect(s.pciEp.controllers).toEqual([{ name: QEMU_EPC, files: { start: { text: '1\n' } }, functions: ['pci_epf_test/t0'] }]);
+      expect(s.pciEp.controllers).toEqual([{ name: QEMU_EPC, files: { start: { text: '1\n' } }, functions: ['pci_epf_test/t0'], links: [{ name: expect.any(String), function: 'pci_epf_test/t0' }] }]);
       const byName = new Map(s.pciEp.functions.map((f) => [`${f.driver}/${f.name}`, f]));
       const t0 = byName.get('pci_epf_test/t0')!;
       expect(t0.attributes['vendorid']).toEqual({ text: '0x104c\n' });
@@ -32,11 +32,12 @@ describe('observing the pci_ep tree', () => {
       expect(t0.typeGroup?.name ?? null).toBe((await fake.readdir(t)).find((e) => e.startsWith('pci_epf_test.')) ?? null);
       expect(t0.controllers).toEqual([QEMU_EPC]);
       const v0 = byName.get('pci_epf_vntb/v0')!;
-      expect(v0).toMatchObject({ primary: QEMU_EPC, secondary: null, controllers: [] });
+      expect(v0).toMatchObject({ primary: QEMU_EPC, secondary: null, controllers: [], links: { primary: { name: QEMU_EPC, controller: QEMU_EPC }, secondary: null } });
       expect(v0.typeGroup?.attributes['db_count']).toEqual({ text: '4\n' });
       // vNTB mwN past num_mws: show() fails (errno by version); that is the kernel's answer, not a broken board.
       expect(v0.typeGroup?.attributes['mw2']).toEqual({ errno: expect.stringMatching(/^E[A-Z]+$/) });
       expect(byName.get('pci_epf_test/pf')!.virtualFunctions).toEqual(['pci_epf_test/vf']);
+      expect(byName.get('pci_epf_test/pf')!.links.virtualFunctions).toEqual([{ name: expect.any(String), function: 'pci_epf_test/vf' }]);
     });
 
   it('names links by what they point at, from the relative targets configfs returns', () => {

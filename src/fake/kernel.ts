@@ -87,7 +87,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.overrides = setup.overrides;
     this.configfsMounted = setup.configfsMounted;
     this.origin = `mock:${setup.board.name}`;
-    this.modules = new Set([...setup.config].filter(([, v]) => v === 'm').map(([k]) => k));
+    // Drivers built as modules (CONFIG_<symbol>=m), by module name: they get the `module` link.
+    this.modules = new Set(setup.board.functionDrivers.filter((d) => isModelledDriver(d) && setup.config.get(EPF_DRIVER_SYMBOL[d]) === 'm'));
     this.m = setup.model ?? this.boot();
     this.printk = new Printk(this.m.log);
     this.irqTable = this.m.irq ? IrqTable.fromJSON(this.m.irq as IrqTableState) : IrqTable.fromBoard(this.board.irqs, this.board.cpus, this.v);

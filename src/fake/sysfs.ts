@@ -112,7 +112,19 @@ function stringsOf(bytes: Uint8Array | undefined): string[] {
 }
 
 /** Rebuilds /sys/bus/pci-epf and /sys/devices/<epf> from the model. */
+/** What each Volume's bus was last built from (driver states, and each device's entries), so an attribute write rebuilds nothing and a mkdir adds one device. */
+const builtFrom = new WeakMap<Volume, { drivers: string; devices: Map<string, string> }>();
+
 export function syncEpfBus(vol: Volume, m: Model, modules: ReadonlySet<string>): void {
+  const drivers = JSON.stringify(Object.entries(m.drivers).map(([d, st]) => [d, st.loaded, modules.has(d)]));
+  const devices = new Map(Object.values(m.devices).map((d) => [d.name, JSON.stringify([d.driver, d.probed])]));
+  const prev = builtFrom.get(vol);
+  builtFrom.set(vol, { drivers, devices });
+  if (prev && prev.drivers === drivers) {
+    for (const [name, sig] of prev.devices) if (devices.get(name) !== sig) removeDevice(vol, name, JSON.parse(sig)[0] as string);
+    for (const d of Object.values(m.devices)) if (prev.devices.get(d.name) !== devices.get(d.name)) addDevice(vol, d);
+    return;
+  }
   for (const dir of [`${EPF_BUS}/devices`, `${EPF_BUS}/drivers`]) {
     vol.rmSync(dir, { recursive: true, force: true });
     vol.mkdirSync(dir, { recursive: true });
@@ -126,15 +138,30 @@ export function syncEpfBus(vol: Volume, m: Model, modules: ReadonlySet<string>):
     for (const f of ['bind', 'unbind', 'uevent']) file(vol, `${dir}/${f}`, '', 0o200);
     if (modules.has(driver)) link(vol, `${dir}/module`, `/sys/module/${driver}`);
   }
-  for (const d of Object.values(m.devices)) {
-    const devDir = `/sys/devices/${d.name}`;
-    vol.mkdirSync(devDir, { recursive: true });
-    link(vol, `${devDir}/subsystem`, EPF_BUS);
-    file(vol, `${devDir}/uevent`, d.probed ? `DRIVER=${d.driver}\n` : '');
-    link(vol, `${EPF_BUS}/devices/${d.name}`, devDir);
-    if (d.probed) {
-      link(vol, `${devDir}/driver`, `${EPF_BUS}/drivers/${d.driver}`);
-      link(vol, `${EPF_BUS}/drivers/${d.driver}/${d.name}`, devDir);
+  for (const d of Object.values(m.devices)) addDevice(vol, d);
+}
+
+/** A pci-epf device's sysfs entries: /sys/devices/<dev>, its bus link and, when probed, its driver links. */
+function addDevice(vol: Volume, d: Model['devices'][string]): void {
+  const devDir = `/sys/devices/${d.name}`;
+  vol.mkdirSync(devDir, { recursive: true });
+  link(vol, `${devDir}/subsystem`, EPF_BUS);
+  file(vol, `${devDir}/uevent`, d.probed ? `DRIVER=${d.driver}\n` : '');
+  link(vol, `${EPF_BUS}/devices/${d.name}`, devDir);
+  if (d.probed) {
+    link(vol, `${devDir}/driver`, `${EPF_BUS}/drivers/${d.driver}`);
+    link(vol, `${EPF_BUS}/drivers/${d.driver}/${d.name}`, devDir);
+  }
+}
+
+function removeDevice(vol: Volume, name: string, driver: string): void {
+  // The links first, with unlink: rm would follow them to the directory they name.
+  for (const l of [`${EPF_BUS}/devices/${name}`, `${EPF_BUS}/drivers/${driver}/${name}`]) {
+    try {
+      vol.unlinkSync(l);
+    } catch {
+      // Not there (an unprobed device has no driver link).
     }
   }
+  vol.rmSync(`/sys/devices/${name}`, { recursive: true, force: true });
 }
