@@ -46,3 +46,31 @@ export function removeOnSignal(cleanup: Cleanup, exit: (code: number) => void): 
   });
   return () => handlers.forEach((off) => off());
 }
+
+/**
+ * While a board is being changed, the first SIGINT/SIGTERM/SIGHUP asks the change to stop and
+ * roll back (ON_SIGNAL) instead of ending the process half way; a second one ends it as usual.
+ * Returns the function that puts the usual handlers back.
+ */
+export function deferSignals(onSignal: (sig: NodeJS.Signals) => void): () => void {
+  const saved = SIGNALS.map((sig) => [sig, process.listeners(sig)] as const);
+  let asked = false;
+  const handler = (sig: NodeJS.Signals): void => {
+    if (!asked) {
+      asked = true;
+      onSignal(sig);
+      return;
+    }
+    for (const l of saved.find(([s]) => s === sig)?.[1] ?? []) (l as (s: NodeJS.Signals) => void)(sig);
+  };
+  for (const [sig] of saved) {
+    process.removeAllListeners(sig);
+    process.on(sig, handler);
+  }
+  return () => {
+    for (const [sig, listeners] of saved) {
+      process.removeListener(sig, handler);
+      for (const l of listeners) process.on(sig, l as (s: NodeJS.Signals) => void);
+    }
+  };
+}

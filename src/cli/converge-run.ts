@@ -48,7 +48,13 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
     }
   } else if (!ctx.json) writeOut(`${head}\n`);
 
-  const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned) });
+  const { deferSignals } = await import('./cleanup.js');
+  const stop = new AbortController();
+  const restore = deferSignals((sig) => {
+    writeErr(`epctl: ${sig}: stopping after this operation and rolling back (again to quit at once)\n`);
+    stop.abort();
+  });
+  const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned), signal: stop.signal }).finally(restore);
   if (result.ok) await ownership.replace(plan.owned);
   else {
     // After a rollback the record is what is on the board: what was owned or made, if it exists.

@@ -184,6 +184,21 @@ functions:
   });
 });
 
+describe('interrupted', () => {
+  it('Ctrl-C stops before the next operation and rolls back to the board as it was', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const before = await boardView(k);
+    const { plan } = await planFor(k, EXAMPLE_VNTB, new Set());
+    const stop = new AbortController();
+    let n = 0;
+    const r = await apply(k, plan, { signal: stop.signal, progress: () => void (++n === 5 && stop.abort()) });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ code: 'EINTR', op: plan.ops[5] });
+    expect(r.done).toHaveLength(5);
+    expect(await boardView(k)).toEqual(before);
+  });
+});
+
 describe('ownership', () => {
   it('clear removes what epctl made and leaves a foreign function alone', async () => {
     const k = createFakeKernel({ board: 'qemu-virt' });

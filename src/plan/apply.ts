@@ -22,6 +22,8 @@ export interface ApplyHooks {
   progress?(op: PlanOp, outcome: 'done' | 'already'): void;
   /** How long to wait for primary/ after mkdir on kernels that make it from delayed work. */
   subGroupTimeoutMs?: number;
+  /** Aborting it (Ctrl-C) stops before the next operation and rolls back. */
+  signal?: AbortSignal;
 }
 
 export interface ApplyFailure {
@@ -190,6 +192,7 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
 
   for (const op of plan.ops) {
     try {
+      if (hooks.signal?.aborted) throw new StepFailed('EINTR', `interrupted before ${op.kind} ${'path' in op ? op.path : ''}: rolling back`, 'path' in op ? op.path : '');
       const outcome = await step(op);
       done.push({ op, outcome });
       hooks.progress?.(op, outcome);

@@ -31,11 +31,11 @@ export interface HazardRules {
 export function hazardRules(v: KernelVersion | null): HazardRules {
   // An unknown release gets every precaution.
   const b = v ? kernelBehaviour(v) : undefined;
-  const swapped = b?.subGroupUnlinkSwapped ?? true;
+  const swapped = !(b?.subLinkUnlinkSafe ?? false);
   return {
     linkPrimaryThroughControllers: swapped,
     refuseSubGroupUnlink: swapped,
-    waitForSubGroups: b?.delayedSubGroups ?? true,
+    waitForSubGroups: b?.subGroupsDelayed ?? true,
   };
 }
 

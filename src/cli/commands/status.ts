@@ -18,6 +18,8 @@ export function register(program: Command, run: Run): void {
 Everything is discovered from the tree: driver entries are whatever functions/ lists, attributes
 are the files a function holds, the type group is its one sub-directory besides primary/ and
 secondary/, and links are shown resolved. An attribute whose show() fails reads as (ERRNO).
+Functions epctl made (its state file, --state) are marked "made by epctl"; the others are left
+alone by \`epctl clear\` and by apply.
 
 Examples:
   epctl status --mock imx95                 a fresh simulated board
@@ -29,7 +31,15 @@ It exits 0, 5 when the kernel has no pci_ep configfs, or 7 when an entry could n
     .action((_opts, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const { status, statusExitCode } = await import('../../status/status.js');
-        const state = await withBoard(ctx, status);
+        const { loadOwnership } = await import('../../state/ownership.js');
+        const state = await withBoard(ctx, async (port) => {
+          // Read without the lock: status changes nothing.
+          const file = port.backend === 'sysroot' ? undefined : ctx.stateFile;
+          // An unreadable or foreign record only hides the "made by epctl" marks: status still shows the board.
+          const record = file === undefined ? undefined : await loadOwnership(file, port.origin).catch(() => undefined);
+          const owned = file === undefined || record === undefined ? null : { stateFile: file, functions: record.list() };
+          return status(port, owned);
+        });
         writeOut(ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderStatus(state));
         return statusExitCode(state);
       }),

@@ -24,7 +24,8 @@ export function renderStatus(s: StatusState): string {
         f.secondary ? `secondary ${f.secondary}` : '',
         f.virtualFunctions.length ? `VFs ${f.virtualFunctions.join(', ')}` : '',
       ].filter(Boolean);
-      out.push('', `function ${f.driver}/${f.name}  ${links.join('; ')}`, `  ${attrs(f.attributes)}`);
+      const mine = s.ownership?.functions.includes(`${f.driver}/${f.name}`) ? '  (made by epctl)' : '';
+      out.push('', `function ${f.driver}/${f.name}  ${links.join('; ')}${mine}`, `  ${attrs(f.attributes)}`);
       if (f.typeGroup) out.push(`  ${f.typeGroup.name}/ ${attrs(f.typeGroup.attributes)}`);
     }
   }
