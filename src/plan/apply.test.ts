@@ -172,6 +172,23 @@ functions:
     expect(await boardView(k)).toEqual(before);
   });
 
+  it('a vNTB doorbell function that binds without its doorbell rows (silent polling fallback) is a failure, rolled back', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt-no-msi', kernel: '7.3' });
+    const before = await boardView(k);
+    const { plan } = await planFor(k, cfg(`
+version: 1
+functions:
+  - { driver: pci_epf_vntb, name: func1, primary: auto, msi_interrupts: 4, type: { db_count: 4 } }
+`), new Set());
+    // As if probe had judged the controller capable: the link must still prove it.
+    const ops = plan.ops.map((o) => (o.kind === 'link' ? { ...o, doorbellRows: 4 } : o));
+    const r = await apply(k, { ...plan, ops });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ code: 'NODOORBELL', op: { kind: 'link' } });
+    expect(r.failure!.message).toMatch(/shows 0 of its 4 doorbell rows on chip ITS-pMSI-7e000000\.pcie-ep: vNTB fell back to polling .*Can't find MSI domain for EPC/);
+    expect(await boardView(k)).toEqual(before);
+  });
+
   it('a vNTB function that did not ask for doorbells binds without them (polling) and that is not a failure', async () => {
     const k = createFakeKernel({ board: 'qemu-virt-no-msi', kernel: '7.3' });
     const { result } = await converge(k, cfg(`

@@ -13,6 +13,7 @@ import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction } from '../configfs/observe.js';
 import { readsAs } from './attributes.js';
+import { DOORBELL_ACTION, PROC_INTERRUPTS, doorbellChip, doorbellRows, parseInterrupts } from '../procfs/interrupts.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
 
 export interface ApplyHooks {
@@ -185,6 +186,18 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         const failed = (await bindLog(port, since)).filter((r) => r.level <= 3 && !(isDoorbellNoise(r.text) && !op.doorbell));
         if (failed.length)
           throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
+        if (op.doorbellRows !== undefined) {
+          // pci-epf-vntb.c epf_ntb_db_bar_init: a failed doorbell allocation falls back to polling without an error.
+          const rows = doorbellRows(parseInterrupts(await readText(port, PROC_INTERRUPTS)), op.epc).filter((r) => r.actions.includes(DOORBELL_ACTION.pci_epf_vntb));
+          if (rows.length < op.doorbellRows) {
+            const said = (await bindLog(port, since)).map((r) => r.text).filter(isDoorbellNoise);
+            throw new StepFailed(
+              'NODOORBELL',
+              `${op.fn} is bound, but ${PROC_INTERRUPTS} shows ${rows.length} of its ${op.doorbellRows} doorbell rows on chip ${doorbellChip(op.epc)}: vNTB fell back to polling its doorbell registers${said.length ? ` (the kernel logged: ${said.join(' / ')})` : ''}; see \`epctl probe\` for the controller's doorbell verdict`,
+              op.path,
+            );
+          }
+        }
         return 'done';
       }
     }

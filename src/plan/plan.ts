@@ -36,7 +36,16 @@ export type PlanOp =
       /** What it reads now: known (undo writes it back), unknown (apply reads it first), or none needed (a new function's own attribute: rmdir undoes it). */
       before: { text: string } | 'read-first' | 'none';
     }
-  | { kind: 'link'; path: string; target: string; fn: string; epc: string; doorbell: boolean };
+  | {
+      kind: 'link';
+      path: string;
+      target: string;
+      fn: string;
+      epc: string;
+      doorbell: boolean;
+      /** vNTB with doorbells: the rows on chip ITS-pMSI-<epc> its bind must leave (db_count); vNTB falls back to polling silently. */
+      doorbellRows?: number;
+    };
 
 /** A config entry the board cannot take, with why and what to do. */
 export interface Refusal {
@@ -321,8 +330,9 @@ export function plan(input: PlanInput): Plan {
   function addLinks(w: Want): void {
     const target = functionPath(w.key);
     const doorbell = w.fc.doorbell === true;
-    if (w.via === 'controllers') links.push({ kind: 'link', path: `${CONTROLLERS}/${w.epc}/${linkName(w)}`, target, fn: w.key, epc: w.epc!, doorbell });
-    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell });
+    const rows = doorbell && w.fc.driver === 'pci_epf_vntb' && typeof w.fc.type?.['db_count'] === 'number' ? { doorbellRows: w.fc.type['db_count'] } : {};
+    if (w.via === 'controllers') links.push({ kind: 'link', path: `${CONTROLLERS}/${w.epc}/${linkName(w)}`, target, fn: w.key, epc: w.epc!, doorbell, ...rows });
+    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell, ...rows });
     if (w.secondary !== null) links.push({ kind: 'link', path: `${target}/secondary/${w.secondary}`, target: `${CONTROLLERS}/${w.secondary}`, fn: w.key, epc: w.secondary, doorbell: false });
   }
   /** The link name in controllers/<epc>/: the function's name, unless two linked there share it. */

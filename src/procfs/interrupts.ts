@@ -47,6 +47,12 @@ export const PROC_INTERRUPTS = '/proc/interrupts';
  */
 export const doorbellChip = (epcName: string): string => `ITS-pMSI-${epcName}`;
 
+/**
+ * The action name each doorbell-capable function driver gives its doorbell IRQs (request_irq
+ * in pci-epf-vntb.c and pci-epf-test.c; observed 7.3.4, kernel-abi.md §8.2).
+ */
+export const DOORBELL_ACTION = { pci_epf_vntb: 'pci_epf_vntb_db', pci_epf_test: 'pci-ep-test-doorbell' } as const;
+
 const MAX_SHOWN = 120;
 /** Counts and hwirqs are u32/unsigned long (≤ 20 digits); IRQ numbers ≤ 10 digits (prec ≤ 10). */
 const MAX_DIGITS = 20;

@@ -7,6 +7,7 @@ import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
 import { allocDoorbell, freeDoorbell } from '../pci-ep-msi.js';
+import { DOORBELL_ACTION } from '../../procfs/interrupts.js';
 import type { CallChain } from '../pci-epf-core.js';
 import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
 
@@ -120,7 +121,7 @@ export const pciEpfVntb: EpfDriverModel = {
     }
     if (k.b.vntbDoorbell) {
       try {
-        allocDoorbell(k, dev, dbCount, 'pci_epf_vntb_db');
+        allocDoorbell(k, dev, dbCount, DOORBELL_ACTION.pci_epf_vntb);
       } catch (e) {
         // epf_ntb_db_bar_init: any failure falls back to polled doorbells, silently.
         if (!(e instanceof Errno)) throw e;
