@@ -42,10 +42,12 @@ const IMX95_EPC_FEATURES: EpcFeatures = {
 interface Imx95EpMsiMaps {
   pcie0Ep?: DtValue;
   pcie1Ep?: DtValue;
+  /** The property those values go in (a vendor tree for the v9 doorbell posting uses msi-parent). */
+  prop?: 'msi-map' | 'msi-parent';
 }
 
 /** An EP node (boards.md §3 table): dbi, atu, dbi2, app, dma, addr_space; SPI 317 "dma". */
-function pcieEp(unit: number, addrSpaceHi: number, msiMap: DtValue | undefined, label: string): DtNodeSpec {
+function pcieEp(unit: number, addrSpaceHi: number, msiMap: DtValue | undefined, label: string, prop: 'msi-map' | 'msi-parent' = 'msi-map'): DtNodeSpec {
   return node(
     {
       compatible: str('fsl,imx95-pcie-ep'),
@@ -61,7 +63,7 @@ function pcieEp(unit: number, addrSpaceHi: number, msiMap: DtValue | undefined, 
       'num-lanes': cells(1),
       interrupts: cells(GIC_SPI, 317, IRQ_TYPE_LEVEL_HIGH),
       'interrupt-names': str('dma'),
-      ...(msiMap === undefined ? {} : { 'msi-map': msiMap }),
+      ...(msiMap === undefined ? {} : { [prop]: msiMap }),
       status: okay(), // the EP overlay sets &pcieN_ep okay
     },
     {},
@@ -126,9 +128,9 @@ function imx95Dt(maps: Imx95EpMsiMaps): DtNodeSpec {
         }, {}, 'lpuart1'),
       }, 'aips1'),
       'pcie@4c300000': pcieRc(0x4c300000, 0x10, 'pcie0'),
-      'pcie-ep@4c300000': pcieEp(0x4c300000, 0x9, maps.pcie0Ep, 'pcie0_ep'),
+      'pcie-ep@4c300000': pcieEp(0x4c300000, 0x9, maps.pcie0Ep, 'pcie0_ep', maps.prop),
       'pcie@4c380000': pcieRc(0x4c380000, 0x98, 'pcie1'),
-      'pcie-ep@4c380000': pcieEp(0x4c380000, 0xa, maps.pcie1Ep, 'pcie1_ep'),
+      'pcie-ep@4c380000': pcieEp(0x4c380000, 0xa, maps.pcie1Ep, 'pcie1_ep', maps.prop),
     }),
   });
 }
@@ -177,3 +179,18 @@ export const imx95V618: BoardProfile = imx95Profile(
   'NXP i.MX95 19x19 EVK, both PCIe EP overlays, v6.18 DT (msi-map with ID 0x98 on pcie0_ep only)',
   { pcie0Ep: cells(0x0, ref('its'), 0x98, 0x1) },
 );
+
+/**
+ * An i.MX95 on an NXP vendor kernel (6.6 based) that carries the v9 posting of the doorbell
+ * series (Dec 2024): its pci-ep-msi.c takes the MSI domain from the EP node's msi-parent and
+ * checks no immutability, so the vendor tree puts msi-parent = <&its DeviceID> on the EP nodes
+ * (the DeviceIDs of the RC nodes' msi-map for ID 0). [chosen: release 6.6.52, as NXP's lf-6.6.52 BSP]
+ */
+export const imx95Vendor: BoardProfile = {
+  ...imx95Profile('imx95-vendor', 'NXP i.MX95 19x19 EVK on an NXP vendor kernel (6.6) carrying the v9 doorbell posting; EP nodes with msi-parent, no msi-map', {
+    pcie0Ep: cells(ref('its'), 0x10),
+    pcie1Ep: cells(ref('its'), 0x98),
+    prop: 'msi-parent',
+  }),
+  vendorKernel: { release: '6.6.52', doorbell: 'posted-v9' },
+};

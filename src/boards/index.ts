@@ -2,7 +2,7 @@
 import type { BoardProfile } from './types.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
-import { imx95, imx95V618 } from './imx95.js';
+import { imx95, imx95V618, imx95Vendor } from './imx95.js';
 import { imx8mp } from './imx8mp.js';
 import { ls1028a } from './ls1028a.js';
 import { lx2160a } from './lx2160a.js';
@@ -15,6 +15,7 @@ export type { BoardProfile } from './types.js';
 export const BOARDS: Readonly<Record<string, BoardProfile>> = Object.freeze({
   imx95: imx95,
   'imx95-v6.18': imx95V618,
+  'imx95-vendor': imx95Vendor,
   imx8mp: imx8mp,
   ls1028a: ls1028a,
   lx2160a: lx2160a,

@@ -76,4 +76,9 @@ export interface BoardProfile {
   irqs: readonly BootIrq[];
   /** Board-specific kernel config symbols (controller drivers, ITS), merged over the common ones. */
   kernelConfig: Readonly<Record<string, 'y' | 'm' | 'n'>>;
+  /**
+   * A vendor (BSP) kernel the board ships: its release (the default --kernel) and the doorbell
+   * code it carries whatever that release says (the v9 posting backported: procfs/kallsyms.ts).
+   */
+  vendorKernel?: { release: string; doorbell: 'posted-v9' };
 }

@@ -7,6 +7,7 @@ import { doorbellVerdict, gatherDoorbellFacts, type DoorbellInput, type Doorbell
 import { BOARDS } from '../boards/index.js';
 import { createFakeKernel } from '../fake/index.js';
 import { probe } from '../probe/probe.js';
+import type { DoorbellImplementation } from '../procfs/kallsyms.js';
 
 const its = (label: string, extra: Record<string, DtValue> = {}): DtNodeSpec =>
   node({ compatible: str('arm,gic-v3-its'), 'msi-controller': flag(), '#msi-cells': cells(1), ...extra }, {}, label);
@@ -59,7 +60,7 @@ function qemu(ep: Record<string, DtValue>): DtNodeSpec {
 async function verdict(
   spec: DtNodeSpec,
   path: string,
-  opts: { release?: string | undefined; config?: 'y' | 'n' | undefined; symbols?: boolean } = {},
+  opts: { release?: string | undefined; config?: 'y' | 'n' | undefined; symbols?: boolean; implementation?: DoorbellImplementation } = {},
 ): Promise<DoorbellVerdict & { input: DoorbellInput }> {
   const tree = new DeviceTree(dtPort(spec, { symbols: opts.symbols ?? true }));
   const facts = await gatherDoorbellFacts(tree, path);
@@ -69,6 +70,7 @@ async function verdict(
     kernel: release === undefined ? undefined : parseRelease(release),
     config: 'config' in opts ? opts.config : 'y',
     controller: '4c300000.pcie-ep',
+    ...(opts.implementation ? { implementation: opts.implementation } : {}),
   };
   return { ...doorbellVerdict(input), input };
 }
@@ -386,5 +388,58 @@ describe('gatherDoorbellFacts: blaming the file actually wrong', () => {
       'interrupt-controller@48000000': node(gic.props, { 'msi-controller@48040000': its('its', { compatible: bytes(...Buffer.from('arm,gic-v3-its')) }) }),
     });
     await expect(gather(broken)).rejects.toThrow(`${base}${ITS}/compatible: 14 bytes of strings without a final NUL`);
+  });
+});
+
+describe('doorbellVerdict: the code the kernel carries, by its symbols (/proc/kallsyms), outranks its release', () => {
+  const ITS_MAP = { 'msi-map': cells(0, ref('its'), 0x10, 1) };
+  it('says no when the symbols show no doorbell code, even on a 7.3 release with a good DT', async () => {
+    const v = await verdict(imx95(ITS_MAP), EP, { implementation: 'none' });
+    expect(v).toMatchObject({ capable: false, code: 'no-doorbell-code' });
+    expect(v.reason).toMatch(/neither pci_epf_write_msi_msg .* nor pci_epc_write_msi_msg .*carries no RC-to-EP doorbell code, whatever its release says/);
+  });
+
+  it('says yes for a 6.6 vendor kernel carrying the merged code (a backport), judging the DT by the merged rules', async () => {
+    const v = await verdict(imx95(ITS_MAP), EP, { release: '6.6.52', implementation: 'merged' });
+    expect(v).toMatchObject({ capable: true, code: 'capable' });
+  });
+
+  it('on the v9 posting, wants msi-parent: msi-map alone is refused, with the msi-parent fix using the RC node\'s DeviceID', async () => {
+    const v = await verdict(imx95(ITS_MAP), EP, { release: '6.6.52', config: 'n', implementation: 'posted-v9' });
+    expect(v).toMatchObject({ capable: false, code: 'v9-no-msi-parent' });
+    expect(v.reason).toMatch(/carries the v9 posting .* pcie-ep@4c300000 has no msi-parent, so it logs "Failed to allocate MSI"/);
+    expect(v.fix).toBe('&pcie0_ep {\n\tmsi-parent = <&its 0x10>;\n};');
+    expect(v.notes.join(' ')).toMatch(/has an msi-map, which is what the merged code reads; this kernel's v9 code does not read it/);
+  });
+
+  it('on the v9 posting, msi-parent to the ITS is capable whatever CONFIG_PCI_ENDPOINT_MSI_DOORBELL says (v9 has no such option)', async () => {
+    const v = await verdict(imx95({ 'msi-parent': cells(ref('its'), 0x10) }), EP, { release: '6.6.52', config: 'n', implementation: 'posted-v9' });
+    expect(v).toMatchObject({ capable: true, code: 'capable', warnings: [] });
+    expect(v.reason).toMatch(/msi-parent sends it to &its DeviceID 0x10, so the kernel can allocate doorbells/);
+    expect(v.notes.join(' ')).toMatch(/"MSI doorbell only support one endpoint function"/);
+  });
+
+  it('on the v9 posting, a mutable MSI parent is accepted but warned about: a doorbell can be lost after an affinity change', async () => {
+    const v = await verdict(rk3588({ 'msi-parent': cells(ref('gic')), status: str('okay') }), RK_EP, { release: '6.1.75', config: 'n', implementation: 'posted-v9' });
+    expect(v).toMatchObject({ capable: true, code: 'capable' });
+    expect(v.warnings.join(' ')).toMatch(/&gic is not a GIC-v3 ITS: its doorbell address\/data can change when the IRQ's affinity changes, and a host ring written to the old address is then lost/);
+  });
+
+  it('on the v9 posting, a DeviceID that differs from the RC node\'s is a warning with the fix', async () => {
+    const v = await verdict(imx95({ 'msi-parent': cells(ref('its'), 0x98) }), EP, { release: '6.6.52', implementation: 'posted-v9' });
+    expect(v.capable).toBe(true);
+    expect(v.warnings.join(' ')).toMatch(/DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10/);
+    expect(v.fix).toBe('&pcie0_ep {\n\tmsi-parent = <&its 0x10>;\n};');
+  });
+
+  it('the simulated vendor board (imx95-vendor) shows the v9 code through /proc/kallsyms, and probe judges it by it', async () => {
+    const s = await probe(createFakeKernel({ board: 'imx95-vendor' }));
+    expect(s.kernel).toMatchObject({ release: '6.6.52', doorbellCode: true, doorbellImplementation: 'posted-v9' });
+    expect(s.controllers.map((c) => [c.doorbell.capable, c.doorbell.code])).toEqual([[true, 'capable'], [true, 'capable']]);
+    const merged = await probe(createFakeKernel({ board: 'imx95' }));
+    expect(merged.kernel.doorbellImplementation).toBe('merged');
+    const old = await probe(createFakeKernel({ board: 'imx95', kernel: '6.12' }));
+    expect(old.kernel).toMatchObject({ doorbellImplementation: 'none', doorbellCode: false });
+    expect(old.controllers[0]!.doorbell.code).toBe('kernel-too-old');
   });
 });

@@ -16,6 +16,7 @@ import {
   type MsiMapResolution,
 } from '../devicetree/msi.js';
 import { hex, nodeRef, renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
+import type { DoorbellImplementation } from '../procfs/kallsyms.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
@@ -78,6 +79,8 @@ export interface DoorbellDtFacts {
 export interface DoorbellInput extends DoorbellDtFacts {
   /** The running kernel, undefined when unknown. */
   kernel: KernelVersion | undefined;
+  /** The doorbell code /proc/kallsyms shows (procfs/kallsyms.ts); undefined when it could not be read: the release decides. */
+  implementation?: DoorbellImplementation;
   /** CONFIG_PCI_ENDPOINT_MSI_DOORBELL, undefined when the config is unreadable. */
   config: 'y' | 'n' | undefined;
   /** EPC name (4c300000.pcie-ep). */
@@ -100,7 +103,10 @@ export type DoorbellCode =
   | 'target-not-its'
   | 'its-disabled'
   | 'msi-map-not-on-controller'
-  | 'msi-parent-bad-args';
+  | 'msi-parent-bad-args'
+  | 'no-doorbell-code'
+  | 'v9-no-msi-parent'
+  | 'v9-msi-parent-unusable';
 
 export interface DoorbellVerdict {
   capable: boolean | 'unknown';
@@ -170,8 +176,12 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   };
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
 
+  // The symbols outrank the release: vendor kernels backport (procfs/kallsyms.ts).
+  if (input.implementation === 'none' && input.config !== 'n' && !(input.kernel && !kernelBehaviour(input.kernel).doorbell))
+    return verdict(false, 'no-doorbell-code', `/proc/kallsyms lists neither pci_epf_write_msi_msg (the doorbell as merged in v6.17) nor pci_epc_write_msi_msg (its v9 posting), so this kernel${input.kernel ? ` (${input.kernel.release})` : ''} carries no RC-to-EP doorbell code, whatever its release says.`, { notes: later });
+  if (input.implementation === 'posted-v9') return postedV9Verdict(input, controllerNode);
   // pci-ep-msi.c and CONFIG_PCI_ENDPOINT_MSI_DOORBELL landed in v6.17 (1c3b002c6bf6).
-  if (input.kernel && !kernelBehaviour(input.kernel).doorbell)
+  if (input.implementation !== 'merged' && input.kernel && !kernelBehaviour(input.kernel).doorbell)
     return verdict(false, 'kernel-too-old', `Linux ${input.kernel.release} has no RC-to-EP doorbell: drivers/pci/endpoint/pci-ep-msi.c arrived in v6.17.`, { notes: later });
   // include/linux/pci-ep-msi.h: without the option pci_epf_alloc_doorbell() is a stub returning -ENODATA, silently.
   if (input.config === 'n')
@@ -185,6 +195,64 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   if (input.config === undefined)
     return verdict('unknown', 'config-unknown', `The device tree (ID 0 → ${dt.summary}) and Linux ${input.kernel.release} are ready, but the kernel config is unreadable, so whether CONFIG_PCI_ENDPOINT_MSI_DOORBELL is set is unknown.`, { notes: ['Without CONFIG_PCI_ENDPOINT_MSI_DOORBELL the doorbell allocation fails with ENODATA (-61) and no kernel log line.'] });
   return verdict(true, 'capable', dt.reason);
+}
+
+/**
+ * A kernel carrying the v9 posting (Dec 2024, Frank Li, "PCI: endpoint: Add RC-to-EP doorbell
+ * support using platform MSI controller"; found by pci_epc_write_msi_msg in /proc/kallsyms):
+ * pci_epc_alloc_doorbell() allocates through platform_device_msi_init_and_alloc_irqs() on the
+ * EPC's platform device, whose MSI domain of_msi_configure() took at probe from the EP node's
+ * own msi-parent; none → "Failed to allocate MSI" (-ENOMEM). It has no Kconfig option and no
+ * immutability check: any MSI controller is accepted, including ones whose address/data move
+ * when the IRQ's affinity changes (the lost-doorbell risk of tglx's review of that posting).
+ */
+function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): DoorbellVerdict {
+  const ep = nodeName(input.controllerPath);
+  const v9 = `This kernel${input.kernel ? ` (${input.kernel.release})` : ''} carries the v9 posting of the doorbell (pci_epc_write_msi_msg in /proc/kallsyms), which takes its MSI domain from the EP node's msi-parent`;
+  const base = { warnings: [] as string[], notes: [FIRST_EPF_NOTE.replace('"MSI doorbell doesn\'t support multiple EPF"', '"MSI doorbell only support one endpoint function"')] };
+  const withFix = (edits: DtEdit[], missing?: string) => ({
+    ...(edits.length ? { fix: renderDts([{ node: controllerNode, edits }]), dtFix: [{ node: controllerNode, edits }] } : {}),
+    ...(missing ? { fixMissing: missing } : {}),
+  });
+  if (!isAvailableStatus(input.status))
+    return { capable: false, code: 'controller-disabled', reason: `${ep} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, ...withFix([{ prop: 'status', string: 'okay' }]), ...base };
+  // The DeviceID for a new msi-parent: what the RC node gives requester ID 0, else what an existing msi-map says.
+  const its = input.rcSibling?.its ?? (input.msiMap.kind === 'mapped' && isIts(input.target) ? input.target : undefined) ?? input.its[0];
+  const id = input.rcSibling?.deviceId ?? (input.msiMap.kind === 'mapped' && isIts(input.target) ? input.msiMap.deviceId : undefined);
+  const parentFix = (): ReturnType<typeof withFix> =>
+    its && id !== undefined
+      ? withFix([{ prop: 'msi-parent', cells: [asRef(its), id] }])
+      : withFix([], its ? `add msi-parent = <${ref(asRef(its))} DEVICEID>; to ${ref(controllerNode)}, where DEVICEID is the ITS DeviceID of this controller (the RC node's msi-map third cell for requester ID 0, or the SoC reference manual)` : `${ep} needs an msi-parent naming the SoC's MSI controller, and this device tree has none`);
+  const p = input.msiParent;
+  if (!p) {
+    const mapNote = input.msiMap.kind === 'mapped' ? [`${ep} has an msi-map, which is what the merged code reads; this kernel's v9 code does not read it.`] : [];
+    return { capable: false, code: 'v9-no-msi-parent', reason: `${v9}, and ${ep} has no msi-parent, so it logs "Failed to allocate MSI".`, ...parentFix(), warnings: [], notes: [...mapNote, ...base.notes] };
+  }
+  if (p.malformed || !p.target)
+    return { capable: false, code: 'v9-msi-parent-unusable', reason: `${v9}, and the msi-parent of ${ep} ${p.malformed ? `is malformed (${p.malformed})` : `names phandle ${hex(p.phandle)}, which no node has`}, so the device has no MSI domain ("Failed to allocate MSI").`, ...parentFix(), ...base };
+  if (!p.target.available)
+    return { capable: false, code: 'its-disabled', reason: `${v9}, and the msi-parent of ${ep} names ${p.target.path}, which is disabled, so the device has no MSI domain ("Failed to allocate MSI").`, ...base };
+  const target = ref(asRef(p.target));
+  if (!isIts(p.target))
+    return {
+      capable: true,
+      code: 'capable',
+      reason: `${v9}: ${ep}'s msi-parent names ${target}, which the v9 code accepts.`,
+      warnings: [`${target} is not a GIC-v3 ITS: its doorbell address/data can change when the IRQ's affinity changes, and a host ring written to the old address is then lost (the reason mainline accepts only immutable controllers); move the doorbell to an ITS if the SoC has one.`],
+      notes: base.notes,
+    };
+  const deviceId = p.args[0];
+  const warnings: string[] = [];
+  if (deviceId !== undefined && input.rcSibling?.deviceId !== undefined && input.rcSibling.deviceId !== deviceId)
+    warnings.push(`${ep} gives the ITS DeviceID ${hex(deviceId)} but its RC node ${nodeName(input.rcSibling.path)} uses ${hex(input.rcSibling.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive.`);
+  return {
+    capable: true,
+    code: 'capable',
+    reason: `${v9}: ${ep}'s msi-parent sends it to ${target}${deviceId === undefined ? '' : ` DeviceID ${hex(deviceId)}`}, so the kernel can allocate doorbells for ${input.controller}.`,
+    ...(warnings.length ? parentFix() : {}),
+    warnings,
+    notes: base.notes,
+  };
 }
 
 /** The device-tree rules alone, in the order pci_epf_alloc_doorbell() meets them. */

@@ -47,7 +47,8 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
 
 export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
   const board = typeof opts.board === 'string' ? getBoard(opts.board) : opts.board;
-  const version = resolveKernel(opts.kernel);
+  // A board on its vendor kernel runs that release unless --kernel says otherwise.
+  const version = resolveKernel(opts.kernel ?? board.vendorKernel?.release);
   return new FakeKernelImpl({ board, version, config: kernelConfig(board, version, opts.config), overrides: opts.config ?? {}, configfsMounted: opts.configfsMounted ?? true });
 }
 

@@ -30,6 +30,7 @@ import { driverModel, isModelledDriver } from './functions/index.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
+import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
@@ -141,6 +142,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
   }
 
+  /** The doorbell code this kernel carries: the board's vendor backport, else by release and config. */
+  get doorbellImplementation(): DoorbellImplementation {
+    return this.board.vendorKernel?.doorbell ?? (this.b.doorbell && this.cfg.get('PCI_ENDPOINT_MSI_DOORBELL') === 'y' ? 'merged' : 'none');
+  }
+
   // ---- KernelContext ---------------------------------------------------------------------
 
   get tainted(): boolean {
@@ -215,7 +221,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted }));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
@@ -404,6 +410,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === PROC_MOUNTS || p === '/proc/self/mounts') return { fs: 'proc', file: 'mounts' };
     if (p === '/proc/sys/kernel/tainted') return { fs: 'proc', file: 'tainted' };
     if (p === '/proc/filesystems') return { fs: 'proc', file: 'filesystems' };
+    if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
     return { fs: 'memfs' };

@@ -6,14 +6,36 @@ import type { Volume } from 'memfs';
 import type { KernelPort, KernelStat } from '../kernel/port.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, type KernelOp } from '../kernel/errors.js';
+import type { DoorbellImplementation } from '../procfs/kallsyms.js';
 
-export type ProcFile = 'mounts' | 'tainted' | 'filesystems';
+export type ProcFile = 'mounts' | 'tainted' | 'filesystems' | 'kallsyms';
 
 export interface ProcView {
   taint: readonly string[];
   /** CONFIG_CONFIGFS_FS. */
   configfs: boolean;
   configfsMounted: boolean;
+  /** The RC-to-EP doorbell code the kernel carries, shown through its symbols. */
+  doorbell: DoorbellImplementation;
+}
+
+/**
+ * /proc/kallsyms (kernel/kallsyms.c s_show: "%px %c %s\n", modules add "\t[name]"): a few of the
+ * endpoint core's symbols and the doorbell code's. The write-message callback is static (`t`);
+ * the merged code gates pci-ep-msi.c on CONFIG_PCI_ENDPOINT_MSI_DOORBELL (drivers/pci/endpoint/Makefile).
+ */
+function kallsyms(doorbell: DoorbellImplementation): string {
+  const syms: [string, string][] = [
+    ['T', '_text'],
+    ['T', 'pci_epc_create'],
+    ['T', 'pci_epc_start'],
+    ['T', 'pci_epf_bind'],
+    ['T', 'pci_epf_unbind'],
+    ...(doorbell === 'merged' ? ([['t', 'pci_epf_write_msi_msg'], ['T', 'pci_epf_alloc_doorbell'], ['T', 'pci_epf_free_doorbell']] as [string, string][]) : []),
+    ...(doorbell === 'posted-v9' ? ([['t', 'pci_epc_write_msi_msg'], ['t', 'pci_epc_alloc_doorbell'], ['T', 'pci_epf_alloc_doorbell'], ['T', 'pci_epf_free_doorbell']] as [string, string][]) : []),
+    ['T', '_etext'],
+  ];
+  return syms.map(([t, n], i) => `${(0xffff800080010000n + BigInt(i) * 0x1a40n).toString(16)} ${t} ${n}\n`).join('');
 }
 
 export function procText(file: ProcFile, v: ProcView): string {
@@ -23,6 +45,8 @@ export function procText(file: ProcFile, v: ProcView): string {
       const bits = (v.taint.includes('D') ? 1 << 7 : 0) | (v.taint.includes('W') ? 1 << 9 : 0);
       return `${bits}\n`;
     }
+    case 'kallsyms':
+      return kallsyms(v.doorbell);
     case 'filesystems':
       return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
     case 'mounts':

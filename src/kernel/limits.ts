@@ -51,6 +51,12 @@ export const KCONFIG_LIMITS = {
   inflated: { bytes: 16 * MiB, what: 'the kernel .config (at most 16 MiB inflated)' } satisfies ReadLimit,
 };
 
+/**
+ * /proc/kallsyms: one line per kernel and module symbol, ~40 bytes each; an arm64 distro kernel
+ * with modules loaded lists ~200,000 (8 MiB). 64 MiB leaves room for KALLSYMS_ALL builds.
+ */
+export const KALLSYMS_LIMIT: ReadLimit = { bytes: 64 * MiB, what: '/proc/kallsyms (at most 64 MiB)' };
+
 /** Anything else epctl reads (/proc/version, /proc/mounts, /proc/cmdline, ...). */
 export const DEFAULT_LIMIT: ReadLimit = { bytes: 4 * MiB, what: 'a kernel file (at most 4 MiB)' };
 
@@ -66,6 +72,7 @@ export function readLimit(path: string): ReadLimit {
   if (path === '/sys/firmware/fdt') return FDT_LIMIT;
   if (DT_DIRS.some((d) => under(path, d))) return DT_PROPERTY_LIMIT;
   if (path === '/proc/interrupts') return INTERRUPTS_LIMIT;
+  if (path === '/proc/kallsyms') return KALLSYMS_LIMIT;
   if (path === '/proc/config.gz') return KCONFIG_LIMITS.compressed;
   if (path.startsWith('/boot/config-')) return KCONFIG_LIMITS.inflated;
   if (under(path, '/sys/')) return ATTRIBUTE_LIMIT;

@@ -12,6 +12,7 @@ import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
 import { readKernelConfig, type KernelConfigSkip } from '../procfs/kconfig.js';
 import { listEpcNames, readEpc, type EpcSysfs } from '../sysfs/epc.js';
 import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
+import { KALLSYMS, doorbellImplementation, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS } from '../sysfs/paths.js';
 import { DeviceTree, DT_BASE, DtMissingError, DtReadError, isAvailableStatus } from '../devicetree/tree.js';
@@ -67,8 +68,10 @@ export interface BoardState {
   source: { backend: KernelPort['backend']; origin: string };
   kernel: {
     release: string | null;
-    /** The doorbell code (drivers/pci/endpoint/pci-ep-msi.c) is in this release (6.17+). */
+    /** The kernel carries RC-to-EP doorbell code (drivers/pci/endpoint/pci-ep-msi.c): by its symbols, else by its release (6.17+). */
     doorbellCode: boolean | null;
+    /** Which doorbell code /proc/kallsyms shows (merged 6.17+, the v9 posting, none); null when kallsyms was not readable. */
+    doorbellImplementation: DoorbellImplementation | null;
     /** Where the kernel config was read, or null when unreadable. */
     configSource: string | null;
     /** The endpoint-related config symbols, when the config is readable. */
@@ -126,6 +129,10 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     const v = kconfig?.values.get(s);
     if (kconfig) config[s] = v ?? 'n';
   }
+
+  // The doorbell code the kernel carries, by its symbols (vendor kernels backport; procfs/kallsyms.ts).
+  const kallsyms = await attempt(() => readTextIfExists(port, KALLSYMS));
+  const implementation = kallsyms === undefined ? undefined : doorbellImplementation(kallsyms);
 
   // configfs: mounted where /proc/mounts says; a recording without /proc/mounts counts as
   // mounted when it holds pci_ep.
@@ -208,7 +215,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     const seen = problems.length;
     const entry = await attempt(async (): Promise<ControllerState> => {
       const facts = await gatherDoorbellFacts(tree, dtNode);
-      const doorbell = doorbellVerdict({ ...facts, kernel: version, config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
+      const doorbell = doorbellVerdict({ ...facts, kernel: version, ...(implementation ? { implementation } : {}), config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
       if (facts.msiMap.kind === 'dangling')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });
       if (facts.msiMap.kind === 'malformed')
@@ -249,7 +256,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     source: { backend: port.backend, origin: port.origin },
     kernel: {
       release,
-      doorbellCode: version ? kernelBehaviour(version).doorbell : null,
+      doorbellCode: implementation ? implementation !== 'none' : version ? kernelBehaviour(version).doorbell : null,
+      doorbellImplementation: implementation ?? null,
       configSource: kconfig?.source ?? null,
       config,
       configUnreadable,

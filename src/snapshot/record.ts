@@ -19,9 +19,18 @@ import { PROC_VERSION } from '../procfs/version.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_CONFIG_GZ } from '../procfs/kconfig.js';
+import { KALLSYMS, symbolLines } from '../procfs/kallsyms.js';
 import { PCI_EPF_BUS } from '../sysfs/paths.js';
 
 /** Files later commands read that probe may not touch. */
+/**
+ * Files recorded in part: of /proc/kallsyms (megabytes) only the lines naming the doorbell
+ * symbols probe looks for, which is all a reader of the recording needs.
+ */
+const RECORDED_PART: Readonly<Record<string, (bytes: Uint8Array) => Uint8Array>> = {
+  [KALLSYMS]: (bytes) => Buffer.from(symbolLines(Buffer.from(bytes).toString('latin1')).map((l) => `${l}\n`).join(''), 'latin1'),
+};
+
 const EXTRA_FILES = [PROC_VERSION, PROC_MOUNTS, PROC_INTERRUPTS, PROC_CONFIG_GZ, '/proc/cmdline', '/proc/sys/kernel/tainted'];
 /** Trees copied whole. */
 const EXTRA_TREES = [PCI_EP, DT_BASE, PCI_EPF_BUS];
@@ -187,8 +196,9 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
       // Write-only attributes (bind, unbind, uevent of a bus: no read bit) are kept empty, with
       // their mode; a readable file that cannot be read now is left out and listed.
       const writeOnly = (st.mode & 0o444) === 0;
-      const bytes = await source.read(path).catch((e: unknown) => (writeOnly && isKernelError(e) ? new Uint8Array(0) : skip(path, e)));
-      if (bytes === undefined) return undefined;
+      const read = await source.read(path).catch((e: unknown) => (writeOnly && isKernelError(e) ? new Uint8Array(0) : skip(path, e)));
+      if (read === undefined) return undefined;
+      const bytes = RECORDED_PART[path]?.(read) ?? read;
       syncFs.writeFileSync(host, bytes, { flag: 'wx' });
       syncFs.chmodSync(host, st.mode & 0o777 || 0o444);
       out.files++;

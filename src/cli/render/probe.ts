@@ -17,7 +17,18 @@ export function renderProbe(s: BoardState): string {
   const cfg = s.kernel.configSource
     ? `CONFIG_PCI_ENDPOINT_MSI_DOORBELL=${s.kernel.config['PCI_ENDPOINT_MSI_DOORBELL'] ?? 'n'} (${s.kernel.configSource})`
     : `kernel config not readable${s.kernel.configUnreadable.length ? ` (${s.kernel.configUnreadable.map((u) => u.reason).join('; ')})` : ''}`;
-  const code = s.kernel.doorbellCode === null ? '' : s.kernel.doorbellCode ? 'doorbell code present (6.17+)' : 'no doorbell code (needs 6.17+)';
+  const code =
+    s.kernel.doorbellImplementation === 'merged'
+      ? 'doorbell code present (pci_epf_write_msi_msg)'
+      : s.kernel.doorbellImplementation === 'posted-v9'
+        ? 'doorbell code of the v9 posting, backported (pci_epc_write_msi_msg: reads msi-parent, no Kconfig option)'
+        : s.kernel.doorbellImplementation === 'none'
+          ? 'no doorbell code (none of its symbols in /proc/kallsyms)'
+          : s.kernel.doorbellCode === null
+            ? ''
+            : s.kernel.doorbellCode
+              ? 'doorbell code present (6.17+)'
+              : 'no doorbell code (needs 6.17+)';
   out.push(`kernel     ${s.kernel.release ?? 'unknown'}${code ? `, ${code}` : ''}; ${cfg}`);
   out.push(`configfs   ${s.configfs.mounted ? `mounted at ${s.configfs.mountPoint}` : 'not mounted'}${s.configfs.mounted ? (s.configfs.endpoint ? ', pci_ep present' : ', no pci_ep') : ''}`);
   out.push(`functions  ${s.functionDrivers.length ? s.functionDrivers.join(' ') : '(none registered)'}`);
