@@ -30,7 +30,7 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   const { functionPath } = await import('../plan/plan.js');
   const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
   const before = ownership.list();
-  const { plan, problems } = await planFor(port, config, new Set(before), opts.removeForeign ? { removeForeign: true } : {});
+  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), opts.removeForeign ? { removeForeign: true } : {});
   const paint = paintFor(process.stdout);
   const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
   if (plan.refusals.length || plan.ops.length === 0) {
@@ -57,11 +57,13 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned), signal: stop.signal }).finally(restore);
   if (result.ok) await ownership.replace(plan.owned);
   else {
-    // After a rollback the record is what is on the board: what was owned or made, if it exists.
-    const candidates = new Set([...before, ...ownership.list()]);
-    const present: string[] = [];
-    for (const fn of candidates) if (await port.exists(functionPath(fn))) present.push(fn);
-    await ownership.replace(present);
+    // After a rollback the record is what it was, plus what this run made new and could not
+    // remove; a function that was on the board before (a foreign one recreated) stays foreign.
+    const existed = new Set(pciEp.functions.map((f) => `${f.driver}/${f.name}`));
+    const made = result.done.flatMap((d) => (d.op.kind === 'mkdir' && !existed.has(d.op.fn) ? [d.op.fn] : []));
+    const keep: string[] = [];
+    for (const fn of new Set([...before, ...made])) if (await port.exists(functionPath(fn))) keep.push(fn);
+    await ownership.replace(keep);
   }
   if (ctx.json) writeOut(JSON.stringify({ ...result, plan, problems }, null, 2) + '\n');
   else writeOut(renderApply(result, paint));

@@ -287,3 +287,97 @@ describe('the shipped examples', () => {
       expect(k.tainted).toBe(false);
     });
 });
+
+describe('rollback never does what plan refuses to do (review fixes)', () => {
+  const FUNCS = '/sys/kernel/config/pci_ep/functions';
+  it('before 7.3 an NTB link through primary/ is left in place, with the reason, rather than unlinked', async () => {
+    const { loadConfig } = await import('../config/load.js');
+    const k = createFakeKernel({ board: 'ls1028a', kernel: '6.12' });
+    const { plan } = await planFor(k, await loadConfig('examples/ntb-pair.yaml'), new Set());
+    k.injectFault({ op: 'symlink', path: `${FUNCS}/pci_epf_ntb/func1/secondary/*`, errno: 'EINVAL' });
+    const from = k.opLog.length;
+    const r = await apply(k, plan);
+    expect(r.ok).toBe(false);
+    expect(k.opLog.slice(from).filter((e) => e.op === 'unlink')).toEqual([]);
+    // The link stays (and so the function, which configfs will not rmdir while it holds one): the rollback says so.
+    expect(r.rollback!.errors).toEqual([
+      { step: expect.stringMatching(/^rm .*\/primary\/3400000\.pcie-ep$/), message: expect.stringMatching(/^left linked: before Linux 7\.3 the primary\/ and secondary\/ unlink handlers .*reboot to remove it$/) },
+      { step: expect.stringMatching(/^rmdir .*\/pci_epf_ntb\/func1$/), message: expect.stringMatching(/^ENOTEMPTY/) },
+    ]);
+    expect(k.tainted).toBe(false);
+  });
+
+  it('stops a started controller before taking a new link off it in a rollback, and starts it again', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const owned = new Set<string>();
+    await converge(k, cfg('version: 1\ncontrollers: { auto: { start: true } }\n'), owned);
+    const before = await boardView(k);
+    // pci_epf_test without MSI-X on an MSI-X capable controller: epc_init fails, ln -s returns 0.
+    const { plan } = await planFor(k, cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: f, controller: auto, msi_interrupts: 4 }\n'), owned);
+    const r = await apply(k, plan);
+    expect(r.failure).toMatchObject({ code: 'LOGGED' });
+    expect(r.rollback!.errors).toEqual([]);
+    expect(k.tainted).toBe(false);
+    expect(k.dmesg().join('\n')).not.toMatch(/WARNING/);
+    expect(await boardView(k)).toEqual(before);
+  });
+
+  it('never binds a function again in a rollback: an unlinked function whose rmdir failed is left unlinked, with the way out', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const owned = new Set<string>();
+    await converge(k, cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: a, controller: auto, msi_interrupts: 4, msix_interrupts: 4 }\n  - { driver: pci_epf_test, name: b, controller: auto, msi_interrupts: 4, msix_interrupts: 4 }\n'), owned);
+    const changed = cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: a, controller: auto, msi_interrupts: 8, msix_interrupts: 4 }\n  - { driver: pci_epf_test, name: b, controller: auto, msi_interrupts: 8, msix_interrupts: 4 }\n');
+    const { plan } = await planFor(k, changed, owned);
+    expect(plan.ops.map((o) => o.kind).slice(0, 4)).toEqual(['unlink', 'rmdir', 'unlink', 'rmdir']);
+    k.injectFault({ op: 'rmdir', path: `${FUNCS}/pci_epf_test/b`, errno: 'EBUSY' });
+    const from = k.opLog.length;
+    const r = await apply(k, plan);
+    expect(r.failure).toMatchObject({ code: 'EBUSY', op: { kind: 'rmdir', fn: 'pci_epf_test/b' } });
+    // a was recreated (a new EPF device) and linked again; b keeps its old device, unlinked.
+    expect(r.rollback!.errors).toEqual([{ step: expect.stringMatching(/controllers\/7e000000\.pcie-ep\/b$/), message: expect.stringMatching(/^left unlinked: pci_epf_test\/b was bound before .* run `epctl apply` again, which recreates it$/) }]);
+    const links = k.opLog.slice(from).filter((e) => e.op === 'symlink').map((e) => e.path);
+    expect(links).toEqual(['/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep/a']);
+    expect(k.tainted).toBe(false);
+    // The next apply finishes the job.
+    expect((await converge(k, changed, owned)).result.ok).toBe(true);
+  });
+
+  it('restores type-group values after the EPF devices were renumbered by the apply it undoes', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const owned = new Set<string>();
+    const v1 = cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: x, controller: auto, msi_interrupts: 1, msix_interrupts: 1, type: { bar0_size: 0x10000 } }\n  - { driver: pci_epf_test, name: y, controller: auto, msi_interrupts: 1, msix_interrupts: 1, type: { bar0_size: 0x10000 } }\n');
+    await converge(k, v1, owned);
+    const before = await boardView(k);
+    const v2 = cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: x, controller: auto, msi_interrupts: 1, msix_interrupts: 1, type: { bar0_size: 0x20000 } }\n  - { driver: pci_epf_test, name: y, controller: auto, msi_interrupts: 1, msix_interrupts: 1, type: { bar0_size: 0x20000 } }\n');
+    const { plan } = await planFor(k, v2, owned);
+    k.injectFault({ op: 'symlink', path: '/sys/kernel/config/pci_ep/controllers/*/y', errno: 'EINVAL' });
+    const r = await apply(k, plan);
+    expect(r.ok).toBe(false);
+    expect(r.rollback!.errors).toEqual([]);
+    const strip = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/pci_epf_test\.\d+/g, 'pci_epf_test.N'));
+    expect(strip((await boardView(k)).pciEp)).toEqual(strip(before.pciEp));
+  });
+
+  it('recreates every linked function of a driver whose shared header changes, not only the first', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const owned = new Set<string>();
+    const two = (vid: string) => cfg(`version: 1\nfunctions:\n  - { driver: pci_epf_test, name: t1, controller: auto, header: { vendorid: ${vid} }, msi_interrupts: 1, msix_interrupts: 1 }\n  - { driver: pci_epf_test, name: t2, controller: auto, header: { vendorid: ${vid} }, msi_interrupts: 1, msix_interrupts: 1 }\n`);
+    await converge(k, two('0x1111'), owned);
+    const { plan, result } = await converge(k, two('0x1234'), owned);
+    expect(result.ok).toBe(true);
+    expect(plan.ops.filter((o) => o.kind === 'rmdir').map((o) => (o as { fn: string }).fn).sort()).toEqual(['pci_epf_test/t1', 'pci_epf_test/t2']);
+    expect(plan.notes.join('\n')).toMatch(/pci_epf_test\/t2: recreated: the pci_epf_test header it shares changes/);
+  });
+
+  it('clear --all takes a physical function before the virtual function it holds, whatever their order', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    await k.mkdir(`${FUNCS}/pci_epf_test/a_vf`);
+    await k.mkdir(`${FUNCS}/pci_epf_test/b_pf`);
+    await k.symlink(`${FUNCS}/pci_epf_test/a_vf`, `${FUNCS}/pci_epf_test/b_pf/a_vf`);
+    const { plan } = await planFor(k, { version: 1, functions: [] }, new Set(), { removeForeign: true });
+    expect(plan.refusals).toEqual([]);
+    const r = await apply(k, plan);
+    expect(r.ok).toBe(true);
+    expect((await observePciEp(k, (fn) => fn())).functions).toEqual([]);
+  });
+});

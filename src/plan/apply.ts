@@ -8,7 +8,8 @@ import { type KernelPort, readText, joinPath } from '../kernel/port.js';
 import { isKernelError, KernelOops } from '../kernel/errors.js';
 import { lastSeq, kmsgAfter } from '../kernel/kmsg.js';
 import { formatStart } from '../configfs/values.js';
-import { FUNCTIONS } from '../configfs/paths.js';
+import { CONTROLLERS, FUNCTIONS } from '../configfs/paths.js';
+import { HAZARD_REASON } from './hazards.js';
 import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction } from '../configfs/observe.js';
@@ -46,6 +47,8 @@ export interface ApplyResult {
   rollback?: { undone: number; errors: { step: string; message: string }[] };
   /** Everything the kernel logged during the apply (and its rollback). */
   kernelLog: string[];
+  /** What this apply could not check, and why. */
+  warnings: string[];
 }
 
 /** A failure the kernel did not report as an errno (a read-back mismatch, a logged bind failure). */
@@ -68,7 +71,13 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
     after === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), after).map((r) => r.text);
   const seqNow = async (): Promise<number | null> => (logStart === null ? null : port.kmsg().then(lastSeq, () => null));
 
-  const undo: { step: string; run: () => Promise<void> }[] = [];
+  /** What undoes each step done; `unlinks` names the controller an undo removes a link from (stopped first: an unlink on a started EPC WARNs). */
+  const undo: { step: string; run: () => Promise<void>; unlinks?: string }[] = [];
+  /** Functions whose rmdir the rollback undid: new EPF devices, safe to bind (hazards.ts H-bound). */
+  const recreated = new Set<string>();
+  const warnings: string[] = [];
+  if (logStart === null)
+    warnings.push('the kernel log (/dev/kmsg) is not readable here, so a bind that fails without an errno (epc_init errors are only logged since about 6.11) cannot be noticed: run epctl as root, or set kernel.dmesg_restrict=0');
   const done: ApplyResult['done'] = [];
   const groups = new Map<string, string>();
 
@@ -76,14 +85,19 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
   const typeGroup = async (fnPath: string): Promise<string> => {
     const cached = groups.get(fnPath);
     if (cached) return cached;
-    for (const name of await port.readdir(fnPath)) {
-      if (KNOWN_ATTRIBUTES.has(name)) continue;
-      if ((await port.lstat(joinPath(fnPath, name))).kind === 'dir') {
-        groups.set(fnPath, name);
-        return name;
+    // Before 7.0 the group comes from the same delayed work as primary/ (c7a1d2620a29): give it the same time.
+    const end = Date.now() + (hooks.subGroupTimeoutMs ?? 2000);
+    for (;;) {
+      for (const name of await port.readdir(fnPath)) {
+        if (KNOWN_ATTRIBUTES.has(name)) continue;
+        if ((await port.lstat(joinPath(fnPath, name))).kind === 'dir') {
+          groups.set(fnPath, name);
+          return name;
+        }
       }
+      if (Date.now() > end) throw new StepFailed('ENOENT', `${fnPath} has no driver type group, so its type attributes cannot be written`, fnPath);
+      await new Promise((r) => setTimeout(r, 10));
     }
-    throw new StepFailed('ENOENT', `${fnPath} has no driver type group, so its type attributes cannot be written`, fnPath);
   };
   const resolve = async (path: string): Promise<string> => {
     const i = path.indexOf(`/${TYPE_GROUP}/`);
@@ -92,16 +106,10 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
     return `${fnPath}/${await typeGroup(fnPath)}/${path.slice(i + TYPE_GROUP.length + 2)}`;
   };
 
-  const writeVerified = async (path: string, value: string, declared: Parameters<typeof readsAs>[1]): Promise<void> => {
-    await port.write(path, value);
-    const back = await readText(port, path);
-    if (!readsAs(back, declared))
-      throw new StepFailed('MISMATCH', `wrote ${JSON.stringify(value.trimEnd())} to ${path}, but it reads back ${JSON.stringify(back.trimEnd())}: the kernel stored something else (a narrower field, or a value it adjusts)`, path);
-  };
-
   const recreate = async (was: ObservedFunction): Promise<void> => {
+    groups.delete(was.path);
     await port.mkdir(was.path);
-    await waitFor(port, `${was.path}/primary`, hooks.subGroupTimeoutMs ?? 2000);
+    for (const g of ['primary', 'secondary']) await waitFor(port, `${was.path}/${g}`, hooks.subGroupTimeoutMs ?? 2000);
     for (const name of ['msi_interrupts', 'msix_interrupts']) {
       const a = was.attributes[name];
       if (a && 'text' in a && a.text !== (await readText(port, `${was.path}/${name}`))) await port.write(`${was.path}/${name}`, a.text);
@@ -145,19 +153,35 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
       }
       case 'unlink':
         await port.unlink(op.path);
-        undo.push({ step: `ln -s ${op.target} ${op.path}`, run: () => port.symlink(op.target, op.path) });
+        undo.push({
+          step: `ln -s ${op.target} ${op.path}`,
+          run: async () => {
+            // A VF link binds nothing; a controller link binds, and only a new EPF device may be bound again.
+            if (op.epc !== null && !recreated.has(op.fn))
+              throw new Error(`left unlinked: ${op.fn} was bound before and still is the same EPF device, and ${HAZARD_REASON.rebind}; run \`epctl apply\` again, which recreates it`);
+            await port.symlink(op.target, op.path);
+          },
+        });
         return 'done';
       case 'rmdir':
         await port.rmdir(op.path);
-        undo.push({ step: `recreate ${op.path}`, run: () => recreate(op.was) });
+        groups.delete(op.path);
+        undo.push({
+          step: `recreate ${op.path}`,
+          run: async () => {
+            await recreate(op.was);
+            recreated.add(op.fn);
+          },
+        });
         return 'done';
       case 'mkdir':
         await hooks.own?.(op.fn, true);
+        groups.delete(op.path);
         await port.mkdir(op.path);
         undo.push({ step: `rmdir ${op.path}`, run: () => port.rmdir(op.path) });
         return 'done';
       case 'wait':
-        await waitFor(port, op.path, hooks.subGroupTimeoutMs ?? 2000);
+        for (const path of op.paths) await waitFor(port, path, hooks.subGroupTimeoutMs ?? 2000);
         return 'done';
       case 'write': {
         const path = await resolve(op.path);
@@ -181,7 +205,11 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
       case 'link': {
         const since = await seqNow();
         await port.symlink(op.target, op.path);
-        undo.push({ step: `rm ${op.path}`, run: () => port.unlink(op.path) });
+        undo.push(
+          op.noUndo === undefined
+            ? { step: `rm ${op.path}`, run: () => port.unlink(op.path), unlinks: op.epc }
+            : { step: `rm ${op.path}`, run: () => Promise.reject(new Error(`left linked: ${op.noUndo}`)) },
+        );
         if ((await port.lstat(op.path)).kind !== 'symlink') throw new StepFailed('EIO', `${op.path} is not a link after ln -s`, op.path);
         const failed = (await bindLog(port, since)).filter((r) => r.level <= 3 && !(isDoorbellNoise(r.text) && !op.doorbell));
         if (failed.length)
@@ -213,27 +241,35 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
     } catch (e) {
       if (e instanceof KernelOops) throw e;
       if (!(e instanceof StepFailed) && !isKernelError(e)) throw e;
-      const failure: ApplyFailure = {
-        op,
-        code: e instanceof StepFailed ? e.code : e.code,
-        message: e.message,
-        path: e instanceof StepFailed ? e.path : e.path,
-        kernelLog: await log(logStart),
-      };
+      const failure: ApplyFailure = { op, code: e.code, message: e.message, path: e.path, kernelLog: await log(logStart) };
       const rollback = { undone: 0, errors: [] as { step: string; message: string }[] };
-      for (const u of undo.reverse()) {
+      const attempt = async (step: string, run: () => Promise<unknown>): Promise<boolean> => {
         try {
-          await u.run();
-          rollback.undone++;
+          await run();
+          return true;
         } catch (err) {
           if (err instanceof KernelOops) throw err;
-          rollback.errors.push({ step: u.step, message: (err as Error).message });
+          rollback.errors.push({ step, message: (err as Error).message });
+          return false;
         }
+      };
+      // Controllers the rollback stops before taking a link off them, started again at the end.
+      const restart: string[] = [];
+      for (const u of undo.reverse()) {
+        if (u.unlinks !== undefined && !restart.includes(u.unlinks)) {
+          const start = `${CONTROLLERS}/${u.unlinks}/start`;
+          if ((await readText(port, start).catch(() => '')) === formatStart(true)) {
+            if (!(await attempt(`echo 0 > ${start}`, () => port.write(start, formatStart(false))))) continue;
+            restart.push(u.unlinks);
+          }
+        }
+        if (await attempt(u.step, u.run)) rollback.undone++;
       }
-      return { ok: false, done, failure, rollback, kernelLog: await log(logStart) };
+      for (const epc of restart) await attempt(`echo 1 > ${CONTROLLERS}/${epc}/start`, () => port.write(`${CONTROLLERS}/${epc}/start`, formatStart(true)));
+      return { ok: false, done, failure, rollback, warnings, kernelLog: await log(logStart) };
     }
   }
-  return { ok: true, done, kernelLog: await log(logStart) };
+  return { ok: true, done, warnings, kernelLog: await log(logStart) };
 }
 
 /** The records a link printed. */

@@ -4,7 +4,7 @@
 // Compared in the kernel's own read-back format: header fields read "0x%04x\n", counts "%d\n",
 // vNTB vntb_vid "%d\n" in decimal (pci-ep-cfs.c, pci-epf-vntb.c), so numbers are compared as
 // numbers and anything else as text.
-import { kstrtobool, kstrtoll } from '../configfs/values.js';
+import { kstrtobool, kstrtoll, kstrtoull } from '../configfs/values.js';
 
 export type DeclaredValue = number | string | boolean;
 
@@ -26,6 +26,22 @@ export function readsAs(readBack: string, value: DeclaredValue): boolean {
   }
   const want = typeof value === 'number' ? { ok: true as const, value: BigInt(value) } : kstrtoll(chomp(value));
   const have = kstrtoll(got);
-  if (want.ok && have.ok) return want.value === have.value;
+  if (want.ok && have.ok) return sameStored(want.value, have.value);
+  // A u64 written past 2^63 reads back negative ("%lld", vNTB mwN): kstrtoll refuses the declared text.
+  const wantU = typeof value === 'string' ? kstrtoull(chomp(value)) : undefined;
+  if (wantU?.ok && have.ok) return sameStored(wantU.value, have.value);
   return got === chomp(String(value));
+}
+
+/**
+ * Whether a value written and the value read back are the same bits: the kernel prints an
+ * unsigned field through a signed format in places ("%d" for vNTB's u32 counts, "%lld" for its
+ * u64 mwN), so 2^31 reads -2147483648 and 2^63 reads -9223372036854775808. The store already
+ * refused anything wider than the field (ERANGE), so equal bits at 32 or 64 bits are equal values.
+ */
+function sameStored(a: bigint, b: bigint): boolean {
+  if (a === b) return true;
+  if (BigInt.asUintN(64, a) === BigInt.asUintN(64, b)) return true;
+  const fits32 = (x: bigint): boolean => x >= -(1n << 31n) && x < 1n << 32n;
+  return fits32(a) && fits32(b) && BigInt.asUintN(32, a) === BigInt.asUintN(32, b);
 }

@@ -42,5 +42,6 @@ export function hazardRules(v: KernelVersion | null): HazardRules {
 export const HAZARD_REASON = {
   rebind: 'a function bound once keeps epf->is_bound (pci-epf-core.c), and if binding it again fails the kernel crashes in its unbind; epctl recreates it (rmdir + mkdir) instead',
   secondaryOnly: 'a vNTB function linked only through secondary/ crashes the kernel when unlinked (epf_ntb_unbind); reboot to remove it',
+  vntbSecondary: 'vNTB binds through its primary controller only (pci-epf-vntb.c), and a vNTB function linked through secondary/ crashes the kernel when that link is removed (epf_ntb_unbind)',
   swappedUnlink: 'before Linux 7.3 the primary/ and secondary/ unlink handlers take their arguments in the wrong order (e85a2d783762) and can crash the kernel',
 } as const;

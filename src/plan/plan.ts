@@ -17,6 +17,7 @@ import { kernelBehaviour } from '../kernel/behaviour.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { HAZARD_REASON, hazardRules } from './hazards.js';
 import { readsAs, writeText, type DeclaredValue } from './attributes.js';
+import { kstrtou } from '../configfs/values.js';
 
 export type PlanOp =
   | { kind: 'mount'; path: string }
@@ -25,7 +26,7 @@ export type PlanOp =
   | { kind: 'unlink'; path: string; target: string; fn: string; epc: string | null }
   | { kind: 'rmdir'; path: string; fn: string; reason: string; was: ObservedFunction }
   | { kind: 'mkdir'; path: string; fn: string; reason: string }
-  | { kind: 'wait'; path: string; fn: string }
+  | { kind: 'wait'; path: string; fn: string; /** Everything the delayed work makes: primary/ and secondary/. */ paths: string[] }
   | {
       kind: 'write';
       path: string;
@@ -45,6 +46,8 @@ export type PlanOp =
       doorbell: boolean;
       /** vNTB with doorbells: the rows on chip ITS-pMSI-<epc> its bind must leave (db_count); vNTB falls back to polling silently. */
       doorbellRows?: number;
+      /** Why this link cannot be taken off again on this kernel (a rollback leaves it and says so). */
+      noUndo?: string;
     };
 
 /** A config entry the board cannot take, with why and what to do. */
@@ -104,8 +107,8 @@ export function plan(input: PlanInput): Plan {
 
   const pre: PlanOp[] = [];
   const stops = new Set<string>();
-  const unlinks: PlanOp[] = [];
-  const rmdirs: PlanOp[] = [];
+  /** Per function torn down: its unlinks then its rmdir, so a failure leaves at most one function half done. */
+  const teardowns: { fn: string; holdsVfs: boolean; ops: PlanOp[] }[] = [];
   const builds: PlanOp[] = [];
   const links: (PlanOp & { kind: 'link' })[] = [];
   const owned = new Set(input.owned);
@@ -139,7 +142,7 @@ export function plan(input: PlanInput): Plan {
     if (fc.controller !== undefined && !facts.routes.includes('controller'))
       refuse(`${field}.controller`, `${fc.driver} binds through primary/ and secondary/, not controllers/`, 'give primary and secondary instead of controller');
     if (secondary !== null && !facts.routes.includes('secondary'))
-      refuse(`${field}.secondary`, fc.driver === 'pci_epf_vntb' ? HAZARD_REASON.secondaryOnly.replace(/; reboot.*/, '') + ', and vNTB binds through its primary controller only' : `${fc.driver} binds through one controller; a secondary/ link fails to bind (pci-epf-test.c WARN_ON_ONCE(!epc)) and can crash a kernel where the function was bound before`, 'drop secondary');
+      refuse(`${field}.secondary`, fc.driver === 'pci_epf_vntb' ? HAZARD_REASON.vntbSecondary : `${fc.driver} binds through one controller; a secondary/ link fails to bind (pci-epf-test.c WARN_ON_ONCE(!epc)) and can crash a kernel where the function was bound before`, 'drop secondary');
     if (facts.needsSecondary && epc !== null && secondary === null) refuse(`${field}.secondary`, `${fc.driver} joins two controllers: it needs primary and secondary`, 'give secondary');
     if (epc !== null && secondary !== null && epc === secondary) refuse(`${field}.secondary`, 'primary and secondary name the same controller', 'give two different controllers');
     if (epc !== null) {
@@ -250,28 +253,36 @@ export function plan(input: PlanInput): Plan {
       refuse(where, `it is linked through ${f.links.primary ? 'primary/' : 'secondary/'}, and ${HAZARD_REASON.swappedUnlink}`, 'reboot the board to remove it, or run Linux 7.3 or newer');
       return false;
     }
-    const pf = pciEp.functions.find((o) => o.virtualFunctions.includes(key));
-    if (pf && !removed.has(fnKey(pf.driver, pf.name))) {
-      refuse(where, `it is a virtual function of ${fnKey(pf.driver, pf.name)}, which stays`, `unlink ${functionPath(fnKey(pf.driver, pf.name))}/${pf.links.virtualFunctions.find((v) => v.function === key)?.name ?? f.name} first`);
-      return false;
-    }
+    const ops: PlanOp[] = [];
     for (const c of pciEp.controllers)
       for (const l of c.links)
         if (l.function === key) {
           if (started(c.name)) stops.add(c.name);
-          unlinks.push({ kind: 'unlink', path: `${CONTROLLERS}/${c.name}/${l.name}`, target: where, fn: key, epc: c.name });
+          ops.push({ kind: 'unlink', path: `${CONTROLLERS}/${c.name}/${l.name}`, target: where, fn: key, epc: c.name });
         }
     for (const which of ['primary', 'secondary'] as const) {
       const l = f.links[which];
       if (!l) continue;
       if (started(l.controller)) stops.add(l.controller);
-      unlinks.push({ kind: 'unlink', path: `${where}/${which}/${l.name}`, target: `${CONTROLLERS}/${l.controller}`, fn: key, epc: l.controller });
+      ops.push({ kind: 'unlink', path: `${where}/${which}/${l.name}`, target: `${CONTROLLERS}/${l.controller}`, fn: key, epc: l.controller });
     }
-    for (const v of f.links.virtualFunctions) unlinks.push({ kind: 'unlink', path: `${where}/${v.name}`, target: functionPath(v.function), fn: key, epc: null });
-    rmdirs.push({ kind: 'rmdir', path: where, fn: key, reason, was: f });
+    for (const v of f.links.virtualFunctions) ops.push({ kind: 'unlink', path: `${where}/${v.name}`, target: functionPath(v.function), fn: key, epc: null });
+    ops.push({ kind: 'rmdir', path: where, fn: key, reason, was: f });
+    teardowns.push({ fn: key, holdsVfs: f.links.virtualFunctions.length > 0, ops });
     removed.add(key);
     return true;
   };
+
+  // ---- the shared header (one per driver, pci-ep-cfs.c): a change reaches a linked function only at its next bind ----
+  const headerChanges = new Set<string>();
+  for (const w of wants) {
+    const seen = pciEp.functions.find((f) => f.driver === w.fc.driver);
+    if (!seen) continue;
+    for (const [field, v] of Object.entries(w.fc.header ?? {})) {
+      const now = text(seen.attributes[field]);
+      if (v !== undefined && now !== undefined && !readsAs(now, v)) headerChanges.add(w.fc.driver);
+    }
+  }
 
   // ---- converge each wanted function ----
   const attachedTo = (f: ObservedFunction): { epc: string | null; secondary: string | null } => ({
@@ -285,7 +296,8 @@ export function plan(input: PlanInput): Plan {
     owned.add(w.key);
     const create = (reason: string): void => {
       builds.push({ kind: 'mkdir', path: functionPath(w.key), fn: w.key, reason });
-      if (rules.waitForSubGroups) builds.push({ kind: 'wait', path: `${functionPath(w.key)}/primary`, fn: w.key });
+      if (rules.waitForSubGroups)
+        builds.push({ kind: 'wait', path: `${functionPath(w.key)}/primary`, fn: w.key, paths: ['primary', 'secondary'].map((g) => `${functionPath(w.key)}/${g}`) });
       builds.push(...writesFor(w, undefined, true));
       if (w.epc !== null) addLinks(w);
     };
@@ -297,7 +309,8 @@ export function plan(input: PlanInput): Plan {
     const routeRight = at.epc === w.epc && at.secondary === w.secondary;
     const headerBefore = new Map(headerOf(w.fc.driver));
     const writes = writesFor(w, observed, false);
-    if (routeRight && writes.length === 0) continue;
+    const staleHeader = headerChanges.has(w.fc.driver) && linked(observed);
+    if (routeRight && writes.length === 0 && !staleHeader) continue;
     if (!linked(observed) && w.epc === null) {
       builds.push(...writes);
       continue;
@@ -306,7 +319,7 @@ export function plan(input: PlanInput): Plan {
     header.set(w.fc.driver, headerBefore);
     const why = linked(observed)
       ? routeRight
-        ? `${describe(writes)} changes reach the controller only at the next bind, and ${HAZARD_REASON.rebind}`
+        ? `${writes.length ? describe(writes) : `the ${w.fc.driver} header it shares`} changes reach the controller only at the next bind, and ${HAZARD_REASON.rebind}`
         : `it must move to ${w.epc ?? 'no controller'}, and ${HAZARD_REASON.rebind}`
       : `it must be linked, it may have been bound before, and ${HAZARD_REASON.rebind}`;
     notes.push(`${w.key}: recreated: ${why}`);
@@ -326,14 +339,28 @@ export function plan(input: PlanInput): Plan {
     } else notes.push(`${key}: left alone: epctl did not make it (\`epctl clear --all\` removes it)`);
   }
   for (const key of input.owned) if (!pciEp.functions.some((f) => fnKey(f.driver, f.name) === key) && !wants.some((w) => w.key === key)) owned.delete(key);
+  for (const f of pciEp.functions) {
+    const key = fnKey(f.driver, f.name);
+    if (headerChanges.has(f.driver) && !removed.has(key) && !wants.some((w) => w.key === key) && linked(f))
+      notes.push(`${key}: keeps the old ${f.driver} header in its config space until it is bound again (the header is shared by the driver's functions)`);
+  }
+  // A virtual function goes only with its physical function, or after that link is gone (configfs: EBUSY).
+  for (const t of teardowns) {
+    const pf = pciEp.functions.find((o) => o.virtualFunctions.includes(t.fn));
+    if (pf && !removed.has(fnKey(pf.driver, pf.name)))
+      refuse(functionPath(t.fn), `it is a virtual function of ${fnKey(pf.driver, pf.name)}, which stays`, `unlink ${functionPath(fnKey(pf.driver, pf.name))}/${pf.links.virtualFunctions.find((v) => v.function === t.fn)?.name ?? t.fn.split('/')[1]} first`);
+  }
 
   function addLinks(w: Want): void {
     const target = functionPath(w.key);
     const doorbell = w.fc.doorbell === true;
-    const rows = doorbell && w.fc.driver === 'pci_epf_vntb' && typeof w.fc.type?.['db_count'] === 'number' ? { doorbellRows: w.fc.type['db_count'] } : {};
+    const db = w.fc.type?.['db_count'];
+    const dbCount = typeof db === 'number' ? db : typeof db === 'string' ? kstrtou(db, 32) : undefined;
+    const rows = doorbell && w.fc.driver === 'pci_epf_vntb' && dbCount !== undefined ? (typeof dbCount === 'number' ? { doorbellRows: dbCount } : dbCount.ok ? { doorbellRows: Number(dbCount.value) } : {}) : {};
+    const noUndo = rules.refuseSubGroupUnlink ? { noUndo: `${HAZARD_REASON.swappedUnlink}; reboot to remove it` } : {};
     if (w.via === 'controllers') links.push({ kind: 'link', path: `${CONTROLLERS}/${w.epc}/${linkName(w)}`, target, fn: w.key, epc: w.epc!, doorbell, ...rows });
-    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell, ...rows });
-    if (w.secondary !== null) links.push({ kind: 'link', path: `${target}/secondary/${w.secondary}`, target: `${CONTROLLERS}/${w.secondary}`, fn: w.key, epc: w.secondary, doorbell: false });
+    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell, ...rows, ...noUndo });
+    if (w.secondary !== null) links.push({ kind: 'link', path: `${target}/secondary/${w.secondary}`, target: `${CONTROLLERS}/${w.secondary}`, fn: w.key, epc: w.secondary, doorbell: false, ...noUndo });
   }
   /** The link name in controllers/<epc>/: the function's name, unless two linked there share it. */
   function linkName(w: Want): string {
@@ -343,10 +370,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   // Doorbell owners link first on their controller: only the first EPF may own doorbells.
-  const doorbellFirst = [...links].sort((a, b) => Number(isDoorbell(b)) - Number(isDoorbell(a)));
-  function isDoorbell(l: PlanOp & { kind: 'link' }): boolean {
-    return l.doorbell;
-  }
+  const doorbellFirst = [...links].sort((a, b) => Number(b.doorbell) - Number(a.doorbell));
   for (const w of wants) {
     if (!w.fc.doorbell || w.epc === null) continue;
     const first = pciEp.controllers.find((c) => c.name === w.epc)?.links.find((l) => !removed.has(l.function) && l.function !== w.key);
@@ -377,8 +401,8 @@ export function plan(input: PlanInput): Plan {
   const ops: PlanOp[] = [
     ...pre,
     ...[...stops].sort().map((epc): PlanOp => ({ kind: 'start', path: startPath(epc), epc, value: false })),
-    ...unlinks,
-    ...rmdirs,
+    // Physical functions first: their VF links must go before a VF's rmdir.
+    ...[...teardowns].sort((a, b) => Number(b.holdsVfs) - Number(a.holdsVfs)).flatMap((t) => t.ops),
     ...builds,
     ...doorbellFirst,
     ...starts,

@@ -74,8 +74,9 @@ export function renderApply(r: ApplyResult, paint: Paint = plain): string {
     const x = describeOp(d.op);
     out.push(`  ${mark(paint, x.mark, x.text)}${d.outcome === 'already' ? '   (already so)' : ''}`);
   }
+  const warned = r.warnings.map((w) => `warning: ${w}`);
   if (r.ok) {
-    out.push('', `applied: ${r.done.filter((d) => d.op.kind !== 'wait').length} operations, every write read back`);
+    out.push('', `applied: ${r.done.filter((d) => d.op.kind !== 'wait').length} operations, every write read back`, ...warned);
     return out.join('\n') + '\n';
   }
   const f = r.failure!;
@@ -84,6 +85,7 @@ export function renderApply(r: ApplyResult, paint: Paint = plain): string {
   const rb = r.rollback!;
   if (rb.errors.length === 0) out.push(`rolled back: ${rb.undone} operations undone; the board is as it was before apply`);
   else out.push(`rollback INCOMPLETE: ${rb.undone} undone, ${rb.errors.length} failed; the board is partly changed:`, ...rb.errors.map((e) => `  ${e.step}: ${e.message}`), '  run `epctl status` and `epctl plan` to see what is left');
+  out.push(...warned);
   return out.join('\n') + '\n';
 }
 
