@@ -16,19 +16,20 @@ export async function withBoardChange<T>(ctx: RunContext, opts: { lock: boolean;
     throw new UsageError(`--root ${ctx.board.path} is a recording: \`epctl ${ctx.command}\` changes a board and cannot change a recording`, `run \`epctl plan --root ${ctx.board.path}\` to see what it would do, or run on the board itself or with --mock`);
   const { loadOwnership } = await import('../state/ownership.js');
   const { acquireLock } = await import('../state/lock.js');
-  return withBoard(ctx, async (port) => {
-    const lockFile = !opts.lock || ctx.stateFile === undefined || port.backend === 'sysroot' ? undefined : `${ctx.stateFile}.lock`;
-    const lock = lockFile === undefined ? undefined : await acquireLock(lockFile, ctx.command, (opts.waitSeconds ?? 0) * 1000);
-    // Tracked once it is ours: a signal then removes our lock, never another run's.
-    const forget = lock && ctx.cleanup.track(lock.file);
-    try {
+  // The lock spans opening the board and saving it: a simulated board (--mock-state) is read
+  // at open and written at close, and another run must not slip in between.
+  const lock = !opts.lock || ctx.lockFile === undefined ? undefined : await acquireLock(ctx.lockFile, ctx.command, (opts.waitSeconds ?? 0) * 1000);
+  // Tracked once it is ours: a signal then removes our lock, never another run's.
+  const forget = lock && ctx.cleanup.track(lock.file);
+  try {
+    return await withBoard(ctx, async (port) => {
       const ownership = await loadOwnership(port.backend === 'sysroot' ? undefined : ctx.stateFile, port.origin);
-      return await fn({ port, ownership });
-    } finally {
-      await lock?.release();
-      forget?.();
-    }
-  });
+      return fn({ port, ownership });
+    });
+  } finally {
+    await lock?.release();
+    forget?.();
+  }
 }
 
 /** Parses --wait SECONDS. */

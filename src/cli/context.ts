@@ -8,6 +8,9 @@ import type { KernelPort } from '../kernel/port.js';
 import type { Cleanup } from './cleanup.js';
 import { DEFAULT_STATE_FILE } from '../state/ownership.js';
 
+/** FHS: lock files of system programs live in /run/lock. */
+const LIVE_LOCK = '/run/lock/epctl.lock';
+
 /** The global options as commander parses them. */
 export interface GlobalFlags {
   root?: string;
@@ -34,6 +37,11 @@ export interface RunContext {
    * live board; beside --mock-state; none for a one-shot simulated board or a recording).
    */
   readonly stateFile: string | undefined;
+  /**
+   * The board's lock, whatever --state says (two runs with different records still change one
+   * board): /run/lock/epctl.lock on a live board, beside --mock-state for a simulated one.
+   */
+  readonly lockFile: string | undefined;
   readonly cleanup: Cleanup;
 }
 
@@ -78,7 +86,8 @@ export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Clean
         : { kind: 'live' };
   const stateFile =
     flags.state ?? (board?.kind === 'live' ? DEFAULT_STATE_FILE : board?.kind === 'mock' && board.stateFile !== undefined ? `${board.stateFile}.epctl-state.json` : undefined);
-  return Object.freeze({ command: spec.name, json: flags.json === true, board, stateFile, cleanup });
+  const lockFile = board?.kind === 'live' ? LIVE_LOCK : board?.kind === 'mock' && board.stateFile !== undefined ? `${board.stateFile}.lock` : undefined;
+  return Object.freeze({ command: spec.name, json: flags.json === true, board, stateFile, lockFile, cleanup });
 }
 
 /** Opens the context's board, runs FN on it, and closes it (saving --mock-state) after. */

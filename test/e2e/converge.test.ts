@@ -133,7 +133,7 @@ describe('one epctl at a time', () => {
   it('fails naming the live holder of the lock, and takes over a dead one', async () => {
     const dir = await tmp();
     const state = path.join(dir, 'board.json');
-    const lock = `${state}.epctl-state.json.lock`;
+    const lock = `${state}.lock`;
     const os = await import('node:os');
     await fs.writeFile(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'apply', since: '2026-11-30T00:00:00.000Z' }));
     const busy = await epctl(['apply', '--mock', 'qemu-virt', '--mock-state', state, '-c', EXAMPLE_TEST]);
@@ -146,6 +146,25 @@ describe('one epctl at a time', () => {
     const r = await epctl(['apply', '--mock', 'qemu-virt', '--mock-state', state, '-c', EXAMPLE_TEST]);
     expect(r.exitCode, r.stderr).toBe(0);
     await expect(fs.access(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('two applies at once on one simulated board both land, even with separate ownership records: the lock is the board\'s and covers reading and saving it', async () => {
+    const dir = await tmp();
+    const state = path.join(dir, 'board.json');
+    const runs = await Promise.all(
+      [
+        ['fa', 'pci_epf_test', 'msi_interrupts: 1'],
+        ['vb', 'pci_epf_vntb', 'type: { db_count: 4 }'],
+      ].map(async ([name, driver, attr]) => {
+        const c = path.join(dir, `${name}.yaml`);
+        await fs.writeFile(c, `version: 1\nfunctions:\n  - { driver: ${driver}, name: ${name}, ${attr} }\n`);
+        return epctl(['apply', '--mock', 'qemu-virt', '--mock-state', state, '--state', path.join(dir, `${name}.owned.json`), '-c', c, '--wait', '30'], { timeout: 60_000 });
+      }),
+    );
+    for (const r of runs) expect(r.exitCode, r.stderr).toBe(0);
+    const fns = JSON.parse((await epctl(['status', '--mock', 'qemu-virt', '--mock-state', state, '--json'])).stdout).pciEp.functions.map((f: { name: string }) => f.name);
+    // Each run leaves the other's function alone (it is not in its record): neither is lost.
+    expect(fns.sort()).toEqual(['fa', 'vb']);
   });
 
   it('refuses a --wait that is not a number of seconds', async () => {
