@@ -9,6 +9,7 @@ import { EpctlError } from '../kernel/errors.js';
 import { readFdBounded } from '../kernel/node-fs.js';
 import { EXIT } from '../exit-codes.js';
 import { configSchema, type Config } from './schema.js';
+import { driverFacts } from '../configfs/drivers.js';
 
 export const DEFAULT_CONFIG = '/etc/epctl/epctl.yaml';
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -96,8 +97,6 @@ export function parseConfig(text: string, file: string): Config {
   return parsed.data;
 }
 
-/** Drivers whose functions can own RC-to-EP doorbells (pci-epf-test.c, pci-epf-vntb.c). */
-const DOORBELL_DRIVERS = new Set(['pci_epf_test', 'pci_epf_vntb']);
 
 /** Rules across functions: names unique per driver, one shared header per driver, doorbell drivers. */
 function crossChecks(config: Config): { path: (string | number)[]; message: string }[] {
@@ -122,7 +121,7 @@ function crossChecks(config: Config): { path: (string | number)[]; message: stri
       list.push({ index: i, field, value });
       headers.set(f.driver, list);
     }
-    if (f.doorbell && !DOORBELL_DRIVERS.has(f.driver))
+    if (f.doorbell && !driverFacts(f.driver).doorbell)
       out.push({ path: ['functions', i, 'doorbell'], message: `${f.driver} cannot own doorbells; only pci_epf_test and pci_epf_vntb use pci_epf_alloc_doorbell()` });
   });
   return out;

@@ -5,11 +5,11 @@
 // fails) is left out and reported.
 import { isMap, isSeq, parseDocument, Scalar, type YAMLMap, type Document } from 'yaml';
 import { kstrtoll } from '../configfs/values.js';
-import { FUNCTION_ATTRIBUTES, type HeaderField } from '../configfs/header.js';
+import { HEADER_FIELDS, type HeaderField } from '../configfs/header.js';
 import type { PciEpState, AttributeRead } from '../configfs/observe.js';
 import { CONFIG_VERSION, type Config, type FunctionConfig } from './schema.js';
 
-const HEADER = FUNCTION_ATTRIBUTES.filter((a) => a.home === 'header');
+
 const text = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text.replace(/\n$/, '') : undefined);
 
 /** A read-back value as the config writes it: a number where the kernel printed one. */
@@ -41,7 +41,7 @@ export function configFromBoard(pciEp: PciEpState): SavedConfig {
     } else if (linkedBy) fc.controller = linkedBy;
     else if (f.secondary) omitted.push(`${f.driver}/${f.name}: linked only through secondary/ ${f.secondary}, which a config cannot ask for (it crashes the kernel on unlink)`);
     const header: Partial<Record<HeaderField, number>> = {};
-    for (const a of HEADER) {
+    for (const a of HEADER_FIELDS) {
       const t = text(f.attributes[a.name]);
       const v = t === undefined ? undefined : valueOf(t);
       if (typeof v === 'number') header[a.name as HeaderField] = v;
@@ -67,7 +67,7 @@ export function configFromBoard(pciEp: PciEpState): SavedConfig {
   return { config: { version: CONFIG_VERSION, ...(Object.keys(controllers).length ? { controllers } : {}), functions }, omitted };
 }
 
-const HEX = new Set<string>(HEADER.map((a) => a.name));
+const HEX = new Set<string>(HEADER_FIELDS.map((a) => a.name));
 
 /** A YAML node for VALUE under KEY: header fields in hex, as the kernel prints them. */
 function node(doc: Document, key: string, value: unknown): unknown {

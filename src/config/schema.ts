@@ -5,7 +5,7 @@
 // attributes a driver offers) is checked against the board by plan.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { FUNCTION_ATTRIBUTES, MSI_VECTORS, MSIX_VECTORS, type HeaderField } from '../configfs/header.js';
+import { HEADER_FIELDS, MSI_VECTORS, MSIX_VECTORS, type HeaderField } from '../configfs/header.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -14,7 +14,6 @@ const ENTRY = /^[A-Za-z0-9_.:+@-]{1,64}$/;
 const entry = (what: string) =>
   z.string().check(z.refine((s) => ENTRY.test(s) && s !== '.' && s !== '..', { message: `a ${what}: 1..64 of A-Z a-z 0-9 _ . : + @ -, not "." or ".."` }));
 
-const HEADER_FIELDS = FUNCTION_ATTRIBUTES.filter((a) => a.home === 'header');
 const header = z.strictObject(
   Object.fromEntries(HEADER_FIELDS.map((a) => [a.name, z.optional(z.int().check(z.minimum(0), z.maximum(2 ** a.bits - 1)))])) as Record<HeaderField, z.ZodMiniOptional<z.ZodMiniInt>>,
 );

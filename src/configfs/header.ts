@@ -29,6 +29,11 @@ export const FUNCTION_ATTRIBUTES: readonly FunctionAttribute[] = [
   { name: 'vendorid', bits: 16, format: 'hex4', home: 'header' },
 ];
 
+/** The ten header fields, in struct pci_epf_header order (include/linux/pci-epf.h): the order the how-tos write them. */
+export const HEADER_FIELDS: readonly (FunctionAttribute & { name: HeaderField })[] = (
+  ['vendorid', 'deviceid', 'revid', 'progif_code', 'subclass_code', 'baseclass_code', 'cache_line_size', 'subsys_vendor_id', 'subsys_id', 'interrupt_pin'] as const
+).map((name) => FUNCTION_ATTRIBUTES.find((a) => a.name === name)! as FunctionAttribute & { name: HeaderField });
+
 /**
  * The vector counts pci_epc_set_msi() / pci_epc_set_msix() accept (drivers/pci/endpoint/
  * pci-epc-core.c), checked only when a linked function's epc_init runs, not when written.

@@ -7,7 +7,7 @@
 // WARN_ON_ONCE(epc_group->start)); remove links; rmdir; mkdir; attributes (type-group writes
 // are refused while attached on 7.3, so always before the link); link; start.
 import { CONTROLLERS, FUNCTIONS, CONFIGFS, PCI_EP } from '../configfs/paths.js';
-import { FUNCTION_ATTRIBUTES, type HeaderField } from '../configfs/header.js';
+import { HEADER_FIELDS, type HeaderField } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction, PciEpState, AttributeRead } from '../configfs/observe.js';
 import type { BoardState } from '../probe/probe.js';
@@ -94,8 +94,7 @@ interface Want {
 }
 
 const text = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text : undefined);
-const HEADER = FUNCTION_ATTRIBUTES.filter((a) => a.home === 'header');
-const HEADER_ORDER: readonly HeaderField[] = ['vendorid', 'deviceid', 'revid', 'progif_code', 'subclass_code', 'baseclass_code', 'cache_line_size', 'subsys_vendor_id', 'subsys_id', 'interrupt_pin'];
+
 
 export function plan(input: PlanInput): Plan {
   const { config, board, pciEp } = input;
@@ -187,7 +186,7 @@ export function plan(input: PlanInput): Plan {
     let h = header.get(driver);
     if (!h) {
       const seen = pciEp.functions.find((f) => f.driver === driver);
-      h = new Map(HEADER.map((a) => [a.name as HeaderField, seen ? text(seen.attributes[a.name]) : undefined]));
+      h = new Map(HEADER_FIELDS.map((a) => [a.name as HeaderField, seen ? text(seen.attributes[a.name]) : undefined]));
       header.set(driver, h);
     }
     return h;
@@ -198,11 +197,11 @@ export function plan(input: PlanInput): Plan {
     const ops: PlanOp[] = [];
     const path = functionPath(w.key);
     const h = headerOf(w.fc.driver);
-    // In struct pci_epf_header order (include/linux/pci-epf.h), as the how-tos write them.
-    for (const field of HEADER_ORDER) {
+    // In struct pci_epf_header order (HEADER_FIELDS), as the how-tos write them.
+    for (const a of HEADER_FIELDS) {
+      const field = a.name;
       const v = w.fc.header?.[field];
-      const a = HEADER.find((h) => h.name === field);
-      if (v === undefined || !a) continue;
+      if (v === undefined) continue;
       const now = h.get(a.name as HeaderField);
       if (now !== undefined && readsAs(now, v)) continue;
       ops.push({ kind: 'write', path: `${path}/${a.name}`, value: writeText(v, true), declared: v, fn: w.key, before: now === undefined ? 'read-first' : { text: now } });
