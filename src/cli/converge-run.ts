@@ -30,7 +30,7 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   const { functionPath } = await import('../plan/plan.js');
   const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
   const before = ownership.list();
-  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), opts.removeForeign ? { removeForeign: true } : {});
+  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), pendingRestarts: ownership.restarts() });
   const paint = paintFor(process.stdout);
   const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
   if (plan.refusals.length || plan.ops.length === 0) {
@@ -54,7 +54,10 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
     writeErr(`epctl: ${sig}: stopping after this operation and rolling back (again to quit at once)\n`);
     stop.abort();
   });
+  // Written before the first stop: if this run is killed before it starts them again, the next one does.
+  await ownership.setRestarts(plan.ops.flatMap((o) => (o.kind === 'start' && o.value ? [o.epc] : [])).filter((epc) => plan.ops.some((o) => o.kind === 'start' && !o.value && o.epc === epc)));
   const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned), signal: stop.signal }).finally(restore);
+  await ownership.setRestarts([]);
   if (result.ok) await ownership.replace(plan.owned);
   else {
     // After a rollback the record is what it was, plus what this run made new and could not

@@ -381,3 +381,25 @@ describe('rollback never does what plan refuses to do (review fixes)', () => {
     expect((await observePciEp(k, (fn) => fn())).functions).toEqual([]);
   });
 });
+
+describe('a kill between stopping and starting a controller', () => {
+  it('the next plan starts again a controller an earlier apply stopped (state file restart list), when functions are linked there', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    const owned = new Set<string>();
+    const config = cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: f, controller: auto, msi_interrupts: 1, msix_interrupts: 1 }\n');
+    await converge(k, config, owned);
+    await k.write('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep/start', '1');
+    const changed = cfg('version: 1\nfunctions:\n  - { driver: pci_epf_test, name: f, controller: auto, msi_interrupts: 2, msix_interrupts: 1 }\n');
+    const { plan } = await planFor(k, changed, owned);
+    expect(plan.ops[0]).toMatchObject({ kind: 'start', value: false });
+    // Killed right after the stop.
+    let n = 0;
+    await apply(k, plan, { progress: () => { if (++n === 1) throw new Error('SIGKILL'); } }).catch(() => undefined);
+    expect(await k.read('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep/start').then((b) => Buffer.from(b).toString())).toBe('0\n');
+    const without = await planFor(k, changed, owned);
+    expect(without.plan.ops.some((o) => o.kind === 'start' && o.value)).toBe(false);
+    const next = await planFor(k, changed, owned, { pendingRestarts: ['7e000000.pcie-ep'] });
+    expect(next.plan.ops.at(-1)).toMatchObject({ kind: 'start', epc: '7e000000.pcie-ep', value: true });
+    expect((await apply(k, next.plan)).ok).toBe(true);
+  });
+});

@@ -15,10 +15,10 @@ export interface Planned {
   problems: Problem[];
 }
 
-export async function planFor(port: KernelPort, config: Config, owned: ReadonlySet<string>, opts: { removeForeign?: boolean } = {}): Promise<Planned> {
+export async function planFor(port: KernelPort, config: Config, owned: ReadonlySet<string>, opts: { removeForeign?: boolean; pendingRestarts?: readonly string[] } = {}): Promise<Planned> {
   const board = await probe(port);
   const problems: Problem[] = [...board.problems];
   const pciEp = await observePciEp(port, attempter(problems));
   const release = board.kernel.release === null ? null : (parseRelease(board.kernel.release) ?? null);
-  return { board, pciEp, problems, plan: plan({ config, board, pciEp, owned, release, ...(opts.removeForeign ? { removeForeign: true } : {}) }) };
+  return { board, pciEp, problems, plan: plan({ config, board, pciEp, owned, release, ...opts }) };
 }

@@ -76,6 +76,8 @@ export interface PlanInput {
   release: KernelVersion | null;
   /** `clear --all`: foreign functions go too. */
   removeForeign?: boolean;
+  /** Controllers an earlier apply stopped and was killed before starting again (state file). */
+  pendingRestarts?: readonly string[];
 }
 
 /** `pci_epf_test/func1`. */
@@ -394,7 +396,8 @@ export function plan(input: PlanInput): Plan {
     const want = wantStart.get(epc);
     const runningAfterStops = started(epc) && !stops.has(epc);
     if (want === true && !runningAfterStops) starts.push({ kind: 'start', path: startPath(epc), epc, value: true });
-    else if (want === undefined && stops.has(epc) && linkedAfter(epc)) starts.push({ kind: 'start', path: startPath(epc), epc, value: true });
+    else if (want === undefined && (stops.has(epc) || (!started(epc) && input.pendingRestarts?.includes(epc))) && linkedAfter(epc))
+      starts.push({ kind: 'start', path: startPath(epc), epc, value: true });
   }
 
   const ops: PlanOp[] = [

@@ -13,6 +13,7 @@ export interface AtomicOptions {
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicOptions = {}): Promise<void> {
   const dir = nodePath.dirname(file);
+  await removeOrphans(dir, nodePath.basename(file));
   const tmp = nodePath.join(dir, `.${nodePath.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
   try {
@@ -48,4 +49,23 @@ async function rotate(file: string, keep: number): Promise<void> {
     if (e.code !== 'ENOENT') throw e;
   });
   await fs.copyFile(file, `${file}.1`);
+}
+
+/** Temp files of FILE left by a writer that was killed (its pid is gone): removed before writing again. */
+async function removeOrphans(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const m = name.startsWith(prefix) && /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive)
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    if (!alive) await fs.rm(nodePath.join(dir, name), { force: true });
+  }
 }

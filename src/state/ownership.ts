@@ -18,6 +18,8 @@ const stateSchema = z.strictObject({
   board: z.string(),
   /** `driver/name` of each function epctl created. */
   functions: z.array(z.string().check(z.regex(/^[^/\s]+\/[^/\s]+$/))),
+  /** Controllers an apply stopped to change their links and has not started again yet (a kill between the two leaves them here). */
+  restart: z.optional(z.array(z.string())),
 });
 
 export type OwnershipState = z.infer<typeof stateSchema>;
@@ -30,11 +32,15 @@ export interface Ownership {
   set(fn: string, owned: boolean): Promise<void>;
   /** Replaces the whole set and saves. */
   replace(fns: readonly string[]): Promise<void>;
+  /** Controllers stopped by an apply still under way, to start again (saved at once). */
+  restarts(): string[];
+  setRestarts(epcs: readonly string[]): Promise<void>;
 }
 
 /** Loads FILE (absent: nothing owned yet). undefined FILE: kept in memory only. */
 export async function loadOwnership(file: string | undefined, board: string): Promise<Ownership> {
   const owned = new Set<string>();
+  let restart: string[] = [];
   if (file !== undefined) {
     const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
@@ -52,12 +58,13 @@ export async function loadOwnership(file: string | undefined, board: string): Pr
       if (r.data.board !== board)
         throw new EpctlError(`the state file ${file} belongs to board ${r.data.board}, not ${board}`, { exitCode: EXIT.ERROR, hint: 'give this board its own --state FILE' });
       for (const f of r.data.functions) owned.add(f);
+      restart = r.data.restart ?? [];
     }
   }
   const save = async (): Promise<void> => {
     if (file === undefined) return;
     await fs.mkdir(nodePath.dirname(file), { recursive: true });
-    const state: OwnershipState = { format: 'epctl-state', version: 1, board, functions: [...owned].sort() };
+    const state: OwnershipState = { format: 'epctl-state', version: 1, board, functions: [...owned].sort(), ...(restart.length ? { restart } : {}) };
     await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 });
   };
   return {
@@ -68,6 +75,13 @@ export async function loadOwnership(file: string | undefined, board: string): Pr
       if (owned.has(fn) === on) return;
       if (on) owned.add(fn);
       else owned.delete(fn);
+      await save();
+    },
+    restarts: () => [...restart],
+    async setRestarts(epcs) {
+      const next = [...new Set(epcs)].sort();
+      if (next.join('\n') === restart.join('\n')) return;
+      restart = next;
       await save();
     },
     async replace(fns) {
