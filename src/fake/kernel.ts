@@ -14,11 +14,11 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { KernelStat, StreamOptions } from '../kernel/port.js';
+import type { CreateOptions, KernelStat, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
-import { type CfsView, type CfsNode, kindOf, lookup, children, statOf, readlinkText } from './configfs.js';
+import { type CfsView, type CfsNode, kindOf, lookup, child, children, statOf, readlinkText, linkTarget, relPath } from './configfs.js';
 import * as cfs from './pci-ep-cfs.js';
 import { armFault, takeFault } from './faults.js';
 import { IrqTable, type IrqTableState } from './irq.js';
@@ -32,9 +32,9 @@ import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 
-const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
+const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
-  read: 'open', write: 'write', mkdir: 'mkdir', rmdir: 'rmdir', symlink: 'symlink', unlink: 'unlink',
+  read: 'open', write: 'write', create: 'open', rename: 'rename', mkdir: 'mkdir', rmdir: 'rmdir', symlink: 'symlink', unlink: 'unlink',
   readdir: 'scandir', readlink: 'readlink', stat: 'stat', lstat: 'lstat',
 };
 
@@ -242,6 +242,60 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     });
   }
 
+  create(path: string, opts: CreateOptions = {}): Promise<void> {
+    return this.run('create', path, {}, (p, r) => {
+      if (r.fs === 'configfs') {
+        const { parent, name } = this.parentOf(r, 'EISDIR');
+        const existing = child(this.view(), parent, name);
+        // fs/namei.c lookup_open: a new name needs the directory's ->create, which configfs's
+        // directory inode_operations (fs/configfs/dir.c) lack: EACCES.
+        if (!existing) throw new Errno('EACCES');
+        if (opts.exclusive) throw new Errno('EEXIST');
+        // do_open: O_CREAT follows a trailing link; a directory (or a link to one) is EISDIR.
+        const node = kindOf(existing) === 'symlink' ? linkTarget(existing) : existing;
+        if (kindOf(node) === 'dir') throw new Errno('EISDIR');
+        // O_TRUNC reaches configfs_setattr only; the attribute's value is its show(), unchanged,
+        // and configfs drops the dentry at close, so the next lookup shows size PAGE_SIZE again.
+        return;
+      }
+      const exists = this.memfsExists(p) || r.fs !== 'memfs';
+      // kernfs and procfs have no ->create either.
+      if (!exists) throw new Errno('EACCES');
+      if (opts.exclusive) throw new Errno('EEXIST');
+      if (r.fs !== 'memfs') throw new Errno('EACCES');
+      const st = this.vol.statSync(p);
+      if (st.isDirectory()) throw new Errno('EISDIR');
+      if ((st.mode & 0o200) === 0) throw new Errno('EACCES');
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', from, { dest: to }, (_p, r) => {
+      const tr = this.route(normalize(to));
+      // fs/namei.c do_renameat2: both parents resolved, the source must exist, same mount.
+      if (r.fs !== 'configfs') throw new Errno(r.fs === 'memfs' && !this.memfsExists(normalize(from)) ? 'ENOENT' : 'EPERM');
+      const { parent: oldDir, name: oldName } = this.parentOf(r, 'EBUSY');
+      const source = child(this.view(), oldDir, oldName);
+      if (!source) throw new Errno('ENOENT');
+      if (tr.fs !== 'configfs') throw new Errno('EXDEV');
+      const { parent: newDir, name: newName } = this.parentOf(tr, 'EBUSY');
+      const target = child(this.view(), newDir, newName);
+      const isDir = kindOf(source) === 'dir';
+      const src = relPath(source);
+      // lock_rename's trap: the source may not be an ancestor of the new name's directory (EINVAL),
+      // nor the target one of the source's (ENOTEMPTY).
+      const newDirPath = relPath(newDir);
+      if (isDir && (newDirPath === src || newDirPath.startsWith(src + '/'))) throw new Errno('EINVAL');
+      if (target && kindOf(target) === 'dir' && src.startsWith(relPath(target) + '/')) throw new Errno('ENOTEMPTY');
+      // vfs_rename: the same inode is a no-op; then may_delete on an existing target.
+      if (target && relPath(target) === src) return;
+      if (target && isDir && kindOf(target) !== 'dir') throw new Errno('ENOTDIR');
+      if (target && !isDir && kindOf(target) === 'dir') throw new Errno('EISDIR');
+      // configfs directories have no ->rename (fs/configfs/dir.c): EPERM.
+      throw new Errno('EPERM');
+    });
+  }
+
   mkdir(path: string): Promise<void> {
     return this.run('mkdir', path, {}, (_p, r) => {
       const { parent, name } = this.parentOf(r);
@@ -372,10 +426,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     return { fs: 'memfs' };
   }
 
-  private parentOf(r: Route): { parent: CfsNode; name: string } {
+  /** The directory and last name of a configfs path; `atRoot` is the errno for the mount point itself. */
+  private parentOf(r: Route, atRoot: ErrnoCode = 'EEXIST'): { parent: CfsNode; name: string } {
     // kernfs (sysfs) and procfs have no mkdir/symlink operations: EPERM.
     if (r.fs !== 'configfs') throw new Errno('EPERM');
-    if (r.parts.length === 0) throw new Errno('EEXIST');
+    if (r.parts.length === 0) throw new Errno(atRoot);
     const parent = lookup(this.view(), r.parts.slice(0, -1), true);
     if (kindOf(parent) !== 'dir') throw new Errno('ENOTDIR');
     return { parent, name: r.parts[r.parts.length - 1]! };
@@ -390,14 +445,14 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       case 'configfs':
         return statOf(this.view(), lookup(this.view(), r.parts, follow));
       case 'proc':
-        return { kind: 'file', mode: 0o444, size: 0, nlink: 1 };
+        return { kind: 'file', mode: 0o444, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'kmsg':
-        return { kind: 'other', mode: 0o644, size: 0, nlink: 1 };
+        return { kind: 'other', mode: 0o644, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'irq': {
-        if (r.parts.length === 0) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + this.irqTable.virqs().length };
+        if (r.parts.length === 0) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + this.irqTable.virqs().length, uid: 0, gid: 0 };
         if (!this.irqTable.get(Number(r.parts[0]))) throw new Errno('ENOENT');
-        if (r.parts.length === 1) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 };
-        if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1 };
+        if (r.parts.length === 1) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2, uid: 0, gid: 0 };
+        if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1, uid: 0, gid: 0 };
         throw new Errno('ENOENT');
       }
       case 'memfs':

@@ -78,7 +78,7 @@ const log = z.object({
 });
 
 const fault = z.object({
-  op: z.enum(['read', 'write', 'mkdir', 'rmdir', 'symlink', 'unlink', 'readdir', 'readlink', 'stat', 'lstat', 'epc_start', 'epf_bind', 'alloc_doorbell']),
+  op: z.enum(['read', 'write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink', 'readdir', 'readlink', 'stat', 'lstat', 'epc_start', 'epf_bind', 'alloc_doorbell']),
   path: z.string(),
   errno,
   skip: uint,

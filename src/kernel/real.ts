@@ -4,7 +4,7 @@
 // such as /dev/kmsg is read as a stream of records with lines(), never slurped.
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { KernelPort, KernelStat, StreamOptions } from './port.js';
+import type { CreateOptions, KernelPort, KernelStat, StreamOptions } from './port.js';
 import { EXIT } from '../exit-codes.js';
 import { KernelError } from './errors.js';
 import { guard, toKernelStat, writeFd, fileLines, rawKind, readFdBounded } from './node-fs.js';
@@ -50,6 +50,14 @@ export class RealKernel implements KernelPort {
     }
   }
 
+  async create(path: string, opts: CreateOptions = {}): Promise<void> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (opts.exclusive ? constants.O_EXCL : 0);
+    const fh = await guard('open', path, () => fs.open(path, flags, 0o644));
+    await fh.close();
+  }
+  rename(from: string, to: string): Promise<void> {
+    return guard('rename', from, () => fs.rename(from, to), to);
+  }
   mkdir(path: string): Promise<void> {
     return guard('mkdir', path, () => fs.mkdir(path));
   }
