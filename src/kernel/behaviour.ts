@@ -34,6 +34,17 @@ export interface KernelBehaviour {
   newWarnFormat: boolean;
   /** lib/dump_stack.c dump_stack_print_info prints "UID: %u" ("report process UID", Suren Baghdasaryan, June 2024, akpm tree: v6.11 [inferred release]). */
   dumpStackUid: boolean;
+  /**
+   * pci-ep-cfs.c: primary/ and secondary/ made by delayed work after mkdir, up to 6.19; in mkdir
+   * itself from c7a1d2620a29 (likely v7.0). Before, a fast mkdir + rmdir can oops (§15 C2).
+   */
+  subGroupsDelayed: boolean;
+  /**
+   * pci-ep-cfs.c pci_{primary,secondary}_epc_epf_unlink took (epc_item, epf_item) in the wrong
+   * order since e85a2d783762 (v5.12); the fix is Cc stable, unlink through primary/ was harmless
+   * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (§15 C3).
+   */
+  subLinkUnlinkSafe: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
@@ -51,6 +62,8 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
+    subGroupsDelayed: !atLeast(v, '7.0'),
+    subLinkUnlinkSafe: v73,
     dumpStackUid: atLeast(v, '6.11'),
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every
     // secondary line are read off the source layout [inferred].

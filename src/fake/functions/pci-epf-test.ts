@@ -11,7 +11,8 @@ import { freeDoorbell } from '../pci-ep-msi.js';
 import type { CallChain } from '../pci-epf-core.js';
 import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
 
-const BAR_ATTRS = ['bar0_size', 'bar1_size', 'bar2_size', 'bar3_size', 'bar4_size', 'bar5_size'];
+/** The barN_size files of the type group, in `ls` order. */
+export const BAR_ATTRS = ['bar0_size', 'bar1_size', 'bar2_size', 'bar3_size', 'bar4_size', 'bar5_size'];
 
 const barSizes: TypeGroupModel = {
   attributes: BAR_ATTRS,
