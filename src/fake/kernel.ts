@@ -275,10 +275,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       // fs/namei.c do_renameat2: both parents resolved, the source must exist, same mount.
       if (r.fs !== 'configfs') throw new Errno(r.fs === 'memfs' && !this.memfsExists(normalize(from)) ? 'ENOENT' : 'EPERM');
       const { parent: oldDir, name: oldName } = this.parentOf(r, 'EBUSY');
-      const source = child(this.view(), oldDir, oldName);
-      if (!source) throw new Errno('ENOENT');
+      // The mount check comes before the names are looked up.
       if (tr.fs !== 'configfs') throw new Errno('EXDEV');
       const { parent: newDir, name: newName } = this.parentOf(tr, 'EBUSY');
+      const source = child(this.view(), oldDir, oldName);
+      if (!source) throw new Errno('ENOENT');
       const target = child(this.view(), newDir, newName);
       const isDir = kindOf(source) === 'dir';
       const src = relPath(source);
