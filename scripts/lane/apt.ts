@@ -69,12 +69,19 @@ export async function aptCache(apt: AptConfig, args: readonly string[]): Promise
   return r.stdout;
 }
 
-/** The candidate version of `pkg` (`libc6:arm64`) in a private configuration. */
-export async function candidateVersion(apt: AptConfig, pkg: string): Promise<string> {
-  const out = await aptCache(apt, ['show', '--no-all-versions', pkg]).catch(() => '');
-  const v = /^Version:\s*(\S+)/m.exec(out)?.[1];
-  if (!v) throw new LaneError('apt', `no version of ${pkg} in the private apt configuration ${apt.name}`, `check that ${apt.dir}/${apt.name}.sources lists a suite carrying ${pkg}`);
-  return v;
+/** Candidate versions of several packages (`libc6:arm64`, …) in one apt-cache call (each call loads the whole cache: seconds). */
+export async function candidateVersions(apt: AptConfig, pkgs: readonly string[]): Promise<Record<string, string>> {
+  const out = await aptCache(apt, ['show', '--no-all-versions', ...pkgs]).catch(() => '');
+  const found: Record<string, string> = {};
+  for (const stanza of out.split(/\n\s*\n/)) {
+    const name = /^Package:\s*(\S+)/m.exec(stanza)?.[1];
+    const arch = /^Architecture:\s*(\S+)/m.exec(stanza)?.[1];
+    const version = /^Version:\s*(\S+)/m.exec(stanza)?.[1];
+    if (name && arch && version) found[`${name}:${arch}`] = version;
+  }
+  for (const p of pkgs)
+    if (!found[p]) throw new LaneError('apt', `no version of ${p} in the private apt configuration ${apt.name}`, `check that ${apt.dir}/${apt.name}.sources lists a suite carrying ${p}`);
+  return found;
 }
 
 /**

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { aptDownload, candidateVersion, type AptConfig } from './apt.js';
+import { aptDownload, candidateVersions, type AptConfig } from './apt.js';
 import { isDone, markDone, safeKey } from './cache.js';
 import { LaneError } from './errors.js';
 
@@ -27,9 +27,10 @@ export interface GuestPackages {
 async function unpackDebs(apt: AptConfig, root: string): Promise<Pick<GuestPackages, 'roots' | 'versions'>> {
   const roots = {} as Record<GuestDeb, string>;
   const versions = {} as Record<GuestDeb, string>;
+  const candidates = await candidateVersions(apt, GUEST_DEBS.map((n) => `${n}:arm64`));
   for (const name of GUEST_DEBS) {
     const pkg = `${name}:arm64`;
-    const version = await candidateVersion(apt, pkg);
+    const version = candidates[pkg]!;
     const dir = path.join(root, 'guest-debs', `${safeKey(name)}_${safeKey(version)}_arm64`);
     if (!(await isDone(dir, `${pkg}=${version}`))) {
       const { deb } = await aptDownload(apt, root, pkg, version);

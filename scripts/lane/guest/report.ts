@@ -23,6 +23,14 @@ export class Reporter {
   }
 }
 
+/** One /dev/kmsg record (`pri,seq,usec,flags;text\n KEY=val…`) as the console prints it: `[seconds] text`. */
+export function kmsgLine(record: string): string {
+  const semi = record.indexOf(';');
+  const usec = Number(record.slice(0, semi).split(',')[2]);
+  const text = record.slice(semi + 1).split('\n')[0]!;
+  return `[${String(Math.floor(usec / 1e6)).padStart(5)}.${String(usec % 1e6).padStart(6, '0')}] ${text}`;
+}
+
 /** Reads /dev/kmsg without blocking: each call returns the lines logged since the last. */
 export class KernelLogReader {
   private readonly fd: number;
@@ -47,11 +55,7 @@ export class KernelLogReader {
         throw e;
       }
       if (n <= 0) break;
-      const rec = this.buf.toString('utf8', 0, n);
-      const semi = rec.indexOf(';');
-      const usec = Number(rec.slice(0, semi).split(',')[2]);
-      const text = rec.slice(semi + 1).split('\n')[0]!;
-      out.push(`[${(usec / 1e6).toFixed(6)}] ${text}`);
+      out.push(kmsgLine(this.buf.toString('utf8', 0, n)));
     }
     return out;
   }
