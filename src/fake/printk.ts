@@ -92,7 +92,8 @@ export class Printk {
     const flags = TAINT_ORDER.map((f, i) => (this.state.taint.includes(f) ? f : i === 0 ? 'G' : ' ')).join('');
     const taint = this.state.taint.length === 0 ? 'Not tainted' : `Tainted: ${flags}`;
     const uid = ctx.uid ? ' UID: 0' : '';
-    return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.newFormat ? ' PREEMPTLAZY' : ''}`;
+    // Observed 7.3.4 (differential, lane kernel): the line ends "PREEMPTLAZY" and two spaces (empty fields).
+    return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.newFormat ? ' PREEMPTLAZY  ' : ''}`;
   }
 
   private taintNames(): string | undefined {

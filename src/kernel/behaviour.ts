@@ -45,9 +45,18 @@ export interface KernelBehaviour {
    * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (§15 C3).
    */
   subLinkUnlinkSafe: boolean;
+  /**
+   * Call-trace frames below the configfs callback of symlink(2) and unlink(2) (arch/arm64 entry
+   * and fs/namei.c). Observed 7.3.4 by the differential: filename_symlinkat/filename_unlinkat and
+   * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
+   */
+  syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
+
+/** arch/arm64/kernel/entry-common.c frames under every syscall (observed 7.3.4; invoke_syscall inlined). */
+const EL0_FRAMES = ['do_el0_svc', 'el0_svc', 'el0t_64_sync_handler', 'el0t_64_sync'];
 
 export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
   const v73 = atLeast(v, '7.3');
@@ -63,6 +72,12 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
+    syscallFrames: v73
+      ? {
+          symlink: ['configfs_symlink', 'vfs_symlink', 'filename_symlinkat', '__arm64_sys_symlinkat', ...EL0_FRAMES],
+          unlink: ['configfs_unlink', 'vfs_unlink', 'filename_unlinkat', '__arm64_sys_unlinkat', ...EL0_FRAMES],
+        }
+      : { symlink: ['configfs_symlink', 'vfs_symlink', '__arm64_sys_symlinkat'], unlink: ['configfs_unlink', 'vfs_unlink', 'do_unlinkat', '__arm64_sys_unlinkat'] },
     subLinkUnlinkSafe: v73,
     dumpStackUid: atLeast(v, '6.11'),
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every

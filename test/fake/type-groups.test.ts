@@ -224,6 +224,8 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     const fn = await mkVntb(fake);
     const tg = await typeGroup(fake, fn);
     await fake.write(`${tg}/num_mws`, '1');
+    // A window with a size: mw1 = 0 fails the bind (observed 7.3.4, "MW set failed").
+    await fake.write(`${tg}/mw1`, '4096');
     const before = await cat(fake, `${tg}/${attr}`);
     await linkPrimary(fake, fn);
     await expect(fake.write(`${tg}/${attr}`, data)).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
