@@ -110,3 +110,11 @@ describe('RealKernel.lines', () => {
     expect(none).toEqual([]);
   });
 });
+
+describe('RealKernel errno names', () => {
+  it("reports libuv's ENOTSUP as the kernel's EOPNOTSUPP (errno 95)", async () => {
+    const { fromNodeError } = await import('./errors.js');
+    const e = Object.assign(new Error('x'), { code: 'ENOTSUP', errno: -95 });
+    expect(fromNodeError(e, 'write', '/sys/kernel/config/pci_ep/x')).toMatchObject({ code: 'EOPNOTSUPP', errno: -95 });
+  });
+});

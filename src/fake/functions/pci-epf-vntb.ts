@@ -118,10 +118,27 @@ function spadAlloc(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
 }
 
 /**
+ * epf_ntb_init_epc_bar, first in bind: the control, doorbell and first window BARs left
+ * automatic (-1) get the lowest BARs not chosen by hand, in that order, and keep them (the
+ * attributes read them back, after unlink and after a bind that failed later). Observed 7.3.4 by
+ * the differential: 0/1/2 by default, ctrl_bar=3 gave db 0 and mw1 1; mw2..mw4 stay -1.
+ */
+function assignBars(dev: EpfDevice): void {
+  const bars = ['ctrl_bar', 'db_bar', 'mw1_bar', 'mw2_bar', 'mw3_bar', 'mw4_bar'];
+  const used = new Set(bars.map((b) => Number(dev.typeGroup[b] ?? -1)).filter((n) => n >= 0));
+  for (const b of ['ctrl_bar', 'db_bar', 'mw1_bar']) {
+    if (Number(dev.typeGroup[b] ?? -1) !== -1) continue;
+    const free = [0, 1, 2, 3, 4, 5].find((n) => !used.has(n));
+    if (free === undefined) return;
+    dev.typeGroup[b] = free;
+    used.add(free);
+  }
+}
+
+/**
  * epf_ntb_mw_bar_init on the lane's Cadence EPC, as observed 7.3.4 (differential): every window
- * up to num_mws needs a non-zero size, and with two or more windows each window after the first
- * needs its BAR chosen by hand (mw2_bar=3 with mw1_bar=2 worked; all automatic failed with
- * "MW set failed"). Which automatic BAR the kernel picks there is not established [inferred rule].
+ * up to num_mws needs a non-zero size and a BAR; only mw1 gets one automatically (assignBars),
+ * so mw2..mwN left at -1 fail with "MW set failed" (mw2_bar=3 with mw1_bar=2 worked).
  */
 function mwBarsSet(dev: EpfDevice): boolean {
   const n = Number(dev.typeGroup['num_mws']);
@@ -145,7 +162,10 @@ export const pciEpfVntb: EpfDriverModel = {
   bind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     // epf_ntb_bind returns 0 at once until the primary EPC is set.
     if (dev.epc === undefined) return;
-    if (k.b.strictTypeGroups) spadAlloc(k, dev, chain);
+    if (k.b.strictTypeGroups) {
+      assignBars(dev);
+      spadAlloc(k, dev, chain);
+    }
     const dbCount = Number(dev.typeGroup['db_count']);
     if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) {
       dev_err(k, dev, `DB count ${dbCount} out of range (3 - 32)`);
