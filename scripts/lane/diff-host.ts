@@ -13,6 +13,7 @@ import type { DiffParams } from './guest/diff.js';
 /** One fresh boot running these scenarios (bootGuest bound to a prepared kernel and DT variant). */
 export type GuestBoot = (scenarios: readonly ScenarioRequest[]) => Promise<{ readonly records: readonly GuestRecord[] }>;
 
+/** A lane differential: how to boot, which kernel and board, the seed and size, where to record. */
 export interface LaneDiffOptions {
   boot: GuestBoot;
   /** The built kernel's release (uname -r); checked against what the guest reports. */
@@ -26,6 +27,7 @@ export interface LaneDiffOptions {
   record?: string;
 }
 
+/** The verdict of a lane differential, with what the lane prints and records. */
 export interface LaneDiffOutcome {
   ok: boolean;
   report: DifferentialReport;

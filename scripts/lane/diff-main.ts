@@ -12,6 +12,7 @@ import { REPO } from './paths.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, Steps } from './steps.js';
 
+/** The differential's command-line settings. */
 export interface DiffStepOptions {
   seed: number;
   /** Ops per run; the issue asks for at least 1000. */

@@ -14,6 +14,7 @@ import { firstHazard } from './hazards.js';
 /** Runs the Ops in a freshly booted kernel and returns its raw results (the guest's runOps). */
 export type Executor = (ops: readonly Op[]) => Promise<OpResult[]>;
 
+/** One differential run: the seed, its size, the fake's board and release, the real side. */
 export interface DifferentialOptions {
   seed: number;
   /** Ops per run (the lane uses at least 1000). */
@@ -27,6 +28,7 @@ export interface DifferentialOptions {
   shrinkBoots?: number;
 }
 
+/** Everything a run saw: both sides' raw results and, on a divergence, the shrunk list. */
 export interface DifferentialReport {
   seed: number;
   board: string;
@@ -66,6 +68,7 @@ async function vocabulary(board: string, release: string): Promise<{ drivers: st
   return { drivers, controllers: await fake.readdir(`${PCI_EP_ROOT}/controllers`) };
 }
 
+/** Generates, runs both sides, compares, and shrinks the first divergence. */
 export async function differential(o: DifferentialOptions): Promise<DifferentialReport> {
   const profile = runProfile(o.release);
   const ops = generateOps({ seed: o.seed, count: o.count, ...(await vocabulary(o.board, o.release)), subLinkUnlinkSafe: profile.subLinkUnlinkSafe });

@@ -11,6 +11,7 @@ import type { Op, OpResult } from './ops.js';
 import { fakeResults } from './differential.js';
 import { firstDivergence, type Divergence } from './normalise.js';
 
+/** One recorded run: the real kernel's answers to a generated Op list. */
 export interface KernelTrace {
   format: 'epctl-kernel-trace';
   version: 1;
@@ -57,6 +58,7 @@ export function traceText(t: KernelTrace): string {
   return `${JSON.stringify(head).slice(0, -1)},\n "ops": [\n${lines(ops)}\n ],\n "results": [\n${lines(results)}\n ]\n}\n`;
 }
 
+/** A fixture file that is not a kernel trace (exit 7, with the file and the fix). */
 export class TraceError extends EpctlError {}
 
 /** Parses and checks a fixture; errors name the file and what to do. */

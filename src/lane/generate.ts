@@ -7,6 +7,7 @@ import { HazardGuard, type HazardProfile } from './hazards.js';
 import { TYPE_GROUP, type Op } from './ops.js';
 import { ATTRIBUTE_KIND, FUNCTION_ATTRIBUTE_NAMES, TYPE_GROUP_ATTRIBUTES, VALUE_ARBITRARIES, type ValueKind } from './values.js';
 
+/** The seed, the size and the kernel's vocabulary a list is generated for. */
 export interface GenerateOptions extends HazardProfile {
   seed: number;
   /** At least this many Ops. */

@@ -15,6 +15,7 @@
 // - Before the fix of §15 C3, unlink through primary/ or secondary/ can oops.
 import type { Op } from './ops.js';
 
+/** The version-dependent part of the hazard rules. */
 export interface HazardProfile {
   /** KernelBehaviour.subLinkUnlinkSafe. */
   subLinkUnlinkSafe: boolean;

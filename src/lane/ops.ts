@@ -28,8 +28,6 @@ export type Op =
   /** The /proc/interrupts rows of the endpoint controllers' doorbell chips (`ITS-pMSI-<epc>`). */
   | { op: 'interrupts' };
 
-export type OpName = Op['op'];
-
 /** lstat(2) fields the differential compares. */
 export interface StatFields {
   kind: 'file' | 'dir' | 'symlink' | 'other';

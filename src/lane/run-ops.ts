@@ -7,6 +7,7 @@ import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import type { KernelLogTap } from './kmsg.js';
 import { kernelPath, TYPE_GROUP, type Op, type OpResult } from './ops.js';
 
+/** How a run behaves on this kernel and whom it tells as it goes. */
 export interface RunOptions {
   /**
    * Kernels that create primary/ and secondary/ by delayed work (before 7.0, kernel-abi.md §15

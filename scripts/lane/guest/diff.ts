@@ -15,7 +15,7 @@ export interface DiffParams {
   settleSubGroups: boolean;
 }
 
-/** A streamed result: `data` record {i, r}. */
+/** Runs the Op list on the live kernel, streaming each result as a `data` record {i, r}. */
 export const diff: Scenario = async (params, ctx) => {
   const { ops, settleSubGroups } = params as DiffParams;
   const log = kmsgTap();
