@@ -270,7 +270,7 @@ describe('msi-map history', () => {
 });
 
 describe('qemu-virt boot state', () => {
-  it('has exactly the /proc/interrupts rows of the lane's 7.3.4 boot before any doorbell (seen by the differential)', () => {
+  it('has exactly the /proc/interrupts rows of the lane 7.3.4 boot before any doorbell (seen by the differential)', () => {
     expect(getBoard('qemu-virt').irqs).toEqual([
       { irq: 11, chip: 'GICv3', hwirq: 27, trigger: 'Level', actions: ['arch_timer'], counts: [1125] },
       { irq: 13, chip: 'GICv3', hwirq: 33, trigger: 'Level', actions: ['uart-pl011'], counts: [0] },
