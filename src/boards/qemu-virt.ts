@@ -138,7 +138,6 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       PCI_EPF_VNTB: 'y',
       PCI_EPF_NTB: 'y',
       NVME_TARGET: 'y',
-      NVME_TARGET_PCI_EPF: 'y',
       PCI_EPF_MHI: 'n',
     },
   };

@@ -114,7 +114,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n')
       for (const d of this.board.functionDrivers)
         // A driver built as a module (CONFIG_…=m) is not registered until modprobe.
-        if (isModelledDriver(d) && this.cfg.get(EPF_DRIVER_SYMBOL[d]) !== 'm')
+        if (isModelledDriver(d) && (this.cfg.get(EPF_DRIVER_SYMBOL[d]) ?? 'n') === 'y')
           m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
     m.log.usec = 1_500_000;
     return m;

@@ -51,6 +51,8 @@ export interface KernelBehaviour {
    * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
    */
   syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
+  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
+  nvmetPciEpf: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
@@ -72,6 +74,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
+    nvmetPciEpf: atLeast(v, '6.14'),
     syscallFrames: v73
       ? {
           symlink: ['configfs_symlink', 'vfs_symlink', 'filename_symlinkat', '__arm64_sys_symlinkat', ...EL0_FRAMES],
