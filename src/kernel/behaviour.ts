@@ -51,6 +51,13 @@ export interface KernelBehaviour {
    * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
    */
   syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
+  /**
+   * A second vNTB bind in one boot is harmless. Not on 6.12.117: the differential saw the second
+   * vNTB function linked in a boot oops ("Unable to handle kernel paging request" in dev_uevent ←
+   * device_add ← ntb_register_device ← pci_vntb_probe ← __pci_register_driver ← epf_ntb_bind);
+   * the cause (re-registering pci-vntb after an unbind) is [inferred]. Observed fine on 7.3.4.
+   */
+  vntbRebindSafe: boolean;
   /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
   nvmetPciEpf: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
@@ -75,6 +82,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
     nvmetPciEpf: atLeast(v, '6.14'),
+    vntbRebindSafe: v73,
     syscallFrames: v73
       ? {
           symlink: ['configfs_symlink', 'vfs_symlink', 'filename_symlinkat', '__arm64_sys_symlinkat', ...EL0_FRAMES],

@@ -9,7 +9,7 @@ import { fakeLogTap } from './kmsg.js';
 import { runOps } from './run-ops.js';
 import { firstDivergence, normaliseResult, type Divergence } from './normalise.js';
 import { generateOps } from './generate.js';
-import { firstHazard } from './hazards.js';
+import { firstHazard, type HazardProfile } from './hazards.js';
 
 /** Runs the Ops in a freshly booted kernel and returns its raw results (the guest's runOps). */
 export type Executor = (ops: readonly Op[]) => Promise<OpResult[]>;
@@ -42,9 +42,9 @@ export interface DifferentialReport {
 }
 
 /** How the fake's run and the guest's run agree on the kernel's quirks. */
-export function runProfile(release: string): { settleSubGroups: boolean; subLinkUnlinkSafe: boolean } {
+export function runProfile(release: string): { settleSubGroups: boolean; subLinkUnlinkSafe: boolean; vntbRebindSafe: boolean } {
   const b = kernelBehaviour(resolveKernel(release));
-  return { settleSubGroups: b.subGroupsDelayed, subLinkUnlinkSafe: b.subLinkUnlinkSafe };
+  return { settleSubGroups: b.subGroupsDelayed, subLinkUnlinkSafe: b.subLinkUnlinkSafe, vntbRebindSafe: b.vntbRebindSafe };
 }
 
 /** The fake's results for `ops`, from a fresh fake of that board and release. */
@@ -71,14 +71,14 @@ async function vocabulary(board: string, release: string): Promise<{ drivers: st
 /** Generates, runs both sides, compares, and shrinks the first divergence. */
 export async function differential(o: DifferentialOptions): Promise<DifferentialReport> {
   const profile = runProfile(o.release);
-  const ops = generateOps({ seed: o.seed, count: o.count, ...(await vocabulary(o.board, o.release)), subLinkUnlinkSafe: profile.subLinkUnlinkSafe });
+  const ops = generateOps({ seed: o.seed, count: o.count, ...(await vocabulary(o.board, o.release)), subLinkUnlinkSafe: profile.subLinkUnlinkSafe, vntbRebindSafe: profile.vntbRebindSafe });
   const real = await o.execute(ops);
   const fake = await fakeResults(o.board, o.release, ops);
   const divergence = firstDivergence(ops, real, fake);
   const report: DifferentialReport = { seed: o.seed, board: o.board, release: o.release, ops, real, fake };
   if (!divergence) return report;
   report.divergence = divergence;
-  report.shrunk = await shrink(o, ops.slice(0, divergence.index + 1), divergence, profile.subLinkUnlinkSafe);
+  report.shrunk = await shrink(o, ops.slice(0, divergence.index + 1), divergence, profile);
   return report;
 }
 
@@ -87,7 +87,7 @@ export async function differential(o: DifferentialOptions): Promise<Differential
  * keep a candidate when a fresh boot and a fresh fake still disagree on it. Every candidate is
  * a sub-list, so the hazard rules still hold (checked anyway). Stops after `shrinkBoots` boots.
  */
-async function shrink(o: DifferentialOptions, start: Op[], first: Divergence, subLinkUnlinkSafe: boolean): Promise<{ ops: Op[]; divergence: Divergence; boots: number }> {
+async function shrink(o: DifferentialOptions, start: Op[], first: Divergence, hazards: HazardProfile): Promise<{ ops: Op[]; divergence: Divergence; boots: number }> {
   const cap = o.shrinkBoots ?? 40;
   let best = start;
   let bestDiv = first;
@@ -98,7 +98,7 @@ async function shrink(o: DifferentialOptions, start: Op[], first: Divergence, su
     for (let at = 0; at < best.length && boots < cap; at += chunk) {
       // The Op that diverged stays: it is what the report is about.
       const candidate = [...best.slice(0, at), ...best.slice(at + chunk)];
-      if (candidate.length === 0 || firstHazard(candidate, { subLinkUnlinkSafe })) continue;
+      if (candidate.length === 0 || firstHazard(candidate, hazards)) continue;
       boots++;
       const real = await o.execute(candidate);
       const fake = await fakeResults(o.board, o.release, candidate);

@@ -38,6 +38,16 @@ describe('the hazard rules (kernel-abi.md §14, §15 C3)', () => {
     expect(firstHazard(ops, { subLinkUnlinkSafe: false })).toMatchObject({ index: 1 });
   });
 
+  it('6.12.117: no second vNTB link in a boot (it oopsed there), allowed where rebinding is safe', () => {
+    const ops: Op[] = [
+      { op: 'symlink', path: `${EPC}/l0`, target: V },
+      { op: 'unlink', path: `${EPC}/l0` },
+      { op: 'symlink', path: `${EPC}/l1`, target: 'functions/pci_epf_vntb/v2' },
+    ];
+    expect(firstHazard(ops, { subLinkUnlinkSafe: false, vntbRebindSafe: false })).toMatchObject({ index: 2 });
+    expect(firstHazard(ops, { subLinkUnlinkSafe: true, vntbRebindSafe: true })).toBeUndefined();
+  });
+
   it('only well-typed link targets (allow_link casts without a check); links where no allow_link is are harmless', () => {
     const g = new HazardGuard(safe);
     expect(g.refuse({ op: 'symlink', path: `${T}/primary/p`, target: V })).toBeDefined();

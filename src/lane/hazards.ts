@@ -19,6 +19,8 @@ import type { Op } from './ops.js';
 export interface HazardProfile {
   /** KernelBehaviour.subLinkUnlinkSafe. */
   subLinkUnlinkSafe: boolean;
+  /** KernelBehaviour.vntbRebindSafe; absent means safe (7.3.4). */
+  vntbRebindSafe?: boolean;
 }
 
 /** A parsed link: which function it binds through which route, or a VF link. */
@@ -88,6 +90,8 @@ export class HazardGuard {
       if (this.linked.has(s.fn)) return `${s.fn} was linked before: a failing re-bind runs unbind on it (§14 H1)`;
       if ([...(this.vfsOf.get(s.fn) ?? [])].some((vf) => this.linked.has(vf))) return `${s.fn} holds a VF that was linked before (§14 H3)`;
       if (s.route === 'secondary' && !s.fn.startsWith('pci_epf_test/')) return 'secondary/ link of a function other than pci_epf_test (§14 H2)';
+      if (this.profile.vntbRebindSafe === false && s.fn.startsWith('pci_epf_vntb/') && [...this.linked].some((f) => f.startsWith('pci_epf_vntb/')))
+        return 'a second vNTB link in one boot on a kernel where it oopsed (KernelBehaviour.vntbRebindSafe)';
       return undefined;
     }
     if (s.pf === s.vf) return 'a function as its own VF';
