@@ -58,6 +58,8 @@ export interface KernelBehaviour {
    * the cause (re-registering pci-vntb after an unbind) is [inferred]. Observed fine on 7.3.4.
    */
   vntbRebindSafe: boolean;
+  /** pci-epf-vntb.c db_count checked at bind against 1..32 ("DB count N out of range (1 - 32)"): observed 6.12.117 by the differential; 7.3 checks 3..32 at write (strictTypeGroups); 6.1 not observed. */
+  vntbDbRangeAtBind: boolean;
   /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
   nvmetPciEpf: boolean;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
@@ -82,6 +84,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
     nvmetPciEpf: atLeast(v, '6.14'),
+    vntbDbRangeAtBind: atLeast(v, '6.12') && !v73,
     vntbRebindSafe: v73,
     syscallFrames: v73
       ? {

@@ -173,6 +173,13 @@ export const pciEpfVntb: EpfDriverModel = {
       dev_err(k, dev, 'Failed to initialize EPC');
       throw new Errno('EINVAL');
     }
+    // 6.12.117 (observed by the differential): checked at bind, 1..32, same three lines.
+    if (k.b.vntbDbRangeAtBind && (dbCount < 1 || dbCount > 32)) {
+      dev_err(k, dev, `DB count ${dbCount} out of range (1 - 32)`);
+      dev_err(k, dev, 'Interrupt configuration failed');
+      dev_err(k, dev, 'Failed to initialize EPC');
+      throw new Errno('EINVAL');
+    }
     if (!k.b.strictTypeGroups && dbCount > 32) {
       dev_err(k, dev, 'DB count cannot be more than 32');
       throw new Errno('EINVAL');
