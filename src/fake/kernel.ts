@@ -148,7 +148,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   splat(): SplatContext {
     const model = this.board.dt.props['model'];
     const hardware = model?.kind === 'strings' ? model.values[0]! : this.board.title;
-    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, uid: this.b.dumpStackUid, caller: { comm: 'node', pid: process.pid } };
+    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, ...this.b.splat, uid: this.b.dumpStackUid, caller: { comm: 'node', pid: process.pid } };
   }
   hook(op: FakeHook, path: string): ErrnoCode | undefined {
     return takeFault(this.m.faults, op, path);

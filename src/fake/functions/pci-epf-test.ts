@@ -59,7 +59,7 @@ export const pciEpfTest: EpfDriverModel = {
   bind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     if (dev.epc === undefined) {
       // WARN_ON_ONCE(!epc): a secondary/ link never has a primary EPC (observed 7.3.4 at :1348).
-      k.printk.warnOnce('drivers/pci/endpoint/functions/pci-epf-test.c:1348', 'pci_epf_test_bind', ['pci_epf_test_bind', ...chain], k.splat());
+      k.printk.warnOnce(`drivers/pci/endpoint/functions/pci-epf-test.c:${k.b.epfTestBindWarnLine}`, 'pci_epf_test_bind', ['pci_epf_test_bind', ...chain], k.splat());
       throw new Errno('EINVAL');
     }
     const controller = k.controller(dev.epc);

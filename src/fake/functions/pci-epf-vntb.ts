@@ -232,6 +232,7 @@ export const pciEpfVntb: EpfDriverModel = {
     // The bus-number resource runs from vbus_number to ff; %pR prints one number when they are
     // equal (observed 7.3.4 by the differential: "[bus 57-ff]", and "[bus ff]" for 255).
     const first = bus.slice(5);
-    k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${first === 'ff' ? first : `${first}-ff`}] is released`);
+    if (k.b.vntbRemovesBus)
+      k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${first === 'ff' ? first : `${first}-ff`}] is released`);
   },
 };
