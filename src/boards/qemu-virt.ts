@@ -115,16 +115,19 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
         probeLog: ['cdns-pcie 7e000000.pcie-ep: no "phy-names" property found; PHY will not be initialized'],
       },
     ],
-    // The lane kernel builds pci_epf_test and pci_epf_vntb in, nothing else (realkernel.md §3).
-    functionDrivers: ['pci_epf_test', 'pci_epf_vntb'],
-    // Observed 7.3.4, 1 CPU, kernel-abi.md §8.4: timer, console, virtio-rng MSI-X via the ITS.
+    // The lane kernel (scripts/lane/kernel.config) builds pci_epf_test, pci_epf_ntb, pci_epf_vntb
+    // and nvmet_pci_epf in: observed 7.3.4 by the differential, functions/ lists all four.
+    functionDrivers: ['pci_epf_test', 'pci_epf_ntb', 'pci_epf_vntb', 'nvmet_pci_epf'],
+    // Observed 7.3.4, 1 CPU, as the lane boots it (-nic none, virtio-rng-pci at 00:01.0; seen by
+    // the differential): timer, console, virtio-rng MSI-X via the ITS, so the first doorbell is 17.
+    // (kernel-abi.md §8.4 was taken with another device at 00:01.0: virtio1 on 16, 17.)
     irqs: [
-      archTimerIrq(11, 27, [572]),
+      archTimerIrq(11, 27, [1125]),
       spiIrq(13, 1, 'uart-pl011', [0]),
-      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 0, trigger: 'Edge', actions: ['virtio1-config'], counts: [0] },
-      { irq: 17, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 1, trigger: 'Edge', actions: ['virtio1-input'], counts: [3] },
+      { irq: 15, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 0, trigger: 'Edge', actions: ['virtio0-config'], counts: [0] },
+      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 1, trigger: 'Edge', actions: ['virtio0-input'], counts: [5] },
     ],
-    // The lane's config fragment (realkernel.md §3): no pci_epf_ntb, no pci_epf_mhi.
+    // The lane's config fragment (scripts/lane/kernel.config): no pci_epf_mhi.
     kernelConfig: {
       PCIE_CADENCE_EP: 'y',
       PCIE_CADENCE_PLAT_EP: 'y',
@@ -133,7 +136,8 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       ARM_GIC_V3_ITS: 'y',
       PCI_EPF_TEST: 'y',
       PCI_EPF_VNTB: 'y',
-      PCI_EPF_NTB: 'n',
+      PCI_EPF_NTB: 'y',
+      NVME_TARGET: 'y',
       PCI_EPF_MHI: 'n',
     },
   };

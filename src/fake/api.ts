@@ -7,7 +7,7 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import type { BoardProfile, EpfDriverName } from '../boards/types.js';
 
 /** Operations recorded in the op log and matched by fault rules. */
-export type FakeOp = 'read' | 'write' | 'mkdir' | 'rmdir' | 'symlink' | 'unlink' | 'readdir' | 'readlink' | 'stat' | 'lstat';
+export type FakeOp = 'read' | 'write' | 'create' | 'rename' | 'mkdir' | 'rmdir' | 'symlink' | 'unlink' | 'readdir' | 'readlink' | 'stat' | 'lstat';
 
 /**
  * Kernel-internal points where a fault makes the kernel's own error path run, as when the
@@ -34,7 +34,7 @@ export interface OpLogEntry {
   seq: number;
   op: FakeOp;
   path: string;
-  /** symlink target. */
+  /** symlink target; rename's new name. */
   dest?: string;
   /** Bytes written, as text (write only). */
   data?: string;

@@ -194,12 +194,12 @@ function parentOf(v: CfsView, n: CfsNode): CfsNode {
 export function statOf(v: CfsView, n: CfsNode): KernelStat {
   switch (kindOf(n)) {
     case 'file':
-      return { kind: 'file', mode: 0o644, size: 4096, nlink: 1 };
+      return { kind: 'file', mode: 0o644, size: 4096, nlink: 1, uid: 0, gid: 0 };
     case 'symlink':
-      return { kind: 'symlink', mode: 0o777, size: 0, nlink: 1 };
+      return { kind: 'symlink', mode: 0o777, size: 0, nlink: 1, uid: 0, gid: 0 };
     default: {
       const subdirs = children(v, n).filter(([, c]) => kindOf(c) === 'dir').length;
-      return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + subdirs };
+      return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + subdirs, uid: 0, gid: 0 };
     }
   }
 }

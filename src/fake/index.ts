@@ -38,7 +38,8 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['IKCONFIG', 'y'],
     ['IKCONFIG_PROC', 'y'],
   ]);
-  for (const d of board.functionDrivers) config.set(EPF_DRIVER_SYMBOL[d], 'y');
+  // A driver the release does not have yet is not built, whatever the board's config asks.
+  for (const d of board.functionDrivers) if (d !== 'nvmet_pci_epf' || kernelBehaviour(v).nvmetPciEpf) config.set(EPF_DRIVER_SYMBOL[d], 'y');
   if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);

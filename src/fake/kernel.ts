@@ -14,11 +14,11 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { KernelStat, KmsgRecord, StreamOptions } from '../kernel/port.js';
+import type { CreateOptions, KernelStat, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
-import { type CfsView, type CfsNode, kindOf, lookup, children, statOf, readlinkText } from './configfs.js';
+import { type CfsView, type CfsNode, kindOf, lookup, child, children, statOf, readlinkText, linkTarget, relPath } from './configfs.js';
 import * as cfs from './pci-ep-cfs.js';
 import { armFault, takeFault } from './faults.js';
 import { IrqTable, type IrqTableState } from './irq.js';
@@ -30,12 +30,11 @@ import { driverModel, isModelledDriver } from './functions/index.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
-import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 
-const MUTATING = new Set<FakeOp>(['write', 'mkdir', 'rmdir', 'symlink', 'unlink']);
+const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
-  read: 'open', write: 'write', mkdir: 'mkdir', rmdir: 'rmdir', symlink: 'symlink', unlink: 'unlink',
+  read: 'open', write: 'write', create: 'open', rename: 'rename', mkdir: 'mkdir', rmdir: 'rmdir', symlink: 'symlink', unlink: 'unlink',
   readdir: 'scandir', readlink: 'readlink', stat: 'stat', lstat: 'lstat',
 };
 
@@ -72,7 +71,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly vol = new Volume();
   private readonly cfg: ReadonlyMap<string, 'y' | 'm' | 'n'>;
   private readonly overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
-  private configfsMounted: boolean;
+  private readonly configfsMounted: boolean;
   private readonly modules: Set<string>;
   private readonly domains = new Map<string, MsiDomain>();
   private readonly booted: Promise<void>;
@@ -88,8 +87,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.overrides = setup.overrides;
     this.configfsMounted = setup.configfsMounted;
     this.origin = `mock:${setup.board.name}`;
-    // Drivers built as modules (CONFIG_<symbol>=m), by module name: they get the `module` link.
-    this.modules = new Set(setup.board.functionDrivers.filter((d) => isModelledDriver(d) && setup.config.get(EPF_DRIVER_SYMBOL[d]) === 'm'));
+    this.modules = new Set([...setup.config].filter(([, v]) => v === 'm').map(([k]) => k));
     this.m = setup.model ?? this.boot();
     this.printk = new Printk(this.m.log);
     this.irqTable = this.m.irq ? IrqTable.fromJSON(this.m.irq as IrqTableState) : IrqTable.fromBoard(this.board.irqs, this.board.cpus, this.v);
@@ -116,7 +114,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n')
       for (const d of this.board.functionDrivers)
         // A driver built as a module (CONFIG_…=m) is not registered until modprobe.
-        if (isModelledDriver(d) && this.cfg.get(EPF_DRIVER_SYMBOL[d]) !== 'm')
+        if (isModelledDriver(d) && (this.cfg.get(EPF_DRIVER_SYMBOL[d]) ?? 'n') === 'y')
           m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
     m.log.usec = 1_500_000;
     return m;
@@ -142,11 +140,6 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
   }
 
-  /** The doorbell code this kernel carries: the board's vendor backport, else by release and config. */
-  get doorbellImplementation(): DoorbellImplementation {
-    return this.board.vendorKernel?.doorbell ?? (this.b.doorbell && this.cfg.get('PCI_ENDPOINT_MSI_DOORBELL') === 'y' ? 'merged' : 'none');
-  }
-
   // ---- KernelContext ---------------------------------------------------------------------
 
   get tainted(): boolean {
@@ -155,7 +148,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   splat(): SplatContext {
     const model = this.board.dt.props['model'];
     const hardware = model?.kind === 'strings' ? model.values[0]! : this.board.title;
-    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, uid: this.b.dumpStackUid, caller: { comm: 'node', pid: process.pid } };
+    return { release: this.release, hardware, newFormat: this.b.newWarnFormat, ...this.b.splat, uid: this.b.dumpStackUid, caller: { comm: 'node', pid: process.pid } };
   }
   hook(op: FakeHook, path: string): ErrnoCode | undefined {
     return takeFault(this.m.faults, op, path);
@@ -221,7 +214,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation }));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
@@ -246,6 +239,61 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       if ((st.mode & 0o200) === 0) throw new Errno('EACCES');
       this.vol.writeFileSync(p, bytes);
       return bytes.length;
+    });
+  }
+
+  create(path: string, opts: CreateOptions = {}): Promise<void> {
+    return this.run('create', path, {}, (p, r) => {
+      if (r.fs === 'configfs') {
+        const { parent, name } = this.parentOf(r, 'EISDIR');
+        const existing = child(this.view(), parent, name);
+        // fs/namei.c lookup_open: a new name needs the directory's ->create, which configfs's
+        // directory inode_operations (fs/configfs/dir.c) lack: EACCES.
+        if (!existing) throw new Errno('EACCES');
+        if (opts.exclusive) throw new Errno('EEXIST');
+        // do_open: O_CREAT follows a trailing link; a directory (or a link to one) is EISDIR.
+        const node = kindOf(existing) === 'symlink' ? linkTarget(existing) : existing;
+        if (kindOf(node) === 'dir') throw new Errno('EISDIR');
+        // O_TRUNC reaches configfs_setattr only; the attribute's value is its show(), unchanged,
+        // and configfs drops the dentry at close, so the next lookup shows size PAGE_SIZE again.
+        return;
+      }
+      const exists = this.memfsExists(p) || r.fs !== 'memfs';
+      // kernfs and procfs have no ->create either.
+      if (!exists) throw new Errno('EACCES');
+      if (opts.exclusive) throw new Errno('EEXIST');
+      if (r.fs !== 'memfs') throw new Errno('EACCES');
+      const st = this.vol.statSync(p);
+      if (st.isDirectory()) throw new Errno('EISDIR');
+      if ((st.mode & 0o200) === 0) throw new Errno('EACCES');
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', from, { dest: to }, (_p, r) => {
+      const tr = this.route(normalize(to));
+      // fs/namei.c do_renameat2: both parents resolved, the source must exist, same mount.
+      if (r.fs !== 'configfs') throw new Errno(r.fs === 'memfs' && !this.memfsExists(normalize(from)) ? 'ENOENT' : 'EPERM');
+      const { parent: oldDir, name: oldName } = this.parentOf(r, 'EBUSY');
+      // The mount check comes before the names are looked up.
+      if (tr.fs !== 'configfs') throw new Errno('EXDEV');
+      const { parent: newDir, name: newName } = this.parentOf(tr, 'EBUSY');
+      const source = child(this.view(), oldDir, oldName);
+      if (!source) throw new Errno('ENOENT');
+      const target = child(this.view(), newDir, newName);
+      const isDir = kindOf(source) === 'dir';
+      const src = relPath(source);
+      // lock_rename's trap: the source may not be an ancestor of the new name's directory (EINVAL),
+      // nor the target one of the source's (ENOTEMPTY).
+      const newDirPath = relPath(newDir);
+      if (isDir && (newDirPath === src || newDirPath.startsWith(src + '/'))) throw new Errno('EINVAL');
+      if (target && kindOf(target) === 'dir' && src.startsWith(relPath(target) + '/')) throw new Errno('ENOTEMPTY');
+      // vfs_rename: the same inode is a no-op; then may_delete on an existing target.
+      if (target && relPath(target) === src) return;
+      if (target && isDir && kindOf(target) !== 'dir') throw new Errno('ENOTDIR');
+      if (target && !isDir && kindOf(target) === 'dir') throw new Errno('EISDIR');
+      // configfs directories have no ->rename (fs/configfs/dir.c): EPERM.
+      throw new Errno('EPERM');
     });
   }
 
@@ -361,43 +409,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
   }
 
-  async kmsg(): Promise<KmsgRecord[]> {
-    await this.booted;
-    return this.m.log.records.map((r, seq) => ({ level: r.level, seq, usec: r.usec, text: r.text }));
-  }
-
-  /** modprobe: 0 for a loaded or built-in module; a module the board does not ship is not found. */
-  loadModule(module: string): Promise<void> {
-    return this.serial(() => {
-      if (isModelledDriver(module) && this.m.drivers[module]?.loaded) return;
-      if (!isModelledDriver(module) || !this.board.functionDrivers.includes(module) || this.cfg.get(EPF_DRIVER_SYMBOL[module]) !== 'm')
-        throw new KernelError({ code: 'ENOENT', syscall: 'modprobe', path: `/lib/modules/${this.release}`, hint: `modprobe: FATAL: Module ${module} not found in directory /lib/modules/${this.release}` });
-      this.modprobe(module);
-    });
-  }
-
-  /** mount -t configfs: EBUSY when mounted, ENODEV without CONFIG_CONFIGFS_FS. */
-  mountConfigfs(): Promise<void> {
-    return this.serial(() => {
-      if (this.cfg.get('CONFIGFS_FS') === 'n')
-        throw new KernelError({ code: 'ENODEV', syscall: 'mount', path: CONFIGFS, hint: "mount: unknown filesystem type 'configfs': the kernel was built without CONFIG_CONFIGFS_FS" });
-      if (this.configfsMounted) throw new KernelError({ code: 'EBUSY', syscall: 'mount', path: CONFIGFS, hint: `mount: ${CONFIGFS}: none already mounted` });
-      this.configfsMounted = true;
-    });
-  }
-
   // ---- internals ----------------------------------------------------------------------------
-
-  /** Runs FN after every earlier call, as one more system call under the big lock. */
-  private serial<T>(fn: () => T): Promise<T> {
-    const call = async (): Promise<T> => {
-      await this.booted;
-      return fn();
-    };
-    const result = this.queue.then(call, call);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
 
   private view(): CfsView {
     return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n' };
@@ -410,16 +422,16 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === PROC_MOUNTS || p === '/proc/self/mounts') return { fs: 'proc', file: 'mounts' };
     if (p === '/proc/sys/kernel/tainted') return { fs: 'proc', file: 'tainted' };
     if (p === '/proc/filesystems') return { fs: 'proc', file: 'filesystems' };
-    if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
     return { fs: 'memfs' };
   }
 
-  private parentOf(r: Route): { parent: CfsNode; name: string } {
+  /** The directory and last name of a configfs path; `atRoot` is the errno for the mount point itself. */
+  private parentOf(r: Route, atRoot: ErrnoCode = 'EEXIST'): { parent: CfsNode; name: string } {
     // kernfs (sysfs) and procfs have no mkdir/symlink operations: EPERM.
     if (r.fs !== 'configfs') throw new Errno('EPERM');
-    if (r.parts.length === 0) throw new Errno('EEXIST');
+    if (r.parts.length === 0) throw new Errno(atRoot);
     const parent = lookup(this.view(), r.parts.slice(0, -1), true);
     if (kindOf(parent) !== 'dir') throw new Errno('ENOTDIR');
     return { parent, name: r.parts[r.parts.length - 1]! };
@@ -434,14 +446,14 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       case 'configfs':
         return statOf(this.view(), lookup(this.view(), r.parts, follow));
       case 'proc':
-        return { kind: 'file', mode: 0o444, size: 0, nlink: 1 };
+        return { kind: 'file', mode: 0o444, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'kmsg':
-        return { kind: 'other', mode: 0o644, size: 0, nlink: 1 };
+        return { kind: 'other', mode: 0o644, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'irq': {
-        if (r.parts.length === 0) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + this.irqTable.virqs().length };
+        if (r.parts.length === 0) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + this.irqTable.virqs().length, uid: 0, gid: 0 };
         if (!this.irqTable.get(Number(r.parts[0]))) throw new Errno('ENOENT');
-        if (r.parts.length === 1) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 };
-        if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1 };
+        if (r.parts.length === 1) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2, uid: 0, gid: 0 };
+        if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1, uid: 0, gid: 0 };
         throw new Errno('ENOENT');
       }
       case 'memfs':

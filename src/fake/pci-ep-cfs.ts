@@ -12,8 +12,6 @@ import { allocIndex, fnKey, type EpfDevice, type FunctionDir } from './model.js'
 import { addEpf, removeEpf, bind, unbind, addVepf, removeVepf, type Interface } from './pci-epf-core.js';
 import { KERN_ERR } from './printk.js';
 
-const SYMLINK_FRAMES = ['configfs_symlink', 'vfs_symlink', '__arm64_sys_symlinkat'];
-const UNLINK_FRAMES = ['configfs_unlink', 'vfs_unlink', 'do_unlinkat', '__arm64_sys_unlinkat'];
 /** fs/configfs/file.c: a store sees at most one page less its terminating NUL. */
 const MAX_STORE = 4095;
 
@@ -133,14 +131,14 @@ export function symlink(v: CfsView, parent: CfsNode, name: string, target: CfsNo
   switch (parent.t) {
     case 'controller': {
       if (target.t !== 'function') throw new Errno('EINVAL');
-      attach(v, parent.epc, target.fn, 'primary', ['pci_epc_epf_link', ...SYMLINK_FRAMES]);
+      attach(v, parent.epc, target.fn, 'primary', ['pci_epc_epf_link', ...k.b.syscallFrames.symlink]);
       k.m.controllers[parent.epc]!.links[name] = fnKey(target.fn.driver, target.fn.name);
       return;
     }
     case 'sub': {
       if (target.t !== 'controller') throw new Errno('EINVAL');
       const fnName = parent.which === 'primary' ? 'pci_primary_epc_epf_link' : 'pci_secondary_epc_epf_link';
-      attach(v, target.epc, parent.fn, parent.which, [fnName, ...SYMLINK_FRAMES]);
+      attach(v, target.epc, parent.fn, parent.which, [fnName, ...k.b.syscallFrames.symlink]);
       parent.fn[parent.which][name] = target.epc;
       return;
     }
@@ -174,13 +172,13 @@ export function unlink(v: CfsView, n: CfsNode): void {
   const { k } = v;
   const warnIfStarted = (epc: string, site: number, fnName: string): void => {
     if (k.m.controllers[epc]!.start)
-      k.printk.warnOnce(`drivers/pci/endpoint/pci-ep-cfs.c:${site}`, fnName, [fnName, ...UNLINK_FRAMES], k.splat());
+      k.printk.warnOnce(`drivers/pci/endpoint/pci-ep-cfs.c:${site}`, fnName, [fnName, ...k.b.syscallFrames.unlink], k.splat());
   };
   switch (n.t) {
     case 'ctrlLink': {
       warnIfStarted(n.epc, k.b.warnLines.controllers, 'pci_epc_epf_unlink');
       const d = dev(v, n.fn);
-      unbind(k, d, ['pci_epc_epf_unlink', ...UNLINK_FRAMES]);
+      unbind(k, d, ['pci_epc_epf_unlink', ...k.b.syscallFrames.unlink]);
       removeEpf(k, n.epc, d, 'primary');
       delete k.m.controllers[n.epc]!.links[n.link];
       return;
@@ -189,7 +187,7 @@ export function unlink(v: CfsView, n: CfsNode): void {
       const fnName = n.which === 'primary' ? 'pci_primary_epc_epf_unlink' : 'pci_secondary_epc_epf_unlink';
       warnIfStarted(n.epc, n.which === 'primary' ? k.b.warnLines.primary : k.b.warnLines.secondary, fnName);
       const d = dev(v, n.fn);
-      unbind(k, d, [fnName, ...UNLINK_FRAMES]);
+      unbind(k, d, [fnName, ...k.b.syscallFrames.unlink]);
       removeEpf(k, n.epc, d, n.which);
       delete n.fn[n.which][n.link];
       return;

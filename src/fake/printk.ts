@@ -52,6 +52,11 @@ export interface SplatContext {
   /** DT root `model` ("linux,dummy-virt"): the `Hardware name:` line. */
   hardware: string;
   newFormat: boolean;
+  /** KernelBehaviour.splat: level of the cut-here line, end of the CPU line, " (P)" on the first frame. */
+  cutHereLevel: number;
+  cpuLineTail: string;
+  firstFrameMark: boolean;
+  taintFlags: number;
   /** The CPU line carries "UID: 0" (KernelBehaviour.dumpStackUid). */
   uid: boolean;
   caller: Caller;
@@ -89,10 +94,11 @@ export class Printk {
   private taintLine(ctx: SplatContext): string {
     // kernel/panic.c print_tainted(): "Not tainted", or "Tainted: " and one column per flag
     // ("G" when not proprietary); with W alone: "Tainted: G        W           7.3.4" (observed).
-    const flags = TAINT_ORDER.map((f, i) => (this.state.taint.includes(f) ? f : i === 0 ? 'G' : ' ')).join('');
+    const flags = TAINT_ORDER.slice(0, ctx.taintFlags).map((f, i) => (this.state.taint.includes(f) ? f : i === 0 ? 'G' : ' ')).join('');
     const taint = this.state.taint.length === 0 ? 'Not tainted' : `Tainted: ${flags}`;
     const uid = ctx.uid ? ' UID: 0' : '';
-    return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.newFormat ? ' PREEMPTLAZY' : ''}`;
+    // The end of the line by version (KernelBehaviour.splat, observed by the differential).
+    return `CPU: 0${uid} PID: ${ctx.caller.pid} Comm: ${ctx.caller.comm} ${taint} ${ctx.release} #1${ctx.cpuLineTail}`;
   }
 
   private taintNames(): string | undefined {
@@ -111,7 +117,7 @@ export class Printk {
   warnOnce(site: string, fn: string, trace: readonly string[], ctx: SplatContext): boolean {
     if (this.state.warnOnce.includes(site)) return false;
     this.state.warnOnce.push(site);
-    this.log(KERN_INFO, '------------[ cut here ]------------');
+    this.log(ctx.cutHereLevel, '------------[ cut here ]------------');
     const w = ctx.newFormat
       ? `WARNING: ${site} at ${frame(fn)}, CPU#0: ${ctx.caller.comm}/${ctx.caller.pid}`
       : `WARNING: CPU: 0 PID: ${ctx.caller.pid} at ${site} ${frame(fn)}`;
@@ -123,7 +129,7 @@ export class Printk {
     this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
     this.log(KERN_WARNING, `pc : ${frame(fn)}`);
     this.log(KERN_WARNING, 'Call trace:');
-    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 ? ' (P)' : ''}`));
+    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 && ctx.firstFrameMark ? ' (P)' : ''}`));
     this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
     this.addTaint('W');
     return true;
@@ -143,7 +149,7 @@ export class Printk {
     this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
     this.log(KERN_WARNING, `pc : ${frame(trace[0]!)}`);
     this.log(KERN_WARNING, 'Call trace:');
-    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 ? ' (P)' : ''}`));
+    trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 && ctx.firstFrameMark ? ' (P)' : ''}`));
     this.log(KERN_WARNING, 'Code: ');
     this.log(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
     // arch/arm64/kernel/traps.c die(): TAINT_DIE is added after the report is printed.

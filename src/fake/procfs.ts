@@ -66,7 +66,7 @@ export function procText(file: ProcFile, v: ProcView): string {
 export function memfsStat(vol: Volume, p: string, follow: boolean): KernelStat {
   const s = follow ? vol.statSync(p) : vol.lstatSync(p);
   const kind = s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : 'file';
-  return { kind, mode: Number(s.mode) & 0o7777, size: Number(s.size), nlink: Number(s.nlink) };
+  return { kind, mode: Number(s.mode) & 0o7777, size: Number(s.size), nlink: Number(s.nlink), uid: 0, gid: 0 };
 }
 
 /** A read-only KernelPort over a memfs Volume, with node:fs-shaped KernelErrors. */
@@ -90,6 +90,8 @@ export function memfsPort(vol: Volume, origin: string): KernelPort {
     exists: (p) => Promise.resolve(vol.existsSync(p)),
     readlink: (p) => call('readlink', p, () => String(vol.readlinkSync(p))),
     write: (p) => readOnly('write', p),
+    create: (p) => readOnly('open', p),
+    rename: (f) => readOnly('rename', f),
     mkdir: (p) => readOnly('mkdir', p),
     rmdir: (p) => readOnly('rmdir', p),
     symlink: (_t, p) => readOnly('symlink', p),

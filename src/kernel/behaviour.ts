@@ -45,9 +45,39 @@ export interface KernelBehaviour {
    * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (§15 C3).
    */
   subLinkUnlinkSafe: boolean;
+  /**
+   * Call-trace frames below the configfs callback of symlink(2) and unlink(2) (arch/arm64 entry
+   * and fs/namei.c). Observed 7.3.4 by the differential: filename_symlinkat/filename_unlinkat and
+   * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
+   */
+  syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
+  /**
+   * A second vNTB bind in one boot is harmless. Not on 6.12.117: the differential saw the second
+   * vNTB function linked in a boot oops ("Unable to handle kernel paging request" in dev_uevent ←
+   * device_add ← ntb_register_device ← pci_vntb_probe ← __pci_register_driver ← epf_ntb_bind);
+   * the cause (re-registering pci-vntb after an unbind) is [inferred]. Observed fine on 7.3.4.
+   */
+  vntbRebindSafe: boolean;
+  /** pci-epf-vntb.c db_count checked at bind against 1..32 ("DB count N out of range (1 - 32)"): observed 6.12.117 by the differential; 7.3 checks 3..32 at write (strictTypeGroups); 6.1 not observed. */
+  vntbDbRangeAtBind: boolean;
+  /** vNTB unbind removes its virtual PCI bus ("busn_res: [bus NN-ff] is released"): observed 7.3.4; not on 6.12.117 (differential). */
+  vntbRemovesBus: boolean;
+  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
+  nvmetPciEpf: boolean;
+  /**
+   * WARN splat details seen by the differential: "cut here" printed at level 6 on 7.3.4 and 4 on
+   * 6.12.117; the CPU line ends in two spaces (7.3.4, after PREEMPTLAZY) or one (6.12.117); the first
+   * frame is marked " (P)" on 7.3.4 only. 6.1 keeps the earlier model (no trailing space) [not observed].
+   */
+  splat: { cutHereLevel: number; cpuLineTail: string; firstFrameMark: boolean; taintFlags: number };
+  /** Line of pci_epf_test_bind's WARN_ON_ONCE(!epc) (§2.8): 1348 observed 7.3.4, 902 observed 6.12.117 (differential). */
+  epfTestBindWarnLine: number;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };
 }
+
+/** arch/arm64/kernel/entry-common.c frames under every syscall (observed 7.3.4; invoke_syscall inlined). */
+const EL0_FRAMES = ['do_el0_svc', 'el0_svc', 'el0t_64_sync_handler', 'el0t_64_sync'];
 
 export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
   const v73 = atLeast(v, '7.3');
@@ -63,6 +93,29 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
+    nvmetPciEpf: atLeast(v, '6.14'),
+    vntbRemovesBus: v73,
+    vntbDbRangeAtBind: atLeast(v, '6.12') && !v73,
+    vntbRebindSafe: v73,
+    // taintFlags: columns of "Tainted: G…" (kernel/panic.c taint_flags): 20 on 7.3.4, 19 on 6.12.117.
+    splat: v73
+      ? { cutHereLevel: 6, cpuLineTail: ' PREEMPTLAZY  ', firstFrameMark: true, taintFlags: 20 }
+      : atLeast(v, '6.12')
+        ? { cutHereLevel: 4, cpuLineTail: ' ', firstFrameMark: false, taintFlags: 19 }
+        : { cutHereLevel: 6, cpuLineTail: '', firstFrameMark: true, taintFlags: 20 },
+    epfTestBindWarnLine: atLeast(v, '6.12') && !v73 ? 902 : 1348,
+    syscallFrames: v73
+      ? {
+          symlink: ['configfs_symlink', 'vfs_symlink', 'filename_symlinkat', '__arm64_sys_symlinkat', ...EL0_FRAMES],
+          unlink: ['configfs_unlink', 'vfs_unlink', 'filename_unlinkat', '__arm64_sys_unlinkat', ...EL0_FRAMES],
+        }
+      : atLeast(v, '6.12')
+        ? // unlink observed 6.12.117 (differential); symlink by analogy (do_symlinkat) [inferred].
+          {
+            symlink: ['configfs_symlink', 'vfs_symlink', 'do_symlinkat', '__arm64_sys_symlinkat', ...EL0_FRAMES],
+            unlink: ['configfs_unlink', 'vfs_unlink', 'do_unlinkat', '__arm64_sys_unlinkat', ...EL0_FRAMES],
+          }
+        : { symlink: ['configfs_symlink', 'vfs_symlink', '__arm64_sys_symlinkat'], unlink: ['configfs_unlink', 'vfs_unlink', 'do_unlinkat', '__arm64_sys_unlinkat'] },
     subLinkUnlinkSafe: v73,
     dumpStackUid: atLeast(v, '6.11'),
     // 6.1's controllers site is observed (:239); its primary/secondary lines and every

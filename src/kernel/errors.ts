@@ -130,7 +130,10 @@ export function isKernelError(e: unknown, code?: ErrnoCode): e is KernelError {
 
 /** Turns a node:fs error from a real or sysroot backend into a KernelError. */
 export function fromNodeError(e: unknown, syscall: KernelOp, path: string, dest?: string): KernelError | unknown {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const raw = (e as NodeJS.ErrnoException | undefined)?.code;
+  // libuv names errno 95 ENOTSUP; on Linux it is the kernel's EOPNOTSUPP (same number), the name
+  // the kernel and the fake use (seen by the differential on a type-group write while linked).
+  const code = raw === 'ENOTSUP' ? 'EOPNOTSUPP' : raw;
   if (!isErrnoCode(code)) return e;
   return new KernelError({ code, syscall, path, ...(dest === undefined ? {} : { dest }), cause: e });
 }

@@ -25,7 +25,7 @@ export async function guard<T>(op: KernelOp, path: string, fn: () => Promise<T>,
 
 export function toKernelStat(s: fs.Stats): KernelStat {
   const kind: EntryKind = s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other';
-  return { kind, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink };
+  return { kind, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, uid: s.uid, gid: s.gid };
 }
 
 /** The entry kind of a node:fs stat, special files told apart. */

@@ -13,6 +13,14 @@ export interface KernelStat {
   mode: number;
   size: number;
   nlink: number;
+  /** Owner and group (configfs, sysfs and procfs entries are root's: 0). */
+  uid: number;
+  gid: number;
+}
+
+export interface CreateOptions {
+  /** O_EXCL: an existing name fails with EEXIST. */
+  exclusive?: boolean;
 }
 
 /** One record of the kernel log ring (/dev/kmsg: "level,seq,usec,flags;text"). */
@@ -47,6 +55,14 @@ export interface KernelPort {
    * write(2) of all the bytes, even zero of them. Resolves to the count the kernel returned.
    */
   write(path: string, data: string | Uint8Array): Promise<number>;
+  /**
+   * What `: > PATH` (or `echo > PATH`, `touch PATH`) asks of the kernel before any write:
+   * open(O_WRONLY|O_CREAT|O_TRUNC, 0644), then close. configfs has no create operation, so a new
+   * name fails with EACCES there; an existing attribute opens and keeps its value.
+   */
+  create(path: string, opts?: CreateOptions): Promise<void>;
+  /** rename(2), as `mv FROM TO` (configfs has no rename: EPERM once both names check out). */
+  rename(from: string, to: string): Promise<void>;
   mkdir(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   /** symlink(2): creates `path` pointing at `target` (as `ln -s target path`). */

@@ -39,6 +39,21 @@ describe('RealKernel', () => {
     expect((e as Error).message).toBe(`ENOENT: no such file or directory, rmdir '${path.join(dir, 'missing')}'`);
   });
 
+  it('create is open(O_CREAT|O_TRUNC) and close: a new empty file, an existing one truncated; O_EXCL refuses an existing name', async () => {
+    const dir = await tmp();
+    const k = new RealKernel();
+    await k.create(`${dir}/new`);
+    expect(await fs.readFile(`${dir}/new`, 'utf8')).toBe('');
+    await fs.writeFile(`${dir}/old`, 'x');
+    await k.create(`${dir}/old`);
+    expect(await fs.readFile(`${dir}/old`, 'utf8')).toBe('');
+    await expect(k.create(`${dir}/old`, { exclusive: true })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'open' });
+    await k.rename(`${dir}/old`, `${dir}/moved`);
+    expect(await k.readdir(dir)).toEqual(expect.arrayContaining(['new', 'moved']));
+    const st = await k.lstat(`${dir}/moved`);
+    expect(st).toMatchObject({ kind: 'file', uid: process.getuid!(), gid: process.getgid!() });
+  });
+
   it('creates and reads back symlinks and directories, lstat seeing the link itself', async () => {
     const dir = await tmp();
     const k = new RealKernel();
@@ -93,5 +108,13 @@ describe('RealKernel.lines', () => {
     const none: string[] = [];
     for await (const l of new RealKernel().lines(`${dir}/log`, { signal: ac.signal })) none.push(l);
     expect(none).toEqual([]);
+  });
+});
+
+describe('RealKernel errno names', () => {
+  it("reports libuv's ENOTSUP as the kernel's EOPNOTSUPP (errno 95)", async () => {
+    const { fromNodeError } = await import('./errors.js');
+    const e = Object.assign(new Error('x'), { code: 'ENOTSUP', errno: -95 });
+    expect(fromNodeError(e, 'write', '/sys/kernel/config/pci_ep/x')).toMatchObject({ code: 'EOPNOTSUPP', errno: -95 });
   });
 });

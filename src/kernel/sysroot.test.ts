@@ -95,7 +95,7 @@ describe('SysrootKernel reads a recorded board', () => {
 
   it('refuses every change with EROFS, naming the recording', async () => {
     for (const { k, root } of await both(BASIC))
-      for (const p of [k.write('/proc/version', '1'), k.mkdir('/sys/x'), k.rmdir('/sys/class'), k.symlink('/a', '/sys/b'), k.unlink('/proc/version')])
+      for (const p of [k.write('/proc/version', '1'), k.mkdir('/sys/x'), k.rmdir('/sys/class'), k.symlink('/a', '/sys/b'), k.unlink('/proc/version'), k.create('/sys/x'), k.rename('/proc/version', '/proc/v')])
         await expect(p).rejects.toMatchObject({ code: 'EROFS', hint: expect.stringContaining(root) });
   });
 });

@@ -16,7 +16,8 @@ const RERECORD = 're-record the board with `epctl snapshot`';
 
 function kernelStat(s: RawStat): KernelStat {
   const kind = s.kind === 'file' || s.kind === 'dir' || s.kind === 'symlink' ? s.kind : 'other';
-  return { kind, mode: s.mode, size: s.size, nlink: s.nlink };
+  // A recording keeps no owners; the kernel's own files are root's.
+  return { kind, mode: s.mode, size: s.size, nlink: s.nlink, uid: 0, gid: 0 };
 }
 
 /** The manifest `epctl snapshot` writes at the top of a recording. */
@@ -102,6 +103,12 @@ export class SysrootKernel implements KernelPort {
   }
   write(path: string, _data?: string | Uint8Array): Promise<number> {
     return this.readOnly('open', path);
+  }
+  create(path: string): Promise<void> {
+    return this.readOnly('open', path);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.readOnly('rename', from, to);
   }
   mkdir(path: string): Promise<void> {
     return this.readOnly('mkdir', path);

@@ -76,6 +76,8 @@ class RecordingPort implements KernelPort {
   lstat = (p: string) => this.note(p, this.inner.lstat(p));
   exists = (p: string) => this.note(p, this.inner.exists(p));
   write = (p: string, d: string | Uint8Array) => this.inner.write(p, d);
+  create = (p: string) => this.inner.create(p);
+  rename = (f: string, t: string) => this.inner.rename(f, t);
   mkdir = (p: string) => this.inner.mkdir(p);
   rmdir = (p: string) => this.inner.rmdir(p);
   symlink = (t: string, p: string) => this.inner.symlink(t, p);

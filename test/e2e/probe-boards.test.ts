@@ -102,7 +102,8 @@ describe('probe on every built-in board', () => {
     await k.write(`${fn}/pci_epf_vntb.0/db_count`, '4');
     await k.symlink('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep', `${fn}/primary/epc`);
     const [c] = (await probe(k)).controllers;
-    expect(c!.doorbellIrqs).toEqual([0, 1, 2, 3].map((i) => ({ virq: 18 + i, hwirq: i, actions: ['pci_epf_vntb_db'], count: 0 })));
+    // The lane boots virtio-rng on 15 and 16, so the doorbells start at 17 (observed 7.3.4 by the differential).
+    expect(c!.doorbellIrqs).toEqual([0, 1, 2, 3].map((i) => ({ virq: 17 + i, hwirq: i, actions: ['pci_epf_vntb_db'], count: 0 })));
   });
 });
 

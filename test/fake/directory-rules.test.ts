@@ -1,7 +1,6 @@
 // The directory and file rules of pci_ep configfs: one test per row of the table in
 // kernel-abi.md §2.7 that the port can express (observed 6.1 and 6.12, the same on 7.3.4
-// unless marked). Not modelled by KernelPort, so not tested: O_CREAT|O_TRUNC / O_EXCL opens of
-// an existing attribute, and rename.
+// unless marked), including the creating open and rename a shell can issue (observed 7.3.4).
 import { describe, expect, it } from 'vitest';
 import {
   CTRLS,
@@ -21,6 +20,41 @@ import {
 const DEVICES = '/sys/bus/pci-epf/devices';
 
 describe.each(VERSIONS)('directory rules on %s', (kernel) => {
+  // kernel-abi.md §2.7: open(O_CREAT) of a new name → EACCES (fs/namei.c: no ->create in configfs)
+  it('a creating open of a new name fails with EACCES in a function dir, functions/<entry>/ and controllers/', async () => {
+    const fake = await boot(kernel);
+    const fn = await mkfn(fake);
+    for (const p of [`${fn}/newfile`, `${FUNCS}/pci_epf_test/nofunc`, `${CTRLS}/x`, `${fn}/primary/x`])
+      await expect(fake.create(p)).rejects.toMatchObject({ code: 'EACCES', syscall: 'open', path: p });
+    expect(await ls(fake, fn)).not.toContain('newfile');
+  });
+
+  // kernel-abi.md §2.7: O_CREAT|O_TRUNC of an existing attribute → 0, value unchanged; O_EXCL → EEXIST
+  it('a creating open of an existing attribute succeeds and keeps the value; with O_EXCL it is EEXIST', async () => {
+    const fake = await boot(kernel);
+    const fn = await mkfn(fake);
+    await fake.write(`${fn}/vendorid`, '0x1957');
+    await fake.create(`${fn}/vendorid`);
+    expect(await cat(fake, `${fn}/vendorid`)).toBe('0x1957\n');
+    expect(await fake.lstat(`${fn}/vendorid`)).toMatchObject({ size: 4096, uid: 0, gid: 0 });
+    await expect(fake.create(`${fn}/vendorid`, { exclusive: true })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(fake.create(fn)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  // kernel-abi.md §2.7: rename of a function or an attribute → EPERM (observed 7.3.4)
+  it('rename of a function, an attribute or a link fails with EPERM; a missing source is ENOENT', async () => {
+    const fake = await boot(kernel);
+    const fn = await mkfn(fake);
+    await expect(fake.rename(fn, `${fn}x`)).rejects.toMatchObject({ code: 'EPERM', syscall: 'rename' });
+    await expect(fake.rename(`${fn}/vendorid`, `${fn}/v2`)).rejects.toMatchObject({ code: 'EPERM' });
+    await expect(fake.rename(`${fn}/nothing`, `${fn}/v2`)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fake.rename(`${fn}/vendorid`, `${fn}/primary`)).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(fake.rename(fn, `${fn}/primary/x`)).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(fake.rename(`${fn}/vendorid`, '/tmp/v')).rejects.toMatchObject({ code: 'EXDEV' });
+    await fake.rename(`${fn}/vendorid`, `${fn}/vendorid`);
+    expect(await ls(fake, fn)).toContain('vendorid');
+  });
+
   // kernel-abi.md §2.7: unlink of an attribute file → EPERM
   it('unlink of an attribute fails with EPERM and the attribute stays', async () => {
     const fake = await boot(kernel);

@@ -224,8 +224,11 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     const fn = await mkVntb(fake);
     const tg = await typeGroup(fake, fn);
     await fake.write(`${tg}/num_mws`, '1');
-    const before = await cat(fake, `${tg}/${attr}`);
+    // A window with a size: mw1 = 0 fails the bind (observed 7.3.4, "MW set failed").
+    await fake.write(`${tg}/mw1`, '4096');
     await linkPrimary(fake, fn);
+    // Read after the bind: it writes the automatic BARs back (observed 7.3.4).
+    const before = await cat(fake, `${tg}/${attr}`);
     await expect(fake.write(`${tg}/${attr}`, data)).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
     expect(await cat(fake, `${tg}/${attr}`)).toBe(before);
   });
@@ -340,5 +343,35 @@ describe('pci_epf_test type group on 7.3.4', () => {
     await fake.rmdir(fn);
     const again = await mkfn(fake);
     expect(await cat(fake, `${await typeGroup(fake, again)}/bar2_size`)).toBe('131072\n');
+  });
+});
+
+describe('pci_epf_vntb BAR assignment at bind (observed 7.3.4 by the differential)', () => {
+  it('automatic control, doorbell and first-window BARs take the lowest free BARs and keep them after unlink', async () => {
+    const fake = await boot('7.3');
+    const fn = await mkVntb(fake);
+    const tg = await typeGroup(fake, fn);
+    await fake.write(`${tg}/db_count`, '4');
+    await fake.write(`${tg}/num_mws`, '1');
+    await fake.write(`${tg}/mw1`, '4096');
+    await fake.write(`${tg}/ctrl_bar`, '3');
+    await linkPrimary(fake, fn);
+    const bars = async () => Promise.all(['ctrl_bar', 'db_bar', 'mw1_bar', 'mw2_bar'].map((a) => cat(fake, `${tg}/${a}`)));
+    expect(await bars()).toEqual(['3\n', '0\n', '1\n', '-1\n']);
+  });
+
+  it('a second window left automatic fails the bind with "MW set failed"', async () => {
+    const fake = await boot('7.3');
+    const fn = await mkVntb(fake);
+    const tg = await typeGroup(fake, fn);
+    for (const [a, v] of [['db_count', '4'], ['num_mws', '2'], ['mw1', '4096'], ['mw2', '4096']] as const) await fake.write(`${tg}/${a}`, v);
+    const e = await linkPrimary(fake, fn).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'EINVAL' });
+    expect((e as { log: string[] }).log).toEqual([
+      'pci_epf_vntb pci_epf_vntb.0: MW set failed',
+      'pci_epf_vntb pci_epf_vntb.0: MW BAR init failed',
+      'pci_epf_vntb pci_epf_vntb.0: Failed to initialize EPC',
+    ]);
+    expect(await cat(fake, `${tg}/mw1_bar`)).toBe('2\n');
   });
 });

@@ -74,8 +74,8 @@ export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): D
   const statOf = (syscall: KernelOp, path: string): KernelStat => {
     check(syscall, path);
     const f = files.get(path);
-    if (f) return { kind: 'file', mode: 0o444, size: f.length, nlink: 1 };
-    if (dirs.has(path)) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 };
+    if (f) return { kind: 'file', mode: 0o444, size: f.length, nlink: 1, uid: 0, gid: 0 };
+    if (dirs.has(path)) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2, uid: 0, gid: 0 };
     return fail('ENOENT', syscall, path);
   };
   const readOnly = (syscall: KernelOp) => async (path: string): Promise<never> => fail('EROFS', syscall, path);
@@ -91,6 +91,8 @@ export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): D
       return fail(dirs.has(path) ? 'EISDIR' : 'ENOENT', dirs.has(path) ? 'read' : 'open', path);
     },
     write: readOnly('open'),
+    create: readOnly('open'),
+    rename: readOnly('rename'),
     mkdir: readOnly('mkdir'),
     rmdir: readOnly('rmdir'),
     symlink: async (_target, path) => fail('EROFS', 'symlink', path),

@@ -4,11 +4,13 @@ import type { EpfDriverModel } from './types.js';
 import { pciEpfTest } from './pci-epf-test.js';
 import { pciEpfVntb } from './pci-epf-vntb.js';
 import { pciEpfNtb } from './pci-epf-ntb.js';
+import { nvmetPciEpf } from './nvmet-pci-epf.js';
 
 const MODELS: Partial<Record<EpfDriverName, EpfDriverModel>> = {
   pci_epf_test: pciEpfTest,
   pci_epf_vntb: pciEpfVntb,
   pci_epf_ntb: pciEpfNtb,
+  nvmet_pci_epf: nvmetPciEpf,
 };
 
 export function driverModel(name: EpfDriverName): EpfDriverModel {

@@ -11,7 +11,8 @@ import { freeDoorbell } from '../pci-ep-msi.js';
 import type { CallChain } from '../pci-epf-core.js';
 import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
 
-const BAR_ATTRS = ['bar0_size', 'bar1_size', 'bar2_size', 'bar3_size', 'bar4_size', 'bar5_size'];
+/** The barN_size files of the type group, in `ls` order. */
+export const BAR_ATTRS = ['bar0_size', 'bar1_size', 'bar2_size', 'bar3_size', 'bar4_size', 'bar5_size'];
 
 const barSizes: TypeGroupModel = {
   attributes: BAR_ATTRS,
@@ -58,7 +59,7 @@ export const pciEpfTest: EpfDriverModel = {
   bind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     if (dev.epc === undefined) {
       // WARN_ON_ONCE(!epc): a secondary/ link never has a primary EPC (observed 7.3.4 at :1348).
-      k.printk.warnOnce('drivers/pci/endpoint/functions/pci-epf-test.c:1348', 'pci_epf_test_bind', ['pci_epf_test_bind', ...chain], k.splat());
+      k.printk.warnOnce(`drivers/pci/endpoint/functions/pci-epf-test.c:${k.b.epfTestBindWarnLine}`, 'pci_epf_test_bind', ['pci_epf_test_bind', ...chain], k.splat());
       throw new Errno('EINVAL');
     }
     const controller = k.controller(dev.epc);
@@ -66,7 +67,8 @@ export const pciEpfTest: EpfDriverModel = {
     if (!controller.dwc) {
       // Normal noise on EPCs without a DMA engine (observed on the Cadence lane EPC).
       k.printk.dev(KERN_INFO, dev.driver, dev.name, 'Failed to get private DMA rx channel. Falling back to generic one');
-      k.printk.dev(KERN_INFO, dev.driver, dev.name, 'Failed to get DMA channel');
+      // dev_err (observed 7.3.4 at level 3 by the differential).
+      k.printk.dev(KERN_ERR, dev.driver, dev.name, 'Failed to get DMA channel');
     }
     if (!k.b.epcInitAfterBind) {
       // Before ≈v6.11 the core init ran inside bind: its errors fail `ln -s` (observed 6.1).

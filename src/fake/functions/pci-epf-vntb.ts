@@ -95,6 +95,61 @@ export function ntbTypeGroup(withVntb: boolean, withBars: boolean): TypeGroupMod
 const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
 const vbus = (dev: EpfDevice): string => `0002:${Number(dev.typeGroup['vbus_number']).toString(16).padStart(2, '0')}`;
 
+/**
+ * epf_ntb_config_spad_bar_alloc: pci_epf_alloc_space() of the control region and scratchpads
+ * (4 bytes each) through dma_alloc_coherent. Observed 7.3.4 (differential, spad_count 2^28):
+ * an allocation above the buddy allocator's largest order (4 MiB on 4 KiB pages, lane kernel
+ * without CMA) WARNs once per boot in the page allocator and the link fails with ENOMEM. The
+ * control region's own size (about a page) is approximated [inferred]; counts near the edge are
+ * not exercised.
+ */
+const MAX_DMA_ALLOC = 4 << 20;
+const CTRL_REGION = 4096;
+const ALLOC_FRAMES = ['__alloc_frozen_pages_noprof', '__alloc_pages_noprof', 'alloc_pages_node_noprof', '__dma_direct_alloc_pages.constprop.0', 'dma_direct_alloc', 'dma_alloc_attrs', 'pci_epf_alloc_space', 'epf_ntb_bind'];
+
+function spadAlloc(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
+  const spad = BigInt.asUintN(32, BigInt(dev.typeGroup['spad_count']!));
+  if (BigInt(CTRL_REGION) + spad * 4n <= BigInt(MAX_DMA_ALLOC)) return;
+  k.printk.warnOnce('mm/page_alloc.c:5363', '__alloc_frozen_pages_noprof', [...ALLOC_FRAMES, ...chain], k.splat());
+  const c = k.controller(dev.epc!);
+  k.printk.dev(KERN_ERR, c.driver, c.name, 'failed to allocate mem space');
+  dev_err(k, dev, 'Config/Status/SPAD alloc region fail');
+  dev_err(k, dev, 'Failed to allocate BAR memory');
+  throw new Errno('ENOMEM');
+}
+
+/**
+ * epf_ntb_init_epc_bar, first in bind: the control, doorbell and first window BARs left
+ * automatic (-1) get the lowest BARs not chosen by hand, in that order, and keep them (the
+ * attributes read them back, after unlink and after a bind that failed later). Observed 7.3.4 by
+ * the differential: 0/1/2 by default, ctrl_bar=3 gave db 0 and mw1 1; mw2..mw4 stay -1.
+ */
+function assignBars(dev: EpfDevice): void {
+  const bars = ['ctrl_bar', 'db_bar', 'mw1_bar', 'mw2_bar', 'mw3_bar', 'mw4_bar'];
+  const used = new Set(bars.map((b) => Number(dev.typeGroup[b] ?? -1)).filter((n) => n >= 0));
+  for (const b of ['ctrl_bar', 'db_bar', 'mw1_bar']) {
+    if (Number(dev.typeGroup[b] ?? -1) !== -1) continue;
+    const free = [0, 1, 2, 3, 4, 5].find((n) => !used.has(n));
+    if (free === undefined) return;
+    dev.typeGroup[b] = free;
+    used.add(free);
+  }
+}
+
+/**
+ * epf_ntb_mw_bar_init on the lane's Cadence EPC, as observed 7.3.4 (differential): every window
+ * up to num_mws needs a non-zero size and a BAR; only mw1 gets one automatically (assignBars),
+ * so mw2..mwN left at -1 fail with "MW set failed" (mw2_bar=3 with mw1_bar=2 worked).
+ */
+function mwBarsSet(dev: EpfDevice): boolean {
+  const n = Number(dev.typeGroup['num_mws']);
+  for (let i = 1; i <= n; i++) {
+    if (BigInt(dev.typeGroup[`mw${i}`]!) === 0n) return false;
+    if (i >= 2 && Number(dev.typeGroup[`mw${i}_bar`] ?? -1) === -1) return false;
+  }
+  return true;
+}
+
 export const pciEpfVntb: EpfDriverModel = {
   name: 'pci_epf_vntb',
   // Memory controller class (kernel-abi.md §2.4).
@@ -105,12 +160,23 @@ export const pciEpfVntb: EpfDriverModel = {
     k.printk.dev(KERN_INFO, dev.driver, dev.name, 'pci-ep epf driver loaded');
   },
 
-  bind(k: KernelContext, dev: EpfDevice): void {
+  bind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     // epf_ntb_bind returns 0 at once until the primary EPC is set.
     if (dev.epc === undefined) return;
+    if (k.b.strictTypeGroups) {
+      assignBars(dev);
+      spadAlloc(k, dev, chain);
+    }
     const dbCount = Number(dev.typeGroup['db_count']);
     if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) {
       dev_err(k, dev, `DB count ${dbCount} out of range (3 - 32)`);
+      dev_err(k, dev, 'Interrupt configuration failed');
+      dev_err(k, dev, 'Failed to initialize EPC');
+      throw new Errno('EINVAL');
+    }
+    // 6.12.117 (observed by the differential): checked at bind, 1..32, same three lines.
+    if (k.b.vntbDbRangeAtBind && (dbCount < 1 || dbCount > 32)) {
+      dev_err(k, dev, `DB count ${dbCount} out of range (1 - 32)`);
       dev_err(k, dev, 'Interrupt configuration failed');
       dev_err(k, dev, 'Failed to initialize EPC');
       throw new Errno('EINVAL');
@@ -126,6 +192,22 @@ export const pciEpfVntb: EpfDriverModel = {
         // epf_ntb_db_bar_init: any failure falls back to polled doorbells, silently.
         if (!(e instanceof Errno)) throw e;
       }
+    }
+    if (k.b.strictTypeGroups && !mwBarsSet(dev)) {
+      // epf_ntb_epc_init → epf_ntb_mw_bar_init fails after the doorbells were set up; they are undone.
+      if (k.b.vntbDoorbell) freeDoorbell(k, dev);
+      dev_err(k, dev, 'MW set failed');
+      dev_err(k, dev, 'MW BAR init failed');
+      dev_err(k, dev, 'Failed to initialize EPC');
+      throw new Errno('EINVAL');
+    }
+    // epf_ntb_bind → pci_register_driver(&vntb_pci_driver): one static driver "pci-vntb", so a
+    // second vNTB bound at the same time fails (observed 7.3.4 by the differential: EBUSY).
+    if (Object.values(k.m.devices).some((o) => o !== dev && o.driver === 'pci_epf_vntb' && o.epc !== undefined)) {
+      if (k.b.vntbDoorbell) freeDoorbell(k, dev);
+      k.printk.log(KERN_ERR, "Error: Driver 'pci-vntb' is already registered, aborting...");
+      dev_err(k, dev, 'failure register vntb pci driver');
+      throw new Errno('EBUSY');
     }
     const bus = vbus(dev);
     k.printk.log(KERN_INFO, `PCI host bridge to bus ${bus}`);
@@ -148,6 +230,10 @@ export const pciEpfVntb: EpfDriverModel = {
     }
     freeDoorbell(k, dev);
     const bus = vbus(dev);
-    k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${bus.slice(5)}] is released`);
+    // The bus-number resource runs from vbus_number to ff; %pR prints one number when they are
+    // equal (observed 7.3.4 by the differential: "[bus 57-ff]", and "[bus ff]" for 255).
+    const first = bus.slice(5);
+    if (k.b.vntbRemovesBus)
+      k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${first === 'ff' ? first : `${first}-ff`}] is released`);
   },
 };

