@@ -14,7 +14,7 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { CreateOptions, KernelStat, StreamOptions } from '../kernel/port.js';
+import type { CreateOptions, KernelStat, KmsgRecord, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
@@ -30,6 +30,7 @@ import { driverModel, isModelledDriver } from './functions/index.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
+import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
@@ -71,7 +72,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly vol = new Volume();
   private readonly cfg: ReadonlyMap<string, 'y' | 'm' | 'n'>;
   private readonly overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
-  private readonly configfsMounted: boolean;
+  private configfsMounted: boolean;
   private readonly modules: Set<string>;
   private readonly domains = new Map<string, MsiDomain>();
   private readonly booted: Promise<void>;
@@ -87,7 +88,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.overrides = setup.overrides;
     this.configfsMounted = setup.configfsMounted;
     this.origin = `mock:${setup.board.name}`;
-    this.modules = new Set([...setup.config].filter(([, v]) => v === 'm').map(([k]) => k));
+    // Drivers built as modules (CONFIG_<symbol>=m), by module name: they get the `module` link.
+    this.modules = new Set(setup.board.functionDrivers.filter((d) => isModelledDriver(d) && setup.config.get(EPF_DRIVER_SYMBOL[d]) === 'm'));
     this.m = setup.model ?? this.boot();
     this.printk = new Printk(this.m.log);
     this.irqTable = this.m.irq ? IrqTable.fromJSON(this.m.irq as IrqTableState) : IrqTable.fromBoard(this.board.irqs, this.board.cpus, this.v);
@@ -138,6 +140,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       }
       this.domains.set(c.name, domain);
     }
+  }
+
+  /** The doorbell code this kernel carries: the board's vendor backport, else by release and config. */
+  get doorbellImplementation(): DoorbellImplementation {
+    return this.board.vendorKernel?.doorbell ?? (this.b.doorbell && this.cfg.get('PCI_ENDPOINT_MSI_DOORBELL') === 'y' ? 'merged' : 'none');
   }
 
   // ---- KernelContext ---------------------------------------------------------------------
@@ -214,7 +221,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted }));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
@@ -409,7 +416,43 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     }
   }
 
+  async kmsg(): Promise<KmsgRecord[]> {
+    await this.booted;
+    return this.m.log.records.map((r, seq) => ({ level: r.level, seq, usec: r.usec, text: r.text }));
+  }
+
+  /** modprobe: 0 for a loaded or built-in module; a module the board does not ship is not found. */
+  loadModule(module: string): Promise<void> {
+    return this.serial(() => {
+      if (isModelledDriver(module) && this.m.drivers[module]?.loaded) return;
+      if (!isModelledDriver(module) || !this.board.functionDrivers.includes(module) || this.cfg.get(EPF_DRIVER_SYMBOL[module]) !== 'm')
+        throw new KernelError({ code: 'ENOENT', syscall: 'modprobe', path: `/lib/modules/${this.release}`, hint: `modprobe: FATAL: Module ${module} not found in directory /lib/modules/${this.release}` });
+      this.modprobe(module);
+    });
+  }
+
+  /** mount -t configfs: EBUSY when mounted, ENODEV without CONFIG_CONFIGFS_FS. */
+  mountConfigfs(): Promise<void> {
+    return this.serial(() => {
+      if (this.cfg.get('CONFIGFS_FS') === 'n')
+        throw new KernelError({ code: 'ENODEV', syscall: 'mount', path: CONFIGFS, hint: "mount: unknown filesystem type 'configfs': the kernel was built without CONFIG_CONFIGFS_FS" });
+      if (this.configfsMounted) throw new KernelError({ code: 'EBUSY', syscall: 'mount', path: CONFIGFS, hint: `mount: ${CONFIGFS}: none already mounted` });
+      this.configfsMounted = true;
+    });
+  }
+
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Runs FN after every earlier call, as one more system call under the big lock. */
+  private serial<T>(fn: () => T): Promise<T> {
+    const call = async (): Promise<T> => {
+      await this.booted;
+      return fn();
+    };
+    const result = this.queue.then(call, call);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
 
   private view(): CfsView {
     return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n' };
@@ -422,6 +465,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === PROC_MOUNTS || p === '/proc/self/mounts') return { fs: 'proc', file: 'mounts' };
     if (p === '/proc/sys/kernel/tainted') return { fs: 'proc', file: 'tainted' };
     if (p === '/proc/filesystems') return { fs: 'proc', file: 'filesystems' };
+    if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
     return { fs: 'memfs' };

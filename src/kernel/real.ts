@@ -4,9 +4,11 @@
 // such as /dev/kmsg is read as a stream of records with lines(), never slurped.
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { CreateOptions, KernelPort, KernelStat, StreamOptions } from './port.js';
+import type { CreateOptions, KernelPort, KernelStat, KmsgRecord, StreamOptions } from './port.js';
+import { parseKmsgRecord } from './kmsg.js';
+import { CONFIGFS } from '../configfs/paths.js';
 import { EXIT } from '../exit-codes.js';
-import { KernelError } from './errors.js';
+import { KernelError, fromNodeError } from './errors.js';
 import { guard, toKernelStat, writeFd, fileLines, rawKind, readFdBounded } from './node-fs.js';
 import { describeKind, isSpecial, type RawKind } from './raw-tree.js';
 import { readLimit } from './limits.js';
@@ -92,5 +94,60 @@ export class RealKernel implements KernelPort {
   }
   lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
     return fileLines(path, opts.signal);
+  }
+
+  async kmsg(): Promise<KmsgRecord[]> {
+    // O_NONBLOCK: at the end of the ring read(2) gives EAGAIN instead of waiting for a record.
+    const fh = await guard('open', KMSG, () => fs.open(KMSG, constants.O_RDONLY | constants.O_NONBLOCK));
+    const records: KmsgRecord[] = [];
+    const buf = Buffer.alloc(KMSG_RECORD_MAX);
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'EAGAIN') break;
+          // EPIPE: records were overwritten since the last read; the next read goes on.
+          if (code === 'EPIPE') continue;
+          throw fromNodeError(e, 'read', KMSG);
+        }
+        if (n === 0) break;
+        const r = parseKmsgRecord(buf.toString('utf8', 0, n));
+        if (r) records.push(r);
+      }
+    } finally {
+      await fh.close();
+    }
+    return records;
+  }
+
+  async loadModule(module: string): Promise<void> {
+    await runTool('modprobe', 'modprobe', [module], `/lib/modules/${module}`);
+  }
+
+  async mountConfigfs(): Promise<void> {
+    await runTool('mount', 'mount', ['-t', 'configfs', 'none', CONFIGFS], CONFIGFS);
+  }
+}
+
+const KMSG = '/dev/kmsg';
+/** kernel/printk/printk.c devkmsg_read: a record never exceeds CONSOLE_EXT_LOG_MAX (8 KiB). */
+const KMSG_RECORD_MAX = 8192;
+
+/** Runs a system tool with an argument array (never a shell); a failure carries its stderr. */
+async function runTool(op: 'modprobe' | 'mount', file: string, args: string[], path: string): Promise<void> {
+  const { execa } = await import('execa');
+  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 60_000 });
+  if (r.failed) {
+    const why = String(r.stderr || r.stdout || r.shortMessage || '').trim().split('\n')[0] ?? '';
+    const missing = (r as { code?: string }).code === 'ENOENT';
+    throw new KernelError({
+      code: missing ? 'ENOENT' : 'EIO',
+      syscall: op,
+      path,
+      hint: missing ? `${file} is not installed: install kmod (modprobe) or util-linux (mount)` : `\`${file} ${args.join(' ')}\` failed: ${why}`,
+    });
   }
 }
