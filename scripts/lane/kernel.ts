@@ -59,12 +59,17 @@ async function run(step: string, file: string, args: string[], opts: { cwd: stri
   }
 }
 
-async function kconfigSymbolSet(src: string): Promise<Set<string>> {
+/** Every symbol the release's Kconfig files define; cached beside the unpacked tree (walking it takes seconds). */
+async function kconfigSymbolSet(srcDir: string, tree: string): Promise<Set<string>> {
+  const cache = path.join(srcDir, 'kconfig-symbols.txt');
+  const cached = await fs.readFile(cache, 'utf8').catch(() => undefined);
+  if (cached !== undefined) return new Set(cached.split('\n').filter(Boolean));
   const out = new Set<string>();
-  for (const f of await fs.readdir(src, { recursive: true })) {
+  for (const f of await fs.readdir(tree, { recursive: true })) {
     if (!/(^|\/)Kconfig[^/]*$/.test(f)) continue;
-    for (const s of kconfigSymbols(await fs.readFile(path.join(src, f), 'utf8'))) out.add(s);
+    for (const s of kconfigSymbols(await fs.readFile(path.join(tree, f), 'utf8'))) out.add(s);
   }
+  await fs.writeFile(cache, [...out].sort().join('\n'));
   return out;
 }
 
@@ -115,7 +120,7 @@ export async function buildKernel(steps: Steps, apt: AptConfig, root: string, ch
       await run('kernel configure', 'scripts/kconfig/merge_config.sh', ['-m', '-O', buildDir, path.join(buildDir, '.config'), fragmentPath], { cwd: tree, log });
       await run('kernel configure', 'make', [`O=${buildDir}`, 'olddefconfig'], { cwd: tree, log });
     } else note('cached');
-    const check = checkFragment(fragment, await fs.readFile(path.join(buildDir, '.config'), 'utf8'), await kconfigSymbolSet(tree));
+    const check = checkFragment(fragment, await fs.readFile(path.join(buildDir, '.config'), 'utf8'), await kconfigSymbolSet(srcDir, tree));
     if (check.dropped.length) throw new LaneError('kernel configure', `${pkg} ${version} lost fragment options:\n${describeDropped(check, fragmentPath)}`, `fix ${fragmentPath}`);
     if (check.notInRelease.length) note(`not in this release: ${check.notInRelease.join(', ')}`);
     return check;
