@@ -270,17 +270,17 @@ describe('msi-map history', () => {
 });
 
 describe('qemu-virt boot state', () => {
-  it('has exactly the 7.3.4 /proc/interrupts rows before any doorbell (kernel-abi.md §8.4)', () => {
+  it('has exactly the /proc/interrupts rows the lane 7.3.4 kernel showed before any doorbell (-nic none: virtio-rng in slot 1)', () => {
     expect(getBoard('qemu-virt').irqs).toEqual([
       { irq: 11, chip: 'GICv3', hwirq: 27, trigger: 'Level', actions: ['arch_timer'], counts: [572] },
       { irq: 13, chip: 'GICv3', hwirq: 33, trigger: 'Level', actions: ['uart-pl011'], counts: [0] },
-      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 0, trigger: 'Edge', actions: ['virtio1-config'], counts: [0] },
-      { irq: 17, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 1, trigger: 'Edge', actions: ['virtio1-input'], counts: [3] },
+      { irq: 15, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 0, trigger: 'Edge', actions: ['virtio0-config'], counts: [0] },
+      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 1, trigger: 'Edge', actions: ['virtio0-input'], counts: [8] },
     ]);
   });
 
-  it('registers pci_epf_test and pci_epf_vntb only, as the lane kernel', () => {
-    expect(getBoard('qemu-virt').functionDrivers).toEqual(['pci_epf_test', 'pci_epf_vntb']);
+  it('registers pci_epf_test, pci_epf_vntb, pci_epf_ntb and nvmet_pci_epf, as the lane kernel (scripts/lane/kernel.config)', () => {
+    expect(getBoard('qemu-virt').functionDrivers).toEqual(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'nvmet_pci_epf']);
   });
 
   it('names the RC 4010000000.pcie, as the lane logs it (boards.md §9)', () => {

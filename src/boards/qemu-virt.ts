@@ -115,16 +115,18 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
         probeLog: ['cdns-pcie 7e000000.pcie-ep: no "phy-names" property found; PHY will not be initialized'],
       },
     ],
-    // The lane kernel builds pci_epf_test and pci_epf_vntb in, nothing else (realkernel.md §3).
-    functionDrivers: ['pci_epf_test', 'pci_epf_vntb'],
-    // Observed 7.3.4, 1 CPU, kernel-abi.md §8.4: timer, console, virtio-rng MSI-X via the ITS.
+    // The lane kernel (scripts/lane/kernel.config) builds pci_epf_test, pci_epf_vntb, pci_epf_ntb
+    // and, from v6.14, nvmet_pci_epf in (observed: 7.3.4 lists all four under functions/, 6.12.117
+    // the first three); no pci_epf_mhi.
+    functionDrivers: ['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'nvmet_pci_epf'],
+    // Observed 7.3.4, 1 CPU, under the lane's `-nic none` (no virtio-net, so virtio-rng is the
+    // first virtio device, in slot 1): timer, console, virtio-rng MSI-X via the ITS.
     irqs: [
       archTimerIrq(11, 27, [572]),
       spiIrq(13, 1, 'uart-pl011', [0]),
-      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 0, trigger: 'Edge', actions: ['virtio1-config'], counts: [0] },
-      { irq: 17, chip: 'ITS-PCI-MSIX-0000:00:02.0', hwirq: 1, trigger: 'Edge', actions: ['virtio1-input'], counts: [3] },
+      { irq: 15, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 0, trigger: 'Edge', actions: ['virtio0-config'], counts: [0] },
+      { irq: 16, chip: 'ITS-PCI-MSIX-0000:00:01.0', hwirq: 1, trigger: 'Edge', actions: ['virtio0-input'], counts: [8] },
     ],
-    // The lane's config fragment (realkernel.md §3): no pci_epf_ntb, no pci_epf_mhi.
     kernelConfig: {
       PCIE_CADENCE_EP: 'y',
       PCIE_CADENCE_PLAT_EP: 'y',
@@ -133,7 +135,7 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       ARM_GIC_V3_ITS: 'y',
       PCI_EPF_TEST: 'y',
       PCI_EPF_VNTB: 'y',
-      PCI_EPF_NTB: 'n',
+      PCI_EPF_NTB: 'y',
       PCI_EPF_MHI: 'n',
     },
   };

@@ -5,7 +5,7 @@
 import type { DtNodeSpec } from '../devicetree/spec.js';
 
 /** Endpoint function drivers the modelled kernels can register (drivers/pci/endpoint/functions/). */
-export type EpfDriverName = 'pci_epf_test' | 'pci_epf_vntb' | 'pci_epf_ntb' | 'pci_epf_mhi';
+export type EpfDriverName = 'pci_epf_test' | 'pci_epf_vntb' | 'pci_epf_ntb' | 'pci_epf_mhi' | 'nvmet_pci_epf';
 
 /** One BAR as the controller driver's `pci_epc_features` declares it. */
 export interface BarFeature {

@@ -7,6 +7,7 @@ import { parseRelease, atLeast, type KernelVersion } from '../kernel/version.js'
 import type { FakeKernel, FakeKernelOptions, FakeKernelState } from './api.js';
 import { FakeKernelImpl } from './kernel.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
+import { driverInRelease } from './functions/index.js';
 import { kernelBehaviour } from '../kernel/behaviour.js';
 import type { Model } from './model.js';
 
@@ -38,7 +39,7 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['IKCONFIG', 'y'],
     ['IKCONFIG_PROC', 'y'],
   ]);
-  for (const d of board.functionDrivers) config.set(EPF_DRIVER_SYMBOL[d], 'y');
+  for (const d of board.functionDrivers) if (driverInRelease(d, v)) config.set(EPF_DRIVER_SYMBOL[d], 'y');
   if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);

@@ -26,7 +26,7 @@ import type { Model } from './model.js';
 import { Printk, kmsgLine, type SplatContext } from './printk.js';
 import { buildBoard, syncEpfBus } from './sysfs.js';
 import { procText, memfsPort, memfsStat, type ProcFile } from './procfs.js';
-import { driverModel, isModelledDriver } from './functions/index.js';
+import { driverInRelease, driverModel, isModelledDriver } from './functions/index.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
@@ -114,7 +114,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n')
       for (const d of this.board.functionDrivers)
         // A driver built as a module (CONFIG_…=m) is not registered until modprobe.
-        if (isModelledDriver(d) && this.cfg.get(EPF_DRIVER_SYMBOL[d]) !== 'm')
+        if (isModelledDriver(d) && driverInRelease(d, this.v) && this.cfg.get(EPF_DRIVER_SYMBOL[d]) !== 'm')
           m.drivers[d] = { loaded: true, builtin: true, header: { ...driverModel(d).defaultHeader } };
     m.log.usec = 1_500_000;
     return m;

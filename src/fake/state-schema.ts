@@ -8,7 +8,7 @@ import { ERRNO, type ErrnoCode } from '../kernel/errno.js';
 import { parseRelease } from '../kernel/version.js';
 import type { FakeKernelState } from './api.js';
 
-const driverName = z.enum(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'pci_epf_mhi']);
+const driverName = z.enum(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'pci_epf_mhi', 'nvmet_pci_epf']);
 const errno = z.enum(Object.keys(ERRNO) as [ErrnoCode, ...ErrnoCode[]]);
 const uint = z.int().check(z.nonnegative());
 const name = z.string().check(z.minLength(1));

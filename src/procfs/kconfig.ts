@@ -12,12 +12,14 @@ import { KCONFIG_LIMITS, formatBytes } from '../kernel/limits.js';
 
 export const PROC_CONFIG_GZ = '/proc/config.gz';
 
-/** The Kconfig symbol of each EPF driver (drivers/pci/endpoint/functions/Kconfig). */
+/** The Kconfig symbol of each EPF driver (drivers/pci/endpoint/functions/Kconfig, drivers/nvme/target/Kconfig). */
 export const EPF_DRIVER_SYMBOL: Readonly<Record<EpfDriverName, string>> = {
   pci_epf_test: 'PCI_EPF_TEST',
   pci_epf_vntb: 'PCI_EPF_VNTB',
   pci_epf_ntb: 'PCI_EPF_NTB',
   pci_epf_mhi: 'PCI_EPF_MHI',
+  // drivers/nvme/target/Kconfig (v6.14+)
+  nvmet_pci_epf: 'NVME_TARGET_PCI_EPF',
 };
 
 /**

@@ -28,7 +28,7 @@ describe('epctl probe', () => {
     expect(r.exitCode).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.kernel.release).toBe('7.3.4');
-    expect(s.functionDrivers).toEqual(['pci_epf_test', 'pci_epf_vntb']);
+    expect(s.functionDrivers).toEqual(['nvmet_pci_epf', 'pci_epf_ntb', 'pci_epf_test', 'pci_epf_vntb']);
     expect(s.controllers[0]).toMatchObject({ name: '7e000000.pcie-ep', dtNode: '/pcie-ep@7e000000', doorbell: { capable: false, code: 'msi-parent-only' } });
     expect(s.controllers[0].doorbell.fix).toContain('msi-map');
   });

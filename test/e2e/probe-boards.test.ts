@@ -101,7 +101,7 @@ describe('probe on every built-in board', () => {
     await k.write(`${fn}/pci_epf_vntb.0/db_count`, '4');
     await k.symlink('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep', `${fn}/primary/epc`);
     const [c] = (await probe(k)).controllers;
-    expect(c!.doorbellIrqs).toEqual([0, 1, 2, 3].map((i) => ({ virq: 18 + i, hwirq: i, actions: ['pci_epf_vntb_db'], count: 0 })));
+    expect(c!.doorbellIrqs).toEqual([0, 1, 2, 3].map((i) => ({ virq: 17 + i, hwirq: i, actions: ['pci_epf_vntb_db'], count: 0 })));
   });
 });
 

@@ -4,11 +4,14 @@ import type { EpfDriverModel } from './types.js';
 import { pciEpfTest } from './pci-epf-test.js';
 import { pciEpfVntb } from './pci-epf-vntb.js';
 import { pciEpfNtb } from './pci-epf-ntb.js';
+import { nvmetPciEpf } from './nvmet-pci-epf.js';
+import { atLeast, type KernelVersion } from '../../kernel/version.js';
 
 const MODELS: Partial<Record<EpfDriverName, EpfDriverModel>> = {
   pci_epf_test: pciEpfTest,
   pci_epf_vntb: pciEpfVntb,
   pci_epf_ntb: pciEpfNtb,
+  nvmet_pci_epf: nvmetPciEpf,
 };
 
 export function driverModel(name: EpfDriverName): EpfDriverModel {
@@ -21,3 +24,9 @@ export function isModelledDriver(name: string): name is EpfDriverName {
   return Object.hasOwn(MODELS, name);
 }
 
+
+/** Whether release `v` has the driver at all (a board profile lists drivers regardless of release). */
+export function driverInRelease(name: EpfDriverName, v: KernelVersion): boolean {
+  const since = MODELS[name]?.since;
+  return since === undefined || atLeast(v, since);
+}
