@@ -118,7 +118,7 @@ describe('/sys/bus/pci-epf', () => {
   // kernel-abi.md §12 tree: drivers/<drv> mirrors functions/<drv> per registered driver
   it('drivers/ holds one directory per registered EPF driver', async () => {
     const fake = await boot('7.3');
-    expect(await ls(fake, `${BUS}/drivers`)).toEqual(['pci_epf_test', 'pci_epf_vntb']);
+    expect(await ls(fake, `${BUS}/drivers`)).toEqual(['nvmet_pci_epf', 'pci_epf_ntb', 'pci_epf_test', 'pci_epf_vntb']);
   });
 
   // kernel-abi.md §3: drivers/<driver>/ bind, uevent, unbind (all --w-------)
