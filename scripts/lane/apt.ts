@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseDeb822, parseOneLine, type MachineSource } from './apt-sources.js';
-import { isDone, markDone, safeKey } from './cache.js';
+import { hashOf, isDone, markDone, safeKey } from './cache.js';
 import { LaneError } from './errors.js';
 
 export interface AptConfig {
@@ -63,9 +63,18 @@ export async function aptUpdate(apt: AptConfig, maxAgeMs: number): Promise<boole
   return true;
 }
 
-/** Runs apt-cache with the private configuration and returns stdout. */
+/**
+ * Runs apt-cache with the private configuration and returns stdout. Each call loads the whole
+ * package cache (seconds), so answers are kept until the next apt-get update of this configuration.
+ */
 export async function aptCache(apt: AptConfig, args: readonly string[]): Promise<string> {
+  const updated = await fs.stat(path.join(apt.dir, 'updated')).then((st) => String(st.mtimeMs), () => 'never');
+  const memo = path.join(apt.dir, 'answers', `${hashOf(updated, ...apt.options, ...args)}.txt`);
+  const known = await fs.readFile(memo, 'utf8').catch(() => undefined);
+  if (known !== undefined) return known;
   const r = await execa('apt-cache', [...apt.options, ...args]);
+  await fs.mkdir(path.dirname(memo), { recursive: true });
+  await fs.writeFile(memo, r.stdout);
   return r.stdout;
 }
 

@@ -29,18 +29,18 @@ export function hashOf(...parts: (string | Uint8Array)[]): string {
 
 const STAMP = '.epctl-lane-done';
 
-/** True when `dir` was completed by markDone with the same key (an interrupted step leaves no stamp). */
-export async function isDone(dir: string, key: string): Promise<boolean> {
+/** True when `dir` was completed by markDone with the same key (an interrupted step leaves no stamp); `stage` names one of several stamps. */
+export async function isDone(dir: string, key: string, stage = ''): Promise<boolean> {
   try {
-    return (await fs.readFile(path.join(dir, STAMP), 'utf8')) === key;
+    return (await fs.readFile(path.join(dir, STAMP + stage), 'utf8')) === key;
   } catch {
     return false;
   }
 }
 
-/** Marks `dir` complete for `key`. */
-export async function markDone(dir: string, key: string): Promise<void> {
-  await fs.writeFile(path.join(dir, STAMP), key);
+/** Marks `dir` (or one `stage` of it) complete for `key`. */
+export async function markDone(dir: string, key: string, stage = ''): Promise<void> {
+  await fs.writeFile(path.join(dir, STAMP + stage), key);
 }
 
 /** Fails unless the filesystem holding `dir` has `bytes` free. */

@@ -36,10 +36,10 @@ export async function fakeProbe(board: string, release: string): Promise<unknown
 /** Probe on one variant: the verdict matches the wiring, and the JSON matches the fake (source aside). */
 export async function checkProbe(variant: DtVariant, release: string, doorbellExpected: boolean, data: unknown): Promise<CheckResult> {
   const name = `probe on ${variant}`;
-  const d = data as { exitCode: number; json?: ProbeJson; stderr: string };
+  const d = data as { exitCode: number; json?: ProbeJson; stderr?: string; error?: string };
   const findings: string[] = [];
   const notes: string[] = [];
-  if (!d.json) return { name, findings: [`epctl probe --json printed no JSON (exit ${d.exitCode}): ${d.stderr.trim()}`], notes };
+  if (!d.json) return { name, findings: [`epctl probe --json printed no JSON (exit ${d.exitCode}): ${(d.error ?? d.stderr ?? "").trim()}`], notes };
   const real = d.json;
   if (real.kernel?.release !== release) findings.push(`kernel.release is ${real.kernel?.release}, the lane built ${release}`);
   if (real.kernel?.doorbellCode !== doorbellExpected) findings.push(`kernel.doorbellCode is ${real.kernel?.doorbellCode}, expected ${doorbellExpected} for ${release}`);

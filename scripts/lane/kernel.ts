@@ -59,17 +59,22 @@ async function run(step: string, file: string, args: string[], opts: { cwd: stri
   }
 }
 
-async function kconfigSymbolSet(src: string): Promise<Set<string>> {
+/** Every symbol the release's Kconfig files define; cached beside the unpacked tree (walking it takes seconds). */
+async function kconfigSymbolSet(srcDir: string, tree: string): Promise<Set<string>> {
+  const cache = path.join(srcDir, 'kconfig-symbols.txt');
+  const cached = await fs.readFile(cache, 'utf8').catch(() => undefined);
+  if (cached !== undefined) return new Set(cached.split('\n').filter(Boolean));
   const out = new Set<string>();
-  for (const f of await fs.readdir(src, { recursive: true })) {
+  for (const f of await fs.readdir(tree, { recursive: true })) {
     if (!/(^|\/)Kconfig[^/]*$/.test(f)) continue;
-    for (const s of kconfigSymbols(await fs.readFile(path.join(src, f), 'utf8'))) out.add(s);
+    for (const s of kconfigSymbols(await fs.readFile(path.join(tree, f), 'utf8'))) out.add(s);
   }
+  await fs.writeFile(cache, [...out].sort().join('\n'));
   return out;
 }
 
-/** Downloads, unpacks, configures, checks and builds one kernel (or reuses the cached one). */
-export async function buildKernel(steps: Steps, apt: AptConfig, root: string, choice: KernelChoice): Promise<BuiltKernel> {
+/** Downloads, unpacks, configures, checks and builds one kernel (or reuses the cached one); configureOnly stops before make Image. */
+export async function buildKernel(steps: Steps, apt: AptConfig, root: string, choice: KernelChoice, opts: { configureOnly?: boolean } = {}): Promise<BuiltKernel | undefined> {
   const { pkg, version } = await steps.run(`${choice} kernel: pick linux-source`, async (note) => {
     const p = await pickKernel(apt, choice);
     note(`${p.pkg}=${p.version}`);
@@ -110,16 +115,18 @@ export async function buildKernel(steps: Steps, apt: AptConfig, root: string, ch
   const config = await steps.run(`${choice} kernel: configure (tinyconfig + ${path.basename(fragmentPath)})`, async (note) => {
     await fs.mkdir(buildDir, { recursive: true });
     const log = path.join(buildDir, 'lane-build.log');
-    if (!(await isDone(buildDir, buildKey))) {
+    if (!(await isDone(buildDir, buildKey, '-configured'))) {
       await run('kernel configure', 'make', [`O=${buildDir}`, 'tinyconfig'], { cwd: tree, log });
       await run('kernel configure', 'scripts/kconfig/merge_config.sh', ['-m', '-O', buildDir, path.join(buildDir, '.config'), fragmentPath], { cwd: tree, log });
       await run('kernel configure', 'make', [`O=${buildDir}`, 'olddefconfig'], { cwd: tree, log });
+      await markDone(buildDir, buildKey, '-configured');
     } else note('cached');
-    const check = checkFragment(fragment, await fs.readFile(path.join(buildDir, '.config'), 'utf8'), await kconfigSymbolSet(tree));
+    const check = checkFragment(fragment, await fs.readFile(path.join(buildDir, '.config'), 'utf8'), await kconfigSymbolSet(srcDir, tree));
     if (check.dropped.length) throw new LaneError('kernel configure', `${pkg} ${version} lost fragment options:\n${describeDropped(check, fragmentPath)}`, `fix ${fragmentPath}`);
     if (check.notInRelease.length) note(`not in this release: ${check.notInRelease.join(', ')}`);
     return check;
   });
+  if (opts.configureOnly) return undefined;
   await steps.run(`${choice} kernel: make Image`, async (note) => {
     if (await isDone(buildDir, buildKey)) return note('cached');
     const jobs = String(Number(process.env.EPCTL_LANE_JOBS) || os.availableParallelism());

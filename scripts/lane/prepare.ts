@@ -70,6 +70,6 @@ export async function prepareShared(steps: Steps, root = cacheRoot()): Promise<S
 
 /** One kernel, built (or cached), ready for bootGuest. */
 export async function prepareGuest(steps: Steps, shared: Shared, choice: KernelChoice): Promise<PreparedGuest> {
-  const kernel = await buildKernel(steps, shared.kernelApt, shared.root, choice);
+  const kernel = (await buildKernel(steps, shared.kernelApt, shared.root, choice))!;
   return { root: shared.root, kernel, dtbs: shared.dtbs, initrdParts: shared.initrdParts, harness: shared.harness, epctl: shared.epctl };
 }

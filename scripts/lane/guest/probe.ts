@@ -5,12 +5,12 @@ import type { Scenario } from './scenarios.js';
 
 export const probe: Scenario = async (_params, ctx) => {
   ctx.op('epctl probe --json');
-  const r = await run('node', ['/lane/epctl.mjs', 'probe', '--json']);
+  const r = await run(process.execPath, ['/lane/epctl.mjs', 'probe', '--json']);
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);
   } catch {
     json = undefined;
   }
-  return { exitCode: r.exitCode, json, stderr: r.stderr, ...(json === undefined ? { stdout: r.stdout } : {}) };
+  return { exitCode: r.exitCode, json, stderr: r.stderr, ...(r.error ? { error: r.error } : {}), ...(json === undefined ? { stdout: r.stdout } : {}) };
 };

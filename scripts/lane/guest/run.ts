@@ -7,12 +7,14 @@ export interface Ran {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Why it did not run or ended abnormally (spawn error, signal), when it did. */
+  readonly error?: string;
 }
 
 /** Runs a program and returns its status and output; never throws for a non-zero exit. */
 export async function run(file: string, args: readonly string[]): Promise<Ran> {
   const r = await execa(file, args, { reject: false, stdin: 'ignore' });
-  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.failed && r.exitCode === undefined ? { error: r.shortMessage } : {}) };
 }
 
 /** Reads a 32-bit register or word at a physical address. */

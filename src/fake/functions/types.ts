@@ -18,6 +18,8 @@ export interface TypeGroupModel {
 
 export interface EpfDriverModel {
   name: EpfDriverName;
+  /** The first release with the driver, when newer than every modelled kernel's floor (6.1). */
+  since?: string;
   /** The driver's static struct pci_epf_header at module load. */
   defaultHeader: Header;
   /** The type group `<driver>.<N>/` on this kernel, if the driver has one (add_cfs). */
