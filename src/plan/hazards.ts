@@ -16,6 +16,11 @@
 //   controllers/ there and refuses a primary/ or secondary/ unlink.
 // H-delayed-groups: before 7.0 primary/ and secondary/ appear from delayed work; a fast
 //   mkdir + rmdir races it (c7a1d2620a29): epctl waits for them after every mkdir.
+// H-vntb-rebind: on 6.12.117 the second vNTB function bound in one boot oopsed in dev_uevent
+//   under pci_vntb_probe (observed by the differential; fine on 7.3.4): there epctl never binds
+//   a vNTB function again in a boot (no recreate of a linked one, no re-link in a rollback).
+// H-one-vntb: epf_ntb_bind registers the one PCI driver "pci-vntb" (pci-epf-vntb.c), so a second
+//   vNTB function bound while one is fails with EBUSY (observed 7.3.4): one at a time.
 import { kernelBehaviour } from '../kernel/behaviour.js';
 import type { KernelVersion } from '../kernel/version.js';
 
@@ -26,6 +31,8 @@ export interface HazardRules {
   refuseSubGroupUnlink: boolean;
   /** Wait for primary/ and secondary/ after mkdir, before anything else touches the function. */
   waitForSubGroups: boolean;
+  /** A vNTB function may be bound once per boot (H-vntb-rebind). */
+  vntbBindOncePerBoot: boolean;
 }
 
 export function hazardRules(v: KernelVersion | null): HazardRules {
@@ -36,6 +43,7 @@ export function hazardRules(v: KernelVersion | null): HazardRules {
     linkPrimaryThroughControllers: swapped,
     refuseSubGroupUnlink: swapped,
     waitForSubGroups: b?.subGroupsDelayed ?? true,
+    vntbBindOncePerBoot: !(b?.vntbRebindSafe ?? false),
   };
 }
 
@@ -44,4 +52,6 @@ export const HAZARD_REASON = {
   secondaryOnly: 'a vNTB function linked only through secondary/ crashes the kernel when unlinked (epf_ntb_unbind); reboot to remove it',
   vntbSecondary: 'vNTB binds through its primary controller only (pci-epf-vntb.c), and a vNTB function linked through secondary/ crashes the kernel when that link is removed (epf_ntb_unbind)',
   swappedUnlink: 'before Linux 7.3 the primary/ and secondary/ unlink handlers take their arguments in the wrong order (e85a2d783762) and can crash the kernel',
+  vntbRebind: 'on this kernel a second vNTB bind in one boot crashes it (observed on 6.12.117: dev_uevent under pci_vntb_probe), and this one was bound before',
+  oneVntb: 'only one vNTB function can be bound at a time: each registers the one PCI driver "pci-vntb" (pci-epf-vntb.c epf_ntb_bind), and a second fails with EBUSY',
 } as const;

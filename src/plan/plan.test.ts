@@ -89,6 +89,24 @@ const CASES: { what: string; board: string; kernel?: string; yaml: string; want:
     },
     want: /^\/sys\/kernel\/config\/pci_ep\/functions\/pci_epf_test\/vf: it is a virtual function of pci_epf_test\/pf, which stays \| fix: unlink \/sys\/kernel\/config\/pci_ep\/functions\/pci_epf_test\/pf\/vf first$/,
   },
+  {
+    what: 'two vNTB functions bound at once (one "pci-vntb" PCI driver)',
+    board: 'ls1028a',
+    yaml: 'functions: [{ driver: pci_epf_vntb, name: a, primary: 3400000.pcie-ep, type: { db_count: 4 } }, { driver: pci_epf_vntb, name: b, primary: 3500000.pcie-ep, type: { db_count: 4 } }]',
+    want: /^functions: pci_epf_vntb\/a and pci_epf_vntb\/b would be bound at once, but only one vNTB function can be bound at a time/,
+  },
+  {
+    what: 'changing a linked vNTB function on 6.12, where a second vNTB bind in a boot crashes the kernel',
+    board: 'qemu-virt',
+    kernel: '6.12',
+    yaml: 'functions: [{ driver: pci_epf_vntb, name: v, controller: auto, type: { db_count: 8 } }]',
+    setup: async (k) => {
+      await k.mkdir(`${FUNCS}/pci_epf_vntb/v`);
+      await k.write(`${FUNCS}/pci_epf_vntb/v/pci_epf_vntb.0/db_count`, '4');
+      await k.symlink(`${FUNCS}/pci_epf_vntb/v`, `/sys/kernel/config/pci_ep/controllers/${QEMU_EPC}/v`);
+    },
+    want: /^\/sys\/kernel\/config\/pci_ep\/functions\/pci_epf_vntb\/v: it must be bound again to change .*a second vNTB bind in one boot crashes it .* \| fix: reboot the board, then apply/,
+  },
 ];
 
 describe('plan refuses what the board cannot take, before any write', () => {

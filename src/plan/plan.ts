@@ -23,7 +23,15 @@ export type PlanOp =
   | { kind: 'mount'; path: string }
   | { kind: 'modprobe'; module: string; driver: string }
   | { kind: 'start'; path: string; epc: string; value: boolean }
-  | { kind: 'unlink'; path: string; target: string; fn: string; epc: string | null }
+  | {
+      kind: 'unlink';
+      path: string;
+      target: string;
+      fn: string;
+      epc: string | null;
+      /** Why a rollback must not link it again (a rebind this kernel cannot take). */
+      noRelink?: string;
+    }
   | { kind: 'rmdir'; path: string; fn: string; reason: string; was: ObservedFunction }
   | { kind: 'mkdir'; path: string; fn: string; reason: string }
   | { kind: 'wait'; path: string; fn: string; /** Everything the delayed work makes: primary/ and secondary/. */ paths: string[] }
@@ -255,17 +263,18 @@ export function plan(input: PlanInput): Plan {
       return false;
     }
     const ops: PlanOp[] = [];
+    const noRelink = f.driver === 'pci_epf_vntb' && rules.vntbBindOncePerBoot ? { noRelink: HAZARD_REASON.vntbRebind } : {};
     for (const c of pciEp.controllers)
       for (const l of c.links)
         if (l.function === key) {
           if (started(c.name)) stops.add(c.name);
-          ops.push({ kind: 'unlink', path: `${CONTROLLERS}/${c.name}/${l.name}`, target: where, fn: key, epc: c.name });
+          ops.push({ kind: 'unlink', path: `${CONTROLLERS}/${c.name}/${l.name}`, target: where, fn: key, epc: c.name, ...noRelink });
         }
     for (const which of ['primary', 'secondary'] as const) {
       const l = f.links[which];
       if (!l) continue;
       if (started(l.controller)) stops.add(l.controller);
-      ops.push({ kind: 'unlink', path: `${where}/${which}/${l.name}`, target: `${CONTROLLERS}/${l.controller}`, fn: key, epc: l.controller });
+      ops.push({ kind: 'unlink', path: `${where}/${which}/${l.name}`, target: `${CONTROLLERS}/${l.controller}`, fn: key, epc: l.controller, ...noRelink });
     }
     for (const v of f.links.virtualFunctions) ops.push({ kind: 'unlink', path: `${where}/${v.name}`, target: functionPath(v.function), fn: key, epc: null });
     ops.push({ kind: 'rmdir', path: where, fn: key, reason, was: f });
@@ -323,6 +332,10 @@ export function plan(input: PlanInput): Plan {
         ? `${writes.length ? describe(writes) : `the ${w.fc.driver} header it shares`} changes reach the controller only at the next bind, and ${HAZARD_REASON.rebind}`
         : `it must move to ${w.epc ?? 'no controller'}, and ${HAZARD_REASON.rebind}`
       : `it must be linked, it may have been bound before, and ${HAZARD_REASON.rebind}`;
+    if (w.fc.driver === 'pci_epf_vntb' && rules.vntbBindOncePerBoot && linked(observed)) {
+      refuse(functionPath(w.key), `it must be bound again to change (${why.split(', and ')[0]}), and ${HAZARD_REASON.vntbRebind}`, 'reboot the board, then apply: a fresh boot binds it once with the new values');
+      continue;
+    }
     notes.push(`${w.key}: recreated: ${why}`);
     if (teardown(observed, why)) {
       // The shared header as the rebuilt function will read it: whatever it reads now.
@@ -379,6 +392,15 @@ export function plan(input: PlanInput): Plan {
     if (kept && links.some((l) => l.fn === w.key))
       refuse(`${w.field}.doorbell`, `${'function' in kept ? kept.function : fnKey(kept.driver, kept.name)} is already linked to ${w.epc}, and only the first function linked there can own doorbells (pci-ep-msi.c)`, 'remove that function from the controller first');
   }
+
+  // ---- one vNTB bound at a time (H-one-vntb) ----
+  const vntbBound = [
+    ...new Set([
+      ...links.filter((l) => l.fn.startsWith('pci_epf_vntb/')).map((l) => l.fn),
+      ...pciEp.functions.filter((f) => f.driver === 'pci_epf_vntb' && linked(f) && !removed.has(fnKey(f.driver, f.name))).map((f) => fnKey(f.driver, f.name)),
+    ]),
+  ];
+  if (vntbBound.length > 1) refuse('functions', `${vntbBound.join(' and ')} would be bound at once, but ${HAZARD_REASON.oneVntb}`, 'link one vNTB function; one function can carry several memory windows and up to 32 doorbells');
 
   // ---- controllers: stop what changes, start what should run ----
   const wantStart = new Map<string, boolean>();
