@@ -35,7 +35,14 @@ export interface BuiltKernel {
   readonly config: FragmentCheck;
 }
 
-const MAKE_ENV = { ARCH: 'arm64', CROSS_COMPILE: 'aarch64-linux-gnu-' };
+/**
+ * The build's environment. KBUILD_BUILD_VERSION fixes the "#N" of the version banner (init/Makefile:
+ * otherwise it counts the builds in this tree), which the kernel prints in every WARN and oops
+ * ("… 7.3.4 #1 PREEMPTLAZY"): a rebuild must not change what the fake is compared with.
+ */
+const MAKE_ENV = { ARCH: 'arm64', CROSS_COMPILE: 'aarch64-linux-gnu-', KBUILD_BUILD_VERSION: '1' };
+/** Part of the build key: a change here rebuilds (incrementally, in the same tree). */
+const BUILD_ENV_KEY = `KBUILD_BUILD_VERSION=${MAKE_ENV.KBUILD_BUILD_VERSION}`;
 const KERNEL_DISK = 3e9;
 
 /** Picks the package and its newest version from the private apt configuration. */
@@ -128,10 +135,10 @@ export async function buildKernel(steps: Steps, apt: AptConfig, root: string, ch
   });
   if (opts.configureOnly) return undefined;
   await steps.run(`${choice} kernel: make Image`, async (note) => {
-    if (await isDone(buildDir, buildKey)) return note('cached');
+    if (await isDone(buildDir, `${buildKey} ${BUILD_ENV_KEY}`)) return note('cached');
     const jobs = String(Number(process.env.EPCTL_LANE_JOBS) || os.availableParallelism());
     await run('kernel build', 'make', [`O=${buildDir}`, `-j${jobs}`, 'Image'], { cwd: tree, log: path.join(buildDir, 'lane-build.log') });
-    await markDone(buildDir, buildKey);
+    await markDone(buildDir, `${buildKey} ${BUILD_ENV_KEY}`);
     note(`-j${jobs}`);
   });
   const release = (await fs.readFile(path.join(buildDir, 'include/config/kernel.release'), 'utf8')).trim();

@@ -14,7 +14,14 @@ import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
 import { buildKernel, type KernelChoice } from './kernel.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, secs, Steps } from './steps.js';
+import { applySteps, checkApply } from './apply-check.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
+
+/** vNTB MSI doorbells are v6.19+ (dc693d606644). */
+function vntbDoorbellCode(release: string): boolean {
+  const [maj, min] = release.split('.').map(Number) as [number, number];
+  return maj > 6 || (maj === 6 && min >= 19);
+}
 
 /** The doorbell code (drivers/pci/endpoint/pci-ep-msi.c) is v6.17+. */
 function hasDoorbellCode(release: string): boolean {
@@ -47,6 +54,13 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
       variant: 'msi-map',
       scenarios: [{ name: 'probe' }, { name: 'vntb-doorbell', params: { epc, dbCount: 4, ring: db } }],
       judge: async ([p, v]) => [await checkProbe('msi-map', release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), v!.ok ? checkVntb(epc, 4, db, v!.data) : { name: 'vNTB doorbell', findings: [v!.error], notes: [] }],
+    },
+    {
+      // Issue 8 on the real kernel: apply, re-apply (zero operations), clear, and a rollback with
+      // the kernel's own errno. Its own boot: 6.12 takes one vNTB bind per boot.
+      variant: 'msi-map',
+      scenarios: [{ name: 'apply', params: { steps: applySteps(vntbDoorbellCode(release)) } }],
+      judge: async ([a]) => [a!.ok ? checkApply(a!.data) : { name: 'apply', findings: [a!.error], notes: [] }],
     },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
@@ -106,6 +120,8 @@ export async function main(args: string[]): Promise<number> {
           verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: 'boot', ok: false, findings: [e.message], notes: [] });
           continue;
         }
+        if (result.shutdownOops)
+          verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: 'power-off', ok: true, findings: [], notes: [`finding: the kernel oopsed at power-off, after every scenario had reported (${result.shutdownOops.trim()}); a kernel bug an earlier sequence set up, not a lane failure`] });
         for (const c of await boot.judge([...result.results])) {
           const ok = c.findings.length === 0;
           verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: c.name, ok, findings: c.findings, notes: c.notes });

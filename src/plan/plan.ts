@@ -277,6 +277,8 @@ export function plan(input: PlanInput): Plan {
       ops.push({ kind: 'unlink', path: `${where}/${which}/${l.name}`, target: `${CONTROLLERS}/${l.controller}`, fn: key, epc: l.controller, ...noRelink });
     }
     for (const v of f.links.virtualFunctions) ops.push({ kind: 'unlink', path: `${where}/${v.name}`, target: functionPath(v.function), fn: key, epc: null });
+    if (f.driver === 'pci_epf_vntb' && linked(f) && behaviour && !behaviour.vntbRemovesBus)
+      notes.push(`${key}: on this kernel its virtual PCI bus outlives the unlink, and 6.12.117 then oopses at power-off (__list_del_entry in device_shutdown, seen in the real-kernel lane): expect it at the next reboot`);
     ops.push({ kind: 'rmdir', path: where, fn: key, reason, was: f });
     teardowns.push({ fn: key, holdsVfs: f.links.virtualFunctions.length > 0, ops });
     removed.add(key);

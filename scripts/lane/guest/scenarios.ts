@@ -1,6 +1,7 @@
 // The scenarios the guest harness can run, by name. Each takes the host's parameters and a
 // context, does its work against the real kernel, and returns raw observations (JSON) for the
 // host to judge. Add a scenario by adding an entry here.
+import { apply } from './apply.js';
 import { diff } from './diff.js';
 import { ntbLinks } from './ntb.js';
 import { probe } from './probe.js';
@@ -24,4 +25,5 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'vntb-doorbell': vntbDoorbell,
   'ntb-links': ntbLinks,
   diff,
+  apply,
 };
