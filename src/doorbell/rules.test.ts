@@ -106,6 +106,8 @@ describe('doorbellVerdict: capable', () => {
       'pcie-ep@4c300000 gives the ITS DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10 for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1\'s 0x98 on pcie0_ep this way).',
     ]);
     expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
+    // The allocation succeeds (capable), but the rings are lost: marked so no view says plain "yes".
+    expect(v.ringLost).toBe(true);
   });
 
   // boards.md §8 and §11.3: RK3588 with its0 instead of its1 gave no IRQ
@@ -114,6 +116,7 @@ describe('doorbellVerdict: capable', () => {
     expect(v.capable).toBe(true);
     expect(v.warnings[0]).toMatch(/sends ID 0 to &its0 but its RC node pcie@fe150000 uses &its1: the kernel allocates the doorbell, but a host ring would never arrive/);
     expect(v.fix).toBe('&pcie3x4_ep {\n\tmsi-map = <0x0 &its1 0x0 0x1>;\n};');
+    expect(v.ringLost).toBe(true);
   });
 
   // boards.md §8: Niklas Cassel's tested msi-map = <0x0000 &its1 0x0000 0x1000>
@@ -430,6 +433,7 @@ describe('doorbellVerdict: the code the kernel carries, by its symbols (/proc/ka
     expect(v.capable).toBe(true);
     expect(v.warnings.join(' ')).toMatch(/DeviceID 0x98 but its RC node pcie@4c300000 uses 0x10/);
     expect(v.fix).toBe('&pcie0_ep {\n\tmsi-parent = <&its 0x10>;\n};');
+    expect(v.ringLost).toBe(true);
   });
 
   it('the simulated vendor board (imx95-vendor) shows the v9 code through /proc/kallsyms, and probe judges it by it', async () => {

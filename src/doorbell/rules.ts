@@ -128,6 +128,12 @@ export interface DoorbellVerdict {
   fixMissing?: string;
   warnings: string[];
   notes: string[];
+  /**
+   * The kernel allocates the doorbell, but a host's ring would never reach it: the EP's ITS or
+   * DeviceID differs from the one the RC side uses for requester ID 0. `capable` stays true (the
+   * allocation succeeds); the human view says the ring is lost instead of "yes".
+   */
+  ringLost?: true;
 }
 
 const ref = nodeRef;
@@ -155,6 +161,7 @@ interface DtPart {
   notes: string[];
   /** Where the doorbell goes when the DT is ready: "&its DeviceID 0x10". */
   summary?: string;
+  ringLost?: true;
 }
 
 /** Whether the controller can allocate RC-to-EP doorbells, and what to do if not. */
@@ -172,6 +179,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
       ...(dt.fixMissing ? { fixMissing: dt.fixMissing } : {}),
       warnings: dt.warnings,
       notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE],
+      ...(capable === true && dt.ringLost ? { ringLost: true as const } : {}),
     };
   };
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
@@ -243,8 +251,9 @@ function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): Doorbel
     };
   const deviceId = p.args[0];
   const warnings: string[] = [];
-  if (deviceId !== undefined && input.rcSibling?.deviceId !== undefined && input.rcSibling.deviceId !== deviceId)
-    warnings.push(`${ep} gives the ITS DeviceID ${hex(deviceId)} but its RC node ${nodeName(input.rcSibling.path)} uses ${hex(input.rcSibling.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive.`);
+  const rc = input.rcSibling;
+  const lost = deviceId !== undefined && rc?.deviceId !== undefined && rc.deviceId !== deviceId;
+  if (lost) warnings.push(`${ep} gives the ITS DeviceID ${hex(deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId!)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive.`);
   return {
     capable: true,
     code: 'capable',
@@ -252,6 +261,7 @@ function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): Doorbel
     ...(warnings.length ? parentFix() : {}),
     warnings,
     notes: base.notes,
+    ...(lost ? { ringLost: true as const } : {}),
   };
 }
 
@@ -313,10 +323,13 @@ function dtVerdict(input: DoorbellInput): DtPart {
   if (dev.source === 'msi-parent' && m.mapNode === input.controllerPath && dev.deviceId !== m.deviceId)
     warnings.push(`${ep} also has msi-parent naming the ITS, and the ITS takes the DeviceID from it (${hex(dev.deviceId)}), not from msi-map (${hex(m.deviceId)}).`);
   const rc = input.rcSibling;
+  let ringLost = false;
   if (rc?.its && rc.its.path !== m.target) {
+    ringLost = true;
     warnings.push(`${ep} sends ID 0 to ${ref(its)} but its RC node ${nodeName(rc.path)} uses ${ref(rc.its)}: the kernel allocates the doorbell, but a host ring would never arrive (an RK3588 EP mapped to its0 instead of the RC's its1 got no IRQ).`);
     fix = suggested(input, dev.source === 'msi-parent');
   } else if (rc?.deviceId !== undefined && rc.deviceId !== dev.deviceId) {
+    ringLost = true;
     warnings.push(`${ep} gives the ITS DeviceID ${hex(dev.deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive (the i.MX95 DT of v6.18 put pcie1's 0x98 on pcie0_ep this way).`);
     fix = suggested(input, dev.source === 'msi-parent');
   }
@@ -336,6 +349,7 @@ function dtVerdict(input: DoorbellInput): DtPart {
     warnings,
     notes,
     summary,
+    ...(ringLost ? { ringLost: true as const } : {}),
   };
 }
 

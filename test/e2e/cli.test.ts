@@ -14,6 +14,13 @@ const tmp = tempDirs('epctl-cli');
 const copyFixture = fixtureCopy;
 
 describe('epctl probe', () => {
+  it('never says "yes" for a controller whose doorbell the kernel allocates but a host ring would never reach', async () => {
+    const r = await epctl(['probe', '--mock', 'imx95-v6.18']);
+    expect(r.stdout).toMatch(/^4c300000\.pcie-ep\s+\S+\s+okay\s+imx6q-pcie\s+0\s+no: rings lost, see warning$/m);
+    const j = JSON.parse((await epctl(['probe', '--mock', 'imx95-v6.18', '--json'])).stdout);
+    expect(j.controllers[0].doorbell).toMatchObject({ capable: true, ringLost: true });
+  });
+
   it('runs the README command on the simulated i.MX95 and shows both controllers at a glance', async () => {
     const r = await epctl(['probe', '--mock', 'imx95']);
     expect(r.exitCode).toBe(0);

@@ -7,8 +7,9 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-const verdict = (d: { capable: boolean | 'unknown'; warnings: string[] }): string =>
-  d.capable === 'unknown' ? 'unknown' : d.capable ? (d.warnings.length ? 'yes, see warning' : 'yes') : 'no';
+/** Never "yes" where the warning says a host's ring would not arrive. */
+const verdict = (d: { capable: boolean | 'unknown'; warnings: string[]; ringLost?: true }): string =>
+  d.capable === 'unknown' ? 'unknown' : d.ringLost ? 'no: rings lost, see warning' : d.capable ? (d.warnings.length ? 'yes, see warning' : 'yes') : 'no';
 
 export function renderProbe(s: BoardState): string {
   const out: string[] = [];
