@@ -4,7 +4,7 @@
 // (empty = pass) and the detail to print.
 import { probe } from '../../src/probe/probe.js';
 import { createFakeKernel } from '../../src/fake/index.js';
-import { doorbellRows, parseInterrupts, type IrqRow } from '../../src/procfs/interrupts.js';
+import { DOORBELL_ACTION, doorbellRows, parseInterrupts, type IrqRow } from '../../src/procfs/interrupts.js';
 import type { DtVariant } from './dts.js';
 import { jsonDiff } from './json-diff.js';
 
@@ -91,7 +91,7 @@ export function checkVntb(epc: string, dbCount: number, doorbellExpected: boolea
   const names = [...new Set([...rows.values()].flatMap((r) => r.actions))];
   notes.push(`rows: ${[...rows.values()].map((r) => `irq ${r.irq} hwirq ${r.hwirq} ${r.actions.join(',')}`).join('; ')}`);
   if (d.ctrl) notes.push(`db_data ${JSON.stringify(d.ctrl.dbData)}, db_offset ${JSON.stringify(d.ctrl.dbOffset.map((o) => `0x${o.toString(16)}`))}`);
-  if (names.length && !names.every((n) => n === 'pci_epf_vntb_db')) findings.push(`doorbell action names ${names.join(', ')}, expected pci_epf_vntb_db`);
+  if (names.length && !names.every((n) => n === DOORBELL_ACTION.pci_epf_vntb)) findings.push(`doorbell action names ${names.join(', ')}, expected ${DOORBELL_ACTION.pci_epf_vntb}`);
   let before = rows;
   for (const ring of d.rings ?? []) {
     const after = rowsByHwirq(ring.interrupts, epc);

@@ -15,18 +15,15 @@ import { buildKernel, type KernelChoice } from './kernel.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, secs, Steps } from './steps.js';
 import { applySteps, checkApply } from './apply-check.js';
+import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviour.js';
+import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
 
-/** vNTB MSI doorbells are v6.19+ (dc693d606644). */
-function vntbDoorbellCode(release: string): boolean {
-  const [maj, min] = release.split('.').map(Number) as [number, number];
-  return maj > 6 || (maj === 6 && min >= 19);
-}
-
-/** The doorbell code (drivers/pci/endpoint/pci-ep-msi.c) is v6.17+. */
-function hasDoorbellCode(release: string): boolean {
-  const [maj, min] = release.split('.').map(Number) as [number, number];
-  return maj > 6 || (maj === 6 && min >= 17);
+/** What the release carries, from the one table the fake models releases by (src/kernel/behaviour.ts). */
+function behaviourOf(release: string): KernelBehaviour {
+  const v = parseRelease(release);
+  if (!v) throw new LaneError('kernel', `the built kernel reports release ${JSON.stringify(release)}, which is not a kernel release`, 'rebuild the kernel');
+  return kernelBehaviour(v);
 }
 
 interface Verdict {
@@ -41,7 +38,7 @@ interface Verdict {
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
 function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
-  const db = hasDoorbellCode(release);
+  const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
   const probeOnly = (variant: DtVariant) => ({
     variant,
@@ -59,7 +56,7 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
       // Issue 8 on the real kernel: apply, re-apply (zero operations), clear, and a rollback with
       // the kernel's own errno. Its own boot: 6.12 takes one vNTB bind per boot.
       variant: 'msi-map',
-      scenarios: [{ name: 'apply', params: { steps: applySteps(vntbDoorbellCode(release)) } }],
+      scenarios: [{ name: 'apply', params: { steps: applySteps(behaviourOf(release).vntbDoorbell) } }],
       judge: async ([a]) => [a!.ok ? checkApply(a!.data) : { name: 'apply', findings: [a!.error], notes: [] }],
     },
     probeOnly('msi-parent'),

@@ -6,11 +6,12 @@
 import { isMap, isSeq, parseDocument, Scalar, type YAMLMap, type Document } from 'yaml';
 import { kstrtoll } from '../configfs/values.js';
 import { HEADER_FIELDS, type HeaderField } from '../configfs/header.js';
-import type { PciEpState, AttributeRead } from '../configfs/observe.js';
+import { attributeText, type PciEpState, type AttributeRead } from '../configfs/observe.js';
 import { CONFIG_VERSION, type Config, type FunctionConfig } from './schema.js';
 
 
-const text = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text.replace(/\n$/, '') : undefined);
+/** The read-back value without the newline the kernel's show() ends it with. */
+const text = (a: AttributeRead | undefined): string | undefined => attributeText(a)?.replace(/\n$/, '');
 
 /** A read-back value as the config writes it: a number where the kernel printed one. */
 function valueOf(t: string): number | string {

@@ -14,6 +14,9 @@ import { EXIT } from '../exit-codes.js';
 /** An attribute as read: its text, or the errno its show() returned (vNTB mwN past num_mws: EINVAL). */
 export type AttributeRead = { text: string } | { errno: string };
 
+/** The text an attribute read as, or undefined when its show() failed or it is absent. */
+export const attributeText = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text : undefined);
+
 export interface ObservedTypeGroup {
   /** `pci_epf_test.0`, `pci_epf_vntb.1`, `nvme`. */
   name: string;

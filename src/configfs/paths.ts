@@ -5,3 +5,6 @@ export const PCI_EP = `${CONFIGFS}/pci_ep`;
 export const FUNCTIONS = `${PCI_EP}/functions`;
 export const CONTROLLERS = `${PCI_EP}/controllers`;
 
+
+/** A function's key, `<driver>/<name>` (its path under functions/): how links, plans and the ownership record name it. */
+export const functionKey = (driver: string, name: string): string => `${driver}/${name}`;

@@ -84,7 +84,7 @@ export interface Model {
   irq: unknown;
 }
 
-export const fnKey = (driver: string, name: string): string => `${driver}/${name}`;
+export { functionKey as fnKey } from '../configfs/paths.js';
 
 /** Lowest free index of the global IDR, counting leaked devices (idr_alloc from 0). */
 export function allocIndex(m: Model): number {

@@ -4,7 +4,7 @@
 // keeps an undo log: on the first failure it undoes what it did, newest first, and reports
 // the errno, the path and what the kernel printed meanwhile. A partial apply never reads as
 // success.
-import { type KernelPort, readText, joinPath } from '../kernel/port.js';
+import { type KernelPort, type KmsgRecord, readText, joinPath } from '../kernel/port.js';
 import { isKernelError, KernelOops } from '../kernel/errors.js';
 import { lastSeq, kmsgAfter } from '../kernel/kmsg.js';
 import { formatStart } from '../configfs/values.js';
@@ -67,9 +67,9 @@ const KNOWN_ATTRIBUTES = new Set([...FUNCTION_ATTRIBUTES.map((a) => a.name), 'pr
 export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}): Promise<ApplyResult> {
   // /dev/kmsg may be unreadable (dmesg_restrict without CAP_SYSLOG): apply still runs, without log lines.
   const logStart = await port.kmsg().then(lastSeq, () => null);
-  const log = async (after: number | null): Promise<string[]> =>
-    after === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), after).map((r) => r.text);
-  const seqNow = async (): Promise<number | null> => (logStart === null ? null : port.kmsg().then(lastSeq, () => null));
+  /** The kernel log records after SEQ (none when the log is not readable). */
+  const recordsAfter = async (seq: number | null): Promise<KmsgRecord[]> => (seq === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), seq));
+  const log = async (seq: number | null): Promise<string[]> => (await recordsAfter(seq)).map((r) => r.text);
 
   /** What undoes each step done; `unlinks` names the controller an undo removes a link from (stopped first: an unlink on a started EPC WARNs). */
   const undo: { step: string; run: () => Promise<void>; unlinks?: string }[] = [];
@@ -204,7 +204,7 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         return 'done';
       }
       case 'link': {
-        const since = await seqNow();
+        const since = logStart === null ? null : await port.kmsg().then(lastSeq, () => null);
         await port.symlink(op.target, op.path);
         undo.push(
           op.noUndo === undefined
@@ -212,14 +212,14 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
             : { step: `rm ${op.path}`, run: () => Promise.reject(new Error(`left linked: ${op.noUndo}`)) },
         );
         if ((await port.lstat(op.path)).kind !== 'symlink') throw new StepFailed('EIO', `${op.path} is not a link after ln -s`, op.path);
-        const failed = (await bindLog(port, since)).filter((r) => r.level <= 3 && !isBindNoise(r.text) && !(isDoorbellNoise(r.text) && !op.doorbell));
+        const failed = (await recordsAfter(since)).filter((r) => r.level <= 3 && !isBindNoise(r.text) && !(isDoorbellNoise(r.text) && !op.doorbell));
         if (failed.length)
           throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
         if (op.doorbellRows !== undefined) {
           // pci-epf-vntb.c epf_ntb_db_bar_init: a failed doorbell allocation falls back to polling without an error.
           const rows = doorbellRows(parseInterrupts(await readText(port, PROC_INTERRUPTS)), op.epc).filter((r) => r.actions.includes(DOORBELL_ACTION.pci_epf_vntb));
           if (rows.length < op.doorbellRows) {
-            const said = (await bindLog(port, since)).map((r) => r.text).filter(isDoorbellNoise);
+            const said = (await recordsAfter(since)).map((r) => r.text).filter(isDoorbellNoise);
             throw new StepFailed(
               'NODOORBELL',
               `${op.fn} is bound, but ${PROC_INTERRUPTS} shows ${rows.length} of its ${op.doorbellRows} doorbell rows on chip ${doorbellChip(op.epc)}: vNTB fell back to polling its doorbell registers${said.length ? ` (the kernel logged: ${said.join(' / ')})` : ''}; see \`epctl probe\` for the controller's doorbell verdict`,
@@ -271,11 +271,6 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
     }
   }
   return { ok: true, done, warnings, kernelLog: await log(logStart) };
-}
-
-/** The records a link printed. */
-async function bindLog(port: KernelPort, since: number | null) {
-  return since === null ? [] : kmsgAfter(await port.kmsg().catch(() => []), since);
 }
 
 /**

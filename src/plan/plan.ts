@@ -6,10 +6,10 @@
 // stop the controllers whose links change (an unlink on a started EPC WARNs, pci-ep-cfs.c
 // WARN_ON_ONCE(epc_group->start)); remove links; rmdir; mkdir; attributes (type-group writes
 // are refused while attached on 7.3, so always before the link); link; start.
-import { CONTROLLERS, FUNCTIONS, CONFIGFS, PCI_EP } from '../configfs/paths.js';
+import { CONTROLLERS, FUNCTIONS, CONFIGFS, PCI_EP, functionKey } from '../configfs/paths.js';
 import { HEADER_FIELDS, type HeaderField } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
-import type { ObservedFunction, PciEpState, AttributeRead } from '../configfs/observe.js';
+import { attributeText, type ObservedFunction, type PciEpState } from '../configfs/observe.js';
 import type { BoardState } from '../probe/probe.js';
 import type { Config, FunctionConfig } from '../config/schema.js';
 import type { KernelVersion } from '../kernel/version.js';
@@ -88,8 +88,6 @@ export interface PlanInput {
   pendingRestarts?: readonly string[];
 }
 
-/** `pci_epf_test/func1`. */
-export const fnKey = (driver: string, name: string): string => `${driver}/${name}`;
 export const functionPath = (key: string): string => `${FUNCTIONS}/${key}`;
 const startPath = (epc: string): string => `${CONTROLLERS}/${epc}/start`;
 
@@ -103,7 +101,7 @@ interface Want {
   secondary: string | null;
 }
 
-const text = (a: AttributeRead | undefined): string | undefined => (a && 'text' in a ? a.text : undefined);
+const text = attributeText;
 
 
 export function plan(input: PlanInput): Plan {
@@ -168,10 +166,10 @@ export function plan(input: PlanInput): Plan {
     }
     const via = epc !== null && (fc.controller !== undefined || (secondary === null && rules.linkPrimaryThroughControllers)) ? 'controllers' : 'primary';
     if (via === 'primary' && rules.refuseSubGroupUnlink)
-      notes.push(`${fnKey(fc.driver, fc.name)}: linked through primary/${secondary !== null ? ' and secondary/' : ''}; on this kernel epctl cannot unlink it again (${HAZARD_REASON.swappedUnlink}): removing it takes a reboot`);
+      notes.push(`${functionKey(fc.driver, fc.name)}: linked through primary/${secondary !== null ? ' and secondary/' : ''}; on this kernel epctl cannot unlink it again (${HAZARD_REASON.swappedUnlink}): removing it takes a reboot`);
     if (fc.primary !== undefined && secondary === null && via === 'controllers')
-      notes.push(`${fnKey(fc.driver, fc.name)}: linked through controllers/${epc}/ rather than primary/ (the same binding): ${HAZARD_REASON.swappedUnlink}`);
-    wants.push({ field, fc, key: fnKey(fc.driver, fc.name), epc, via, secondary });
+      notes.push(`${functionKey(fc.driver, fc.name)}: linked through controllers/${epc}/ rather than primary/ (the same binding): ${HAZARD_REASON.swappedUnlink}`);
+    wants.push({ field, fc, key: functionKey(fc.driver, fc.name), epc, via, secondary });
   });
 
   // ---- doorbells: the verdict from probe, one owner per controller (pci-ep-msi.c) ----
@@ -252,7 +250,7 @@ export function plan(input: PlanInput): Plan {
   const started = (epc: string): boolean => text(pciEp.controllers.find((c) => c.name === epc)?.files['start']) === '1\n';
   const removed = new Set<string>();
   const teardown = (f: ObservedFunction, reason: string): boolean => {
-    const key = fnKey(f.driver, f.name);
+    const key = functionKey(f.driver, f.name);
     const where = functionPath(key);
     if (f.secondary !== null && f.primary === null && f.driver === 'pci_epf_vntb') {
       refuse(where, HAZARD_REASON.secondaryOnly, 'reboot the board; epctl will not touch it');
@@ -298,7 +296,7 @@ export function plan(input: PlanInput): Plan {
 
   // ---- converge each wanted function ----
   const attachedTo = (f: ObservedFunction): { epc: string | null; secondary: string | null } => ({
-    epc: f.primary ?? (pciEp.controllers.find((c) => c.links.some((l) => l.function === fnKey(f.driver, f.name)))?.name ?? null),
+    epc: f.primary ?? (pciEp.controllers.find((c) => c.links.some((l) => l.function === functionKey(f.driver, f.name)))?.name ?? null),
     secondary: f.secondary,
   });
   const linked = (f: ObservedFunction): boolean => attachedTo(f).epc !== null || f.secondary !== null;
@@ -347,24 +345,24 @@ export function plan(input: PlanInput): Plan {
 
   // ---- functions the config no longer names ----
   for (const f of pciEp.functions) {
-    const key = fnKey(f.driver, f.name);
+    const key = functionKey(f.driver, f.name);
     if (wants.some((w) => w.key === key)) continue;
     if (input.owned.has(key) || input.removeForeign) {
       teardown(f, input.owned.has(key) ? 'epctl made it and the config no longer names it' : 'clear --all');
       owned.delete(key);
     } else notes.push(`${key}: left alone: epctl did not make it (\`epctl clear --all\` removes it)`);
   }
-  for (const key of input.owned) if (!pciEp.functions.some((f) => fnKey(f.driver, f.name) === key) && !wants.some((w) => w.key === key)) owned.delete(key);
+  for (const key of input.owned) if (!pciEp.functions.some((f) => functionKey(f.driver, f.name) === key) && !wants.some((w) => w.key === key)) owned.delete(key);
   for (const f of pciEp.functions) {
-    const key = fnKey(f.driver, f.name);
+    const key = functionKey(f.driver, f.name);
     if (headerChanges.has(f.driver) && !removed.has(key) && !wants.some((w) => w.key === key) && linked(f))
       notes.push(`${key}: keeps the old ${f.driver} header in its config space until it is bound again (the header is shared by the driver's functions)`);
   }
   // A virtual function goes only with its physical function, or after that link is gone (configfs: EBUSY).
   for (const t of teardowns) {
     const pf = pciEp.functions.find((o) => o.virtualFunctions.includes(t.fn));
-    if (pf && !removed.has(fnKey(pf.driver, pf.name)))
-      refuse(functionPath(t.fn), `it is a virtual function of ${fnKey(pf.driver, pf.name)}, which stays`, `unlink ${functionPath(fnKey(pf.driver, pf.name))}/${pf.links.virtualFunctions.find((v) => v.function === t.fn)?.name ?? t.fn.split('/')[1]} first`);
+    if (pf && !removed.has(functionKey(pf.driver, pf.name)))
+      refuse(functionPath(t.fn), `it is a virtual function of ${functionKey(pf.driver, pf.name)}, which stays`, `unlink ${functionPath(functionKey(pf.driver, pf.name))}/${pf.links.virtualFunctions.find((v) => v.function === t.fn)?.name ?? t.fn.split('/')[1]} first`);
   }
 
   function addLinks(w: Want): void {
@@ -390,16 +388,16 @@ export function plan(input: PlanInput): Plan {
   for (const w of wants) {
     if (!w.fc.doorbell || w.epc === null) continue;
     const first = pciEp.controllers.find((c) => c.name === w.epc)?.links.find((l) => !removed.has(l.function) && l.function !== w.key);
-    const kept = first ?? pciEp.functions.find((f) => f.primary === w.epc && !removed.has(fnKey(f.driver, f.name)) && fnKey(f.driver, f.name) !== w.key);
+    const kept = first ?? pciEp.functions.find((f) => f.primary === w.epc && !removed.has(functionKey(f.driver, f.name)) && functionKey(f.driver, f.name) !== w.key);
     if (kept && links.some((l) => l.fn === w.key))
-      refuse(`${w.field}.doorbell`, `${'function' in kept ? kept.function : fnKey(kept.driver, kept.name)} is already linked to ${w.epc}, and only the first function linked there can own doorbells (pci-ep-msi.c)`, 'remove that function from the controller first');
+      refuse(`${w.field}.doorbell`, `${'function' in kept ? kept.function : functionKey(kept.driver, kept.name)} is already linked to ${w.epc}, and only the first function linked there can own doorbells (pci-ep-msi.c)`, 'remove that function from the controller first');
   }
 
   // ---- one vNTB bound at a time (H-one-vntb) ----
   const vntbBound = [
     ...new Set([
       ...links.filter((l) => l.fn.startsWith('pci_epf_vntb/')).map((l) => l.fn),
-      ...pciEp.functions.filter((f) => f.driver === 'pci_epf_vntb' && linked(f) && !removed.has(fnKey(f.driver, f.name))).map((f) => fnKey(f.driver, f.name)),
+      ...pciEp.functions.filter((f) => f.driver === 'pci_epf_vntb' && linked(f) && !removed.has(functionKey(f.driver, f.name))).map((f) => functionKey(f.driver, f.name)),
     ]),
   ];
   if (vntbBound.length > 1) refuse('functions', `${vntbBound.join(' and ')} would be bound at once, but ${HAZARD_REASON.oneVntb}`, 'link one vNTB function; one function can carry several memory windows and up to 32 doorbells');
@@ -414,7 +412,7 @@ export function plan(input: PlanInput): Plan {
   const linkedAfter = (epc: string): boolean =>
     links.some((l) => l.epc === epc) ||
     pciEp.controllers.some((c) => c.name === epc && c.links.some((l) => !removed.has(l.function))) ||
-    pciEp.functions.some((f) => (f.primary === epc || f.secondary === epc) && !removed.has(fnKey(f.driver, f.name)));
+    pciEp.functions.some((f) => (f.primary === epc || f.secondary === epc) && !removed.has(functionKey(f.driver, f.name)));
   const starts: PlanOp[] = [];
   for (const epc of controllerNames) {
     const want = wantStart.get(epc);

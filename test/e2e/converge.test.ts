@@ -38,6 +38,9 @@ describe('plan and apply', () => {
     const status = JSON.parse((await epctl(['status', ...board, '--json'])).stdout);
     expect(status.pciEp.functions[0]).toMatchObject({ driver: 'pci_epf_vntb', name: 'func1', primary: '7e000000.pcie-ep' });
     expect(status.pciEp.controllers[0].files.start).toEqual({ text: '1\n' });
+    // status says what epctl made, from the same record apply keeps.
+    expect(status.ownership).toEqual({ stateFile: `${state}.epctl-state.json`, functions: ['pci_epf_vntb/func1'] });
+    expect((await epctl(['status', ...board])).stdout).toMatch(/^function pci_epf_vntb\/func1 .*\(made by epctl\)$/m);
   });
 
   it('prints the apply as JSON for a script, with every operation done', async () => {
