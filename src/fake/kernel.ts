@@ -14,7 +14,7 @@ import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, KernelOops, type KernelOp } from '../kernel/errors.js';
 import { kernelBehaviour, type KernelBehaviour } from '../kernel/behaviour.js';
-import type { CreateOptions, KernelStat, KmsgRecord, StreamOptions } from '../kernel/port.js';
+import type { AccessWidth, CreateOptions, KernelStat, KmsgRecord, StreamOptions } from '../kernel/port.js';
 import type { KernelVersion } from '../kernel/version.js';
 import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLogRecord, OpLogEntry } from './api.js';
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
@@ -32,6 +32,7 @@ import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
 import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
+import { PhysicalBus } from './phys.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -76,6 +77,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly modules: Set<string>;
   private readonly domains = new Map<string, MsiDomain>();
   private readonly booted: Promise<void>;
+  /** What busybox devmem reaches through /dev/mem. */
+  readonly phys = new PhysicalBus();
   private queue: Promise<unknown> = Promise.resolve();
   private seq = 0;
 
@@ -439,6 +442,27 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       if (this.configfsMounted) throw new KernelError({ code: 'EBUSY', syscall: 'mount', path: CONFIGFS, hint: `mount: ${CONFIGFS}: none already mounted` });
       this.configfsMounted = true;
     });
+  }
+
+  peek(addr: bigint, width: AccessWidth): Promise<bigint> {
+    return this.serial(() => {
+      const hit = this.physAccess(addr, width);
+      return hit.region.read(hit.offset, width);
+    });
+  }
+
+  poke(addr: bigint, width: AccessWidth, value: bigint): Promise<void> {
+    return this.serial(() => {
+      const hit = this.physAccess(addr, width);
+      hit.region.write(hit.offset, width, value & ((1n << BigInt(width)) - 1n));
+    });
+  }
+
+  private physAccess(addr: bigint, width: AccessWidth): ReturnType<PhysicalBus['find']> & object {
+    const hit = this.phys.find(addr, width);
+    if (hit) return hit;
+    // An access nothing answers: an external abort, and devmem is killed by SIGBUS.
+    throw new KernelError({ code: 'EIO', syscall: 'devmem', path: '/dev/mem', hint: `Bus error: nothing answers at 0x${addr.toString(16)} on ${this.origin}` });
   }
 
   // ---- internals ----------------------------------------------------------------------------

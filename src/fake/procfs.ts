@@ -98,6 +98,8 @@ export function memfsPort(vol: Volume, origin: string): KernelPort {
     unlink: (p) => readOnly('unlink', p),
     lines: (p) => ({ [Symbol.asyncIterator]: () => ({ next: () => readOnly('open', p) }) }),
     kmsg: () => readOnly('open', '/dev/kmsg'),
+    peek: () => readOnly('devmem', '/dev/mem'),
+    poke: () => readOnly('devmem', '/dev/mem'),
     loadModule: (m) => readOnly('modprobe', m),
     mountConfigfs: () => readOnly('mount', '/sys/kernel/config'),
   };

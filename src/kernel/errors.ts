@@ -55,7 +55,8 @@ export type KernelOp =
   | 'lstat'
   | 'rename'
   | 'modprobe'
-  | 'mount';
+  | 'mount'
+  | 'devmem';
 
 export interface KernelErrorInit {
   code: ErrnoCode;

@@ -34,6 +34,9 @@ export interface KmsgRecord {
   text: string;
 }
 
+/** A physical-memory access width in bits: busybox devmem's WIDTH. */
+export type AccessWidth = 8 | 16 | 32 | 64;
+
 export interface StreamOptions {
   /** Stops the stream; the iterator then ends without an error. */
   signal?: AbortSignal;
@@ -92,6 +95,15 @@ export interface KernelPort {
   loadModule(module: string): Promise<void>;
   /** `mount -t configfs none /sys/kernel/config` (fs/configfs/mount.c). */
   mountConfigfs(): Promise<void>;
+  /**
+   * One load of `width` bits at physical address `addr`, as one bus access of exactly that
+   * width (busybox `devmem ADDR WIDTH`, which mmaps /dev/mem: read(2) of /dev/mem gives no width
+   * guarantee and, on arm64, reaches only mapped RAM). Unsigned. Range checks belong to the
+   * caller (src/devmem/); the port only performs the access.
+   */
+  peek(addr: bigint, width: AccessWidth): Promise<bigint>;
+  /** One store of `width` bits of `value` at physical address `addr` (busybox `devmem ADDR WIDTH VALUE`). */
+  poke(addr: bigint, width: AccessWidth, value: bigint): Promise<void>;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,7 @@
 // such as /dev/kmsg is read as a stream of records with lines(), never slurped.
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { CreateOptions, KernelPort, KernelStat, KmsgRecord, StreamOptions } from './port.js';
+import type { AccessWidth, CreateOptions, KernelPort, KernelStat, KmsgRecord, StreamOptions } from './port.js';
 import { parseKmsgRecord } from './kmsg.js';
 import { CONFIGFS } from '../configfs/paths.js';
 import { EXIT } from '../exit-codes.js';
@@ -130,6 +130,22 @@ export class RealKernel implements KernelPort {
   async mountConfigfs(): Promise<void> {
     await runTool('mount', 'mount', ['-t', 'configfs', 'none', CONFIGFS], CONFIGFS);
   }
+
+  async peek(addr: bigint, width: AccessWidth): Promise<bigint> {
+    const out = await runTool('devmem', 'busybox', ['devmem', hex(addr), String(width)], '/dev/mem');
+    // busybox miscutils/devmem.c prints "0x%0*llX\n", zero-padded to the width.
+    const m = /^0x([0-9A-Fa-f]+)\s*$/.exec(out);
+    if (!m) throw new KernelError({ code: 'EIO', syscall: 'devmem', path: '/dev/mem', hint: `busybox devmem ${hex(addr)} ${width} printed ${JSON.stringify(out.slice(0, 80))}, not a value` });
+    return BigInt(`0x${m[1]}`);
+  }
+
+  async poke(addr: bigint, width: AccessWidth, value: bigint): Promise<void> {
+    await runTool('devmem', 'busybox', ['devmem', hex(addr), String(width), hex(value)], '/dev/mem');
+  }
+}
+
+function hex(n: bigint): string {
+  return `0x${n.toString(16)}`;
 }
 
 const KMSG = '/dev/kmsg';
@@ -137,7 +153,7 @@ const KMSG = '/dev/kmsg';
 const KMSG_RECORD_MAX = 8192;
 
 /** Runs a system tool with an argument array (never a shell); a failure carries its stderr. */
-async function runTool(op: 'modprobe' | 'mount', file: string, args: string[], path: string): Promise<void> {
+async function runTool(op: 'modprobe' | 'mount' | 'devmem', file: string, args: string[], path: string): Promise<string> {
   const { execa } = await import('execa');
   const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   if (r.failed) {
@@ -147,7 +163,8 @@ async function runTool(op: 'modprobe' | 'mount', file: string, args: string[], p
       code: missing ? 'ENOENT' : 'EIO',
       syscall: op,
       path,
-      hint: missing ? `${file} is not installed: install kmod (modprobe) or util-linux (mount)` : `\`${file} ${args.join(' ')}\` failed: ${why}`,
+      hint: missing ? `${file} is not installed: install kmod (modprobe), util-linux (mount) or busybox (devmem)` : `\`${file} ${args.join(' ')}\` failed: ${why}`,
     });
   }
+  return String(r.stdout);
 }

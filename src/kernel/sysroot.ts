@@ -132,6 +132,16 @@ export class SysrootKernel implements KernelPort {
   mountConfigfs(): Promise<void> {
     return this.readOnly('mount', '/sys/kernel/config');
   }
+  peek(addr: bigint): Promise<bigint> {
+    return this.noMemory(addr);
+  }
+  poke(addr: bigint): Promise<void> {
+    return this.noMemory(addr);
+  }
+  private noMemory(addr: bigint): Promise<never> {
+    // A recording holds files, never the board's physical memory (/dev/mem is a device node).
+    return Promise.reject(new KernelError({ code: 'ENXIO', syscall: 'devmem', path: `/dev/mem@0x${addr.toString(16)}`, hint: `${this.origin} is a recorded board (--root): it has no physical memory to read or write` }));
+  }
 
   async readdir(path: string): Promise<string[]> {
     await this.refuseUnrecorded('scandir', path);

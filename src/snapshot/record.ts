@@ -8,7 +8,7 @@ import nodePath from 'node:path';
 import { packDir } from '../kernel/archive.js';
 import { checkSnapshotTarget, type SnapshotTarget } from './target.js';
 import { isSystemError, writeFailure } from '../output-error.js';
-import type { KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
+import type { AccessWidth, KernelPort, KernelStat, StreamOptions } from '../kernel/port.js';
 import { joinPath } from '../kernel/port.js';
 import { isKernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -86,6 +86,8 @@ class RecordingPort implements KernelPort {
   kmsg = () => this.inner.kmsg();
   loadModule = (m: string) => this.inner.loadModule(m);
   mountConfigfs = () => this.inner.mountConfigfs();
+  peek = (addr: bigint, width: AccessWidth) => this.inner.peek(addr, width);
+  poke = (addr: bigint, width: AccessWidth, value: bigint) => this.inner.poke(addr, width, value);
 }
 
 export interface SnapshotOptions {

@@ -100,6 +100,8 @@ export function dtPort(root: DtNodeSpec | FlatTree, opts: DtPortOptions = {}): D
     kmsg: () => fail('EROFS', 'open', '/dev/kmsg'),
     loadModule: readOnly('modprobe'),
     mountConfigfs: () => fail('EROFS', 'mount', '/sys/kernel/config'),
+    peek: () => fail('EROFS', 'devmem', '/dev/mem'),
+    poke: () => fail('EROFS', 'devmem', '/dev/mem'),
     async readdir(path) {
       check('scandir', path);
       const d = dirs.get(path);
