@@ -287,3 +287,11 @@ describe('qemu-virt boot state', () => {
     expect(platformDeviceName(chain(getBoard('qemu-virt').dt, '/pcie@10000000')!)).toBe('4010000000.pcie');
   });
 });
+
+describe('controller driver facts', () => {
+  it('marks a controller DesignWare (dwc) exactly when its driver is one of drivers/pci/controller/dwc/ (doorbell/rules.ts DWC_EP_DRIVERS)', async () => {
+    const { DWC_EP_DRIVERS } = await import('../doorbell/rules.js');
+    for (const board of Object.values(BOARDS))
+      for (const c of board.controllers) expect(c.dwc, `${board.name} ${c.name} (${c.driver})`).toBe((DWC_EP_DRIVERS as readonly string[]).includes(c.driver));
+  });
+});

@@ -17,9 +17,29 @@ import {
 } from '../devicetree/msi.js';
 import { hex, nodeRef, renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
 import type { DoorbellImplementation } from '../procfs/kallsyms.js';
+import { edmaRegisters, type EdmaRegisters } from '../devicetree/dwc.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
+/**
+ * GICv5 ITS (v6.17): drivers/irqchip/irq-gic-v5-its.c sets IRQ_DOMAIN_FLAG_ISOLATED_MSI |
+ * IRQ_DOMAIN_FLAG_FWNODE_PARENT, not IRQ_DOMAIN_FLAG_MSI_IMMUTABLE, so the doorbell refuses it.
+ */
+export const GICV5_ITS_COMPATIBLE = 'arm,gic-v5-its';
+
+/**
+ * Platform drivers of DesignWare endpoint controllers, as sysfs names them (the drivers of
+ * drivers/pci/controller/dwc/ that call dw_pcie_ep_init()): only their epc_ops have
+ * get_aux_resources (pcie-designware-ep.c), which the embedded doorbell needs.
+ */
+export const DWC_EP_DRIVERS = [
+  'dra7-pcie', 'imx6q-pcie', 'keystone-pcie', 'layerscape-pcie-ep', 'artpec6-pcie', 'dw-pcie', 'rockchip-dw-pcie',
+  'keembay-pcie', 'qcom-pcie-ep', 'pcie-rcar-gen4', 'stm32-ep-pcie', 'tegra194-pcie', 'uniphier-pcie-ep',
+] as const;
+
+
+/** What pci_epf_alloc_doorbell() gives on a controller: an ITS doorbell, an MSI one through another controller (pre-merge code only), the embedded eDMA one, none; unknown when the facts could not be read. */
+export type DoorbellMode = 'its' | 'msi' | 'embedded' | 'none' | 'unknown';
 
 export interface DtNodeFact {
   path: string;
@@ -73,7 +93,11 @@ export interface DoorbellDtFacts {
   epDeviceId?: ItsDeviceId;
   /** The SoC's ITS nodes, in tree order. */
   its: DtNodeFact[];
+  /** GICv5 ITS nodes, in tree order (never immutable). */
+  gicV5Its: DtNodeFact[];
   rcSibling?: RcSiblingFact;
+  /** Where a DesignWare driver would find this controller's eDMA registers. */
+  edma: EdmaRegisters;
 }
 
 export interface DoorbellInput extends DoorbellDtFacts {
@@ -85,6 +109,10 @@ export interface DoorbellInput extends DoorbellDtFacts {
   config: 'y' | 'n' | undefined;
   /** EPC name (4c300000.pcie-ep). */
   controller: string;
+  /** The controller's driver as sysfs names it (imx6q-pcie), undefined when unknown. */
+  driver?: string;
+  /** /proc/kallsyms lists pci_epc_get_aux_resources: the kernel has the embedded (DMA) doorbell fallback; undefined when unreadable. */
+  embeddedCode?: boolean;
 }
 
 export type DoorbellCode =
@@ -106,10 +134,16 @@ export type DoorbellCode =
   | 'msi-parent-bad-args'
   | 'no-doorbell-code'
   | 'v9-no-msi-parent'
-  | 'v9-msi-parent-unusable';
+  | 'v9-msi-parent-unusable'
+  | 'target-gicv5'
+  | 'embedded'
+  | 'unreadable';
 
 export interface DoorbellVerdict {
-  capable: boolean | 'unknown';
+  /** pci_epf_alloc_doorbell() succeeds on this controller (for its first function). Always a boolean: what could not be checked is in notes. */
+  capable: boolean;
+  /** Which doorbell it gives (DoorbellMode); vNTB without one still binds and polls its doorbell registers. */
+  mode: DoorbellMode;
   code: DoorbellCode;
   /** One sentence a board engineer understands. */
   reason: string;
@@ -168,18 +202,19 @@ interface DtPart {
 export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   const dt = dtVerdict(input);
   const controllerNode: NodeRef = { path: input.controllerPath, ...(input.controllerLabel ? { label: input.controllerLabel } : {}) };
-  const verdict = (capable: boolean | 'unknown', code: DoorbellCode, reason: string, extra: { edits?: readonly DtEdit[]; notes?: string[] } = {}): DoorbellVerdict => {
+  const verdict = (capable: boolean, code: DoorbellCode, reason: string, extra: { edits?: readonly DtEdit[]; notes?: string[]; mode?: DoorbellMode; warnings?: string[] } = {}): DoorbellVerdict => {
     const edits = extra.edits ?? dt.fixEdits ?? [];
     const dtFix = [...(dt.otherFix ? [dt.otherFix] : []), ...(edits.length ? [{ node: controllerNode, edits: [...edits] }] : [])];
     return {
       capable,
+      mode: extra.mode ?? (capable ? 'its' : 'none'),
       code,
       reason,
       ...(dtFix.length ? { fix: renderDts(dtFix), dtFix } : {}),
       ...(dt.fixMissing ? { fixMissing: dt.fixMissing } : {}),
-      warnings: dt.warnings,
+      warnings: [...(extra.warnings ?? []), ...dt.warnings],
       notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE],
-      ...(capable === true && dt.ringLost ? { ringLost: true as const } : {}),
+      ...(capable && dt.ringLost ? { ringLost: true as const } : {}),
     };
   };
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
@@ -197,12 +232,59 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   // drivers/of/platform.c: a disabled node gets no platform device, so no controller at all.
   if (!isAvailableStatus(input.status))
     return verdict(false, 'controller-disabled', `${nodeName(input.controllerPath)} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, { edits: [{ prop: 'status', string: 'okay' }, ...(dt.fixEdits ?? [])], notes: later });
-  if (!dt.capable) return verdict(false, dt.code, dt.reason);
+  // What could not be read is said in a note; the verdict follows what could (the release and the device tree).
+  const unchecked: string[] = [];
   if (!input.kernel)
-    return verdict('unknown', 'kernel-unknown', `The device tree is ready (ID 0 → ${dt.summary}), but the kernel version is unknown and the doorbell needs v6.17 or newer with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y.`);
-  if (input.config === undefined)
-    return verdict('unknown', 'config-unknown', `The device tree (ID 0 → ${dt.summary}) and Linux ${input.kernel.release} are ready, but the kernel config is unreadable, so whether CONFIG_PCI_ENDPOINT_MSI_DOORBELL is set is unknown.`, { notes: ['Without CONFIG_PCI_ENDPOINT_MSI_DOORBELL the doorbell allocation fails with ENODATA (-61) and no kernel log line.'] });
-  return verdict(true, 'capable', dt.reason);
+    unchecked.push('The kernel version is unknown (no readable /proc/version), so this verdict rests on the device tree alone: the doorbell needs v6.17 or newer with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y (check `uname -r`).');
+  else if (input.config === undefined)
+    unchecked.push(`The kernel config is unreadable (no /proc/config.gz), so CONFIG_PCI_ENDPOINT_MSI_DOORBELL could not be checked: look in /boot/config-${input.kernel.release} or /lib/modules/${input.kernel.release}/modules.builtin (pci-ep-msi.o); without it the allocation fails with ENODATA (-61) and no kernel log line.`);
+  if (!dt.capable) {
+    const fallback = embeddedFallback(input, dt);
+    if (fallback.mode === 'embedded') return verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...fallback.notes, ...unchecked], warnings: fallback.warnings });
+    return verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...unchecked] });
+  }
+  return verdict(true, 'capable', dt.reason, { notes: unchecked });
+}
+
+/**
+ * The MSI path's failures that return -ENODEV (pci_epf_alloc_doorbell_msi(): no domain, not an
+ * MSI parent, mutable), the only ones after which pci_epf_alloc_doorbell() tries the embedded
+ * doorbell (drivers/pci/endpoint/pci-ep-msi.c as in 7.3.4).
+ */
+const ENODEV_CODES: ReadonlySet<DoorbellCode> = new Set<DoorbellCode>([
+  'msi-map-malformed', 'no-its', 'msi-parent-only', 'no-msi-map', 'msi-map-no-entry', 'msi-map-dangling', 'target-not-its', 'target-gicv5', 'its-disabled',
+]);
+
+/**
+ * pci_epf_alloc_doorbell_embedded() (pci-ep-msi.c, 7.3.4): asks the EPC for an auxiliary
+ * DOORBELL_MMIO resource. Only DesignWare EPCs have the op (pcie-designware-ep.c
+ * dw_pcie_ep_get_aux_resources, one resource when the eDMA registers were found and dw-edma set
+ * up interrupt emulation); any other EPC returns -EOPNOTSUPP, logged "Failed to allocate
+ * doorbell: -95" (observed 7.3.4 on the Cadence lane EPC).
+ */
+function embeddedFallback(input: DoorbellInput, dt: DtPart): { mode: DoorbellMode; reason: string; notes: string[]; warnings: string[] } {
+  const none = (notes: string[] = []) => ({ mode: 'none' as const, reason: dt.reason, notes, warnings: [] });
+  if (!ENODEV_CODES.has(dt.code) || input.embeddedCode !== true) return none();
+  const ep = nodeName(input.controllerPath);
+  const driver = input.driver;
+  if (driver === undefined)
+    return none([`This kernel has the embedded (DMA) doorbell fallback, but the controller's driver is unknown: on a DesignWare controller whose eDMA does interrupt emulation the kernel would fall back to it (one shared IRQ, "Using embedded (DMA) doorbell fallback").`]);
+  if (!(DWC_EP_DRIVERS as readonly string[]).includes(driver))
+    return none([`This kernel's embedded (DMA) doorbell fallback needs a DesignWare controller; ${driver} offers no auxiliary doorbell, so after the MSI failure the kernel logs "Failed to allocate doorbell: -95".`]);
+  if (input.edma === 'none')
+    return none([`This kernel's embedded (DMA) doorbell fallback needs the DesignWare eDMA, and ${ep} has neither a "dma" reg entry nor an iATU window of 1 MiB or more to find it in, so after the MSI failure the kernel logs "Failed to allocate doorbell: -19".`]);
+  const where = input.edma === 'dma-reg' ? 'its "dma" reg entry' : 'the iATU window';
+  return {
+    mode: 'embedded',
+    reason: `${ep} has no usable MSI doorbell, so ${driver} falls back to the embedded doorbell of its DesignWare eDMA (registers in ${where}): the kernel logs "Using embedded (DMA) doorbell fallback" and every doorbell is one shared IRQ on chip dw-edma-emul.`,
+    notes: [
+      `Why no ITS doorbell: ${dt.reason}`,
+      'An embedded doorbell gives the host one address and data for every doorbell (the IRQ is shared, IRQF_SHARED): a function cannot tell which doorbell was rung. An msi-map to the ITS gives one IRQ per doorbell.',
+    ],
+    // dw_edma_emul_irq_alloc() (drivers/dma/dw-edma/dw-edma-core.c): only an eDMA core with
+    // ack_emulated_irq (eDMA v0, not HDMA) and not DW_EDMA_CHIP_PARTIAL gets the doorbell IRQ.
+    warnings: [`Whether the eDMA of ${ep} does interrupt emulation (eDMA v0 does, HDMA does not) is decided when dw-edma probes, not in the device tree: if it does not, the allocation fails with "Failed to allocate doorbell: -19".`],
+  };
 }
 
 /**
@@ -223,7 +305,7 @@ function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): Doorbel
     ...(missing ? { fixMissing: missing } : {}),
   });
   if (!isAvailableStatus(input.status))
-    return { capable: false, code: 'controller-disabled', reason: `${ep} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, ...withFix([{ prop: 'status', string: 'okay' }]), ...base };
+    return { capable: false, mode: 'none', code: 'controller-disabled', reason: `${ep} has status "${input.status}", so the kernel makes no endpoint controller from it; boot the EP device tree (or overlay) that enables it.`, ...withFix([{ prop: 'status', string: 'okay' }]), ...base };
   // The DeviceID for a new msi-parent: what the RC node gives requester ID 0, else what an existing msi-map says.
   const its = input.rcSibling?.its ?? (input.msiMap.kind === 'mapped' && isIts(input.target) ? input.target : undefined) ?? input.its[0];
   const id = input.rcSibling?.deviceId ?? (input.msiMap.kind === 'mapped' && isIts(input.target) ? input.msiMap.deviceId : undefined);
@@ -234,16 +316,17 @@ function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): Doorbel
   const p = input.msiParent;
   if (!p) {
     const mapNote = input.msiMap.kind === 'mapped' ? [`${ep} has an msi-map, which is what the merged code reads; this kernel's v9 code does not read it.`] : [];
-    return { capable: false, code: 'v9-no-msi-parent', reason: `${v9}, and ${ep} has no msi-parent, so it logs "Failed to allocate MSI".`, ...parentFix(), warnings: [], notes: [...mapNote, ...base.notes] };
+    return { capable: false, mode: 'none', code: 'v9-no-msi-parent', reason: `${v9}, and ${ep} has no msi-parent, so it logs "Failed to allocate MSI".`, ...parentFix(), warnings: [], notes: [...mapNote, ...base.notes] };
   }
   if (p.malformed || !p.target)
-    return { capable: false, code: 'v9-msi-parent-unusable', reason: `${v9}, and the msi-parent of ${ep} ${p.malformed ? `is malformed (${p.malformed})` : `names phandle ${hex(p.phandle)}, which no node has`}, so the device has no MSI domain ("Failed to allocate MSI").`, ...parentFix(), ...base };
+    return { capable: false, mode: 'none', code: 'v9-msi-parent-unusable', reason: `${v9}, and the msi-parent of ${ep} ${p.malformed ? `is malformed (${p.malformed})` : `names phandle ${hex(p.phandle)}, which no node has`}, so the device has no MSI domain ("Failed to allocate MSI").`, ...parentFix(), ...base };
   if (!p.target.available)
-    return { capable: false, code: 'its-disabled', reason: `${v9}, and the msi-parent of ${ep} names ${p.target.path}, which is disabled, so the device has no MSI domain ("Failed to allocate MSI").`, ...base };
+    return { capable: false, mode: 'none', code: 'its-disabled', reason: `${v9}, and the msi-parent of ${ep} names ${p.target.path}, which is disabled, so the device has no MSI domain ("Failed to allocate MSI").`, ...base };
   const target = ref(asRef(p.target));
   if (!isIts(p.target))
     return {
       capable: true,
+      mode: 'msi',
       code: 'capable',
       reason: `${v9}: ${ep}'s msi-parent names ${target}, which the v9 code accepts.`,
       warnings: [`${target} is not a GIC-v3 ITS: its doorbell address/data can change when the IRQ's affinity changes, and a host ring written to the old address is then lost (the reason mainline accepts only immutable controllers); move the doorbell to an ITS if the SoC has one.`],
@@ -256,6 +339,7 @@ function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): Doorbel
   if (lost) warnings.push(`${ep} gives the ITS DeviceID ${hex(deviceId)} but its RC node ${nodeName(rc.path)} uses ${hex(rc.deviceId!)} for requester ID 0: the kernel allocates the doorbell, but a host ring would never arrive.`);
   return {
     capable: true,
+    mode: 'its',
     code: 'capable',
     reason: `${v9}: ${ep}'s msi-parent sends it to ${target}${deviceId === undefined ? '' : ` DeviceID ${hex(deviceId)}`}, so the kernel can allocate doorbells for ${input.controller}.`,
     ...(warnings.length ? parentFix() : {}),
@@ -281,7 +365,9 @@ function dtVerdict(input: DoorbellInput): DtPart {
   if (m.kind === 'malformed')
     return no('msi-map-malformed', `${m.path} is malformed (${m.reason}), so the kernel ${m.kernelLog ? `logs "${m.kernelLog}" and ` : ''}finds no MSI domain through it.`, suggested(input));
   if (input.its.length === 0)
-    return no('no-its', `This SoC has no ITS (no "${ITS_COMPATIBLE}" node), and the doorbell needs the GIC-v3 ITS, the only MSI controller the kernel accepts as immutable, so no device-tree line can enable it.`);
+    return no('no-its', input.gicV5Its.length
+      ? `This SoC's interrupt controller is a GICv5 (${input.gicV5Its[0]!.path}), whose ITS the kernel does not mark immutable, and the doorbell needs a GIC-v3 ITS, so no device-tree line can enable it ("Mutable MSI controller not supported").`
+      : `This SoC has no ITS (no "${ITS_COMPATIBLE}" node), and the doorbell needs the GIC-v3 ITS, the only MSI controller the kernel accepts as immutable, so no device-tree line can enable it.`);
   if (m.kind === 'no-msi-map') {
     if (input.msiParent)
       return no('msi-parent-only', `${ep} has msi-parent but no msi-map, and msi-parent alone is not enough on mainline: observed on a real 7.3.4 kernel, an EP node with only msi-parent = <&its 0> gets "Can't find MSI domain for EPC" (even though the v9 posting of the series speaks of msi-parent), because the doorbell finds its MSI domain through msi-map.`, suggested(input, true));
@@ -293,6 +379,10 @@ function dtVerdict(input: DoorbellInput): DtPart {
     return no('msi-map-dangling', `The msi-map entry of ${m.mapNode} for ID 0 names phandle ${hex(m.phandle)}, which no node has, so the kernel cannot use it and finds no MSI domain ("Can't find MSI domain for EPC").`, suggested(input));
 
   const target = input.target ?? { path: m.target, compatible: [], available: true };
+  if (target.compatible.includes(GICV5_ITS_COMPATIBLE)) {
+    const fix = input.its.length ? suggested(input) : undefined;
+    return no('target-gicv5', `The msi-map of ${m.mapNode} sends ID 0 to the GICv5 ITS ${m.target}, and the kernel refuses it ("Mutable MSI controller not supported"): irq-gic-v5-its.c does not mark its domain immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE is GIC-v3 ITS only).`, fix);
+  }
   if (!isIts(target)) {
     const compat = target.compatible.length ? target.compatible.map((c) => `"${c}"`).join(', ') : 'no compatible';
     // The immutable check came after the v6.17 merge (release not confirmed; modelled from 7.3).
@@ -467,13 +557,15 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     if (!isOwnParseError(tree, e, [controllerDtPath], ['msi-parent'])) throw e;
     msiParent = { phandle: 0, args: [], malformed: e.reason };
   }
-  const [status, label, itsPaths, rc] = await Promise.all([
+  const [status, label, itsPaths, v5Paths, rc, edma] = await Promise.all([
     tree.status(controllerDtPath),
     tree.pathLabel(controllerDtPath),
     // drivers/irqchip/irq-gic-v3-its.c its_of_probe() is __init: the kernel makes MSI domains
     // only for ITS nodes present at boot, so the boot blob's (live-confirmed) list is complete.
     tree.findCompatible(ITS_COMPATIBLE, { bootOnly: true }),
+    tree.findCompatible(GICV5_ITS_COMPATIBLE, { bootOnly: true }),
     rcSibling(tree, controllerDtPath),
+    edmaRegisters(tree, controllerDtPath),
   ]);
   const target = msiMap.kind === 'mapped' ? await nodeFact(tree, msiMap.target) : undefined;
   let epDeviceId: ItsDeviceId | undefined;
@@ -495,6 +587,8 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     ...(msiParent ? { msiParent } : {}),
     ...(epDeviceId ? { epDeviceId } : {}),
     its: await Promise.all(itsPaths.map((p) => nodeFact(tree, p))),
+    gicV5Its: await Promise.all(v5Paths.map((p) => nodeFact(tree, p))),
     ...(rc ? { rcSibling: rc } : {}),
+    edma,
   };
 }

@@ -1,6 +1,7 @@
 // What the modelled kernel code (pci-ep-cfs, pci-epf-core, the function drivers) can reach:
 // the model, the release's behaviour flags, the board, printk and the IRQ table. Kernel code
 // fails by throwing Errno (a negative return) or Oops (a crash inside the call).
+import type { EdmaRegisters } from '../devicetree/dwc.js';
 import type { ErrnoCode } from '../kernel/errno.js';
 import type { KernelBehaviour } from '../kernel/behaviour.js';
 import type { KernelVersion } from '../kernel/version.js';
@@ -31,12 +32,22 @@ export interface MsiDomain {
   immutable: boolean;
   /** The ITS DeviceID the EP gets. */
   deviceId?: number;
+  /** Where the controller's DesignWare driver finds its eDMA (src/devicetree/dwc.ts); 'none' on other controllers. */
+  edma: EdmaRegisters;
 }
 
 /** The IRQ operations the modelled drivers use (request_irq / free_irq on a new virq). */
 export interface IrqOps {
   request(chip: string, hwirq: number, trigger: 'Edge' | 'Level', action: string): number;
   free(virq: number): void;
+  /**
+   * request_irq(IRQF_SHARED) on the controller's eDMA interrupt-emulation virq (chip
+   * dw-edma-emul, no domain, Level: dw_edma_emul_irq_alloc() in drivers/dma/dw-edma/dw-edma-core.c);
+   * the descriptor is made once per controller and kept.
+   */
+  requestEmbedded(epc: string, action: string): number;
+  /** free_irq() of one action on that virq: the descriptor stays (dw-edma owns it). */
+  freeAction(virq: number, action: string): void;
 }
 
 export interface KernelContext {

@@ -9,6 +9,7 @@ import { CONFIGFS } from '../configfs/paths.js';
 import { DeviceTree } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { deviceChain, resolveMsiMap } from '../devicetree/msi.js';
+import { edmaRegisters } from '../devicetree/dwc.js';
 import { ITS_COMPATIBLE } from '../doorbell/rules.js';
 import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
@@ -99,6 +100,13 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.irq = {
       request: (chip, hwirq, trigger, action) => this.irqTable.request({ chip, hwirq, trigger, action }),
       free: (virq) => this.irqTable.free(virq),
+      requestEmbedded: (epc, action) => {
+        const c = this.m.controllers[epc]!;
+        c.edmaDbVirq ??= this.irqTable.alloc([{ chip: 'dw-edma-emul', trigger: 'Level' }]);
+        this.irqTable.addAction(c.edmaDbVirq, action);
+        return c.edmaDbVirq;
+      },
+      freeAction: (virq, action) => this.irqTable.removeAction(virq, action),
     };
     buildBoard(this.vol, this.board, { release: this.release, config: this.cfg, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', modules: this.modules });
     syncEpfBus(this.vol, this.m, this.modules);
@@ -129,13 +137,15 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private async resolveDomains(): Promise<void> {
     const tree = new DeviceTree(memfsPort(this.vol, this.origin));
     for (const c of this.board.controllers) {
-      let domain: MsiDomain = { found: false, immutable: false };
+      // pcie-designware.c: only DesignWare drivers look for the eDMA registers.
+      const edma = c.dwc ? await edmaRegisters(tree, c.dtPath) : 'none';
+      let domain: MsiDomain = { found: false, immutable: false, edma };
       try {
         const r = await resolveMsiMap(tree, await deviceChain(tree, c.dtPath), 0);
         if (r.kind === 'mapped') {
           const compat = await tree.compatible(r.target);
           const its = compat.includes(ITS_COMPATIBLE) && this.config('ARM_GIC_V3_ITS') === 'y';
-          domain = { found: its || (await tree.flag(r.target, 'msi-controller')), immutable: its, deviceId: r.deviceId };
+          domain = { found: its || (await tree.flag(r.target, 'msi-controller')), immutable: its, deviceId: r.deviceId, edma };
         }
       } catch (e) {
         // A malformed msi-map: of_map_id logs an error and finds no domain.
@@ -167,7 +177,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     return this.cfg.get(symbol) ?? 'n';
   }
   msiDomain(epc: string): MsiDomain {
-    return this.domains.get(epc) ?? { found: false, immutable: false };
+    return this.domains.get(epc) ?? { found: false, immutable: false, edma: 'none' };
   }
   controller(epc: string): ControllerProfile {
     return this.board.controllers.find((c) => c.name === epc)!;
@@ -224,7 +234,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation }));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation, embeddedDoorbell: this.b.doorbellRefactored }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':

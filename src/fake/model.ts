@@ -35,6 +35,8 @@ export interface EpfDevice {
   vfuncNo?: number;
   /** Doorbell virqs allocated by pci_epf_alloc_doorbell (epf->db_msg[i].virq). */
   doorbellVirqs?: number[];
+  /** The doorbells are the controller's embedded (eDMA) one: this action, shared, on one virq. */
+  doorbellEmbedded?: string;
   /** The function's configfs directory, while it exists ("pci_epf_test/func1"). */
   dir?: string;
 }
@@ -62,6 +64,8 @@ export interface ControllerState {
   epfs: string[];
   /** epc->function_num_map: function numbers in use. */
   funcNos: number[];
+  /** The eDMA interrupt-emulation virq, once a doorbell used it (DesignWare with eDMA). */
+  edmaDbVirq?: number;
 }
 
 export interface DriverState {

@@ -5,7 +5,7 @@
 // KernelContext.msiDomain, so the fake and probe share one home for that rule.
 import { Errno, type KernelContext } from './context.js';
 import type { EpfDevice } from './model.js';
-import { KERN_ERR } from './printk.js';
+import { KERN_ERR, KERN_INFO } from './printk.js';
 import { doorbellChip } from '../procfs/interrupts.js';
 
 
@@ -35,13 +35,12 @@ export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, a
   const domain = k.msiDomain(epcName);
   if (!domain.found) {
     err("Can't find MSI domain for EPC");
-    // Observed 7.3.4: the caller gets -95 here; older source returns -ENODEV.
-    return k.b.doorbellRefactored ? failed('EOPNOTSUPP', 95) : failed('ENODEV', 19);
+    return k.b.doorbellRefactored ? embedded(k, dev, numDb, action) : failed('ENODEV', 19);
   }
   // Step 5 (after v6.17): only an immutable MSI parent (GIC-v3 ITS) keeps address/data fixed.
   if (k.b.doorbellImmutableCheck && !domain.immutable) {
     err('Mutable MSI controller not supported');
-    return failed('ENODEV', 19);
+    return k.b.doorbellRefactored ? embedded(k, dev, numDb, action) : failed('ENODEV', 19);
   }
   // Steps 6-7: platform_device_msi_init_and_alloc_irqs().
   const injected = k.hook('alloc_doorbell', k.functionPath(dev));
@@ -55,8 +54,34 @@ export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, a
   return virqs;
 }
 
-/** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go; cannot fail. */
+/**
+ * pci_epf_alloc_doorbell_embedded() after the MSI path's -ENODEV (7.3.4 pci-ep-msi.c): the
+ * EPC's auxiliary DOORBELL_MMIO resource. Only DesignWare EPCs have the op
+ * (pcie-designware-ep.c dw_pcie_ep_get_aux_resources_count: 1 when the eDMA registers were
+ * found, else 0 → -ENODEV); others give -EOPNOTSUPP (observed 7.3.4 on the Cadence EPC: -95).
+ * Every doorbell is the one emulation virq, requested IRQF_SHARED once per doorbell.
+ */
+function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: string): number[] {
+  const epc = dev.epc!;
+  const log = (level: number, text: string): void => k.printk.dev(level, dev.driver, dev.name, text);
+  const errno = !k.controller(epc).dwc ? (['EOPNOTSUPP', 95] as const) : k.msiDomain(epc).edma === 'none' ? (['ENODEV', 19] as const) : undefined;
+  if (errno) {
+    log(KERN_ERR, `Failed to allocate doorbell: -${errno[1]}`);
+    throw new Errno(errno[0]);
+  }
+  log(KERN_INFO, 'Using embedded (DMA) doorbell fallback');
+  const virqs = Array.from({ length: numDb }, () => k.irq.requestEmbedded(epc, action));
+  dev.doorbellVirqs = virqs;
+  dev.doorbellEmbedded = action;
+  return virqs;
+}
+
+/** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go (an embedded doorbell's virq stays with dw-edma); cannot fail. */
 export function freeDoorbell(k: KernelContext, dev: EpfDevice): void {
-  for (const virq of dev.doorbellVirqs ?? []) k.irq.free(virq);
+  for (const virq of dev.doorbellVirqs ?? []) {
+    if (dev.doorbellEmbedded !== undefined) k.irq.freeAction(virq, dev.doorbellEmbedded);
+    else k.irq.free(virq);
+  }
   delete dev.doorbellVirqs;
+  delete dev.doorbellEmbedded;
 }

@@ -6,7 +6,7 @@ import type { Volume } from 'memfs';
 import type { KernelPort, KernelStat } from '../kernel/port.js';
 import { isErrnoCode } from '../kernel/errno.js';
 import { KernelError, type KernelOp } from '../kernel/errors.js';
-import type { DoorbellImplementation } from '../procfs/kallsyms.js';
+import { EMBEDDED_DOORBELL_SYMBOL, type DoorbellImplementation } from '../procfs/kallsyms.js';
 
 export type ProcFile = 'mounts' | 'tainted' | 'filesystems' | 'kallsyms';
 
@@ -17,6 +17,8 @@ export interface ProcView {
   configfsMounted: boolean;
   /** The RC-to-EP doorbell code the kernel carries, shown through its symbols. */
   doorbell: DoorbellImplementation;
+  /** The kernel has pci_epf_alloc_doorbell()'s embedded (DMA) fallback. */
+  embeddedDoorbell: boolean;
 }
 
 /**
@@ -24,13 +26,15 @@ export interface ProcView {
  * endpoint core's symbols and the doorbell code's. The write-message callback is static (`t`);
  * the merged code gates pci-ep-msi.c on CONFIG_PCI_ENDPOINT_MSI_DOORBELL (drivers/pci/endpoint/Makefile).
  */
-function kallsyms(doorbell: DoorbellImplementation): string {
+function kallsyms(doorbell: DoorbellImplementation, embedded: boolean): string {
   const syms: [string, string][] = [
     ['T', '_text'],
     ['T', 'pci_epc_create'],
     ['T', 'pci_epc_start'],
     ['T', 'pci_epf_bind'],
     ['T', 'pci_epf_unbind'],
+    // pci-epc-core.c, built whatever CONFIG_PCI_ENDPOINT_MSI_DOORBELL says.
+    ...(embedded ? ([['T', 'pci_epc_get_aux_resources_count'], ['T', EMBEDDED_DOORBELL_SYMBOL]] as [string, string][]) : []),
     ...(doorbell === 'merged' ? ([['t', 'pci_epf_write_msi_msg'], ['T', 'pci_epf_alloc_doorbell'], ['T', 'pci_epf_free_doorbell']] as [string, string][]) : []),
     ...(doorbell === 'posted-v9' ? ([['t', 'pci_epc_write_msi_msg'], ['t', 'pci_epc_alloc_doorbell'], ['T', 'pci_epf_alloc_doorbell'], ['T', 'pci_epf_free_doorbell']] as [string, string][]) : []),
     ['T', '_etext'],
@@ -46,7 +50,7 @@ export function procText(file: ProcFile, v: ProcView): string {
       return `${bits}\n`;
     }
     case 'kallsyms':
-      return kallsyms(v.doorbell);
+      return kallsyms(v.doorbell, v.embeddedDoorbell);
     case 'filesystems':
       return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
     case 'mounts':

@@ -50,6 +50,7 @@ const device = z.object({
   pf: z.optional(name),
   vfuncNo: z.optional(uint),
   doorbellVirqs: z.optional(z.array(uint)),
+  doorbellEmbedded: z.optional(z.string()),
   dir: z.optional(name),
 });
 
@@ -68,6 +69,7 @@ const controller = z.object({
   links: z.record(z.string(), name),
   epfs: z.array(name),
   funcNos: z.array(uint),
+  edmaDbVirq: z.optional(uint),
 });
 
 const log = z.object({

@@ -24,7 +24,12 @@ export interface KernelBehaviour {
   doorbell: boolean;
   /** pci-ep-msi.c after v6.17: EBUSY/not-MSI-parent/immutable checks; modelled from 7.3 (release not confirmed). */
   doorbellImmutableCheck: boolean;
-  /** pci_epf_alloc_doorbell() refactor seen on 7.3.4: "Failed to allocate doorbell: %d", "Doorbell doesn't support multiple EPF". */
+  /**
+   * pci_epf_alloc_doorbell() split into an MSI path and the embedded (DMA) doorbell fallback
+   * (pci-ep-msi.c, pci-epc-core.c pci_epc_get_aux_resources(); in 7.3.4, first release not
+   * dated): "Failed to allocate doorbell: %d", "Doorbell doesn't support multiple EPF", and an
+   * EPC without auxiliary resources turns the MSI path's ENODEV into EOPNOTSUPP (-95).
+   */
   doorbellRefactored: boolean;
   /** pci-epf-vntb.c MSI doorbells (v6.19, dc693d606644). */
   vntbDoorbell: boolean;

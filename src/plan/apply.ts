@@ -14,7 +14,7 @@ import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction } from '../configfs/observe.js';
 import { readsAs } from './attributes.js';
-import { DOORBELL_ACTION, PROC_INTERRUPTS, doorbellChip, doorbellRows, parseInterrupts } from '../procfs/interrupts.js';
+import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, PROC_INTERRUPTS, doorbellChip, doorbellRows, parseInterrupts } from '../procfs/interrupts.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
 
 export interface ApplyHooks {
@@ -212,12 +212,19 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
             : { step: `rm ${op.path}`, run: () => Promise.reject(new Error(`left linked: ${op.noUndo}`)) },
         );
         if ((await port.lstat(op.path)).kind !== 'symlink') throw new StepFailed('EIO', `${op.path} is not a link after ln -s`, op.path);
-        const failed = (await recordsAfter(since)).filter((r) => r.level <= 3 && !isBindNoise(r.text) && !(isDoorbellNoise(r.text) && !op.doorbell));
+        // Doorbell lines decide nothing by themselves: a vNTB's rows below do (the MSI path logs
+        // "Can't find MSI domain for EPC" before an embedded fallback succeeds, pci-ep-msi.c).
+        const failed = (await recordsAfter(since)).filter((r) => r.level <= 3 && !isBindNoise(r.text) && !(isDoorbellNoise(r.text) && (!op.doorbell || op.doorbellRows !== undefined)));
         if (failed.length)
           throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
         if (op.doorbellRows !== undefined) {
           // pci-epf-vntb.c epf_ntb_db_bar_init: a failed doorbell allocation falls back to polling without an error.
-          const rows = doorbellRows(parseInterrupts(await readText(port, PROC_INTERRUPTS)), op.epc).filter((r) => r.actions.includes(DOORBELL_ACTION.pci_epf_vntb));
+          // One row per doorbell on ITS-pMSI-<epc>, or one shared embedded row with one action per doorbell.
+          const parsed = parseInterrupts(await readText(port, PROC_INTERRUPTS));
+          const count = [...doorbellRows(parsed, op.epc), ...parsed.rows.filter((r) => r.chip === EMBEDDED_DOORBELL_CHIP)]
+            .flatMap((r) => r.actions)
+            .filter((a) => a === DOORBELL_ACTION.pci_epf_vntb).length;
+          const rows = { length: count };
           if (rows.length < op.doorbellRows) {
             const said = (await recordsAfter(since)).map((r) => r.text).filter(isDoorbellNoise);
             throw new StepFailed(

@@ -12,7 +12,7 @@ import { parseProcVersion, PROC_VERSION } from '../procfs/version.js';
 import { readKernelConfig, type KernelConfigSkip } from '../procfs/kconfig.js';
 import { listEpcNames, readEpc, type EpcSysfs } from '../sysfs/epc.js';
 import { parseInterrupts, doorbellRows, InterruptsParseError, PROC_INTERRUPTS, type ParsedInterrupts } from '../procfs/interrupts.js';
-import { KALLSYMS, doorbellImplementation, type DoorbellImplementation } from '../procfs/kallsyms.js';
+import { KALLSYMS, doorbellImplementation, hasEmbeddedDoorbell, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS } from '../sysfs/paths.js';
 import { DeviceTree, DT_BASE, DtMissingError, DtReadError, isAvailableStatus } from '../devicetree/tree.js';
@@ -215,7 +215,15 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     const seen = problems.length;
     const entry = await attempt(async (): Promise<ControllerState> => {
       const facts = await gatherDoorbellFacts(tree, dtNode);
-      const doorbell = doorbellVerdict({ ...facts, kernel: version, ...(implementation ? { implementation } : {}), config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined, controller: epc.name });
+      const doorbell = doorbellVerdict({
+        ...facts,
+        kernel: version,
+        ...(implementation ? { implementation } : {}),
+        config: kconfig ? (config['PCI_ENDPOINT_MSI_DOORBELL'] === 'y' ? 'y' : 'n') : undefined,
+        controller: epc.name,
+        ...(epc.driver === undefined ? {} : { driver: epc.driver }),
+        ...(kallsyms === undefined ? {} : { embeddedCode: hasEmbeddedDoorbell(kallsyms) }),
+      });
       if (facts.msiMap.kind === 'dangling')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });
       if (facts.msiMap.kind === 'malformed')
@@ -323,5 +331,5 @@ function asProblem(e: unknown): Problem | undefined {
 }
 
 function unknownVerdict(reason: string): DoorbellVerdict {
-  return { capable: 'unknown', code: 'kernel-unknown', reason: `Unknown: ${reason}.`, warnings: [], notes: [] };
+  return { capable: false, mode: 'unknown', code: 'unreadable', reason: `Unknown: ${reason}.`, warnings: [], notes: [] };
 }

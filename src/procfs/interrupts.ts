@@ -53,6 +53,14 @@ export const doorbellChip = (epcName: string): string => `ITS-pMSI-${epcName}`;
  */
 export const DOORBELL_ACTION = { pci_epf_vntb: 'pci_epf_vntb_db', pci_epf_test: 'pci-ep-test-doorbell' } as const;
 
+/**
+ * The chip of an embedded (eDMA) doorbell: dw-edma's interrupt-emulation virq, allocated with
+ * irq_alloc_desc() (no domain: blank hwirq), Level, every doorbell an IRQF_SHARED action on it
+ * (drivers/dma/dw-edma/dw-edma-core.c dw_edma_emul_irq_alloc, 7.3.4). The name does not say
+ * which controller: one per DesignWare controller with eDMA.
+ */
+export const EMBEDDED_DOORBELL_CHIP = 'dw-edma-emul';
+
 const MAX_SHOWN = 120;
 /** Counts and hwirqs are u32/unsigned long (≤ 20 digits); IRQ numbers ≤ 10 digits (prec ≤ 10). */
 const MAX_DIGITS = 20;

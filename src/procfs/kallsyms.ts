@@ -9,8 +9,15 @@ export const KALLSYMS = '/proc/kallsyms';
 /** merged: msi-map, immutable controllers only (6.17+); posted-v9: msi-parent, any MSI controller; none: no doorbell code. */
 export type DoorbellImplementation = 'merged' | 'posted-v9' | 'none';
 
+/**
+ * Exported by drivers/pci/endpoint/pci-epc-core.c with the embedded (DMA) doorbell fallback of
+ * pci_epf_alloc_doorbell() (present in 7.3.4; the fallback's own helper is static and inlined
+ * there, this one is EXPORT_SYMBOL_GPL and always listed).
+ */
+export const EMBEDDED_DOORBELL_SYMBOL = 'pci_epc_get_aux_resources';
+
 /** The symbols epctl looks for (and the only lines `epctl snapshot` records of the file). */
-export const DOORBELL_SYMBOLS = ['pci_epf_write_msi_msg', 'pci_epc_write_msi_msg', 'pci_epf_alloc_doorbell', 'pci_epc_alloc_doorbell', 'pci_epc_free_doorbell'] as const;
+export const DOORBELL_SYMBOLS = ['pci_epf_write_msi_msg', 'pci_epc_write_msi_msg', 'pci_epf_alloc_doorbell', 'pci_epc_alloc_doorbell', 'pci_epc_free_doorbell', EMBEDDED_DOORBELL_SYMBOL] as const;
 
 /** kallsyms lines ("ADDR TYPE NAME" or "ADDR TYPE NAME\t[module]") naming one of NAMES. */
 export function symbolLines(text: string, names: readonly string[] = DOORBELL_SYMBOLS): string[] {
@@ -36,4 +43,9 @@ export function doorbellImplementation(text: string): DoorbellImplementation {
   if (names.has('pci_epf_write_msi_msg')) return 'merged';
   if (names.has('pci_epc_write_msi_msg')) return 'posted-v9';
   return 'none';
+}
+
+/** True when TEXT (a /proc/kallsyms, whole or filtered) shows the embedded (DMA) doorbell fallback. */
+export function hasEmbeddedDoorbell(text: string): boolean {
+  return symbolLines(text, [EMBEDDED_DOORBELL_SYMBOL]).length > 0;
 }

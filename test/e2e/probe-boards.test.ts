@@ -8,15 +8,21 @@ import { BOARDS } from '../../src/boards/index.js';
 import { VARIANTS } from '../../scripts/fixtures.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 
-/** board → per controller [capable, code]; boards.md §1 "Doorbell per upstream DT". */
+/**
+ * board → per controller [capable, code]; boards.md §1 "Doorbell per upstream DT", on the
+ * default 7.3.4 kernel, whose pci_epf_alloc_doorbell() falls back to the DesignWare eDMA's
+ * embedded doorbell where the MSI path gives -ENODEV and the controller has eDMA registers
+ * (pci-ep-msi.c, pcie-designware.c: i.MX95's "dma" reg, i.MX8MP's and RK3588's 1 MiB iATU
+ * window; Layerscape has neither).
+ */
 const EXPECTED: Record<string, [boolean, string][]> = {
   imx95: [[true, 'capable'], [true, 'capable']],
-  'imx95-v6.18': [[true, 'capable'], [false, 'no-msi-map']],
+  'imx95-v6.18': [[true, 'capable'], [true, 'embedded']],
   'imx95-vendor': [[true, 'capable'], [true, 'capable']],
-  imx8mp: [[false, 'no-its']],
+  imx8mp: [[true, 'embedded']],
   ls1028a: [[false, 'no-msi-map'], [false, 'no-msi-map']],
   lx2160a: Array.from({ length: 6 }, () => [false, 'no-msi-map'] as [boolean, string]),
-  rk3588: [[false, 'no-msi-map']],
+  rk3588: [[true, 'embedded']],
   'rk3588-msi-map': [[true, 'capable']],
   'qemu-virt': [[true, 'capable']],
   'qemu-virt-msi-parent': [[false, 'msi-parent-only']],
@@ -63,10 +69,26 @@ describe('probe on every built-in board', () => {
     expect(c!.doorbell.fix).toContain('msi-map = <0x0 &its1 0x0 0x1>;');
   });
 
-  it('says "this SoC has no ITS" on the i.MX8MP and offers no DT fix', async () => {
+  it('says "this SoC has no ITS" on the i.MX8MP, offers no DT fix, and on 7.3 names the embedded eDMA doorbell instead', async () => {
     const [c] = (await probe(createFakeKernel({ board: 'imx8mp' }))).controllers;
-    expect(c!.doorbell.reason).toMatch(/no ITS/);
+    expect(c!.doorbell).toMatchObject({ capable: true, mode: 'embedded' });
+    expect(c!.doorbell.notes.join(' ')).toMatch(/no ITS/);
     expect(c!.doorbell.fix).toBeUndefined();
+    // Linux 6.12 has neither the doorbell nor the fallback.
+    const [old] = (await probe(createFakeKernel({ board: 'imx8mp', kernel: '6.12' }))).controllers;
+    expect(old!.doorbell).toMatchObject({ capable: false, mode: 'none' });
+  });
+
+  it('gives the embedded verdict only where the kernel has the fallback (its symbol in /proc/kallsyms)', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'imx8mp' }))).controllers;
+    expect(c!.doorbell.code).toBe('embedded');
+    // Layerscape: DesignWare, but no eDMA registers in its DT, so -ENODEV after the MSI failure.
+    const ls = (await probe(createFakeKernel({ board: 'ls1028a' }))).controllers;
+    expect(ls.map((x) => [x.doorbell.capable, x.doorbell.mode])).toEqual([[false, 'none'], [false, 'none']]);
+    expect(ls[0]!.doorbell.notes.join(' ')).toContain('Failed to allocate doorbell: -19');
+    // Cadence (QEMU lane): no auxiliary resources at all, -EOPNOTSUPP (observed 7.3.4: -95).
+    const [q] = (await probe(createFakeKernel({ board: 'qemu-virt-no-msi' }))).controllers;
+    expect(q!.doorbell.notes.join(' ')).toContain('Failed to allocate doorbell: -95');
   });
 
   it('says no doorbell on 6.12 and 6.1 kernels, whatever the DT (kernel-abi.md §0)', async () => {
@@ -90,7 +112,7 @@ describe('probe on every built-in board', () => {
     expect(s.problems).toEqual([expect.objectContaining({ code: 'unreadable-file', path, exitCode: 7 })]);
     expect(s.problems[0]!.message).toContain('permission denied');
     const [broken, other] = s.controllers;
-    expect(broken).toMatchObject({ name: '4c300000.pcie-ep', doorbell: { capable: 'unknown' } });
+    expect(broken).toMatchObject({ name: '4c300000.pcie-ep', doorbell: { capable: false, mode: 'unknown' } });
     expect(broken!.doorbell.reason).toContain(path);
     expect(other).toMatchObject({ name: '4c380000.pcie-ep', doorbell: { capable: true } });
   });

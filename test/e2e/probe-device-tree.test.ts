@@ -51,7 +51,7 @@ describe('probe and the device tree', () => {
       expect(p.message).toContain(`${BASE}/mailbox@0/phandle`);
       expect(p.message).not.toContain('msi-map');
     }
-    expect(state.controllers.every((c) => c.doorbell.capable === 'unknown')).toBe(true);
+    expect(state.controllers.every((c) => c.doorbell.capable === false && c.doorbell.mode === 'unknown' && c.doorbell.code === 'unreadable')).toBe(true);
   });
 
   it('reports an EP node status outside the specification as a problem, not as a disabled idle node', async () => {

@@ -8,8 +8,14 @@ function table(rows: string[][]): string[] {
 }
 
 /** Never "yes" where the warning says a host's ring would not arrive. */
-const verdict = (d: { capable: boolean | 'unknown'; warnings: string[]; ringLost?: true }): string =>
-  d.capable === 'unknown' ? 'unknown' : d.ringLost ? 'no: rings lost, see warning' : d.capable ? (d.warnings.length ? 'yes, see warning' : 'yes') : 'no';
+const verdict = (d: { capable: boolean; mode: string; warnings: string[]; ringLost?: true }): string =>
+  d.mode === 'unknown'
+    ? 'unknown'
+    : d.ringLost
+      ? 'no: rings lost, see warning'
+      : d.capable
+        ? `yes${d.mode === 'its' ? '' : ` (${d.mode === 'embedded' ? 'embedded eDMA' : 'MSI, not ITS'})`}${d.warnings.length ? ', see warning' : ''}`
+        : 'no';
 
 export function renderProbe(s: BoardState): string {
   const out: string[] = [];
