@@ -31,12 +31,16 @@ export interface MsiDomain {
   immutable: boolean;
   /** The ITS DeviceID the EP gets. */
   deviceId?: number;
+  /** The ITS's GITS_TRANSLATER: its DT node and physical address (reg base + 0x10040). */
+  its?: { node: string; translater: bigint };
 }
 
 /** The IRQ operations the modelled drivers use (request_irq / free_irq on a new virq). */
 export interface IrqOps {
   request(chip: string, hwirq: number, trigger: 'Edge' | 'Level', action: string): number;
   free(virq: number): void;
+  /** One interrupt handled on `cpu` (handle_irq_event): the /proc/interrupts count +1. */
+  fire(virq: number, cpu: number): void;
 }
 
 export interface KernelContext {
