@@ -2,6 +2,8 @@
 // §7, §8.3; realkernel.md §7): pci-epf-test's register BAR and doorbell, vNTB's ctrl region and
 // doorbells, the ITS translater reached by a CPU store (QEMU) or not (SoC), and --mock-state.
 import { describe, it, expect } from 'vitest';
+import { fakeStateSchema } from '../../src/fake/state-schema.js';
+import { boardNames } from '../../src/boards/index.js';
 import { boot, reload, mkLinkable, mkVntb, linkToEpc, linkPrimary, startEpc, typeGroup, QEMU_EPC, IMX95_EPCS, type FakeKernel } from './helpers.js';
 
 const R = { COMMAND: 0x04, STATUS: 0x08, IRQ_TYPE: 0x24, IRQ_NUMBER: 0x28, DB_BAR: 0x34, DB_OFFSET: 0x38, DB_DATA: 0x3c };
@@ -220,7 +222,12 @@ describe('--mock-state', () => {
   it('a reloaded kernel keeps the registers, the doorbell and its inbound window, and the physical map', async () => {
     const fake = await testFunction();
     await setReg(fake, R.COMMAND, 0x40);
-    const again = await reload(JSON.parse(JSON.stringify(fake.toState())));
+    const saved = JSON.parse(JSON.stringify(fake.toState()));
+    // What a --mock-state file holds passes the schema it is checked against on load.
+    const parsed = fakeStateSchema(boardNames()).safeParse(saved);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(saved.model.devices['pci_epf_test.0'].host.inbound).toEqual({ '1': String(0x08080000) });
+    const again = await reload(parsed.data!);
     expect(await reg(again, R.STATUS)).toBe(0x440n);
     await again.host.barWrite(QEMU_EPC, 0, 1, 0x10040, 32, 0n);
     expect((await row(again, 'pci-ep-test-doorbell'))?.[1]).toBe('1');
