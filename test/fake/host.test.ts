@@ -173,6 +173,36 @@ describe('the ITS translater as a CPU store reaches it (port.poke)', () => {
   });
 });
 
+describe('what rings and what does not', () => {
+  it('wrong DB_DATA values never ring (fixed-seed sample of 200 values)', async () => {
+    const fake = await testFunction();
+    await setReg(fake, R.COMMAND, 0x40);
+    let seed = 0x5eed;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 200; i++) {
+      const v = next() || 1;
+      await fake.host.barWrite(QEMU_EPC, 0, 1, 0x10040, 32, BigInt(v));
+      await fake.poke(0x08090040n, 32, BigInt(v));
+    }
+    expect((await row(fake, 'pci-ep-test-doorbell'))?.[1]).toBe('0');
+    expect(await reg(fake, R.STATUS)).toBe(0x440n);
+  });
+
+  it('rk3588-msi-map (link-up notifier): a CPU store of COMMAND before start is not served, the host after start is', async () => {
+    const epc = 'a40000000.pcie-ep';
+    const fake = await boot('7.3', 'rk3588-msi-map');
+    await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'func1'), epc);
+    const ep = (await fake.host.endpoints()).find((e) => e.device === 'pci_epf_test.0')!;
+    expect(ep.linkUp).toBe(false);
+    await fake.poke(0xb0000000n + 0x04n, 32, 0x40n);
+    expect(await fake.peek(0xb0000000n + 0x04n, 32)).toBe(0x40n);
+    await startEpc(fake, epc);
+    await setReg(fake, R.COMMAND, 0x40, epc);
+    expect(await reg(fake, R.COMMAND, epc)).toBe(0n);
+    expect(await reg(fake, R.STATUS, epc)).toBe(0x440n);
+  });
+});
+
 describe('vNTB doorbells', () => {
   async function vntb(board = 'qemu-virt'): Promise<FakeKernel> {
     const fake = await boot('7.3', board);

@@ -157,6 +157,8 @@ function disableDoorbell(k: KernelContext, dev: EpfDevice): void {
   if (dev.doorbellVirqs === undefined) {
     h.cmdStopped = true;
     const ctx = { ...k.splat(), caller: KWORKER };
+    // pc, address and workqueue observed 7.3.4; the frames below the handler are the usual
+    // workqueue frames [inferred], the kworker's name and PID too.
     throw new Oops(k.printk.oops('000000000000000c', ['pci_epf_test_cmd_handler+0x178/0x9c4', 'process_one_work', 'worker_thread', 'kthread', 'ret_from_fork'], ctx, [], 'kpcitest pci_epf_test_cmd_handler'));
   }
   freeDoorbell(k, dev);
@@ -254,6 +256,10 @@ export const pciEpfTest: EpfDriverModel = {
   barWritten(k: KernelContext, dev: EpfDevice, bar: number, offset: number, width: AccessWidth): void {
     const h = dev.host;
     if (!h || h.cmdStopped || bar !== regBar(dev)) return;
+    // The command work is queued at epc_init on EPCs without a link-up notifier (Cadence: a CPU
+    // store to the RAM is served before `start`), else at link-up (kernel-abi.md §6.2). A
+    // command written before link-up would be served at link-up: not modelled.
+    if (k.controller(dev.epc!).features.linkupNotifier && !k.m.controllers[dev.epc!]!.start) return;
     if (offset + width / 8 <= TEST_REG.COMMAND || offset >= TEST_REG.COMMAND + 4) return;
     cmdHandler(k, dev);
   },
