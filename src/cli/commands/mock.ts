@@ -163,6 +163,8 @@ async function hostAction(fake: FakeKernel, action: Action, only: string | undef
       }
       continue;
     }
+    // vNTB doorbells have no enable/disable: only a vNTB named in --function hears about it.
+    if (e.driver === 'pci_epf_vntb' && (action === 'enable' || action === 'disable') && only === undefined) continue;
     if (e.driver === 'pci_epf_test') await testAction(fake, e, r, action, only !== undefined, doorbell, count);
     else await vntbAction(fake, e, r, action, doorbell, count);
     if (r.message !== undefined || r.ok || only !== undefined || action === 'status') out.push(r);
