@@ -37,6 +37,13 @@ describe('pci_endpoint_test doorbell steps', () => {
     expect(regs).toMatchObject({ dbBar: 0xffffffff, statusBits: ['IRQ_RAISED', 'DOORBELL_DISABLE_SUCCESS'] });
   });
 
+  it('zeroStatus as pci_endpoint_test.c: STATUS reads 0x240 after the ring', async () => {
+    const fake = await testFn();
+    const a = access(fake);
+    await test.enable(a);
+    expect(await test.ring(a, { zeroStatus: true })).toEqual({ ok: true, status: 0x240 });
+  });
+
   it('a failed ENABLE reports "Failed to enable doorbell" and DISABLE is refused without a write', async () => {
     const fake = await testFn('qemu-virt-msi-parent');
     const log: { bar: number; offset: number; value: bigint }[] = [];

@@ -91,10 +91,13 @@ export function doorbellEnabled(regs: Pick<TestRegisters, 'dbBar'>, o: TestHostO
 }
 
 /** Rings the doorbell the registers publish: DB_DATA written at DB_OFFSET of BAR DB_BAR. */
-export async function ring(a: HostBarAccess, o: TestHostOptions & { data?: number } = {}): Promise<RingResult> {
+export async function ring(a: HostBarAccess, o: TestHostOptions & { data?: number; zeroStatus?: boolean } = {}): Promise<RingResult> {
   const bar = regBarOf(o);
   const regs = await readRegisters(a, o);
   if (!doorbellEnabled(regs, o)) return { ok: false, status: regs.status, reason: 'the doorbell is not enabled (DB_BAR shows none)' };
+  // pci_endpoint_test.c zeroes STATUS before the write; the lane's devmem host did not, and
+  // read 0x640 after the ring. Off by default, so STATUS keeps ENABLE_SUCCESS.
+  if (o.zeroStatus) await write32(a, bar, TEST_REG.STATUS, 0);
   await write32(a, regs.dbBar, regs.dbOffset, o.data ?? regs.dbData);
   const seen = await waitFor(async () => ((await read32(a, bar, TEST_REG.STATUS)) & TEST_STATUS.DOORBELL_SUCCESS) !== 0, o);
   const status = await read32(a, bar, TEST_REG.STATUS);

@@ -120,6 +120,24 @@ describe('pci-epf-test through the simulated host (7.3.4)', () => {
     expect(await reg(fake, R.COMMAND)).toBe(0x40n);
   });
 
+  it('a second function on the EPC cannot own doorbells: ENABLE fails 0x840 with the kernel\'s line', async () => {
+    const fake = await testFunction();
+    await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'func2'), QEMU_EPC, 'l2');
+    await fake.host.barWrite(QEMU_EPC, 1, 0, R.COMMAND, 32, 0x40n);
+    expect(await fake.host.barRead(QEMU_EPC, 1, 0, R.STATUS, 32)).toBe(0x840n);
+    expect(fake.dmesg().at(-1)).toBe("pci_epf_test pci_epf_test.1: Doorbell doesn't support multiple EPF");
+  });
+
+  it('unlink frees the BARs: the row, the registers and the physical region are gone', async () => {
+    const fake = await testFunction();
+    await setReg(fake, R.COMMAND, 0x40);
+    await fake.write(`/sys/kernel/config/pci_ep/controllers/${QEMU_EPC}/start`, '0');
+    await fake.unlink(`/sys/kernel/config/pci_ep/controllers/${QEMU_EPC}/l1`);
+    expect(await row(fake, 'pci-ep-test-doorbell')).toBeUndefined();
+    await expect(fake.peek(0x7e800008n, 32)).rejects.toMatchObject({ code: 'EIO' });
+    expect((await fake.host.endpoints())[0]).toMatchObject({ device: 'pci_epf_test.0', linkUp: false, bars: [] });
+  });
+
   it('IRQ_TYPE > 2: "Failed to detect IRQ type", no command run', async () => {
     const fake = await testFunction();
     await setReg(fake, R.IRQ_TYPE, 3);
