@@ -172,7 +172,9 @@ function vntbBars(dev: EpfDevice): { ctrl: number; db: number; mws: number[] } {
  * db_entry_size 0, db_data[i] = i (event ID = msi_index), db_offset[i] = the translater's
  * offset in the doorbell BAR, whose inbound window is the ITS page (0x08090000 for the
  * translater 0x08090040, so the base is aligned to the EPC's inbound alignment [inferred]).
- * BAR sizes are rounded to a power of two and to that alignment [inferred].
+ * BAR sizes are rounded to a power of two and to that alignment [inferred]. spad_offset is the
+ * 7.3.4 value on every release: older sources align ctrl_size to the EPC alignment (or the next
+ * power of two) first, which is not modelled.
  */
 function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   const align = Math.max(1, k.controller(dev.epc!).features.align);
