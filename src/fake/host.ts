@@ -25,13 +25,14 @@ const ITS_TRANSLATION_FRAME = 0x10000n;
 
 /**
  * Where the fake puts BAR memory. QEMU virt: inside the lane's reserved fake-epc RAM
- * (0x7e000000..0x7fffffff), above the Cadence register block the EPC's first reg entry covers
- * (its inbound-translation registers sit at reg + 0x400840, realkernel.md §7) [inferred: the
- * lane did not record where dma_alloc_coherent put the BARs]. SoC boards: 0xb0000000..0xbfffffff,
- * RAM on every modelled SoC board [inferred].
+ * (0x7e000000..0x7fffffff), in the upper half of the EP node's first reg entry (its "reg"
+ * window, 0x7e000000 + 16 MiB): above the Cadence register block (the inbound-translation
+ * registers sit at reg + 0x400840, realkernel.md §7) and below the outbound "mem" window at
+ * 0x7f000000 [inferred: the lane did not record where dma_alloc_coherent put the BARs]. SoC
+ * boards: 0xb0000000..0xbfffffff, RAM on every modelled SoC board [inferred].
  */
 export function barWindow(board: { soc: string }): { start: bigint; end: bigint } {
-  return board.soc === 'QEMU virt' ? { start: 0x7e800000n, end: 0x80000000n } : { start: 0xb0000000n, end: 0xc0000000n };
+  return board.soc === 'QEMU virt' ? { start: 0x7e800000n, end: 0x7f000000n } : { start: 0xb0000000n, end: 0xc0000000n };
 }
 
 /** A CPU store reaches the ITS as requester ID 0 only under QEMU (its ITS model; realkernel.md §4). */
