@@ -5,6 +5,9 @@
 import type { KernelPort } from '../kernel/port.js';
 import type { ErrnoCode } from '../kernel/errno.js';
 import type { BoardProfile, EpfDriverName } from '../boards/types.js';
+import type { FakeHost } from './host.js';
+
+export type { FakeHost, HostEndpoint } from './host.js';
 
 /** Operations recorded in the op log and matched by fault rules. */
 export type FakeOp = 'read' | 'write' | 'create' | 'rename' | 'mkdir' | 'rmdir' | 'symlink' | 'unlink' | 'readdir' | 'readlink' | 'stat' | 'lstat';
@@ -80,6 +83,8 @@ export interface FakeKernel extends KernelPort {
   modprobe(driver: EpfDriverName): void;
   /** rmmod: refused (EBUSY) while a function of the driver is linked. */
   rmmod(driver: EpfDriverName): void;
+  /** The simulated host at the other end of the link: BAR reads and writes through each function's inbound windows. */
+  readonly host: FakeHost;
   /** Everything needed to recreate this kernel exactly (JSON-safe). */
   toState(): FakeKernelState;
 }

@@ -34,6 +34,8 @@ export interface MsiDomain {
   deviceId?: number;
   /** Where the controller's DesignWare driver finds its eDMA (src/devicetree/dwc.ts); 'none' on other controllers. */
   edma: EdmaRegisters;
+  /** The ITS's GITS_TRANSLATER: its DT node and physical address (reg base + 0x10040). */
+  its?: { node: string; translater: bigint };
 }
 
 /** The IRQ operations the modelled drivers use (request_irq / free_irq on a new virq). */
@@ -48,6 +50,8 @@ export interface IrqOps {
   requestEmbedded(epc: string, action: string): number;
   /** free_irq() of one action on that virq: the descriptor stays (dw-edma owns it). */
   freeAction(virq: number, action: string): void;
+  /** One interrupt handled on `cpu` (handle_irq_event): the /proc/interrupts count +1. */
+  fire(virq: number, cpu: number): void;
 }
 
 export interface KernelContext {

@@ -34,6 +34,7 @@ import { PROC_MOUNTS } from '../procfs/mounts.js';
 import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 import { PhysicalBus } from './phys.js';
+import { GITS_TRANSLATER_OFFSET, makeHost, rebuildRegions, type FakeHost } from './host.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -80,6 +81,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   private readonly booted: Promise<void>;
   /** What busybox devmem reaches through /dev/mem. */
   readonly phys = new PhysicalBus();
+  /** The simulated root complex at the other end of the link (src/fake/host.ts). */
+  readonly host: FakeHost;
   private queue: Promise<unknown> = Promise.resolve();
   private seq = 0;
 
@@ -107,7 +110,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         return c.edmaDbVirq;
       },
       freeAction: (virq, action) => this.irqTable.removeAction(virq, action),
+      fire: (virq, cpu) => this.fireIrq(virq, cpu),
     };
+    this.host = makeHost(this, (fn) => this.serial(fn));
     buildBoard(this.vol, this.board, { release: this.release, config: this.cfg, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', modules: this.modules });
     syncEpfBus(this.vol, this.m, this.modules);
     this.booted = this.resolveDomains();
@@ -146,6 +151,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           const compat = await tree.compatible(r.target);
           const its = compat.includes(ITS_COMPATIBLE) && this.config('ARM_GIC_V3_ITS') === 'y';
           domain = { found: its || (await tree.flag(r.target, 'msi-controller')), immutable: its, deviceId: r.deviceId, edma };
+          // GITS_TRANSLATER = the ITS's reg base + 0x10040 (include/linux/irqchip/arm-gic-v3.h GITS_TRANSLATER; QEMU virt: 0x08090040).
+          const reg = its ? (await tree.reg(r.target))[0] : undefined;
+          if (reg) domain.its = { node: r.target, translater: reg.address + GITS_TRANSLATER_OFFSET };
         }
       } catch (e) {
         // A malformed msi-map: of_map_id logs an error and finds no domain.
@@ -153,6 +161,12 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       }
       this.domains.set(c.name, domain);
     }
+    rebuildRegions(this);
+  }
+
+  /** One interrupt handled: the one place an IRQ is counted (tracefs events hook in here). */
+  private fireIrq(virq: number, cpu: number): void {
+    this.irqTable.fire(virq, cpu);
   }
 
   /** The doorbell code this kernel carries: the board's vendor backport, else by release and config. */
@@ -576,7 +590,10 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (isErrnoCode(code)) throw fail(code, e);
         throw e;
       } finally {
-        if (MUTATING.has(op)) syncEpfBus(this.vol, this.m, this.modules);
+        if (MUTATING.has(op)) {
+          syncEpfBus(this.vol, this.m, this.modules);
+          rebuildRegions(this);
+        }
       }
     };
     const result = this.queue.then(call, call);

@@ -39,6 +39,26 @@ export interface EpfDevice {
   doorbellEmbedded?: string;
   /** The function's configfs directory, while it exists ("pci_epf_test/func1"). */
   dir?: string;
+  /** The BAR memory the bound driver allocated (pci_epf_alloc_space), as the host sees it (src/fake/host.ts). */
+  host?: EpfHostState;
+}
+
+/**
+ * What a bound function exposes to the host: its BARs (pci_epf_alloc_space at bind, freed at
+ * unbind) and where each BAR's inbound translation points. Memory is sparse, byte by byte.
+ */
+export interface EpfHostState {
+  /** BAR number → size in bytes, for every BAR the driver set up. */
+  bars: Record<string, number>;
+  /** BAR number → byte offset (decimal) → byte; a missing byte reads 0 (dma_alloc_coherent zeroes). */
+  mem: Record<string, Record<string, number>>;
+  /**
+   * BAR number → inbound target when it is not the BAR's own memory: a physical address as a
+   * decimal string (the ITS page of a doorbell), or "cleared" (pci_epc_clear_bar).
+   */
+  inbound: Record<string, string>;
+  /** The driver's command work no longer runs (pci-epf-test: epc_init failed, or it oopsed). */
+  cmdStopped?: boolean;
 }
 
 /** A function's configfs directory functions/<driver>/<name>. */

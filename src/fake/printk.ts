@@ -136,7 +136,7 @@ export class Printk {
   }
 
   /** A NULL-pointer oops inside a call (kernel-abi.md §14); taints D. */
-  oops(address: string, trace: readonly string[], ctx: SplatContext, extra: readonly string[] = []): string[] {
+  oops(address: string, trace: readonly string[], ctx: SplatContext, extra: readonly string[] = [], workqueue?: string): string[] {
     const start = this.state.records.length;
     this.log(KERN_ERR, `Unable to handle kernel NULL pointer dereference at virtual address ${address}`);
     this.log(KERN_ERR, 'Mem abort info:');
@@ -147,6 +147,8 @@ export class Printk {
     const names = this.taintNames();
     if (names) this.log(KERN_WARNING, names);
     this.log(KERN_WARNING, `Hardware name: ${ctx.hardware} (DT)`);
+    // lib/dump_stack.c print_worker_info: an oops inside a work item names its workqueue.
+    if (workqueue !== undefined) this.log(KERN_WARNING, `Workqueue: ${workqueue}`);
     this.log(KERN_WARNING, `pc : ${frame(trace[0]!)}`);
     this.log(KERN_WARNING, 'Call trace:');
     trace.forEach((f, i) => this.log(KERN_WARNING, ` ${frame(f)}${i === 0 && ctx.firstFrameMark ? ' (P)' : ''}`));

@@ -52,6 +52,14 @@ const device = z.object({
   doorbellVirqs: z.optional(z.array(uint)),
   doorbellEmbedded: z.optional(z.string()),
   dir: z.optional(name),
+  host: z.optional(
+    z.object({
+      bars: z.record(z.string(), uint),
+      mem: z.record(z.string(), z.record(z.string(), z.int().check(z.gte(0), z.lte(255)))),
+      inbound: z.record(z.string(), z.string().check(z.refine((s) => s === 'cleared' || /^[0-9]+$/.test(s), { message: 'a physical address (decimal) or "cleared"' }))),
+      cmdStopped: z.optional(z.boolean()),
+    }),
+  ),
 });
 
 const functionDir = z.object({

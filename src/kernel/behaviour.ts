@@ -22,6 +22,12 @@ export interface KernelBehaviour {
   strictTypeGroups: boolean;
   /** drivers/pci/endpoint/pci-ep-msi.c: the RC-to-EP doorbell (v6.17, 1c3b002c6bf6). */
   doorbell: boolean;
+  /**
+   * pci-epf-test.c DISABLE_DOORBELL points the doorbell BAR back at its memory with
+   * pci_epc_set_bar(&epf->bar[bar]) (v6.18, the RK3588 "works once" fix); v6.17 called
+   * pci_epc_clear_bar(&epf_test->db_bar) instead, leaving the BAR without an inbound window.
+   */
+  testDoorbellRestoresBar: boolean;
   /** pci-ep-msi.c after v6.17: EBUSY/not-MSI-parent/immutable checks; modelled from 7.3 (release not confirmed). */
   doorbellImmutableCheck: boolean;
   /**
@@ -92,6 +98,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     testTypeGroup: v73,
     strictTypeGroups: v73,
     doorbell: atLeast(v, '6.17'),
+    testDoorbellRestoresBar: atLeast(v, '6.18'),
     doorbellImmutableCheck: v73,
     doorbellRefactored: v73,
     vntbDoorbell: atLeast(v, '6.19'),

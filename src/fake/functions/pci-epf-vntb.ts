@@ -10,6 +10,9 @@ import { allocDoorbell, freeDoorbell } from '../pci-ep-msi.js';
 import { DOORBELL_ACTION } from '../../procfs/interrupts.js';
 import type { CallChain } from '../pci-epf-core.js';
 import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
+import { newHostState, pow2, read32, write32 } from '../bar-space.js';
+import { VNTB_CTRL, VNTB_CTRL_SIZE, vntbDbData, vntbDbOffset } from '../../host/registers.js';
+import type { AccessWidth } from '../../kernel/port.js';
 
 const MAX_MW = 4;
 const MW = ['mw1', 'mw2', 'mw3', 'mw4'];
@@ -150,6 +153,57 @@ function mwBarsSet(dev: EpfDevice): boolean {
   return true;
 }
 
+/** The BARs of a bound vNTB: the ctrl_bar/db_bar/mwN_bar attributes, else BAR0, 1, 2… (enum order). */
+function vntbBars(dev: EpfDevice): { ctrl: number; db: number; mws: number[] } {
+  const pick = (attr: string, dflt: number): number => {
+    const v = Number(dev.typeGroup[attr] ?? -1);
+    return v >= 0 ? v : dflt;
+  };
+  const n = Number(dev.typeGroup['num_mws']);
+  return { ctrl: pick('ctrl_bar', 0), db: pick('db_bar', 1), mws: Array.from({ length: n }, (_, i) => pick(`mw${i + 1}_bar`, 2 + i)) };
+}
+
+/**
+ * The host-visible side of a successful bind (pci-epf-vntb.c epf_ntb_config_spad_bar_alloc,
+ * epf_ntb_db_bar_init, epf_ntb_mw_bar_init): the control region in the ctrl BAR with
+ * num_mws, spad_offset (sizeof(struct epf_ntb_ctrl), observed 0x134), spad_count and the
+ * doorbell table. Polled doorbells: db_entry_size 4, db_data[i] = 1 + i, db_offset[i] = 0, the
+ * doorbell BAR is 4 × db_count bytes of memory. MSI doorbells (observed 7.3.4):
+ * db_entry_size 0, db_data[i] = i (event ID = msi_index), db_offset[i] = the translater's
+ * offset in the doorbell BAR, whose inbound window is the ITS page (0x08090000 for the
+ * translater 0x08090040, so the base is aligned to the EPC's inbound alignment [inferred]).
+ * BAR sizes are rounded to a power of two and to that alignment [inferred]. spad_offset is the
+ * 7.3.4 value on every release: older sources align ctrl_size to the EPC alignment (or the next
+ * power of two) first, which is not modelled.
+ */
+function setupHostSide(k: KernelContext, dev: EpfDevice): void {
+  const align = Math.max(1, k.controller(dev.epc!).features.align);
+  const dbCount = Number(dev.typeGroup['db_count']);
+  const spadCount = Number(dev.typeGroup['spad_count']) >>> 0;
+  const { ctrl, db, mws } = vntbBars(dev);
+  const msi = dev.doorbellVirqs !== undefined;
+  const translater = k.msiDomain(dev.epc!).its?.translater;
+  const base = translater === undefined ? undefined : translater & ~BigInt(align - 1);
+  const dbOffset = translater === undefined || base === undefined ? 0 : Number(translater - base);
+  const sizes: Record<number, number> = {};
+  sizes[ctrl] = Math.max(align, pow2(VNTB_CTRL_SIZE + 2 * spadCount * 4));
+  sizes[db] = Math.max(align, pow2(msi ? dbOffset + 4 : 4 * Math.max(1, dbCount)));
+  mws.forEach((bar, i) => {
+    if (!(bar in sizes)) sizes[bar] = Math.max(align, pow2(Number(BigInt(dev.typeGroup[`mw${i + 1}`] ?? '0'))));
+  });
+  const h = newHostState(sizes);
+  write32(h, ctrl, VNTB_CTRL.NUM_MWS, mws.length);
+  write32(h, ctrl, VNTB_CTRL.SPAD_OFFSET, VNTB_CTRL_SIZE);
+  write32(h, ctrl, VNTB_CTRL.SPAD_COUNT, spadCount);
+  write32(h, ctrl, VNTB_CTRL.DB_ENTRY_SIZE, msi ? 0 : 4);
+  for (let i = 0; i < Math.min(dbCount, 32); i++) {
+    write32(h, ctrl, vntbDbData(i), msi ? i : 1 + i);
+    write32(h, ctrl, vntbDbOffset(i), msi ? dbOffset : 0);
+  }
+  if (msi && base !== undefined) h.inbound[String(db)] = String(base);
+  dev.host = h;
+}
+
 export const pciEpfVntb: EpfDriverModel = {
   name: 'pci_epf_vntb',
   // Memory controller class (kernel-abi.md §2.4).
@@ -209,6 +263,7 @@ export const pciEpfVntb: EpfDriverModel = {
       dev_err(k, dev, 'failure register vntb pci driver');
       throw new Errno('EBUSY');
     }
+    setupHostSide(k, dev);
     const bus = vbus(dev);
     k.printk.log(KERN_INFO, `PCI host bridge to bus ${bus}`);
     k.printk.log(KERN_INFO, `pci_bus ${bus}: root bus resource [io  0x0000-0xffffff]`);
@@ -229,11 +284,22 @@ export const pciEpfVntb: EpfDriverModel = {
       throw new Oops(k.printk.oops('0000000000000000', ['pci_unregister_driver+0x44/0x8c', 'epf_ntb_unbind', ...chain], k.splat(), [note]));
     }
     freeDoorbell(k, dev);
+    delete dev.host;
     const bus = vbus(dev);
     // The bus-number resource runs from vbus_number to ff; %pR prints one number when they are
     // equal (observed 7.3.4 by the differential: "[bus 57-ff]", and "[bus ff]" for 255).
     const first = bus.slice(5);
     if (k.b.vntbRemovesBus)
       k.printk.log(KERN_INFO, `pci_bus ${bus}: busn_res: [bus ${first === 'ff' ? first : `${first}-ff`}] is released`);
+  },
+
+  barWritten(_k: KernelContext, dev: EpfDevice, bar: number, offset: number, width: AccessWidth): void {
+    // epf_ntb_cmd_handler, polled doorbells only: for i = 1..db_count-1 a non-zero epf_db[i]
+    // is an event (ntb_db_event) and is written back to 0; epf_db[0] is never looked at.
+    const h = dev.host;
+    if (!h || dev.doorbellVirqs !== undefined || bar !== vntbBars(dev).db) return;
+    const dbCount = Number(dev.typeGroup['db_count']);
+    for (let i = 1; i < dbCount; i++)
+      if (offset < 4 * i + 4 && offset + width / 8 > 4 * i && read32(h, bar, 4 * i) !== 0) write32(h, bar, 4 * i, 0);
   },
 };

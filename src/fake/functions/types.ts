@@ -2,6 +2,7 @@
 // type group, and the probe/bind/unbind callbacks of struct pci_epf_ops.
 import type { EpfDriverName } from '../../boards/types.js';
 import type { Header } from '../../configfs/header.js';
+import type { AccessWidth } from '../../kernel/port.js';
 import type { KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import type { CallChain } from '../pci-epf-core.js';
@@ -30,6 +31,14 @@ export interface EpfDriverModel {
   unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void;
   /** The epc_init event (pci_epc_notify_pending_init after a bind, ≈v6.11+): errors only logged. */
   epcInit?(k: KernelContext, dev: EpfDevice): void;
+  /**
+   * Someone (the host through a BAR, or a CPU store to the RAM behind it) wrote the function's
+   * BAR memory; the bytes are already there. Drivers that poll their BAR (pci-epf-test's
+   * COMMAND every ≈1 ms, vNTB's polled doorbells every 5 ms) act here, as if the poll ran now.
+   */
+  barWritten?(k: KernelContext, dev: EpfDevice, bar: number, offset: number, width: AccessWidth): void;
+  /** The IRQ handler of doorbell `index` (msi_index) ran. */
+  doorbellIrq?(k: KernelContext, dev: EpfDevice, index: number): void;
 }
 
 /** PCI header defaults shared by pci-epf-test and pci-epf-vntb but for the class (kernel-abi.md §2.4). */
