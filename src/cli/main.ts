@@ -20,6 +20,7 @@ import * as planCommand from './commands/plan.js';
 import * as applyCommand from './commands/apply.js';
 import * as clearCommand from './commands/clear.js';
 import * as saveCommand from './commands/save.js';
+import * as devmemCommand from './commands/devmem.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -67,6 +68,7 @@ ${exitCodesHelp()}`,
   saveCommand.register(program, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
+  devmemCommand.register(program, run);
   return program;
 }
 
