@@ -29,6 +29,16 @@ describe('cpuRegs on the board profiles', () => {
     ]);
   });
 
+  it('a reusable (CMA) reserved-memory region is marked so', async () => {
+    const dt = node({ '#address-cells': cells(2), '#size-cells': cells(2) }, {
+      'reserved-memory': node({ '#address-cells': cells(2), '#size-cells': cells(2), ranges: flag() }, {
+        'linux,cma@90000000': node({ compatible: str('shared-dma-pool'), reusable: flag(), reg: cells(0, 0x90000000, 0, 0x1000000) }),
+      }),
+    });
+    const r = await cpuRegs(new DeviceTree(dtPort(dt)), '/reserved-memory/linux,cma@90000000');
+    expect(r.ranges).toEqual([{ node: '/reserved-memory/linux,cma@90000000', index: 0, name: undefined, base: 0x90000000n, size: 0x1000000n, kind: 'reserved', reusable: true }]);
+  });
+
   it('qemu-virt: a cpu node is not CPU-addressable (/cpus has no ranges)', async () => {
     const r = await cpuRegs(treeOf('qemu-virt'), '/cpus/cpu@0');
     expect(r).toMatchObject({ translatable: false, bus: '/cpus' });

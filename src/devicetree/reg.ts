@@ -22,6 +22,11 @@ export interface CpuRange {
   size: bigint;
   /** What is there: RAM (/memory), a /reserved-memory carve-out, or a device's registers. */
   kind: 'memory' | 'reserved' | 'device';
+  /**
+   * A /reserved-memory region marked `reusable` (a CMA pool, reserved-memory.yaml): the kernel
+   * allocates movable pages from it while its owner does not use it, so it holds kernel data.
+   */
+  reusable?: true;
 }
 
 export type CpuRegs =
@@ -98,11 +103,12 @@ export async function cpuRegs(tree: DeviceTree, node: string): Promise<CpuRegs> 
   }
   const names = await tree.strings(node, 'reg-names').catch(keepParseErrorAsUndefined);
   const kind = await kindOf(tree, node);
+  const reusable = kind === 'reserved' && (await tree.flag(node, 'reusable'));
   return {
     translatable: true,
     ranges: spans
       .filter((s) => s.base < ADDR_LIMIT && s.size > 0n)
-      .map((s) => ({ node, index: s.index, name: names?.[s.index], base: s.base, size: s.base + s.size > ADDR_LIMIT ? ADDR_LIMIT - s.base : s.size, kind })),
+      .map((s) => ({ node, index: s.index, name: names?.[s.index], base: s.base, size: s.base + s.size > ADDR_LIMIT ? ADDR_LIMIT - s.base : s.size, kind, ...(reusable ? { reusable: true as const } : {}) })),
   };
 }
 

@@ -201,6 +201,13 @@ describe('checkAccess', () => {
     expect(checkAccess(map, { address: 0x7e000000n, width: 32, value: 1n }).skipped).toEqual([]);
   });
 
+  it('refuses a write into a reusable (CMA) pool as it does RAM; a read is fine', () => {
+    const m: MemoryMap = { problems: [], ranges: [{ node: '/reserved-memory/linux,cma', index: 0, name: undefined, base: 0x90000000n, size: 0x1000000n, kind: 'reserved', reusable: true }] };
+    expect(checkAccess(m, { address: 0x90000000n, width: 32 }).range?.node).toBe('/reserved-memory/linux,cma');
+    expect(() => checkAccess(m, { address: 0x90000000n, width: 32, value: 0n })).toThrow(/reusable \/reserved-memory pool .*can corrupt the running kernel/);
+    expect(checkAccess(m, { address: 0x90000000n, width: 32, value: 0n, force: true }).skipped).toHaveLength(1);
+  });
+
   it('--force lists exactly what it skipped, and nothing when nothing needed skipping', () => {
     expect(checkAccess(map, { address: 0x08090040n, width: 32, value: 0n, force: true }).skipped).toEqual([]);
     const v = checkAccess(map, { address: 0x10000000n, width: 32, force: true });

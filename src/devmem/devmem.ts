@@ -234,6 +234,13 @@ export function checkAccess(map: MemoryMap, req: DevmemRequest): AccessVerdict {
       'write to a device register or a /reserved-memory region instead; add --force only for RAM you know the kernel does not use (a BAR target a function allocated)',
       range.node,
     );
+  else if (req.value !== undefined && range.reusable)
+    refuse(
+      'ram-write',
+      `${what} stores into a reusable /reserved-memory pool (${describeRange(range)}): the kernel lends its pages out (CMA) while its owner does not use them, so the write can corrupt the running kernel`,
+      'add --force only when the pool\'s owner holds that memory now (a buffer it allocated there)',
+      range.node,
+    );
   return { range, skipped };
 }
 

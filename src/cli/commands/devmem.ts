@@ -52,8 +52,8 @@ Checks, before anything is read or written (refusals exit 64):
     (--force does not lift this);
   - [ADDR, ADDR + WIDTH/8) lies inside ONE reg entry of an enabled device-tree node, translated
     through its buses' ranges; the result names the node and the entry;
-  - a write into plain RAM (/memory, outside /reserved-memory and device ranges) is refused: it
-    can corrupt the running kernel.
+  - a write into plain RAM (/memory, outside /reserved-memory and device ranges) or into a
+    reusable (CMA) /reserved-memory pool is refused: it can corrupt the running kernel.
 --force skips the last two and lists exactly what it skipped.
 
 A write is read back, and both values are shown. The read-back of a write-1-to-clear, self-
