@@ -123,7 +123,8 @@ export function parseAddress(text: string): bigint {
 export function parseWidth(text: string | undefined): AccessWidth {
   if (text === undefined) return DEFAULT_WIDTH;
   const hint = 'give WIDTH as 8, 16, 32 or 64 bits (or busybox\'s b, h, w, l)';
-  if (text.length === 1 && Object.hasOwn(LETTER_WIDTH, text.toLowerCase())) return LETTER_WIDTH[text.toLowerCase()]!;
+  // busybox folds case with `| 0x20`: ASCII letters only.
+  if (/^[bhwlBHWL]$/.test(text)) return LETTER_WIDTH[text.toLowerCase()]!;
   // busybox reads a longer WIDTH with xatou(): decimal digits only, leading zeros allowed.
   if (/^[0-9]{1,10}$/.test(text)) {
     const n = Number(text);
