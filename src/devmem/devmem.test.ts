@@ -258,6 +258,17 @@ describe('devmem on a board', () => {
     expect(r.forced).toEqual([expect.stringMatching(/lies in no reg range/)]);
   });
 
+  it('a forced store outside every reg range into /proc/iomem System RAM lists that too', async () => {
+    const base = board('qemu-virt-no-msi', [{ name: 'ram', base: 0x80000000n, size: 0x1000n }]);
+    const iomem = new TextEncoder().encode('40000000-7fffffff : System RAM\n80000000-bfffffff : System RAM\n');
+    const port: KernelPort = { ...base, read: async (p) => (p === '/proc/iomem' ? iomem : base.read(p)) };
+    const r = await devmem(port, { address: 0x80000000n, width: 32, value: 5n, force: true });
+    expect(r.forced).toEqual([expect.stringMatching(/lies in no reg range/), expect.stringMatching(/stores into System RAM \[0x80000000, 0xc0000000\) of \/proc\/iomem/)]);
+    // A read is not affected, and neither is a run without /proc/iomem.
+    expect((await devmem(port, { address: 0x80000000n, width: 32, force: true })).forced).toHaveLength(1);
+    expect((await devmem(base, { address: 0x80000000n, width: 32, value: 5n, force: true })).forced).toHaveLength(1);
+  });
+
   it('imx95: the EP dbi entry of /soc/pcie-ep@4c300000 by name', async () => {
     const port = board('imx95', [{ name: 'dbi', base: 0x4c300000n, size: 0x10000n }]);
     const r = await devmem(port, { address: 0x4c300000n, width: 32 });

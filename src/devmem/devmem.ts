@@ -17,6 +17,7 @@ import type { AccessWidth, KernelPort } from '../kernel/port.js';
 import { DeviceTree, DtMissingError } from '../devicetree/tree.js';
 import { memoryMap, type CpuRange, type MemoryMap } from '../devicetree/reg.js';
 import type { DtParseError } from '../devicetree/decode.js';
+import { readSystemRam, type RamRange } from './iomem.js';
 
 export const WIDTHS: readonly AccessWidth[] = [8, 16, 32, 64];
 export const DEFAULT_WIDTH: AccessWidth = 32;
@@ -188,9 +189,11 @@ function problemsNote(problems: readonly DtParseError[]): string {
 /**
  * Whether the access may go ahead. Throws DevmemRefusedError for an unaligned access (always) and,
  * without `force`, for one that is not inside one enabled node's reg range or that stores into
- * plain RAM; with `force` those become `skipped`, each saying what was not checked.
+ * plain RAM; with `force` those become `skipped`, each saying what was not checked. `systemRam`
+ * (/proc/iomem) adds RAM the device tree does not describe: a forced store outside every reg
+ * range into it is listed as skipped too.
  */
-export function checkAccess(map: MemoryMap, req: DevmemRequest): AccessVerdict {
+export function checkAccess(map: MemoryMap, req: DevmemRequest, systemRam: readonly RamRange[] = []): AccessVerdict {
   const { address, width } = req;
   const bytes = BigInt(width / 8);
   const what = `${width}-bit ${req.value === undefined ? 'read' : 'write'} at ${formatAddress(address)}`;
@@ -242,6 +245,15 @@ export function checkAccess(map: MemoryMap, req: DevmemRequest): AccessVerdict {
       'add --force only when the pool\'s owner holds that memory now (a buffer it allocated there)',
       range.node,
     );
+  if (req.value !== undefined && !range) {
+    const ram = systemRam.find((m) => address < m.base + m.size && end > m.base);
+    if (ram)
+      refuse(
+        'ram-write',
+        `${what} stores into System RAM [${formatAddress(ram.base)}, ${formatAddress(ram.base + ram.size)}) of /proc/iomem, which the device tree does not describe: it can corrupt the running kernel`,
+        'write to a device register or a /reserved-memory region instead',
+      );
+  }
   return { range, skipped };
 }
 
@@ -282,7 +294,9 @@ export async function devmem(port: KernelPort, req: DevmemRequest): Promise<Devm
       });
     map = { ranges: [], problems: [] };
   }
-  const verdict = checkAccess(map, req);
+  // Only a forced store outside every reg range consults the kernel's own RAM map.
+  const ram = req.force && req.value !== undefined ? ((await readSystemRam(port)) ?? []) : [];
+  const verdict = checkAccess(map, req, ram);
   const r = verdict.range;
   const where = r ? `${r.node} reg[${r.index}]${r.name ? ` "${r.name}"` : ''}` : '';
   const guard = async <T>(op: 'read' | 'write', fn: () => Promise<T>): Promise<T> => {

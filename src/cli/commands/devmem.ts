@@ -54,7 +54,8 @@ Checks, before anything is read or written (refusals exit 64):
     through its buses' ranges; the result names the node and the entry;
   - a write into plain RAM (/memory, outside /reserved-memory and device ranges) or into a
     reusable (CMA) /reserved-memory pool is refused: it can corrupt the running kernel.
---force skips the last two and lists exactly what it skipped.
+--force skips the last two and lists exactly what it skipped (a forced write outside every reg
+range that lands in /proc/iomem's System RAM, as on an EFI boot without /memory, is listed too).
 
 A write is read back, and both values are shown. The read-back of a write-1-to-clear, self-
 clearing, write-only or FIFO register may differ from what was written: that is not an error
