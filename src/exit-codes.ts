@@ -23,7 +23,9 @@ export const EXIT = {
   /**
    * The command line was wrong: unknown option, an option the command does not use, board or
    * kernel version, a snapshot target or --mock-state file that cannot be used. Checked before
-   * anything is read or written.
+   * anything is read or written. Also a `devmem` access refused against the device tree
+   * (unaligned, outside every reg range, a store into RAM): nothing is read or written at the
+   * address, and the fix is another address or --force.
    */
   USAGE: 64,
   /** The config file is not valid (sysexits EX_DATAERR): every issue with file, line and column. */

@@ -21,6 +21,7 @@ import * as applyCommand from './commands/apply.js';
 import * as clearCommand from './commands/clear.js';
 import * as saveCommand from './commands/save.js';
 import * as mockCommand from './commands/mock.js';
+import * as devmemCommand from './commands/devmem.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -59,23 +60,17 @@ ${exitCodesHelp()}`,
   const run = async (spec: CommandSpec, cmd: Command, fn: (ctx: RunContext) => Promise<number>): Promise<void> => {
     process.exitCode = await fn(runContext(spec, cmd.optsWithGlobals<GlobalFlags>(), cleanup));
   };
-  probeCommand.register(program, run);
-  statusCommand.register(program, run);
-  validateCommand.register(program, run);
-  planCommand.register(program, run);
-  applyCommand.register(program, run);
-  clearCommand.register(program, run);
-  saveCommand.register(program, run);
-  snapshotCommand.register(program, run);
-  boardsCommand.register(program, run);
-  mockCommand.register(program, run);
+  for (const c of COMMANDS) c.register(program, run);
   return program;
 }
+
+/** Every verb, in --help order: registered and named in usage hints from this one list. */
+const COMMANDS = [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, snapshotCommand, boardsCommand, devmemCommand, mockCommand];
 
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
-  const verb = argv.find((a) => [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, snapshotCommand, boardsCommand].map((c) => c.spec.name).includes(a));
+  const verb = argv.find((a) => COMMANDS.map((c) => c.spec.name).includes(a));
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   const help = `run \`epctl ${verb ? `${verb} ` : ''}--help\` for the usage`;
   const message = e.code === 'commander.help' || e.code === 'commander.helpDisplayed' ? 'no command given' : first;
