@@ -13,6 +13,8 @@ export interface ConvergeOptions {
   removeForeign?: boolean;
   /** What the plan is for, in the heading. */
   what: string;
+  /** --force: skip the doorbell preflight (plan.ts PlanInput.force). */
+  force?: boolean;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -30,7 +32,7 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   const { functionPath } = await import('../plan/plan.js');
   const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
   const before = ownership.list();
-  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), pendingRestarts: ownership.restarts() });
+  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), ...(opts.force ? { force: true } : {}), pendingRestarts: ownership.restarts() });
   const paint = paintFor(process.stdout);
   const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
   if (plan.refusals.length || plan.ops.length === 0) {

@@ -15,7 +15,7 @@ export interface Planned {
   problems: Problem[];
 }
 
-export async function planFor(port: KernelPort, config: Config, owned: ReadonlySet<string>, opts: { removeForeign?: boolean; pendingRestarts?: readonly string[] } = {}): Promise<Planned> {
+export async function planFor(port: KernelPort, config: Config, owned: ReadonlySet<string>, opts: { removeForeign?: boolean; pendingRestarts?: readonly string[]; force?: boolean } = {}): Promise<Planned> {
   const board = await probe(port);
   const problems: Problem[] = [...board.problems];
   const pciEp = await observePciEp(port, attempter(problems));

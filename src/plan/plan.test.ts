@@ -135,3 +135,52 @@ describe('hazard rules by kernel version', () => {
     }
   });
 });
+
+describe('doorbell preflight on every board profile, and --force', () => {
+  const yamlFor = (epc: string) => `functions: [{ driver: pci_epf_test, name: t, controller: ${epc}, msi_interrupts: 1, doorbell: true }]`;
+
+  it('refuses a doorbell exactly where probe says no or that rings would be lost, naming the DT node and the fix', async () => {
+    const { BOARDS } = await import('../boards/index.js');
+    const { probe } = await import('../probe/probe.js');
+    let refused = 0;
+    let allowed = 0;
+    for (const board of Object.keys(BOARDS)) {
+      const state = await probe(createFakeKernel({ board }));
+      for (const c of state.controllers) {
+        const k = createFakeKernel({ board });
+        const { plan } = await planFor(k, parseConfig(`version: 1\n${yamlFor(c.name)}`, 'x.yaml'), new Set());
+        const r = plan.refusals.filter((x) => x.where === 'functions.0.doorbell');
+        const expectRefusal = !c.doorbell.capable || c.doorbell.ringLost === true;
+        expect(r.length, `${board} ${c.name}: ${c.doorbell.code}`).toBe(expectRefusal ? 1 : 0);
+        if (expectRefusal) {
+          refused++;
+          // The rule in one sentence that names the controller's DT node, and a fix.
+          expect(r[0]!.reason, `${board} ${c.name}`).toContain(c.dtNode!.slice(c.dtNode!.lastIndexOf('/') + 1));
+          expect(r[0]!.fix.length).toBeGreaterThan(10);
+        } else allowed++;
+      }
+    }
+    expect(refused).toBeGreaterThan(5);
+    expect(allowed).toBeGreaterThan(5);
+  });
+
+  it('refuses a doorbell whose host ring would never arrive (the i.MX95 v6.18 DT) with the DT fix', async () => {
+    const got = await refusalsOf('imx95-v6.18', '7.3', yamlFor('4c300000.pcie-ep'));
+    expect(got.join('\n')).toMatch(/^functions\.0\.doorbell: the kernel would allocate the doorbell on 4c300000\.pcie-ep, but a host ring would never arrive: .*DeviceID 0x98 .* \| fix: change the device tree:$/m);
+  });
+
+  it('--force turns the preflight into notes that say what was skipped; kernel-enforced rules stay refusals', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt-msi-parent' });
+    const forced = await planFor(k, parseConfig(`version: 1\n${yamlFor('auto')}`, 'x.yaml'), new Set(), { force: true });
+    expect(forced.plan.refusals).toEqual([]);
+    expect(forced.plan.notes.join('\n')).toMatch(/^--force: skipped the doorbell preflight for pci_epf_test\/t on 7e000000\.pcie-ep: .*msi-parent/m);
+    expect(forced.plan.ops.some((o) => o.kind === 'link')).toBe(true);
+    // One doorbell owner per controller is the kernel's rule (pci-ep-msi.c): --force does not skip it.
+    const two = await planFor(createFakeKernel({ board: 'qemu-virt' }), parseConfig(`version: 1
+functions:
+  - { driver: pci_epf_test, name: a, controller: auto, msi_interrupts: 1, doorbell: true }
+  - { driver: pci_epf_test, name: b, controller: auto, msi_interrupts: 1, doorbell: true }
+`, 'x.yaml'), new Set(), { force: true });
+    expect(two.plan.refusals.map((r) => r.where)).toEqual(['functions.1.doorbell']);
+  });
+});

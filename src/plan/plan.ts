@@ -86,6 +86,12 @@ export interface PlanInput {
   removeForeign?: boolean;
   /** Controllers an earlier apply stopped and was killed before starting again (state file). */
   pendingRestarts?: readonly string[];
+  /**
+   * --force: the doorbell preflight (the verdict from the device tree and kernel, vNTB's
+   * release) becomes notes saying what was skipped. Kernel-enforced rules (one doorbell owner,
+   * the first function linked) stay refusals, and apply still proves a vNTB's doorbell rows.
+   */
+  force?: boolean;
 }
 
 export const functionPath = (key: string): string => `${FUNCTIONS}/${key}`;
@@ -179,10 +185,15 @@ export function plan(input: PlanInput): Plan {
       refuse(`${w.field}.doorbell`, 'doorbells are allocated when the function is linked to a controller', 'give controller (or primary)');
       continue;
     }
+    // The preflight: what the device tree and the kernel say before anything is touched.
+    const preflight = (reason: string, fix: string): void =>
+      input.force ? void notes.push(`--force: skipped the doorbell preflight for ${w.key} on ${w.epc}: ${reason}`) : refuse(`${w.field}.doorbell`, reason, fix);
     const verdict = board.controllers.find((c) => c.name === w.epc)?.doorbell;
-    if (verdict && verdict.capable !== true) refuse(`${w.field}.doorbell`, verdict.reason, verdict.fix ? `change the device tree:\n${verdict.fix}` : (verdict.fixMissing ?? 'see `epctl probe`'));
+    const dtFix = (v: NonNullable<typeof verdict>): string => (v.fix ? `change the device tree:\n${v.fix}` : (v.fixMissing ?? 'see `epctl probe`'));
+    if (verdict && !verdict.capable) preflight(verdict.reason, dtFix(verdict));
+    else if (verdict?.ringLost) preflight(`the kernel would allocate the doorbell on ${w.epc}, but a host ring would never arrive: ${verdict.warnings[0] ?? verdict.reason}`, dtFix(verdict));
     if (w.fc.driver === 'pci_epf_vntb' && behaviour && !behaviour.vntbDoorbell)
-      refuse(`${w.field}.doorbell`, `vNTB MSI doorbells arrived in Linux 6.19 (dc693d606644); ${input.release!.release} polls its doorbell registers`, 'drop doorbell, or run 6.19 or newer');
+      preflight(`vNTB MSI doorbells arrived in Linux 6.19 (dc693d606644); ${input.release!.release} polls its doorbell registers`, 'drop doorbell, or run 6.19 or newer');
     const rivals = wants.filter((o) => o !== w && o.fc.doorbell && o.epc === w.epc);
     if (rivals.length && wants.indexOf(rivals[0]!) > wants.indexOf(w))
       refuse(`${rivals[0]!.field}.doorbell`, `only the first function linked to ${w.epc} can own doorbells (pci_epf_alloc_doorbell: "Doorbell doesn't support multiple EPF"), and ${w.key} asks too`, 'keep doorbell on one function per controller');

@@ -15,6 +15,7 @@ export function register(program: Command, run: Run): void {
     .option('-y, --yes', 'do not ask for confirmation on a terminal (without a terminal epctl never asks)')
     .option('--wait <seconds>', 'wait this long for another epctl changing the board (default: fail at once)')
     .option('--json', 'print the result as JSON')
+    .option('--force', "skip the doorbell preflight (the device tree's verdict, the release); the plan says what it skipped, and a vNTB's doorbell rows are still checked after its link")
     .addHelpText(
       'after',
       `
@@ -37,12 +38,12 @@ Examples:
 It exits 0 when the board matches the config, 1 when it was refused or failed (rolled back),
 65 when the config file is not valid.`,
     )
-    .action((opts: { config: string; yes?: boolean; wait?: string }, cmd: Command) =>
+    .action((opts: { config: string; yes?: boolean; wait?: string; force?: boolean }, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const { loadConfig } = await import('../../config/load.js');
         const { converge } = await import('../converge-run.js');
         const config = await loadConfig(opts.config);
-        return withBoardChange(ctx, { lock: true, waitSeconds: waitSeconds(opts.wait) }, (c) => converge(ctx, c, config, { yes: opts.yes === true, what: opts.config }));
+        return withBoardChange(ctx, { lock: true, waitSeconds: waitSeconds(opts.wait) }, (c) => converge(ctx, c, config, { yes: opts.yes === true, what: opts.config, ...(opts.force ? { force: true } : {}) }));
       }),
     );
 }

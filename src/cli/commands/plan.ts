@@ -16,6 +16,7 @@ export function register(program: Command, run: Run): void {
     .description('Show the configfs operations that would bring the board to the config (reads only).')
     .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG)
     .option('--json', 'print the plan as JSON')
+    .option('--force', "skip the doorbell preflight (the device tree's verdict, the release); the plan says what it skipped, and a vNTB's doorbell rows are still checked after its link")
     .addHelpText(
       'after',
       `
@@ -33,7 +34,7 @@ Examples:
 It exits 0 when there is nothing to do, 2 when there are changes, 1 when the board cannot take
 the config (each reason with its fix), 65 when the config file is not valid.`,
     )
-    .action((opts: { config: string }, cmd: Command) =>
+    .action((opts: { config: string; force?: boolean }, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const { loadConfig } = await import('../../config/load.js');
         const { planFor } = await import('../../plan/converge.js');
@@ -41,7 +42,7 @@ the config (each reason with its fix), 65 when the config file is not valid.`,
         const config = await loadConfig(opts.config);
         // Reads only: no lock, so plan works while another epctl applies.
         return withBoardChange(ctx, { lock: false }, async ({ port, ownership }) => {
-          const { plan, problems } = await planFor(port, config, new Set(ownership.list()));
+          const { plan, problems } = await planFor(port, config, new Set(ownership.list()), opts.force ? { force: true } : {});
           if (ctx.json) writeOut(JSON.stringify({ config: opts.config, board: port.origin, ...plan, problems }, null, 2) + '\n');
           else writeOut(renderPlan(plan, `plan for ${port.origin === '/' ? 'this board' : port.origin}, config ${opts.config}`, paintFor(process.stdout)));
           return plan.refusals.length ? EXIT.ERROR : plan.ops.length ? EXIT.PENDING : EXIT.OK;
