@@ -62,6 +62,8 @@ export interface ControllerState {
   epfs: string[];
   /** epc->function_num_map: function numbers in use. */
   funcNos: number[];
+  /** The simulated host's side of the link; absent = up (the host is always there). Read by debugfs.ts. */
+  hostLink?: 'up' | 'down';
 }
 
 export interface DriverState {

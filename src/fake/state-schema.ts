@@ -68,6 +68,7 @@ const controller = z.object({
   links: z.record(z.string(), name),
   epfs: z.array(name),
   funcNos: z.array(uint),
+  hostLink: z.optional(z.enum(['up', 'down'])),
 });
 
 const log = z.object({
