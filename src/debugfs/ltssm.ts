@@ -108,7 +108,7 @@ export function parseLtssm(text: string, path = ltssmPath('<epc>')): Ltssm {
 }
 
 /** Why there is no LTSSM reading. */
-export type LinkUnavailable = 'debugfs-not-mounted' | 'kernel-too-old' | 'no-debugfs-config' | 'no-ltssm-file' | 'permission';
+export type LinkUnavailable = 'debugfs-not-mounted' | 'kernel-too-old' | 'no-debugfs-config' | 'no-ltssm-file' | 'permission' | 'unreadable';
 
 export type LinkState =
   | ({ available: true; path: string; text: string } & Ltssm)
