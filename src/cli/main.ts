@@ -20,6 +20,7 @@ import * as planCommand from './commands/plan.js';
 import * as applyCommand from './commands/apply.js';
 import * as clearCommand from './commands/clear.js';
 import * as saveCommand from './commands/save.js';
+import * as doorbellCommand from './commands/doorbell.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -65,6 +66,7 @@ ${exitCodesHelp()}`,
   applyCommand.register(program, run);
   clearCommand.register(program, run);
   saveCommand.register(program, run);
+  doorbellCommand.register(program, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
   return program;
@@ -73,7 +75,7 @@ ${exitCodesHelp()}`,
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
-  const verb = argv.find((a) => [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, snapshotCommand, boardsCommand].map((c) => c.spec.name).includes(a));
+  const verb = argv.find((a) => [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, doorbellCommand, snapshotCommand, boardsCommand].map((c) => c.spec.name).includes(a));
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   const help = `run \`epctl ${verb ? `${verb} ` : ''}--help\` for the usage`;
   const message = e.code === 'commander.help' || e.code === 'commander.helpDisplayed' ? 'no command given' : first;
