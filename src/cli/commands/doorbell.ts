@@ -17,6 +17,8 @@ const DEFAULT_TIMEOUT_S = 30;
 const MAX_TIMEOUT_S = 86_400;
 /** Between two looks at the board while waiting. */
 const POLL_MS = 500;
+/** How long a look waits for another run's lock on a simulated board, at least. */
+const LOCK_WAIT_MS = 10_000;
 
 /** --timeout S: seconds, a decimal from 0 (look once) to a day. */
 export function parseTimeout(text: string): number {
@@ -79,12 +81,23 @@ reasons are printed), or the code of the first problem met while reading the boa
         if (opts.timeout !== undefined && !opts.waitReady) throw new UsageError('--timeout only applies with --wait-ready', `add --wait-ready, or drop --timeout ${opts.timeout}`);
         const timeout = opts.timeout === undefined ? DEFAULT_TIMEOUT_S : parseTimeout(opts.timeout);
         const { doorbellStatus, doorbellStatusExitCode } = await import('../../doorbell/status.js');
-        // Read without the lock: status changes nothing. Each look opens the board anew, so a
-        // --mock-state another run changes is seen.
-        const look = (): Promise<DoorbellStatus> => withBoard(ctx, (port) => doorbellStatus(port));
+        const deadline = Date.now() + timeout * 1000;
+        // Each look opens the board anew, so what another run (apply) changes is seen. A
+        // simulated board kept in --mock-state is read at open and written back at close: the
+        // look holds the board's lock, so it never writes back a state older than that run's.
+        const look = async (): Promise<DoorbellStatus> => {
+          const { acquireLock } = await import('../../state/lock.js');
+          const lock = ctx.board?.kind === 'mock' && ctx.lockFile !== undefined ? await acquireLock(ctx.lockFile, ctx.command, Math.max(LOCK_WAIT_MS, deadline - Date.now())) : undefined;
+          const forget = lock && ctx.cleanup.track(lock.file);
+          try {
+            return await withBoard(ctx, (port) => doorbellStatus(port));
+          } finally {
+            await lock?.release();
+            forget?.();
+          }
+        };
         let state = await look();
         if (opts.waitReady) {
-          const deadline = Date.now() + timeout * 1000;
           let said = '';
           while (!state.ready && Date.now() < deadline) {
             const now = state.waiting.join('\n');
