@@ -71,6 +71,15 @@ describe('epctl doorbell status', () => {
     expect(r.stdout).toMatch(/^ready: every doorbell function is ready$/m);
   });
 
+  it('a recording keeps the link state: snapshot records ltssm_status, doorbell status --root reads it', async () => {
+    const dir = await tmp();
+    const rec = path.join(dir, 'rec');
+    expect((await epctl(['snapshot', rec, '--mock', 'rk3588'])).exitCode).toBe(0);
+    expect(await fs.readFile(path.join(rec, 'sys/kernel/debug/dwc_pcie_a40000000.pcie-ep/ltssm_status'), 'utf8')).toBe('DETECT_QUIET (0x00)\n');
+    const s = JSON.parse((await epctl(['doorbell', 'status', '--root', rec, '--json'])).stdout);
+    expect(s.controllers[0].link).toMatchObject({ available: true, state: 'DETECT_QUIET', linkUp: false });
+  });
+
   it('refuses --timeout without --wait-ready and a --timeout that is not seconds (exit 64, one line and a fix)', async () => {
     const a = await epctl(['doorbell', 'status', '--mock', 'qemu-virt', '--timeout', '5']);
     expect(a.exitCode).toBe(EXIT.USAGE);
