@@ -4,6 +4,8 @@
 // DesignWare link state.
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
+import fc from 'fast-check';
+import type { KernelPort } from '../kernel/port.js';
 import { createFakeKernel, type FakeKernel } from '../fake/index.js';
 import { parseConfig } from '../config/load.js';
 import { planFor } from '../plan/converge.js';
@@ -174,5 +176,48 @@ describe('readiness ordering: a doorbell is ready only once its irq has a handle
     expect(r.notes.join(' ')).not.toContain('enabled it now');
     const on = functionDoorbells(input(fn('pci_epf_test'), [row(31, 0, ['pci-ep-test-doorbell'])]));
     expect(on.notes[0]).toBe('The host has enabled it now: irq 31.');
+  });
+});
+
+describe('doorbell status on a board with one file holding arbitrary bytes', () => {
+  /** The fake kernel with reads of PATH answered by BYTES. */
+  const hostile = (inner: KernelPort, path: string, bytes: Uint8Array): KernelPort =>
+    new Proxy(inner, {
+      get(target, prop, receiver) {
+        const orig = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof orig !== 'function') return orig;
+        if (prop === 'read') return (p: string) => (p === path ? Promise.resolve(bytes) : (orig as (p: string) => Promise<Uint8Array>).call(target, p));
+        return (orig as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+  const VNTB_IMX95 = VNTB.replace('auto: { start: true }', '4c300000.pcie-ep: { start: true }').replace('primary: auto', 'primary: 4c300000.pcie-ep').replace('db_count: 16', 'db_count: 4');
+
+  it('never throws, names the file in a problem, and is ready only with every row and its handler (fixed seed)', async () => {
+    const k = await applied('imx95', VNTB_IMX95);
+    const clean = await doorbellStatus(k);
+    expect(clean.controllers[0]!.functions[0]).toMatchObject({ mode: 'its', ready: true, expected: 4 });
+    expect(clean.controllers[0]!.link).toMatchObject({ state: 'L0' });
+    const paths = [
+      '/proc/interrupts',
+      '/sys/kernel/debug/dwc_pcie_4c300000.pcie-ep/ltssm_status',
+      '/sys/kernel/config/pci_ep/functions/pci_epf_vntb/func1/pci_epf_vntb.0/db_count',
+      '/sys/kernel/config/pci_ep/functions/pci_epf_vntb/func1/vendorid',
+    ];
+    const text = fc.oneof(fc.uint8Array({ maxLength: 48 }), fc.constantFrom('L1_1 (0x141)\n', '4\n', '5\n', '0x1957\n', '           CPU0       \n 18:  0  ITS-pMSI-4c300000.pcie-ep 0 Edge\n').map((t) => new TextEncoder().encode(t)));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paths), text, async (path, bytes) => {
+        const s = await doorbellStatus(hostile(k, path, bytes));
+        const f = s.controllers[0]!.functions[0];
+        // A function whose directory cannot be read is left out (observe.ts), with a problem naming the file.
+        if (f === undefined) expect(s.problems.some((p) => p.path === path)).toBe(true);
+        if (f?.ready) {
+          expect(f.expected).not.toBeNull();
+          expect(f.irqs.filter((i) => i.actions.includes('pci_epf_vntb_db')).length).toBeGreaterThanOrEqual(f.expected!);
+        }
+        expect(s.ready).toBe(s.waiting.length === 0);
+        if (path.endsWith('ltssm_status') && !s.controllers[0]!.link.available) expect(s.problems.some((p) => p.path === path)).toBe(true);
+      }),
+      { seed: 0xd00b, numRuns: 150 },
+    );
   });
 });
