@@ -156,6 +156,13 @@ describe('readiness ordering: a doorbell is ready only once its irq has a handle
     expect(r).toMatchObject({ mode: 'its', ready: true });
   });
 
+  it('vNTB: every row with its handler, but the verdict says a ring is lost on the way: not ready', () => {
+    const i = input(fn('pci_epf_vntb', { db_count: '4\n' }), [18, 19, 20, 21].map((v, n) => row(v, n, ['pci_epf_vntb_db'])));
+    const r = functionDoorbells({ ...i, controller: { ...i.controller!, doorbell: { ...i.controller!.doorbell, ringLost: true } } });
+    expect(r).toMatchObject({ mode: 'its', ready: false });
+    expect(r.reason).toContain('would not reach them');
+  });
+
   it('vNTB: rows with only handler-less irqs are no doorbells yet (polled, not ready)', () => {
     const r = functionDoorbells(input(fn('pci_epf_vntb', { db_count: '4\n' }), [0, 1, 2, 3].map((i) => row(18 + i, i, []))));
     expect(r).toMatchObject({ mode: 'polled', ready: false });

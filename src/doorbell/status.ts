@@ -240,6 +240,8 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
     if (expected === null) return result('its', false, `${mine.length} ${action} row(s) on ${chip}, but db_count could not be read, so whether all doorbells have their handler is unknown.`);
     if (mine.length < expected)
       return result('its', false, `${mine.length} of ${expected} doorbells have their handler (${action} on ${chip}); ${expected - mine.length} still missing.`);
+    if (verdict.ringLost)
+      return result('its', false, `all ${expected} doorbells are on ${chip} with their handler, but a host's ring would not reach them: the EP's ITS or DeviceID differs from the RC node's (see the warning of \`epctl probe\`).`);
     return result('its', true, `all ${expected} doorbells are on ${chip} with their handler ${action} (irqs ${mine.map((r) => r.virq).join(', ')}).`);
   }
 
