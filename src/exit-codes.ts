@@ -1,7 +1,7 @@
 // Exit codes of every epctl command, one per failure class; documented in README.md and in
 // `epctl --help` (test/e2e/exit-codes.test.ts holds the three together).
-// 1 is the generic error; 2 is `plan`'s "changes pending"; 64, 70, 73 and 74 follow
-// BSD sysexits.h (EX_USAGE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR).
+// 1 is the generic error; 2 is `plan`'s "changes pending"; 64, 70, 73, 74 and 75 follow
+// BSD sysexits.h (EX_USAGE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL).
 export const EXIT = {
   OK: 0,
   /** A kernel operation or another step failed. */
@@ -36,6 +36,11 @@ export const EXIT = {
   CANT_WRITE: 73,
   /** Standard output could not be written (closed pipe, full disk); epctl stops quietly. */
   STDOUT: 74,
+  /**
+   * `doorbell status --wait-ready`: the timeout passed before every doorbell function was ready
+   * (sysexits EX_TEMPFAIL: a temporary state, try again later); the reasons are printed.
+   */
+  NOT_READY: 75,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -59,4 +64,5 @@ export const EXIT_SUMMARY: Readonly<Record<ExitCode, string>> = {
   70: 'a bug in epctl',
   73: 'an output file could not be written',
   74: 'standard output could not be written',
+  75: 'not ready: `doorbell status --wait-ready` timed out before every doorbell was ready',
 };

@@ -4,7 +4,8 @@
 // (empty = pass) and the detail to print.
 import { probe } from '../../src/probe/probe.js';
 import { createFakeKernel } from '../../src/fake/index.js';
-import { DOORBELL_ACTION, doorbellRows, parseInterrupts, type IrqRow } from '../../src/procfs/interrupts.js';
+import { DOORBELL_ACTION, parseInterrupts, type IrqRow } from '../../src/procfs/interrupts.js';
+import { doorbellRows } from '../../src/doorbell/irqs.js';
 import type { DtVariant } from './dts.js';
 import { jsonDiff } from './json-diff.js';
 

@@ -37,6 +37,8 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['PCI_ENDPOINT_MSI_DOORBELL', kernelBehaviour(v).doorbell ? 'y' : 'n'],
     ['IKCONFIG', 'y'],
     ['IKCONFIG_PROC', 'y'],
+    // debugfs is mounted on every simulated board (procfs.ts /proc/mounts).
+    ['DEBUG_FS', 'y'],
   ]);
   // A driver the release does not have yet is not built, whatever the board's config asks.
   for (const d of board.functionDrivers) if (d !== 'nvmet_pci_epf' || kernelBehaviour(v).nvmetPciEpf) config.set(EPF_DRIVER_SYMBOL[d], 'y');

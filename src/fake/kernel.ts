@@ -35,6 +35,7 @@ import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
 import { PhysicalBus } from './phys.js';
 import { GITS_TRANSLATER_OFFSET, makeHost, rebuildRegions, type FakeHost } from './host.js';
+import { debugfsParts, debugfsRead, debugfsReaddir, debugfsStat, type DebugfsView } from './debugfs.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -58,6 +59,7 @@ type Route =
   | { fs: 'proc'; file: 'interrupts' | ProcFile }
   | { fs: 'irq'; parts: string[] }
   | { fs: 'kmsg' }
+  | { fs: 'debugfs'; parts: string[] }
   | { fs: 'memfs' };
 
 export class FakeKernelImpl implements FakeKernel, KernelContext {
@@ -253,6 +255,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
           throw new Errno('EAGAIN');
+        case 'debugfs':
+          return Buffer.from(debugfsRead(this.debugfs(), r.parts));
         case 'memfs':
           return this.vol.readFileSync(p) as Buffer;
       }
@@ -382,6 +386,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           if (r.parts.length === 0) return this.irqTable.virqs().map(String);
           if (r.parts.length === 1 && this.irqTable.get(Number(r.parts[0]))) return Object.keys(this.irqTable.sysfsAttributes(Number(r.parts[0]))!).sort();
           throw new Errno(r.parts.length === 1 ? 'ENOENT' : 'ENOTDIR');
+        case 'debugfs':
+          return debugfsReaddir(this.debugfs(), r.parts);
         case 'memfs':
           return (this.vol.readdirSync(p) as string[]).sort();
         default:
@@ -516,7 +522,20 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
+    const debugfs = debugfsParts(p);
+    if (debugfs) return { fs: 'debugfs', parts: debugfs };
     return { fs: 'memfs' };
+  }
+
+  /** DesignWare debugfs (./debugfs.ts): from 6.15, with CONFIG_DEBUG_FS, on `dwc` controllers. */
+  private debugfs(): DebugfsView {
+    const dir = '/sys/kernel/debug';
+    return {
+      board: this.board,
+      m: this.m,
+      enabled: this.b.dwcLtssmDebugfs && this.config('DEBUG_FS') !== 'n',
+      memfsChildren: () => (this.vol.existsSync(dir) ? (this.vol.readdirSync(dir) as string[]) : []),
+    };
   }
 
   /** The directory and last name of a configfs path; `atRoot` is the errno for the mount point itself. */
@@ -548,6 +567,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (r.parts.length === 2 && r.parts[1]! in this.irqTable.sysfsAttributes(Number(r.parts[0]))!) return { kind: 'file', mode: 0o444, size: 4096, nlink: 1, uid: 0, gid: 0 };
         throw new Errno('ENOENT');
       }
+      case 'debugfs':
+        return debugfsStat(this.debugfs(), r.parts);
       case 'memfs':
         return memfsStat(this.vol, p, follow);
     }

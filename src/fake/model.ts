@@ -86,6 +86,8 @@ export interface ControllerState {
   funcNos: number[];
   /** The eDMA interrupt-emulation virq, once a doorbell used it (DesignWare with eDMA). */
   edmaDbVirq?: number;
+  /** The simulated host's side of the link; absent = up (the host is always there). Read by debugfs.ts. */
+  hostLink?: 'up' | 'down';
 }
 
 export interface DriverState {

@@ -78,6 +78,7 @@ const controller = z.object({
   epfs: z.array(name),
   funcNos: z.array(uint),
   edmaDbVirq: z.optional(uint),
+  hostLink: z.optional(z.enum(['up', 'down'])),
 });
 
 const log = z.object({

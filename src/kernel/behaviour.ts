@@ -76,6 +76,11 @@ export interface KernelBehaviour {
   /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
   nvmetPciEpf: boolean;
   /**
+   * drivers/pci/controller/dwc/pcie-designware-debugfs.c (v6.15, Hans Zhang): DesignWare
+   * controllers get debugfs dwc_pcie_<dev>/ltssm_status, mode 0444, "%s (0x%02x)\n".
+   */
+  dwcLtssmDebugfs: boolean;
+  /**
    * WARN splat details seen by the differential: "cut here" printed at level 6 on 7.3.4 and 4 on
    * 6.12.117; the CPU line ends in two spaces (7.3.4, after PREEMPTLAZY) or one (6.12.117); the first
    * frame is marked " (P)" on 7.3.4 only. 6.1 keeps the earlier model (no trailing space) [not observed].
@@ -106,6 +111,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     newWarnFormat: v73,
     subGroupsDelayed: !atLeast(v, '7.0'),
     nvmetPciEpf: atLeast(v, '6.14'),
+    dwcLtssmDebugfs: atLeast(v, '6.15'),
     vntbRemovesBus: v73,
     vntbDbRangeAtBind: atLeast(v, '6.12') && !v73,
     vntbRebindSafe: v73,

@@ -14,7 +14,8 @@ import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction } from '../configfs/observe.js';
 import { readsAs } from './attributes.js';
-import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, PROC_INTERRUPTS, doorbellChip, doorbellRows, parseInterrupts } from '../procfs/interrupts.js';
+import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, PROC_INTERRUPTS, doorbellChip, parseInterrupts } from '../procfs/interrupts.js';
+import { doorbellRows } from '../doorbell/irqs.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
 
 export interface ApplyHooks {

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InterruptsParseError, doorbellRows, parseInterrupts, type ParsedInterrupts } from './interrupts.js';
+import { InterruptsParseError, parseInterrupts, type ParsedInterrupts } from './interrupts.js';
+import { doorbellRows } from '../doorbell/irqs.js';
 import { EXIT } from '../exit-codes.js';
 import { IrqTable } from '../fake/irq.js';
 import { parseRelease } from '../kernel/version.js';

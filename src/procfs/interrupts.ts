@@ -320,12 +320,3 @@ function countReason(found: number, ncpu: number, bad: string | undefined): stri
   if (bad !== undefined) return `count ${found + 1} of ${ncpu} is not a decimal number (${JSON.stringify(bad)})`;
   return `row has ${found} count${found === 1 ? '' : 's'} for ${ncpu} CPU column${ncpu === 1 ? '' : 's'}`;
 }
-
-/**
- * The rows of an endpoint controller's RC-to-EP doorbells: chip `ITS-pMSI-<epc>` (per-device
- * platform-MSI domain named after the EPC's platform device, kernel-abi.md §8.2).
- */
-export function doorbellRows(parsed: ParsedInterrupts, epcName: string): IrqRow[] {
-  const chip = doorbellChip(epcName);
-  return parsed.rows.filter((r) => r.chip === chip);
-}

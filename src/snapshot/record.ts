@@ -21,6 +21,7 @@ import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_CONFIG_GZ } from '../procfs/kconfig.js';
 import { KALLSYMS, symbolLines } from '../procfs/kallsyms.js';
 import { PCI_EPF_BUS } from '../sysfs/paths.js';
+import { ltssmPath } from '../debugfs/ltssm.js';
 
 /** Files later commands read that probe may not touch. */
 /**
@@ -240,6 +241,8 @@ async function snapshotDir(source: KernelPort, dir: string): Promise<SnapshotRes
   }
   for (const f of EXTRA_FILES) await copyPath(f);
   for (const t of EXTRA_TREES) await copyTree(t);
+  // The link state `doorbell status` and `status` show (DesignWare debugfs, where it exists).
+  for (const c of board.controllers) if (await source.exists(ltssmPath(c.name))) await copyPath(ltssmPath(c.name));
 
   syncFs.writeFileSync(
     nodePath.join(out.dir, MANIFEST),

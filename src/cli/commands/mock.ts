@@ -275,7 +275,8 @@ async function vntbAction(fake: FakeKernel, e: HostEndpoint, r: FunctionResult, 
 
 /** The doorbell's /proc/interrupts count (all CPUs), or null when the row is absent. */
 async function rowCount(fake: FakeKernel, e: HostEndpoint, action: string, hwirq: number): Promise<number | null> {
-  const { parseInterrupts, doorbellRows, PROC_INTERRUPTS } = await import('../../procfs/interrupts.js');
+  const { parseInterrupts, PROC_INTERRUPTS } = await import('../../procfs/interrupts.js');
+  const { doorbellRows } = await import('../../doorbell/irqs.js');
   const parsed = parseInterrupts(new TextDecoder().decode(await fake.read(PROC_INTERRUPTS)));
   const row = doorbellRows(parsed, e.controller!).find((x) => x.hwirq === hwirq && x.actions.includes(action));
   return row ? row.counts.reduce((s, c) => s + c, 0) : null;

@@ -2,6 +2,7 @@
 // function with its links and attributes, then the problems with their fixes.
 import type { StatusState } from '../../status/status.js';
 import type { AttributeRead } from '../../configfs/observe.js';
+import { linkLines } from './doorbell.js';
 
 const shown = (a: AttributeRead): string => ('errno' in a ? `(${a.errno})` : a.text.trimEnd() === '' ? '""' : a.text.trimEnd().replace(/\n/g, '\\n'));
 const attrs = (r: Record<string, AttributeRead>): string =>
@@ -15,7 +16,11 @@ export function renderStatus(s: StatusState): string {
   out.push(`board      ${src}`);
   if (s.pciEp.present) {
     out.push(`drivers    ${s.pciEp.drivers.join(' ') || '(none registered)'}`);
-    for (const c of s.pciEp.controllers) out.push('', `controller ${c.name}  ${attrs(c.files)}`, `  functions: ${c.functions.join(', ') || '(none linked)'}`);
+    for (const c of s.pciEp.controllers) {
+      out.push('', `controller ${c.name}  ${attrs(c.files)}`, `  functions: ${c.functions.join(', ') || '(none linked)'}`);
+      const link = s.links[c.name];
+      if (link) out.push(...linkLines(link).map((l) => `  ${l}`));
+    }
     if (s.pciEp.functions.length === 0) out.push('', 'no functions (mkdir functions/<driver>/<name> makes one; `epctl apply` will)');
     for (const f of s.pciEp.functions) {
       const links = [
@@ -27,6 +32,8 @@ export function renderStatus(s: StatusState): string {
       const mine = s.ownership?.functions.includes(`${f.driver}/${f.name}`) ? '  (made by epctl)' : '';
       out.push('', `function ${f.driver}/${f.name}  ${links.join('; ')}${mine}`, `  ${attrs(f.attributes)}`);
       if (f.typeGroup) out.push(`  ${f.typeGroup.name}/ ${attrs(f.typeGroup.attributes)}`);
+      const r = s.readiness[`${f.driver}/${f.name}`];
+      if (r && (f.driver === 'pci_epf_test' || f.driver === 'pci_epf_vntb')) out.push(`  doorbell: ${r.mode}, ${r.ready ? 'ready' : 'not ready'}: ${r.reason}`);
     }
   }
   for (const p of s.problems) out.push('', `error: ${p.message}`, `  fix: ${p.hint}`);
