@@ -20,3 +20,20 @@ export async function edmaRegisters(tree: DeviceTree, node: string): Promise<Edm
   const reg = (await tree.reg(node))[atu];
   return reg !== undefined && reg.size >= 2n * DEFAULT_DBI_DMA_OFFSET ? 'atu-window' : 'none';
 }
+
+/** offsetof(struct dw_edma_v0_regs, rd_int_status) (drivers/dma/dw-edma/dw-edma-v0-regs.h): dw_edma_v0_core_db_offset(). */
+export const EDMA_V0_DOORBELL_OFFSET = 0xa0n;
+
+/**
+ * The physical address of the embedded doorbell: edma_reg_phys (the "dma" reg, or the iATU
+ * window + DEFAULT_DBI_DMA_OFFSET) + the eDMA v0 core's db_offset (dw_pcie_ep_get_aux_resources
+ * in pcie-designware-ep.c); undefined when the controller has no eDMA registers.
+ */
+export async function embeddedDoorbellAddress(tree: DeviceTree, node: string): Promise<bigint | undefined> {
+  const where = await edmaRegisters(tree, node);
+  if (where === 'none') return undefined;
+  const names = (await tree.strings(node, 'reg-names')) ?? [];
+  const reg = (await tree.reg(node))[names.indexOf(where === 'dma-reg' ? 'dma' : 'atu')];
+  if (reg === undefined) return undefined;
+  return reg.address + (where === 'atu-window' ? DEFAULT_DBI_DMA_OFFSET : 0n) + EDMA_V0_DOORBELL_OFFSET;
+}

@@ -179,7 +179,7 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
   const key = `${fn.driver}/${fn.name}`;
   const epc = controller?.name ?? null;
   const base = { function: key, driver: fn.driver, controller: epc };
-  const chip = epc === null ? '' : doorbellChip(epc);
+  const chip = epc === null ? '' : controller?.doorbell.mode === 'embedded' ? EMBEDDED_DOORBELL_CHIP : doorbellChip(epc);
   const linkNote = input.link?.available && !input.link.linkUp ? [`The link is not up (${input.link.text}): no host write can arrive until it is.`] : [];
   const isVntb = fn.driver === 'pci_epf_vntb';
   const isTest = fn.driver === 'pci_epf_test';

@@ -34,6 +34,8 @@ export interface MsiDomain {
   deviceId?: number;
   /** Where the controller's DesignWare driver finds its eDMA (src/devicetree/dwc.ts); 'none' on other controllers. */
   edma: EdmaRegisters;
+  /** The embedded doorbell's physical address (eDMA rd_int_status), when the controller has eDMA. */
+  edmaDoorbell?: bigint;
   /** The ITS's GITS_TRANSLATER: its DT node and physical address (reg base + 0x10040). */
   its?: { node: string; translater: bigint };
 }

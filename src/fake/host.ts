@@ -46,6 +46,7 @@ export interface HostKernel extends KernelContext {
 
 const BAR_PREFIX = 'bar:';
 const ITS_PREFIX = 'its:';
+const EDMA_PREFIX = 'edma:';
 
 /** Bound functions with BAR memory, in a stable order (controller, function number, device). */
 function boundDevices(k: KernelContext): EpfDevice[] {
@@ -94,6 +95,25 @@ export function rebuildRegions(k: HostKernel): void {
       },
     });
   }
+  // The eDMA's rd_int_status with interrupt emulation (dw-edma-core.c dw_edma_emul_irq_alloc):
+  // a write of 0 asserts the eDMA interrupt, whose handler runs generic_handle_irq() on the
+  // emulation virq, so every shared doorbell action runs [other values: not modelled, inferred none].
+  k.phys.unmapAll(EDMA_PREFIX);
+  for (const c of k.board.controllers) {
+    const addr = k.msiDomain(c.name).edmaDoorbell;
+    if (addr === undefined) continue;
+    k.phys.map({
+      name: `${EDMA_PREFIX}${c.name}`,
+      base: addr,
+      size: 4n,
+      read: () => 0n,
+      write: (_offset, _width, value, source) => {
+        // A CPU store reaches the eDMA too, but only the host's write is a doorbell ring here.
+        if (source === undefined || source.kind === 'cpu' || value !== 0n) return;
+        embeddedRing(k, c.name);
+      },
+    });
+  }
   for (const [key, addr] of barLayout(k)) {
     const [name, barText] = splitKey(key);
     const bar = Number(barText);
@@ -128,6 +148,16 @@ function runKernelWork(fn: () => void): void {
   } catch (e) {
     if (!(e instanceof Oops)) throw e;
   }
+}
+
+/** The embedded doorbell: the controller's emulation virq fires once, and every function sharing it runs its handler. */
+function embeddedRing(k: KernelContext, epc: string): void {
+  const virq = k.m.controllers[epc]?.edmaDbVirq;
+  if (virq === undefined) return;
+  const owners = Object.values(k.m.devices).filter((d) => d.doorbellEmbedded !== undefined && d.doorbellVirqs?.includes(virq));
+  if (owners.length === 0) return;
+  k.irq.fire(virq, 0);
+  for (const d of owners) runKernelWork(() => driverModel(d.driver).doorbellIrq?.(k, d, 0));
 }
 
 /** The ITS: (DeviceID, EventID) → the doorbell's virq, fired on CPU0; anything else is dropped. */

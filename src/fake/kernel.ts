@@ -9,7 +9,7 @@ import { CONFIGFS } from '../configfs/paths.js';
 import { DeviceTree } from '../devicetree/tree.js';
 import { DtParseError } from '../devicetree/decode.js';
 import { deviceChain, resolveMsiMap } from '../devicetree/msi.js';
-import { edmaRegisters } from '../devicetree/dwc.js';
+import { edmaRegisters, embeddedDoorbellAddress } from '../devicetree/dwc.js';
 import { ITS_COMPATIBLE } from '../doorbell/rules.js';
 import type { ErrnoCode } from '../kernel/errno.js';
 import { isErrnoCode } from '../kernel/errno.js';
@@ -146,13 +146,14 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     for (const c of this.board.controllers) {
       // pcie-designware.c: only DesignWare drivers look for the eDMA registers.
       const edma = c.dwc ? await edmaRegisters(tree, c.dtPath) : 'none';
-      let domain: MsiDomain = { found: false, immutable: false, edma };
+      const edmaDoorbell = c.dwc ? await embeddedDoorbellAddress(tree, c.dtPath) : undefined;
+      let domain: MsiDomain = { found: false, immutable: false, edma, ...(edmaDoorbell === undefined ? {} : { edmaDoorbell }) };
       try {
         const r = await resolveMsiMap(tree, await deviceChain(tree, c.dtPath), 0);
         if (r.kind === 'mapped') {
           const compat = await tree.compatible(r.target);
           const its = compat.includes(ITS_COMPATIBLE) && this.config('ARM_GIC_V3_ITS') === 'y';
-          domain = { found: its || (await tree.flag(r.target, 'msi-controller')), immutable: its, deviceId: r.deviceId, edma };
+          domain = { found: its || (await tree.flag(r.target, 'msi-controller')), immutable: its, deviceId: r.deviceId, edma, ...(edmaDoorbell === undefined ? {} : { edmaDoorbell }) };
           // GITS_TRANSLATER = the ITS's reg base + 0x10040 (include/linux/irqchip/arm-gic-v3.h GITS_TRANSLATER; QEMU virt: 0x08090040).
           const reg = its ? (await tree.reg(r.target))[0] : undefined;
           if (reg) domain.its = { node: r.target, translater: reg.address + GITS_TRANSLATER_OFFSET };

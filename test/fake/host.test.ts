@@ -284,3 +284,40 @@ describe('--mock-state', () => {
     expect(await again.peek(0x7e800000n + 0x08n, 32)).toBe(0x640n);
   });
 });
+
+describe('the embedded (eDMA) doorbell through the simulated host (7.3.4 source: pci-ep-msi.c, pcie-designware-ep.c, dw-edma-core.c)', () => {
+  const EPC = '33800000.pcie-ep';
+  it('i.MX8MP (no ITS): ENABLE falls back to the eDMA doorbell at rd_int_status, a host write of 0 rings the shared dw-edma-emul irq, DISABLE keeps the virq', async () => {
+    const fake = await testFunction('7.3', 'imx8mp', EPC);
+    await setReg(fake, R.COMMAND, 0x40, EPC);
+    expect(await reg(fake, R.STATUS, EPC)).toBe(0x440n);
+    const bar = Number(await reg(fake, R.DB_BAR, EPC));
+    // The iATU window 0x33b00000 + DEFAULT_DBI_DMA_OFFSET 0x80000 + rd_int_status 0xa0, inside the BAR.
+    expect(await reg(fake, R.DB_OFFSET, EPC)).toBe(0xa0n);
+    expect(await reg(fake, R.DB_DATA, EPC)).toBe(0n);
+    expect(fake.dmesg()).toContain("pci_epf_test pci_epf_test.0: Can't find MSI domain for EPC");
+    expect(fake.dmesg()).toContain('pci_epf_test pci_epf_test.0: Using embedded (DMA) doorbell fallback');
+    const r = await row(fake, 'pci-ep-test-doorbell');
+    expect(r?.slice(-3)).toEqual(['dw-edma-emul', 'Level', 'pci-ep-test-doorbell']);
+    const virq = r![0];
+    for (let i = 0; i < 3; i++) await fake.host.barWrite(EPC, 0, bar, 0xa0, 32, 0n);
+    expect(await reg(fake, R.STATUS, EPC)).toBe(0x640n);
+    expect((await row(fake, 'pci-ep-test-doorbell'))?.[1]).toBe('3');
+    // A non-zero write does not assert it; a CPU store is no host ring.
+    await fake.host.barWrite(EPC, 0, bar, 0xa0, 32, 5n);
+    expect((await row(fake, 'pci-ep-test-doorbell'))?.[1]).toBe('3');
+    await setReg(fake, R.COMMAND, 0x80, EPC);
+    expect(await reg(fake, R.STATUS, EPC) & 0x1000n).toBe(0x1000n);
+    expect(await row(fake, 'pci-ep-test-doorbell')).toBeUndefined();
+    // Enabled again: the same emulation virq (dw-edma owns it).
+    await setReg(fake, R.COMMAND, 0x40, EPC);
+    expect((await row(fake, 'pci-ep-test-doorbell'))?.[0]).toBe(virq);
+  });
+
+  it('Layerscape (DesignWare without eDMA registers): ENABLE fails with "Failed to allocate doorbell: -19"', async () => {
+    const fake = await testFunction('7.3', 'ls1028a', '3400000.pcie-ep');
+    await setReg(fake, R.COMMAND, 0x40, '3400000.pcie-ep');
+    expect(await reg(fake, R.STATUS, '3400000.pcie-ep')).toBe(0x840n);
+    expect(fake.dmesg()).toContain('pci_epf_test pci_epf_test.0: Failed to allocate doorbell: -19');
+  });
+});

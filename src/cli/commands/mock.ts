@@ -278,7 +278,9 @@ async function rowCount(fake: FakeKernel, e: HostEndpoint, action: string, hwirq
   const { parseInterrupts, PROC_INTERRUPTS } = await import('../../procfs/interrupts.js');
   const { doorbellRows } = await import('../../doorbell/irqs.js');
   const parsed = parseInterrupts(new TextDecoder().decode(await fake.read(PROC_INTERRUPTS)));
-  const row = doorbellRows(parsed, e.controller!).find((x) => x.hwirq === hwirq && x.actions.includes(action));
+  const { EMBEDDED_DOORBELL_CHIP } = await import('../../procfs/interrupts.js');
+  // An embedded (eDMA) doorbell is one shared row without a hwirq.
+  const row = doorbellRows(parsed, e.controller!, { embedded: true }).find((x) => (x.hwirq === hwirq || x.chip === EMBEDDED_DOORBELL_CHIP) && x.actions.includes(action));
   return row ? row.counts.reduce((s, c) => s + c, 0) : null;
 }
 

@@ -131,7 +131,10 @@ function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
   write32(h, reg, TEST_REG.DB_DATA, 0);
   write32(h, reg, TEST_REG.DB_BAR, bar);
   const size = BigInt(h.bars[String(bar)]!);
-  const translater = k.msiDomain(dev.epc!).its?.translater;
+  // The message address: the ITS's GITS_TRANSLATER, or for the embedded doorbell the eDMA's
+  // rd_int_status (dma_map_resource without an IOMMU: the physical address; data 0 asserts it).
+  const domain = k.msiDomain(dev.epc!);
+  const translater = dev.doorbellEmbedded !== undefined ? domain.edmaDoorbell : domain.its?.translater;
   if (translater !== undefined) {
     // pci_epf_align_inbound_addr: base = address aligned down to the BAR size, offset the rest.
     write32(h, reg, TEST_REG.DB_OFFSET, Number(translater & (size - 1n)));
