@@ -37,6 +37,8 @@ export interface MsiDomain {
 export interface IrqOps {
   request(chip: string, hwirq: number, trigger: 'Edge' | 'Level', action: string): number;
   free(virq: number): void;
+  /** One interrupt taken on CPU: its count, and the irq events tracefs records. */
+  fire(virq: number, cpu: number): void;
 }
 
 export interface KernelContext {

@@ -17,6 +17,10 @@ export interface ProcView {
   configfsMounted: boolean;
   /** The RC-to-EP doorbell code the kernel carries, shown through its symbols. */
   doorbell: DoorbellImplementation;
+  /** CONFIG_FTRACE: tracefs is a filesystem type. */
+  ftrace: boolean;
+  /** tracefs mounted at /sys/kernel/tracing. */
+  tracefsMounted: boolean;
 }
 
 /**
@@ -48,7 +52,7 @@ export function procText(file: ProcFile, v: ProcView): string {
     case 'kallsyms':
       return kallsyms(v.doorbell);
     case 'filesystems':
-      return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
+      return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', ...(v.ftrace ? ['nodev\ttracefs'] : []), '\text4', ''].join('\n');
     case 'mounts':
       return [
         '/dev/root / ext4 rw,relatime 0 0',
@@ -57,7 +61,7 @@ export function procText(file: ProcFile, v: ProcView): string {
         'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0',
         ...(v.configfsMounted && v.configfs ? ['configfs /sys/kernel/config configfs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
         'debugfs /sys/kernel/debug debugfs rw,nosuid,nodev,noexec,relatime 0 0',
-        'tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0',
+        ...(v.ftrace && v.tracefsMounted ? ['tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
         '',
       ].join('\n');
   }
