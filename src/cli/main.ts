@@ -20,6 +20,7 @@ import * as planCommand from './commands/plan.js';
 import * as applyCommand from './commands/apply.js';
 import * as clearCommand from './commands/clear.js';
 import * as saveCommand from './commands/save.js';
+import { addWatchCommand } from './commands/doorbell-watch.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -65,6 +66,9 @@ ${exitCodesHelp()}`,
   applyCommand.register(program, run);
   clearCommand.register(program, run);
   saveCommand.register(program, run);
+  // Doorbell commands; `doorbell status` joins this group from its own module.
+  const doorbell = program.command('doorbell').description('Watch the RC-to-EP doorbells of the endpoint controllers.');
+  addWatchCommand(doorbell, run);
   snapshotCommand.register(program, run);
   boardsCommand.register(program, run);
   return program;

@@ -51,9 +51,13 @@ export interface WatchInfo {
   limits: string[];
 }
 
+/** Poll period of /proc/interrupts: counts (poll source) or rows appearing and going (beside tracefs). */
+export const DEFAULT_INTERVAL_MS = { poll: 5, tracefs: 100 } as const;
+
 export interface WatchOptions {
   source: WatchSource;
-  intervalMs: number;
+  /** Default DEFAULT_INTERVAL_MS of the source in use. */
+  intervalMs?: number;
   /** Only this EPC's doorbells. */
   controller?: string;
   signal: AbortSignal;
@@ -111,6 +115,7 @@ export const POLL_LIMITS = [
 
 export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Promise<WatchSummary> {
   const now = opts.now ?? monotonic;
+  let intervalMs: number = opts.intervalMs ?? DEFAULT_INTERVAL_MS.poll;
   const known = new Map<number, Doorbell>();
   /** virqs whose trace lines belong to another controller's doorbell (re-checked every poll). */
   const foreign = new Set<number>();
@@ -134,10 +139,11 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     if (!loc) {
       why = 'tracefs is not available (no tracefs in /proc/mounts and no /sys/kernel/debug/tracing; the kernel needs CONFIG_FTRACE)';
       if (opts.source === 'tracefs')
-        throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.NO_BOARD, hint: 'mount it (mount -t tracefs nodev /sys/kernel/tracing), or use --source poll' });
+        throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.ERROR, hint: 'mount it (mount -t tracefs nodev /sys/kernel/tracing), or use --source poll' });
     } else {
       // The baseline first: rows that exist now keep their count; rings after it come as events.
       const baseline = await rows();
+      intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS.tracefs;
       trace = await openIrqTrace(port, { root: loc.root, actions: DOORBELL_ACTIONS, ...(opts.atExit ? { atExit: opts.atExit } : {}) });
       const t = now();
       for (const row of baseline) {
@@ -222,7 +228,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   try {
     if (trace) {
       const t = trace;
-      opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs: opts.intervalMs, limits: [] });
+      opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs, limits: [] });
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
           if (ev.kind === 'lost') {
@@ -235,7 +241,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const poller = (async () => {
         while (!signal.aborted) {
-          await sleep(opts.intervalMs, signal);
+          await sleep(intervalMs, signal);
           if (!signal.aborted) await poll(false);
         }
       })();
@@ -243,10 +249,10 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
       return { source: 'tracefs', events, lostTraceEvents: lost };
     }
-    opts.onReady?.({ source: 'poll', intervalMs: opts.intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
+    opts.onReady?.({ source: 'poll', intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
     while (!signal.aborted) {
       await poll(true);
-      await sleep(opts.intervalMs, signal);
+      await sleep(intervalMs, signal);
     }
     return { source: 'poll', events, lostTraceEvents: 0 };
   } finally {
