@@ -29,9 +29,9 @@ export type TraceLine =
 export const MAX_TRACE_LINE = 4096;
 
 const LOST = /^CPU:(\d{1,6}) \[LOST (\d{1,20}) EVENTS\]$/;
-// comm (anything, greedy: the last "-<pid>" before the CPU column wins), pid, optional TGID
+// comm (anything, lazy: the first "-<pid>" before the CPU column wins), pid, optional TGID
 // column "(%7d) " / "(-------) ", CPU, optional flags, seconds.micro, event name, text.
-const CONTEXT = /^\s*(.*?)-(\d{1,10})\s+(?:\((?:\s*\d{1,10}|-{5,7})\)\s+)?\[(\d{1,6})\]\s+(?:([^\s\d][^\s]{3,4})\s+)?(\d{1,12})\.(\d{6}): ([A-Za-z_][A-Za-z0-9_]{0,63}): ?(.*)$/s;
+const CONTEXT = /^(.*?)-(\d{1,10})\s+(?:\((?:\s*\d{1,10}|-{5,7})\)\s+)?\[(\d{1,6})\]\s+(?:([^\s\d][^\s]{3,4})\s+)?(\d{1,12})\.(\d{6}): ([A-Za-z_][A-Za-z0-9_]{0,63}): ?(.*)$/s;
 const ENTRY = /^irq=(-?\d{1,10}) name=(.*)$/s;
 const EXIT = /^irq=(-?\d{1,10}) ret=(handled|unhandled)$/;
 
@@ -45,7 +45,8 @@ export function parseTraceLine(line: string): TraceLine | undefined {
   if (text.startsWith('#')) return undefined;
   const lost = LOST.exec(text);
   if (lost) return { kind: 'lost', cpu: Number(lost[1]), count: Number(lost[2]) };
-  const m = CONTEXT.exec(text);
+  // Leading padding trimmed here: a regex anchored on \s* backtracks quadratically over it.
+  const m = CONTEXT.exec(text.trimStart());
   if (!m) return undefined;
   const [, comm = '', pid = '0', cpu = '0', flags, sec = '0', micro = '0', event = '', rest = ''] = m;
   const ctx: TraceContext = { comm: comm.trim(), pid: Number(pid), cpu: Number(cpu), usec: Number(sec) * 1_000_000 + Number(micro) };
