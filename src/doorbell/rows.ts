@@ -1,11 +1,12 @@
 // The doorbell rows of /proc/interrupts, found without parsing the rest: a poll every few
 // milliseconds must not split 600 rows × 16 CPUs to find two. A doorbell row has the chip of
 // the EPC's per-device platform-MSI domain, `ITS-pMSI-<epc>`, and a doorbell action
-// (`pci-ep-test-doorbell`, `pci_epf_vntb_db`; kernel-abi.md §8.2, procfs/interrupts.ts), so
-// the text is searched for that chip prefix with indexOf (native, no allocation) and only
-// the lines holding it are tokenised, by the same rules as parseInterrupts (whitespace
-// separates, never columns; all three layouts of kernel-abi.md §8.1): label, one count per
-// CPU of the header, chip, then [hwirq] [trigger] [-descName] and the actions joined by ", ".
+// (`pci-ep-test-doorbell`, `pci_epf_vntb_db`; kernel-abi.md §8.2, procfs/interrupts.ts). The
+// action names are rare, so the text is searched for them (one native regexp scan); only the
+// lines holding one, and the wanted chip, are tokenised, by the same rules as parseInterrupts
+// (whitespace separates, never columns; all three layouts of kernel-abi.md §8.1): label, one
+// count per CPU of the header, chip, then [hwirq] [trigger] [-descName] and the actions joined
+// by ", ". bench/doorbell-poll.ts measures it against a bare split of the same text.
 import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
 
 export const DOORBELL_ACTIONS: readonly string[] = Object.values(DOORBELL_ACTION);
@@ -44,32 +45,57 @@ function cpuColumns(text: string): number {
   return n;
 }
 
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A doorbell action as one element of a line's action list, up to the end of the line.
+ * Irregexp scans for the names natively; the few lines found are then parsed in full (the
+ * chip, ITS-pMSI-<epc>, is checked there).
+ */
+const CANDIDATES = new RegExp(`(?:${DOORBELL_ACTIONS.map(escape).join('|')})(?:, [^\\n]*)?[ \\t\\r]*$`, 'gm');
+
 /**
  * The doorbell rows of TEXT (/proc/interrupts), all controllers' or CONTROLLER's only, in
  * file order. Lines that are not well-formed IRQ rows are skipped, never thrown on.
  */
 export function findDoorbellRows(text: string, controller?: string): DoorbellRow[] {
-  const needle = controller === undefined ? CHIP_PREFIX : doorbellChip(controller);
+  const chip = controller === undefined ? undefined : doorbellChip(controller);
+  // One shared RegExp (compiled to native code once); the loop below is synchronous, so its
+  // lastIndex is this call's alone.
+  const re = CANDIDATES;
+  re.lastIndex = 0;
   const rows: DoorbellRow[] = [];
   let ncpu = -1;
-  let from = 0;
-  for (;;) {
-    const hit = text.indexOf(needle, from);
-    if (hit < 0) break;
-    const lineStart = text.lastIndexOf('\n', hit) + 1;
-    let lineEnd = text.indexOf('\n', hit);
-    if (lineEnd < 0) lineEnd = text.length;
-    from = lineEnd + 1;
-    if (lineStart === 0) continue; // the header
-    const line = text.slice(lineStart, lineEnd);
-    let has = false;
-    for (const a of DOORBELL_ACTIONS) if (line.includes(a)) has = true;
-    if (!has) continue;
+  let last = -1;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (ncpu < 0) ncpu = cpuColumns(text);
-    const row = parseRow(line, ncpu, controller === undefined ? undefined : needle);
+    const lineStart = lineStartOf(text, m.index, ncpu);
+    // The header, or a second hit in a line already taken.
+    if (lineStart === 0 || lineStart === last) continue;
+    last = lineStart;
+    const line = text.slice(lineStart, re.lastIndex);
+    if (!line.includes(chip ?? CHIP_PREFIX)) continue;
+    const row = parseRow(line, ncpu, chip);
     if (row) rows.push(row);
   }
+  re.lastIndex = 0;
   return rows;
+}
+
+/**
+ * Where the line holding an action at HIT begins. Counts are "%10u" per CPU (u32: never
+ * wider), and label, chip, hwirq and trigger take under 100 more characters for any chip
+ * epctl looks for: look for the newline before the line from there, forward, instead of
+ * walking back over the counts (lastIndexOf steps back one character at a time). A longer
+ * line falls back to lastIndexOf.
+ */
+function lineStartOf(text: string, hit: number, ncpu: number): number {
+  const guess = hit - ncpu * 11 - 100;
+  if (guess > 0) {
+    const nl = text.indexOf('\n', guess);
+    if (nl >= 0 && nl < hit && text.indexOf('\n', nl + 1) >= hit) return nl + 1;
+  }
+  return text.lastIndexOf('\n', hit) + 1;
 }
 
 function parseRow(line: string, ncpu: number, chipWanted: string | undefined): DoorbellRow | undefined {
@@ -85,19 +111,30 @@ function parseRow(line: string, ncpu: number, chipWanted: string | undefined): D
     return line.slice(s, i);
   };
   skip();
-  const colon = line.indexOf(':', i);
-  if (colon < 0 || colon >= stop) return undefined;
-  const label = line.slice(i, colon);
-  if (!/^\d{1,10}$/.test(label)) return undefined;
-  i = colon + 1;
-  const counts: number[] = [];
+  // Label: the virq's digits, then ":".
+  const labelStart = i;
+  let virq = 0;
+  let c = line.charCodeAt(i);
+  while (c >= 48 && c <= 57) {
+    virq = virq * 10 + (c - 48);
+    c = line.charCodeAt(++i);
+  }
+  if (c !== 58 || i === labelStart || i - labelStart > 10) return undefined;
+  i++;
+  // One count per CPU: decimals of at most 20 digits, separated by whitespace.
+  const counts = new Array<number>(ncpu);
   let total = 0;
-  for (let c = 0; c < ncpu; c++) {
+  for (let k = 0; k < ncpu; k++) {
     skip();
-    const t = token();
-    if (!/^\d{1,20}$/.test(t)) return undefined;
-    const v = Number(t);
-    counts.push(v);
+    const s = i;
+    let v = 0;
+    c = line.charCodeAt(i);
+    while (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      c = line.charCodeAt(++i);
+    }
+    if (i === s || i - s > 20 || (i < stop && !isSpace(c))) return undefined;
+    counts[k] = v;
     total += v;
   }
   skip();
@@ -128,5 +165,5 @@ function parseRow(line: string, ncpu: number, chipWanted: string | undefined): D
   const actions = i < stop ? line.slice(i, stop).split(', ') : [];
   const action = actions.find((a) => DOORBELL_ACTIONS.includes(a));
   if (action === undefined) return undefined;
-  return { virq: Number(label), chip, controller: chip.slice(CHIP_PREFIX.length), index, action, actions, counts, total };
+  return { virq, chip, controller: chip.slice(CHIP_PREFIX.length), index, action, actions, counts, total };
 }
