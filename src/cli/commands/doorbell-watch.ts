@@ -85,7 +85,12 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
                   if (info.source === 'poll') writeErr(`epctl: watching doorbells by ${what}; it cannot see:\n${info.limits.map((l) => `  - ${l}\n`).join('')}`);
                   else if (!ctx.json && !tty) writeErr(`epctl: watching doorbells through ${what}\n`);
                   if (tty) {
-                    view = new LiveView((s) => writeOut(s), `doorbells on ${port.origin === '/' ? 'this system' : port.origin} via ${what} — Ctrl-C stops`);
+                    view = new LiveView(
+                      (s) => writeOut(s),
+                      `doorbells on ${port.origin === '/' ? 'this system' : port.origin} via ${what} — Ctrl-C stops`,
+                      undefined,
+                      () => process.stdout.columns ?? 80,
+                    );
                     view.draw();
                     redraw = setInterval(() => view?.draw(), 250);
                   }

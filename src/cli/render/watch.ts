@@ -52,6 +52,8 @@ export class LiveView {
     private readonly write: (s: string) => void,
     private readonly header: string,
     private readonly wall: () => number = () => Date.now() / 1000,
+    /** Terminal width: longer lines are cut, so that the cursor-up count stays right. */
+    private readonly columns: () => number = () => Infinity,
   ) {}
 
   add(e: DoorbellEvent): void {
@@ -87,7 +89,8 @@ export class LiveView {
 
   /** Redraws in place: cursor up over the last drawing, clear to the end, draw. */
   draw(): void {
-    const lines = this.lines();
+    const width = Math.max(20, this.columns());
+    const lines = this.lines().map((l) => ([...l].length > width ? [...l].slice(0, width - 1).join('') + '…' : l));
     this.write(`${this.drawn > 0 ? `\x1b[${this.drawn}A\r\x1b[J` : ''}${lines.join('\n')}\n`);
     this.drawn = lines.length;
   }
