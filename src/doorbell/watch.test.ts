@@ -97,6 +97,32 @@ describe('doorbell watch', () => {
     expect(w.k.traceInstances()).toEqual([]);
   });
 
+  for (const source of ['tracefs', 'poll'] as const) {
+    it(`${source}: --controller shows that controller's doorbells only`, async () => {
+      const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+      const other = k.irq.request(doorbellChip('4c380000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      const mine = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      const events: DoorbellEvent[] = [];
+      const ac = new AbortController();
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      const done = watchDoorbells(k, { source, intervalMs: 2, controller: EPC, signal: ac.signal, onReady: () => ready(), onEvent: (e) => events.push(e) });
+      await isReady;
+      await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 3; i++) {
+        k.irq.fire(other, 0);
+        k.irq.fire(mine, 0);
+      }
+      for (const deadline = Date.now() + 5000; rungs(events, mine) < 3; await new Promise((r) => setTimeout(r, 10)))
+        if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+      await new Promise((r) => setTimeout(r, 30));
+      ac.abort();
+      await done;
+      expect(events.every((e) => e.virq === mine && e.controller === EPC)).toBe(true);
+      expect(rungs(events, mine)).toBe(3);
+    });
+  }
+
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
     const w = start('auto', { kernel: '6.12' });
     const info = await w.info;
