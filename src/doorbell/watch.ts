@@ -9,7 +9,7 @@
 //   happens between two polls is invisible: a doorbell allocated and freed in between, and
 //   the individual rings of a burst (one `rung` with the delta).
 // Times are seconds since boot: the trace timestamp (tracefs rings), else CLOCK_MONOTONIC
-// (process.hrtime) when the poll saw the change.
+// (process.hrtime) when the poll saw the change (moved onto the trace clock once a ring came).
 import type { KernelPort } from '../kernel/port.js';
 import { readText } from '../kernel/port.js';
 import { EpctlError } from '../kernel/errors.js';
@@ -114,7 +114,12 @@ export const POLL_LIMITS = [
 ];
 
 export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Promise<WatchSummary> {
-  const now = opts.now ?? monotonic;
+  const clock = opts.now ?? monotonic;
+  // With tracefs, poll-seen changes are put on the trace clock: the last ring's timestamp minus
+  // when it was read. On a board both clocks count from boot and this is ~0; the fake's trace
+  // clock is its own simulated one.
+  let traceOffset = 0;
+  const now = (): number => clock() + traceOffset;
   let intervalMs: number = opts.intervalMs ?? DEFAULT_INTERVAL_MS.poll;
   const known = new Map<number, Doorbell>();
   /** virqs whose trace lines belong to another controller's doorbell (re-checked every poll). */
@@ -235,6 +240,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
             lost += ev.count;
             opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
           } else if (ev.kind === 'irq_handler_entry' && DOORBELL_ACTIONS.includes(ev.name)) {
+            traceOffset = ev.usec / 1e6 - clock();
             await ring(ev.irq, ev.name, ev.usec / 1e6);
           }
         }
