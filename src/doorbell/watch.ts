@@ -12,7 +12,7 @@
 // (process.hrtime) when the poll saw the change (moved onto the trace clock once a ring came).
 import type { KernelPort } from '../kernel/port.js';
 import { readText } from '../kernel/port.js';
-import { EpctlError } from '../kernel/errors.js';
+import { EpctlError, KernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { findTracefs } from '../tracefs/find.js';
@@ -148,13 +148,21 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     } else {
       // The baseline first: rows that exist now keep their count; rings after it come as events.
       const baseline = await rows();
-      intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS.tracefs;
-      trace = await openIrqTrace(port, { root: loc.root, actions: DOORBELL_ACTIONS, ...(opts.atExit ? { atExit: opts.atExit } : {}) });
-      const t = now();
-      for (const row of baseline) {
-        const db = fromRow(row, row.total);
-        known.set(row.virq, db);
-        emit(db, 'allocated', t, 0);
+      try {
+        trace = await openIrqTrace(port, { root: loc.root, actions: DOORBELL_ACTIONS, ...(opts.atExit ? { atExit: opts.atExit } : {}) });
+      } catch (e) {
+        // Not root (EACCES/EPERM on instances/), or a tracefs without instances: poll instead.
+        if (opts.source === 'tracefs' || !(e instanceof KernelError && ['EACCES', 'EPERM', 'ENOENT', 'ENODEV', 'EROFS'].includes(e.code))) throw e;
+        why = `no tracefs instance could be made in ${loc.root}/instances (${e.code}; it needs root)`;
+      }
+      if (trace) {
+        intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS.tracefs;
+        const t = now();
+        for (const row of baseline) {
+          const db = fromRow(row, row.total);
+          known.set(row.virq, db);
+          emit(db, 'allocated', t, 0);
+        }
       }
     }
   }

@@ -39,6 +39,15 @@ describe('tracefs session', () => {
     expect(k.traceInstances()).toEqual([]);
   });
 
+  it('auto polls instead when no instance can be made (not root), and says why', async () => {
+    const k = k73();
+    k.injectFault({ op: 'mkdir', path: '/sys/kernel/tracing/instances/*', errno: 'EACCES' });
+    const ac = new AbortController();
+    let limits: string[] = [];
+    await watchDoorbells(k, { source: 'auto', signal: ac.signal, onReady: (i) => ((limits = i.limits), ac.abort()), onEvent: () => undefined });
+    expect(limits[0]).toMatch(/EACCES; it needs root/);
+  });
+
   it('a watch that fails half way still removes its instance', async () => {
     const k = k73();
     k.injectFault({ op: 'read', path: '/proc/interrupts', errno: 'EIO', nth: 3 });
