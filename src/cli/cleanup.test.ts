@@ -1,7 +1,7 @@
 // deferSignals: while a board is changed, the first signal asks for a rollback instead of
 // ending the process; a second one goes to the usual handlers; afterwards they are back.
 import { describe, it, expect } from 'vitest';
-import { deferSignals } from './cleanup.js';
+import { createCleanup, deferSignals } from './cleanup.js';
 
 describe('deferSignals', () => {
   it('routes the first SIGINT to the change, the second to the usual handlers, and restores them', () => {
@@ -21,5 +21,22 @@ describe('deferSignals', () => {
     process.emit('SIGINT', 'SIGINT');
     expect(usual).toEqual(['usual', 'usual']);
     process.off('SIGINT', mine);
+  });
+});
+
+describe('Cleanup.atExit', () => {
+  it('runs what is still registered, newest first, once, and not what was unregistered', () => {
+    const c = createCleanup();
+    const ran: string[] = [];
+    c.atExit(() => ran.push('a'));
+    const forget = c.atExit(() => ran.push('b'));
+    c.atExit(() => {
+      ran.push('c');
+      throw new Error('best effort');
+    });
+    forget();
+    c.removeAllSync();
+    c.removeAllSync();
+    expect(ran).toEqual(['c', 'a']);
   });
 });

@@ -8,18 +8,36 @@ import os from 'node:os';
 export interface Cleanup {
   /** Remember PATH (a file or a directory tree); returns the function that forgets it. */
   track(path: string): () => void;
-  /** Remove everything still tracked. */
+  /**
+   * Run FN (synchronous, best effort) if the run ends with it still registered: what is not a
+   * plain path, e.g. rmdir of a tracefs instance. Returns the function that unregisters it.
+   */
+  atExit(fn: () => void): () => void;
+  /** Remove everything still tracked and run what is still registered with atExit. */
   removeAllSync(): void;
 }
 
 export function createCleanup(): Cleanup {
   const paths = new Set<string>();
+  const hooks = new Set<() => void>();
   return {
     track(path) {
       paths.add(path);
       return () => void paths.delete(path);
     },
+    atExit(fn) {
+      hooks.add(fn);
+      return () => void hooks.delete(fn);
+    },
     removeAllSync() {
+      for (const fn of [...hooks].reverse()) {
+        hooks.delete(fn);
+        try {
+          fn();
+        } catch {
+          // Best effort, as below.
+        }
+      }
       for (const p of [...paths].reverse()) {
         try {
           fs.rmSync(p, { recursive: true, force: true });

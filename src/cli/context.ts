@@ -91,13 +91,13 @@ export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Clean
 }
 
 /** Opens the context's board, runs FN on it, and closes it (saving --mock-state) after. */
-export async function withBoard<T>(ctx: RunContext, fn: (port: KernelPort) => Promise<T>): Promise<T> {
+export async function withBoard<T>(ctx: RunContext, fn: (port: KernelPort) => Promise<T>, opts: { follow?: boolean } = {}): Promise<T> {
   const b = ctx.board ?? { kind: 'live' };
   const open = await openPort(
     b.kind === 'root'
       ? { root: b.path }
       : b.kind === 'mock'
-        ? { mock: b.board, ...(b.kernel === undefined ? {} : { kernel: b.kernel }), ...(b.stateFile === undefined ? {} : { mockState: b.stateFile }) }
+        ? { mock: b.board, ...(b.kernel === undefined ? {} : { kernel: b.kernel }), ...(b.stateFile === undefined ? {} : { mockState: b.stateFile }), ...(opts.follow ? { follow: true } : {}) }
         : {},
   );
   let result: T;

@@ -87,6 +87,14 @@ export interface FakeKernel extends KernelPort {
   readonly host: FakeHost;
   /** Everything needed to recreate this kernel exactly (JSON-safe). */
   toState(): FakeKernelState;
+  /**
+   * Continue from the state another process saved to the same --mock-state file (it rang a
+   * doorbell, made a function): keeps this process's tracefs instances and feeds them the
+   * irq events recorded there.
+   */
+  adopt(state: FakeKernelState): Promise<void>;
+  /** A call changed the board (outside tracefs instances): its state is worth saving. */
+  changedBoard(): boolean;
 }
 
 /** Saved model state (--mock-state FILE): the board and kernel it belongs to, and the model. */

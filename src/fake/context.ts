@@ -52,7 +52,7 @@ export interface IrqOps {
   requestEmbedded(epc: string, action: string): number;
   /** free_irq() of one action on that virq: the descriptor stays (dw-edma owns it). */
   freeAction(virq: number, action: string): void;
-  /** One interrupt handled on `cpu` (handle_irq_event): the /proc/interrupts count +1. */
+  /** One interrupt taken on CPU: its count, and the irq events tracefs records. */
   fire(virq: number, cpu: number): void;
 }
 

@@ -39,6 +39,9 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['IKCONFIG_PROC', 'y'],
     // debugfs is mounted on every simulated board (procfs.ts /proc/mounts).
     ['DEBUG_FS', 'y'],
+    // Event tracing (tracefs, kernel-abi.md §9): the lane's 7.3.4 kernel had FTRACE, its 6.1 and
+    // 6.12 kernels had none. Override with { FTRACE: 'y' } to model a 6.x kernel that has it.
+    ['FTRACE', atLeast(v, '7.0') ? 'y' : 'n'],
   ]);
   // A driver the release does not have yet is not built, whatever the board's config asks.
   for (const d of board.functionDrivers) if (d !== 'nvmet_pci_epf' || kernelBehaviour(v).nvmetPciEpf) config.set(EPF_DRIVER_SYMBOL[d], 'y');

@@ -36,6 +36,8 @@ import { KERNEL_IRQ } from '../sysfs/paths.js';
 import { PhysicalBus } from './phys.js';
 import { GITS_TRANSLATER_OFFSET, makeHost, rebuildRegions, type FakeHost } from './host.js';
 import { debugfsParts, debugfsRead, debugfsReaddir, debugfsStat, type DebugfsView } from './debugfs.js';
+import { FakeTracefs, type TracefsState } from './tracefs.js';
+import { TRACEFS, DEBUGFS_TRACING } from '../tracefs/paths.js';
 
 const MUTATING = new Set<FakeOp>(['write', 'create', 'rename', 'mkdir', 'rmdir', 'symlink', 'unlink']);
 const SYSCALL: Record<FakeOp, KernelOp> = {
@@ -60,6 +62,7 @@ type Route =
   | { fs: 'irq'; parts: string[] }
   | { fs: 'kmsg' }
   | { fs: 'debugfs'; parts: string[] }
+  | { fs: 'tracefs'; parts: string[] }
   | { fs: 'memfs' };
 
 export class FakeKernelImpl implements FakeKernel, KernelContext {
@@ -73,7 +76,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   readonly printk: Printk;
   readonly irq: IrqOps;
   readonly opLog: OpLogEntry[] = [];
-  private readonly irqTable: IrqTable;
+  private irqTable: IrqTable;
+  private tracefs: FakeTracefs;
   private readonly vol = new Volume();
   private readonly cfg: ReadonlyMap<string, 'y' | 'm' | 'n'>;
   private readonly overrides: Readonly<Record<string, 'y' | 'm' | 'n'>>;
@@ -115,6 +119,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       fire: (virq, cpu) => this.fireIrq(virq, cpu),
     };
     this.host = makeHost(this, (fn) => this.serial(fn));
+    this.tracefs = new FakeTracefs(this.m.tracefs as TracefsState | undefined, this.board.cpus);
     buildBoard(this.vol, this.board, { release: this.release, config: this.cfg, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', modules: this.modules });
     syncEpfBus(this.vol, this.m, this.modules);
     this.booted = this.resolveDomains();
@@ -165,11 +170,6 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       this.domains.set(c.name, domain);
     }
     rebuildRegions(this);
-  }
-
-  /** One interrupt handled: the one place an IRQ is counted (tracefs events hook in here). */
-  private fireIrq(virq: number, cpu: number): void {
-    this.irqTable.fire(virq, cpu);
   }
 
   /** The doorbell code this kernel carries: the board's vendor backport, else by release and config. */
@@ -230,6 +230,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   }
   toState(): FakeKernelState {
     this.m.irq = this.irqTable.toJSON();
+    this.m.tracefs = this.tracefs.toJSON();
     return {
       format: 'epctl-fake-kernel',
       version: 1,
@@ -251,13 +252,15 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(cfs.show(this.view(), n), 'latin1');
         }
         case 'proc':
-          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation, embeddedDoorbell: this.b.doorbellRefactored }));
+          return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation, embeddedDoorbell: this.b.doorbellRefactored, ftrace: this.config('FTRACE') !== 'n', tracefsMounted: this.tracefs.mounted }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
         case 'kmsg':
           throw new Errno('EAGAIN');
         case 'debugfs':
           return Buffer.from(debugfsRead(this.debugfs(), r.parts));
+        case 'tracefs':
+          return Buffer.from(this.tracefs.read(r.parts), 'latin1');
         case 'memfs':
           return this.vol.readFileSync(p) as Buffer;
       }
@@ -272,6 +275,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (kindOf(n) === 'dir') throw new Errno('EISDIR');
         return cfs.store(this.view(), n, bytes);
       }
+      if (r.fs === 'tracefs') return this.tracefs.write(r.parts, Buffer.from(bytes).toString('latin1'));
       if (r.fs !== 'memfs') throw new Errno('EACCES');
       const st = this.vol.statSync(p);
       if (st.isDirectory()) throw new Errno('EISDIR');
@@ -296,6 +300,18 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         // O_TRUNC reaches configfs_setattr only; the attribute's value is its show(), unchanged,
         // and configfs drops the dentry at close, so the next lookup shows size PAGE_SIZE again.
         return;
+      }
+      if (r.fs === 'tracefs') {
+        // tracefs has no ->create (a new name is EACCES); an existing file opens, `trace` is emptied.
+        this.tracefs.stat(r.parts.slice(0, -1));
+        try {
+          this.tracefs.stat(r.parts);
+        } catch (e) {
+          if (e instanceof Errno && e.code === 'ENOENT') throw new Errno('EACCES');
+          throw e;
+        }
+        if (opts.exclusive) throw new Errno('EEXIST');
+        return this.tracefs.create(r.parts);
       }
       const exists = this.memfsExists(p) || r.fs !== 'memfs';
       // kernfs and procfs have no ->create either.
@@ -338,6 +354,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
 
   mkdir(path: string): Promise<void> {
     return this.run('mkdir', path, {}, (_p, r) => {
+      if (r.fs === 'tracefs') return this.tracefs.mkdir(r.parts);
       const { parent, name } = this.parentOf(r);
       // VFS: an existing name is EEXIST before the filesystem is asked.
       if (children(this.view(), parent).some(([c]) => c === name)) throw new Errno('EEXIST');
@@ -347,6 +364,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
 
   rmdir(path: string): Promise<void> {
     return this.run('rmdir', path, {}, (_p, r) => {
+      if (r.fs === 'tracefs') return this.tracefs.rmdir(r.parts);
       if (r.fs !== 'configfs') throw new Errno('EPERM');
       cfs.rmdir(this.view(), lookup(this.view(), r.parts, false));
     });
@@ -389,6 +407,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           throw new Errno(r.parts.length === 1 ? 'ENOENT' : 'ENOTDIR');
         case 'debugfs':
           return debugfsReaddir(this.debugfs(), r.parts);
+        case 'tracefs':
+          return this.tracefs.readdir(r.parts);
         case 'memfs':
           return (this.vol.readdirSync(p) as string[]).sort();
         default:
@@ -429,7 +449,17 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
 
   async *lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
     await this.booted;
-    if (this.route(normalize(path)).fs !== 'kmsg') throw new KernelError({ code: 'ENOENT', syscall: 'open', path });
+    const route = this.route(normalize(path));
+    if (route.fs === 'tracefs') {
+      try {
+        yield* this.tracefs.pipe(route.parts, opts.signal);
+      } catch (e) {
+        if (e instanceof Errno) throw new KernelError({ code: e.code, syscall: 'open', path });
+        throw e;
+      }
+      return;
+    }
+    if (route.fs !== 'kmsg') throw new KernelError({ code: 'ENOENT', syscall: 'open', path });
     const pending: string[] = this.m.log.records.map((r, i) => kmsgLine(r, i));
     let wake: (() => void) | undefined;
     const unsubscribe = this.printk.subscribe((r) => {
@@ -496,6 +526,56 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     throw new KernelError({ code: 'EIO', syscall: 'devmem', path: '/dev/mem', hint: `Bus error: nothing answers at 0x${addr.toString(16)} on ${this.origin}` });
   }
 
+  // ---- IRQs and tracefs ---------------------------------------------------------------------
+
+  /**
+   * One interrupt on CPU: the count (irq.ts), then irq_handler_entry/exit for every action of
+   * the virq into every trace array that wants them (kernel/irq/handle.c
+   * __handle_irq_event_percpu). Under QEMU TCG the handler runs in the context of the process
+   * whose write rang the doorbell (observed 7.3.4: "devmem-275 [000] d.h.."); the fake names
+   * that writer devmem with this process's pid.
+   */
+  private fireIrq(virq: number, cpu: number): void {
+    this.irqTable.fire(virq, cpu);
+    const names = this.irqTable.get(virq)?.actions ?? [];
+    if (this.config('FTRACE') === 'n' || names.length === 0) return;
+    this.printk.tick(3);
+    this.tracefs.record({ usec: this.m.log.usec, irq: virq, cpu, names, comm: 'devmem', pid: process.pid });
+  }
+
+  /**
+   * Takes the simulated board another process saved (the same --mock-state file): its model,
+   * IRQ table and tracefs, keeping the tracefs instances made here (FakeTracefs.adopt).
+   */
+  adopt(state: FakeKernelState): Promise<void> {
+    return this.serial(() => {
+      const model = structuredClone(state.model) as Model;
+      // Printk holds m.log: update it in place; the rest is replaced.
+      Object.assign(this.m.log, model.log);
+      for (const k of Object.keys(model) as (keyof Model)[]) if (k !== 'log') (this.m as unknown as Record<string, unknown>)[k] = model[k];
+      this.irqTable = this.m.irq ? IrqTable.fromJSON(this.m.irq as IrqTableState) : IrqTable.fromBoard(this.board.irqs, this.board.cpus, this.v);
+      if (this.m.tracefs) this.tracefs.adopt(this.m.tracefs as TracefsState);
+      syncEpfBus(this.vol, this.m, this.modules);
+      // The physical bus follows the model (BAR memory, inbound windows).
+      rebuildRegions(this);
+    });
+  }
+
+  /** True once a call changed the board outside tracefs instances (what --mock-state must keep). */
+  changedBoard(): boolean {
+    return this.opLog.some((e) => MUTATING.has(e.op) && e.result === 'ok' && this.route(e.path).fs !== 'tracefs');
+  }
+
+  /** Mount or unmount tracefs at /sys/kernel/tracing (debugfs's automount stays). */
+  setTracefsMounted(mounted: boolean): void {
+    this.tracefs.setMounted(mounted);
+  }
+
+  /** The tracefs instances that exist now. */
+  traceInstances(): string[] {
+    return this.tracefs.instanceNames();
+  }
+
   // ---- internals ----------------------------------------------------------------------------
 
   /** Runs FN after every earlier call, as one more system call under the big lock. */
@@ -523,6 +603,11 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
+    // tracefs (CONFIG_FTRACE): at /sys/kernel/tracing while mounted there, and automounted
+    // under debugfs at /sys/kernel/debug/tracing (kernel/trace/trace.c tracer_init_tracefs).
+    if (this.config('FTRACE') !== 'n')
+      for (const root of this.tracefs.mounted ? [TRACEFS, DEBUGFS_TRACING] : [DEBUGFS_TRACING])
+        if (p === root || p.startsWith(root + '/')) return { fs: 'tracefs', parts: p.slice(root.length).split('/').filter(Boolean) };
     const debugfs = debugfsParts(p);
     if (debugfs) return { fs: 'debugfs', parts: debugfs };
     return { fs: 'memfs' };
@@ -561,6 +646,10 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         return { kind: 'file', mode: 0o444, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'kmsg':
         return { kind: 'other', mode: 0o644, size: 0, nlink: 1, uid: 0, gid: 0 };
+      case 'tracefs': {
+        const st = this.tracefs.stat(r.parts);
+        return { kind: st.kind, mode: st.mode, size: 0, nlink: st.kind === 'dir' ? 2 : 1, uid: 0, gid: 0 };
+      }
       case 'irq': {
         if (r.parts.length === 0) return { kind: 'dir', mode: 0o755, size: 0, nlink: 2 + this.irqTable.virqs().length, uid: 0, gid: 0 };
         if (!this.irqTable.get(Number(r.parts[0]))) throw new Errno('ENOENT');

@@ -108,6 +108,8 @@ export interface Model {
   faults: ArmedFault[];
   /** IrqTable state (src/fake/irq.ts). */
   irq: unknown;
+  /** FakeTracefs state (src/fake/tracefs.ts); absent in states saved before tracefs was modelled. */
+  tracefs?: unknown;
 }
 
 export { functionKey as fnKey } from '../configfs/paths.js';

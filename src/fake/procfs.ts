@@ -19,6 +19,10 @@ export interface ProcView {
   doorbell: DoorbellImplementation;
   /** The kernel has pci_epf_alloc_doorbell()'s embedded (DMA) fallback. */
   embeddedDoorbell: boolean;
+  /** CONFIG_FTRACE: tracefs is a filesystem type. */
+  ftrace: boolean;
+  /** tracefs mounted at /sys/kernel/tracing. */
+  tracefsMounted: boolean;
 }
 
 /**
@@ -52,7 +56,7 @@ export function procText(file: ProcFile, v: ProcView): string {
     case 'kallsyms':
       return kallsyms(v.doorbell, v.embeddedDoorbell);
     case 'filesystems':
-      return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', 'nodev\ttracefs', '\text4', ''].join('\n');
+      return ['nodev\tsysfs', 'nodev\tproc', 'nodev\ttmpfs', 'nodev\tdevtmpfs', ...(v.configfs ? ['nodev\tconfigfs'] : []), 'nodev\tdebugfs', ...(v.ftrace ? ['nodev\ttracefs'] : []), '\text4', ''].join('\n');
     case 'mounts':
       return [
         '/dev/root / ext4 rw,relatime 0 0',
@@ -61,7 +65,7 @@ export function procText(file: ProcFile, v: ProcView): string {
         'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0',
         ...(v.configfsMounted && v.configfs ? ['configfs /sys/kernel/config configfs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
         'debugfs /sys/kernel/debug debugfs rw,nosuid,nodev,noexec,relatime 0 0',
-        'tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0',
+        ...(v.ftrace && v.tracefsMounted ? ['tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0'] : []),
         '',
       ].join('\n');
   }

@@ -117,6 +117,22 @@ const irqTable = z.object({
   err: uint,
 });
 
+const traceEvent = z.object({ enable: z.boolean(), filter: z.optional(z.string()), filterError: z.optional(z.string()) });
+const traceArray = z.object({
+  on: z.boolean(),
+  events: z.object({ irq_handler_entry: traceEvent, irq_handler_exit: traceEvent }),
+  buffer: z.array(z.object({ seq: uint, line: z.string() })),
+  written: uint,
+  lost: uint,
+});
+const tracefs = z.object({
+  mounted: z.boolean(),
+  top: traceArray,
+  instances: z.record(z.string().check(z.refine(isEntry, { message: ENTRY })), traceArray),
+  seq: uint,
+  fires: z.array(z.object({ seq: uint, usec: uint, irq: uint, cpu: uint, names: z.array(z.string()), comm: z.string(), pid: uint })),
+});
+
 const model = z
   .object({
     drivers: z.partialRecord(driverName, z.object({ loaded: z.boolean(), builtin: z.boolean(), header })),
@@ -126,6 +142,7 @@ const model = z
     log,
     faults: z.array(fault),
     irq: z.optional(irqTable),
+    tracefs: z.optional(tracefs),
   })
   .check(
     z.superRefine((m, ctx) => {

@@ -74,3 +74,46 @@ export async function* fileLines(hostPath: string, signal?: AbortSignal): AsyncI
     stream.destroy();
   }
 }
+
+/**
+ * Lines of a file that honours O_NONBLOCK (tracefs trace_pipe: kernel/trace/trace.c
+ * tracing_wait_pipe returns -EAGAIN when empty), read without ever blocking a libuv thread:
+ * on EAGAIN it waits `idleMs` or until SIGNAL aborts. A blocking read would pin a thread until
+ * the next event and keep the file open after the reader stopped (a trace instance whose
+ * pipe is open cannot be removed: EBUSY).
+ */
+export async function* nonBlockingLines(hostPath: string, signal?: AbortSignal, idleMs = 10): AsyncIterable<string> {
+  const fh = await guard('open', hostPath, () => fs.promises.open(hostPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+  const buf = Buffer.alloc(64 * 1024);
+  const decoder = new TextDecoder('utf-8');
+  let pending = '';
+  try {
+    while (!signal?.aborted) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EAGAIN') throw e;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, idleMs);
+          signal?.addEventListener('abort', done, { once: true });
+          function done(): void {
+            clearTimeout(t);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          }
+        });
+        continue;
+      }
+      if (n === 0) break;
+      pending += decoder.decode(buf.subarray(0, n), { stream: true });
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        yield pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}

@@ -14,6 +14,11 @@ export interface PortOptions {
   mock?: string;
   kernel?: string;
   mockState?: string;
+  /**
+   * A read-only watch of a --mock-state board: take what other processes save to the file
+   * while this one runs, and write the file back only if this process changed the board.
+   */
+  follow?: boolean;
 }
 
 export interface OpenPort {
@@ -43,11 +48,20 @@ export async function openPort(opts: PortOptions): Promise<OpenPort> {
       });
     return { port: new SysrootKernel(opts.root), close: async () => undefined };
   }
-  if (opts.mock !== undefined) return openMock(opts.mock, opts.kernel, opts.mockState);
+  if (opts.mock !== undefined) return openMock(opts.mock, opts.kernel, opts.mockState, opts.follow === true);
   return { port: new RealKernel(), close: async () => undefined };
 }
 
-async function openMock(board: string, kernel: string | undefined, stateFile: string | undefined): Promise<OpenPort> {
+/** How often a following process looks at the state file (a stat: cheap). */
+export const FOLLOW_MS = 20;
+
+/** What changes when another process saves the file (writeStateFile renames a new file in). */
+async function fileSignature(file: string): Promise<string | undefined> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return st && `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+async function openMock(board: string, kernel: string | undefined, stateFile: string | undefined, follow: boolean): Promise<OpenPort> {
   const { createFakeKernel, loadFakeKernel } = await import('../fake/index.js');
   const { readStateFile, writeStateFile } = await import('../fake/state-file.js');
   const saved = stateFile === undefined ? undefined : await readStateFile(stateFile);
@@ -55,11 +69,32 @@ async function openMock(board: string, kernel: string | undefined, stateFile: st
     ? loadFakeKernel(saved, { board, ...(kernel === undefined ? {} : { kernel }) })
     : createFakeKernel({ board, ...(kernel === undefined ? {} : { kernel }) });
   let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (follow && stateFile !== undefined) {
+    let seen = await fileSignature(stateFile);
+    let busy = false;
+    timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        const now = await fileSignature(stateFile);
+        if (now === undefined || now === seen) return;
+        seen = now;
+        // Saved atomically by the other process; one it broke is skipped until it saves again.
+        const state = await readStateFile(stateFile).catch(() => undefined);
+        if (state) await fake.adopt(state);
+      })().finally(() => (busy = false));
+    }, FOLLOW_MS);
+    timer.unref();
+  }
   return {
     port: fake,
     close: async () => {
+      if (timer) clearInterval(timer);
       if (closed || stateFile === undefined) return;
       closed = true;
+      // A follower that changed nothing must not overwrite what the others saved meanwhile.
+      if (follow && !fake.changedBoard()) return;
       await writeStateFile(stateFile, fake.toState());
     },
   };

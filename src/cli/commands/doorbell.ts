@@ -3,6 +3,7 @@
 // (src/doorbell/status.ts); with --wait-ready it polls until every doorbell function is ready
 // (exit 0) or the timeout passes (exit 75, EX_TEMPFAIL), saying why not.
 import type { Command } from 'commander';
+import { addWatchCommand } from './doorbell-watch.js';
 import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js';
 import { writeErr, writeOut } from '../output.js';
 import { EXIT } from '../../exit-codes.js';
@@ -38,11 +39,11 @@ export function register(program: Command, run: Run): void {
       `
 Examples:
   epctl doorbell status --mock qemu-virt
-  epctl doorbell status --wait-ready --timeout 60 && ./run-host-test`,
+  epctl doorbell status --wait-ready --timeout 60 && ./run-host-test
+  epctl doorbell watch --json --count 100`,
     );
   registerStatus(group, run);
-  // `doorbell watch` (src/cli/commands/doorbell-watch.ts) registers its subcommand here:
-  //   watchCommand.register(group, run);
+  addWatchCommand(group, run);
 }
 
 function registerStatus(group: Command, run: Run): void {

@@ -1,0 +1,117 @@
+// `epctl doorbell watch`: doorbells as they are allocated, rung and freed, live. Read-only;
+// with --mock-state it follows what other processes (`epctl mock host ring`) do to the board.
+// Stops on Ctrl-C / SIGTERM (first signal: clean stop, the tracefs instance removed), after
+// --count events or --duration seconds.
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
+import { deferSignals } from '../cleanup.js';
+
+export const spec: CommandSpec = { name: 'doorbell watch', readsBoard: true };
+
+
+interface WatchFlags {
+  interval?: string;
+  source: 'auto' | 'tracefs' | 'poll';
+  controller?: string;
+  count?: string;
+  duration?: string;
+}
+
+function positive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || (integer && !Number.isInteger(n)))
+    throw new UsageError(`${flag} ${value}: not a positive ${integer ? 'whole ' : ''}number`, `give ${flag} a number above 0, e.g. ${flag} ${integer ? '10' : '2.5'}`);
+  return n;
+}
+
+export function addWatchCommand(doorbell: Command, run: Run): void {
+  doorbell
+    .command('watch')
+    .description('Show doorbells live: allocated, rung (count, rate) and freed.')
+    .option('--json', 'one JSON object per line: {time, event, controller, virq, index, chip, action, count, delta, rate}')
+    .addOption(new Option('--source <source>', 'tracefs irq events (exact, one per ring), /proc/interrupts polling, or tracefs when available').choices(['auto', 'tracefs', 'poll']).default('auto'))
+    .option('--interval <ms>', 'poll /proc/interrupts every MS ms (default 5 when polling, 100 beside tracefs, where it only finds rows and their controller)')
+    .option('--controller <epc>', 'only this endpoint controller\'s doorbells')
+    .option('--count <n>', 'stop after N events')
+    .option('--duration <s>', 'stop after S seconds')
+    .addHelpText(
+      'after',
+      `
+A doorbell row is an /proc/interrupts row whose chip is ITS-pMSI-<controller> and whose action
+is pci-ep-test-doorbell (pci-epf-test) or pci_epf_vntb_db (vNTB). With tracefs (CONFIG_FTRACE)
+epctl makes a private instance, instances/epctl-<pid>, traces irq_handler_entry of those
+actions, and removes the instance when it stops: every ring is one event with the kernel's
+timestamp, even for a pci-epf-test doorbell that lives a few milliseconds. Without tracefs it
+polls /proc/interrupts: a doorbell allocated and freed between two polls is not seen, and a
+burst of rings is one event with its delta.
+
+Examples:
+  epctl doorbell watch                                  live view on a terminal
+  epctl doorbell watch --json --count 100 > rings.jsonl  the next 100 events, for a script
+  epctl doorbell watch --mock qemu-virt --mock-state b.json   rings another process makes
+
+It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
+    )
+    .action((_opts, cmd: Command) =>
+      run(spec, cmd, async (ctx) => {
+        const f = cmd.opts() as WatchFlags;
+        const interval = positive('--interval', f.interval, false);
+        const count = positive('--count', f.count, true);
+        const duration = positive('--duration', f.duration, false);
+        const { watchDoorbells } = await import('../../doorbell/watch.js');
+        const { LiveView, eventJson, eventLine } = await import('../render/watch.js');
+        const ac = new AbortController();
+        const restore = deferSignals(() => ac.abort());
+        const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
+        const tty = !ctx.json && process.stdout.isTTY === true;
+        let view: InstanceType<typeof LiveView> | undefined;
+        let redraw: NodeJS.Timeout | undefined;
+        let seen = 0;
+        try {
+          const summary = await withBoard(
+            ctx,
+            (port) =>
+              watchDoorbells(port, {
+                source: f.source,
+                ...(interval === undefined ? {} : { intervalMs: interval }),
+                ...(f.controller === undefined ? {} : { controller: f.controller }),
+                signal: ac.signal,
+                atExit: (fn) => ctx.cleanup.atExit(fn),
+                onReady: (info) => {
+                  const what = info.source === 'tracefs' ? `tracefs irq events (${info.instance})` : `polling /proc/interrupts every ${info.intervalMs} ms`;
+                  if (info.source === 'poll') writeErr(`epctl: watching doorbells by ${what}; it cannot see:\n${info.limits.map((l) => `  - ${l}\n`).join('')}`);
+                  else if (!ctx.json && !tty) writeErr(`epctl: watching doorbells through ${what}\n`);
+                  if (tty) {
+                    view = new LiveView(
+                      (s) => writeOut(s),
+                      `doorbells on ${port.origin === '/' ? 'this system' : port.origin} via ${what} — Ctrl-C stops`,
+                      undefined,
+                      () => process.stdout.columns ?? 80,
+                    );
+                    view.draw();
+                    redraw = setInterval(() => view?.draw(), 250);
+                  }
+                },
+                onWarning: (m) => writeErr(`epctl: ${m}\n`),
+                onEvent: (e) => {
+                  if (view) view.add(e);
+                  else writeOut(`${ctx.json ? eventJson(e) : eventLine(e)}\n`);
+                  if (count !== undefined && ++seen >= count) ac.abort();
+                },
+              }),
+            { follow: true },
+          );
+          view?.draw();
+          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents ? `, ${summary.lostTraceEvents} trace events lost` : ''}\n`);
+          return 0;
+        } finally {
+          if (redraw) clearInterval(redraw);
+          if (timer) clearTimeout(timer);
+          restore();
+        }
+      }),
+    );
+}

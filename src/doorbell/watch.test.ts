@@ -1,0 +1,139 @@
+// doorbell watch over the fake kernel: a doorbell row allocated, rung N times and freed gives
+// exact counts from both sources, a pci-epf-test doorbell that lives between two polls is
+// still counted through tracefs, and the tracefs instance is gone afterwards.
+import { describe, it, expect } from 'vitest';
+import { createFakeKernel } from '../fake/index.js';
+import type { FakeKernelImpl } from '../fake/kernel.js';
+import { watchDoorbells, type DoorbellEvent, type WatchInfo, type WatchSource } from './watch.js';
+import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
+
+const EPC = '7e000000.pcie-ep';
+const CHIP = doorbellChip(EPC);
+
+interface Run {
+  k: FakeKernelImpl;
+  events: DoorbellEvent[];
+  info: Promise<WatchInfo>;
+  until(pred: (e: DoorbellEvent[]) => boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function start(source: WatchSource, opts: { kernel?: string; intervalMs?: number } = {}): Run {
+  const k = createFakeKernel({ board: 'qemu-virt', ...(opts.kernel ? { kernel: opts.kernel } : {}) }) as FakeKernelImpl;
+  const events: DoorbellEvent[] = [];
+  const waiters: Array<() => void> = [];
+  const ac = new AbortController();
+  let ready!: (i: WatchInfo) => void;
+  const info = new Promise<WatchInfo>((r) => (ready = r));
+  const done = watchDoorbells(k, {
+    source,
+    intervalMs: opts.intervalMs ?? 2,
+    signal: ac.signal,
+    onReady: ready,
+    onEvent: (e) => {
+      events.push(e);
+      for (const w of waiters.splice(0)) w();
+    },
+  });
+  done.catch(() => undefined);
+  return {
+    k,
+    events,
+    info,
+    async until(pred) {
+      const deadline = Date.now() + 5000;
+      while (!pred(events)) {
+        if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 20);
+        });
+      }
+    },
+    async stop() {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+const rungs = (es: DoorbellEvent[], virq: number): number => es.filter((e) => e.virq === virq && e.event === 'rung').reduce((s, e) => s + e.delta, 0);
+
+describe('doorbell watch', () => {
+  for (const source of ['tracefs', 'poll'] as const) {
+    it(`${source}: allocated, rung 37 times, freed, with exact counts`, async () => {
+      const w = start(source);
+      expect((await w.info).source).toBe(source);
+      const virq = w.k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      await w.until((es) => es.some((e) => e.event === 'allocated' && e.virq === virq));
+      for (let i = 0; i < 37; i++) w.k.irq.fire(virq, 0);
+      await w.until((es) => rungs(es, virq) === 37);
+      w.k.irq.free(virq);
+      await w.until((es) => es.some((e) => e.event === 'freed' && e.virq === virq));
+      await w.stop();
+      const mine = w.events.filter((e) => e.virq === virq);
+      expect(mine[0]).toMatchObject({ event: 'allocated', controller: EPC, chip: CHIP, index: 0, action: 'pci_epf_vntb_db', count: 0, delta: 0 });
+      expect(mine.at(-1)).toMatchObject({ event: 'freed', count: 37 });
+      expect(rungs(w.events, virq)).toBe(37);
+      if (source === 'tracefs') {
+        expect(mine.filter((e) => e.event === 'rung')).toHaveLength(37);
+        expect(mine.filter((e) => e.event === 'rung').map((e) => e.count)).toEqual(Array.from({ length: 37 }, (_, i) => i + 1));
+      }
+      expect(w.k.traceInstances()).toEqual([]);
+    });
+  }
+
+  it('tracefs: a pci-epf-test doorbell enabled, rung 5 times and disabled between two polls is counted exactly', async () => {
+    const w = start('tracefs', { intervalMs: 50 });
+    await w.info;
+    const virq = w.k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_test);
+    for (let i = 0; i < 5; i++) w.k.irq.fire(virq, 0);
+    w.k.irq.free(virq);
+    await w.until((es) => es.some((e) => e.event === 'freed' && e.virq === virq));
+    await w.stop();
+    const mine = w.events.filter((e) => e.virq === virq);
+    expect(mine.map((e) => e.event)).toEqual(['allocated', 'rung', 'rung', 'rung', 'rung', 'rung', 'freed']);
+    expect(mine.at(-1)).toMatchObject({ count: 5, action: 'pci-ep-test-doorbell' });
+    expect(w.k.traceInstances()).toEqual([]);
+  });
+
+  for (const source of ['tracefs', 'poll'] as const) {
+    it(`${source}: --controller shows that controller's doorbells only`, async () => {
+      const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+      const other = k.irq.request(doorbellChip('4c380000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      const mine = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      const events: DoorbellEvent[] = [];
+      const ac = new AbortController();
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      const done = watchDoorbells(k, { source, intervalMs: 2, controller: EPC, signal: ac.signal, onReady: () => ready(), onEvent: (e) => events.push(e) });
+      await isReady;
+      await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 3; i++) {
+        k.irq.fire(other, 0);
+        k.irq.fire(mine, 0);
+      }
+      for (const deadline = Date.now() + 5000; rungs(events, mine) < 3; await new Promise((r) => setTimeout(r, 10)))
+        if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+      await new Promise((r) => setTimeout(r, 30));
+      ac.abort();
+      await done;
+      expect(events.every((e) => e.virq === mine && e.controller === EPC)).toBe(true);
+      expect(rungs(events, mine)).toBe(3);
+    });
+  }
+
+  it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
+    const w = start('auto', { kernel: '6.12' });
+    const info = await w.info;
+    await w.stop();
+    expect(info.source).toBe('poll');
+    expect(info.limits.join('\n')).toMatch(/CONFIG_FTRACE/);
+    expect(info.limits.join('\n')).toMatch(/never seen/);
+  });
+
+  it('--source tracefs on a kernel without FTRACE is refused with the fix', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12' });
+    await expect(watchDoorbells(k, { source: 'tracefs', intervalMs: 5, signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ hint: expect.stringMatching(/--source poll/) });
+  });
+});

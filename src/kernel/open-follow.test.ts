@@ -1,0 +1,65 @@
+// --mock-state followed across processes: a watch on one fake kernel sees the doorbells that
+// another fake kernel, sharing the state file, allocates, rings and frees; the follower never
+// writes the file back when it changed nothing. (Two kernels in one test process stand for the
+// two epctl processes; the file is the only thing they share.)
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { openPort, type OpenPort } from './open.js';
+import type { FakeKernelImpl } from '../fake/kernel.js';
+import { watchDoorbells, type DoorbellEvent, type WatchSource } from '../doorbell/watch.js';
+import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
+import { tempDirs } from '../../test/helpers/tmp.js';
+
+const newDir = tempDirs('epctl-follow');
+const CHIP = doorbellChip('7e000000.pcie-ep');
+
+/** What `epctl mock host ring` does, as another process: load the file, change, save. */
+async function otherProcess(file: string, fn: (k: FakeKernelImpl) => void): Promise<void> {
+  const open = await openPort({ mock: 'qemu-virt', mockState: file });
+  fn(open.port as FakeKernelImpl);
+  await open.close();
+}
+
+describe('--mock-state followed by a read-only watch', () => {
+  for (const source of ['tracefs', 'poll'] as const satisfies readonly WatchSource[]) {
+    it(`${source}: sees another process allocate, ring and free a doorbell, and leaves the file alone`, async () => {
+      const file = path.join(await newDir(), 'board.json');
+      await otherProcess(file, () => undefined);
+      const follower: OpenPort = await openPort({ mock: 'qemu-virt', mockState: file, follow: true });
+      const events: DoorbellEvent[] = [];
+      const ac = new AbortController();
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      const done = watchDoorbells(follower.port, { source, intervalMs: 5, signal: ac.signal, onReady: () => ready(), onEvent: (e) => events.push(e) });
+      await isReady;
+      const until = async (pred: () => boolean): Promise<void> => {
+        for (const deadline = Date.now() + 5000; !pred(); await new Promise((r) => setTimeout(r, 10)))
+          if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(events)}`);
+      };
+      let virq = 0;
+      await otherProcess(file, (k) => {
+        virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+      });
+      await until(() => events.some((e) => e.event === 'allocated' && e.virq === virq));
+      await otherProcess(file, (k) => {
+        for (let i = 0; i < 3; i++) k.irq.fire(virq, 0);
+      });
+      await until(() => events.some((e) => e.event === 'rung' && e.count === 3));
+      await otherProcess(file, (k) => k.irq.free(virq));
+      await until(() => events.some((e) => e.event === 'freed'));
+      ac.abort();
+      await done;
+      const before = await fs.stat(file);
+      await follower.close();
+      const after = await fs.stat(file);
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+      const mine = events.filter((e) => e.virq === virq);
+      expect(mine.map((e) => e.event)).toEqual(source === 'tracefs' ? ['allocated', 'rung', 'rung', 'rung', 'freed'] : ['allocated', 'rung', 'freed']);
+      expect(mine.at(-1)).toMatchObject({ count: 3, controller: '7e000000.pcie-ep' });
+      // The follower's tracefs instance never reached the file.
+      const saved = JSON.parse(await fs.readFile(file, 'utf8'));
+      expect(Object.keys(saved.model.tracefs?.instances ?? {})).toEqual([]);
+    });
+  }
+});
