@@ -95,6 +95,8 @@ export interface FakeKernel extends KernelPort {
   adopt(state: FakeKernelState): Promise<void>;
   /** A call changed the board (outside tracefs instances): its state is worth saving. */
   changedBoard(): boolean;
+  /** Keep every call in opLog ('all', the default), or only the ones that change something ('changes': a long-running watch). */
+  keepOpLog(mode: 'all' | 'changes'): void;
 }
 
 /** Saved model state (--mock-state FILE): the board and kernel it belongs to, and the model. */

@@ -76,6 +76,10 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   readonly printk: Printk;
   readonly irq: IrqOps;
   readonly opLog: OpLogEntry[] = [];
+  /** 'changes': reads are not kept in opLog (a long-running watch polls every few ms). */
+  private logMode: 'all' | 'changes' = 'all';
+  /** A call changed the board outside tracefs instances (what --mock-state must keep). */
+  private changed = false;
   private irqTable: IrqTable;
   private tracefs: FakeTracefs;
   private readonly vol = new Volume();
@@ -561,9 +565,14 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     });
   }
 
+  /** Keep every call in opLog ('all', the default), or only the ones that change something. */
+  keepOpLog(mode: 'all' | 'changes'): void {
+    this.logMode = mode;
+  }
+
   /** True once a call changed the board outside tracefs instances (what --mock-state must keep). */
   changedBoard(): boolean {
-    return this.opLog.some((e) => MUTATING.has(e.op) && e.result === 'ok' && this.route(e.path).fs !== 'tracefs');
+    return this.changed;
   }
 
   /** Mount or unmount tracefs at /sys/kernel/tracing (debugfs's automount stays). */
@@ -678,7 +687,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       await this.booted;
       const p = normalize(path);
       const entry: OpLogEntry = { seq: ++this.seq, op, path: p, ...extra, result: 'ok' };
-      this.opLog.push(entry);
+      const mutating = MUTATING.has(op);
+      if (mutating || this.logMode === 'all') this.opLog.push(entry);
       this.printk.tick();
       const logStart = this.m.log.records.length;
       const fail = (code: ErrnoCode, cause?: unknown): KernelError => {
@@ -689,7 +699,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       const injected = takeFault(this.m.faults, op, p);
       if (injected) throw fail(injected);
       try {
-        const result = fn(p, this.route(p));
+        const route = this.route(p);
+        const result = fn(p, route);
+        if (mutating && route.fs !== 'tracefs') this.changed = true;
         return result;
       } catch (e) {
         if (e instanceof Errno) throw fail(e.code);

@@ -63,3 +63,18 @@ describe('--mock-state followed by a read-only watch', () => {
     });
   }
 });
+
+describe('a follower polls for as long as it runs', () => {
+  it('keeps no log of its reads (bounded memory), yet still knows when it changed the board', async () => {
+    const file = path.join(await newDir(), 'board.json');
+    const follower = await openPort({ mock: 'qemu-virt', mockState: file, follow: true });
+    const k = follower.port as FakeKernelImpl;
+    for (let i = 0; i < 500; i++) await k.read('/proc/interrupts');
+    expect(k.opLog.length).toBe(0);
+    expect(k.changedBoard()).toBe(false);
+    await k.mkdir('/sys/kernel/config/pci_ep/functions/pci_epf_test/t');
+    expect(k.opLog.map((e) => e.op)).toEqual(['mkdir']);
+    expect(k.changedBoard()).toBe(true);
+    await follower.close();
+  });
+});

@@ -70,6 +70,8 @@ async function openMock(board: string, kernel: string | undefined, stateFile: st
     : createFakeKernel({ board, ...(kernel === undefined ? {} : { kernel }) });
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  // A follower (watch) polls for as long as it runs: its reads need no log.
+  if (follow) fake.keepOpLog('changes');
   if (follow && stateFile !== undefined) {
     let seen = await fileSignature(stateFile);
     let busy = false;
