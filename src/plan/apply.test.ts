@@ -436,3 +436,19 @@ describe('a kill between stopping and starting a controller', () => {
     expect((await apply(k, next.plan)).ok).toBe(true);
   });
 });
+
+describe('probe after an embedded doorbell', () => {
+  it('lists the shared dw-edma-emul row as the controller\'s doorbell IRQ, with one action per doorbell', async () => {
+    const { probe } = await import('../probe/probe.js');
+    const k = createFakeKernel({ board: 'imx8mp' });
+    const { result } = await converge(k, cfg(`
+version: 1
+functions:
+  - { driver: pci_epf_vntb, name: func1, primary: auto, msi_interrupts: 4, type: { db_count: 3 }, doorbell: true }
+`));
+    expect(result.ok).toBe(true);
+    const [c] = (await probe(k)).controllers;
+    expect(c!.doorbellIrqs).toHaveLength(1);
+    expect(c!.doorbellIrqs[0]).toMatchObject({ hwirq: null, actions: ['pci_epf_vntb_db', 'pci_epf_vntb_db', 'pci_epf_vntb_db'], count: 0 });
+  });
+});

@@ -177,10 +177,10 @@ export async function probe(port: KernelPort): Promise<BoardState> {
   // DISABLE, vNTB from link to unlink).
   const interruptsText = await attempt(() => readTextIfExists(port, PROC_INTERRUPTS));
   const interrupts: ParsedInterrupts | undefined = interruptsText === undefined ? undefined : await attempt(async () => parseInterrupts(interruptsText, PROC_INTERRUPTS));
-  const irqsOf = (epc: string): ControllerState['doorbellIrqs'] =>
+  const irqsOf = (epc: string, embedded = false): ControllerState['doorbellIrqs'] =>
     interrupts === undefined
       ? []
-      : doorbellRows(interrupts, epc).map((r) => ({ virq: r.irq ?? -1, hwirq: r.hwirq ?? null, actions: r.actions, count: r.counts.reduce((a, b) => a + b, 0) }));
+      : doorbellRows(interrupts, epc, { embedded }).map((r) => ({ virq: r.irq ?? -1, hwirq: r.hwirq ?? null, actions: r.actions, count: r.counts.reduce((a, b) => a + b, 0) }));
 
   const controllers: ControllerState[] = [];
   // Each registered EPC has /sys/class/pci_epc/<epc> and configfs controllers/<epc>
@@ -229,7 +229,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });
       if (facts.msiMap.kind === 'malformed')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: facts.msiMap.path, message: `${facts.msiMap.path}: ${facts.msiMap.reason}`, hint: 'fix the msi-map in the board .dts (tuples of <id-base &its msi-base length>) and reboot, or re-record the board if the file was cut short' });
-      return { ...base, compatible: await tree.compatible(dtNode), status: facts.status, doorbell };
+      // An embedded (eDMA) doorbell's shared row names no controller: it is this one's when the verdict says so.
+      return { ...base, compatible: await tree.compatible(dtNode), status: facts.status, doorbell, ...(doorbell.mode === 'embedded' ? { doorbellIrqs: irqsOf(epc.name, true) } : {}) };
     });
     controllers.push(entry ?? { ...base, compatible: [], status: null, doorbell: unknownVerdict(`its device tree cannot be read: ${problems.slice(seen).map((p) => p.message).join('; ') || 'see the problems below'}`) });
   }
