@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import { time, median } from './lib/timing.js';
+import { timeProcess as time, median } from './lib/timing.js';
 
 const RUNS = 25;
 

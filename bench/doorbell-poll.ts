@@ -7,6 +7,7 @@
 // 3. the delay from a ring (the fake's IRQ fire) to its event in watchDoorbells, tracefs
 //    source and 5 ms polling (reported in ms against 5 ms and 10 ms).
 import fs from 'node:fs';
+import { median, timeCalls as time } from './lib/timing.js';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -38,20 +39,7 @@ function sampleText(): string {
   return IrqTable.fromBoard(irqs, CPUS, parseRelease('7.3.4')!).procInterrupts();
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-/** Nanoseconds per call, median of `rounds` batches. */
-function time(fn: () => unknown, rounds: number, batch: number): number {
-  const samples: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let b = 0; b < batch; b++) sink += (fn() as { length?: number }).length ?? 1;
-    samples.push(Number(process.hrtime.bigint() - t0) / batch);
-  }
-  if (sink < 0) console.log(sink);
-  return median(samples);
-}
 
 async function timeAsync(fn: () => Promise<unknown>, n: number): Promise<number> {
   const samples: number[] = [];

@@ -2,6 +2,7 @@
 // kernel in the 7.x tabular layout) against a bare text.split('\n') of the same text, timed in
 // the same run. Reported as a ratio of medians; the target is 3 (parse ≤ 3× split).
 import { IrqTable } from '../src/fake/irq.js';
+import { median, timeCalls as time } from './lib/timing.js';
 import { parseRelease } from '../src/kernel/version.js';
 import { parseInterrupts } from '../src/procfs/interrupts.js';
 import type { BootIrq } from '../src/boards/types.js';
@@ -35,23 +36,7 @@ function sampleText(): string {
   return IrqTable.fromBoard(irqs, CPUS, release).procInterrupts();
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
 
-/** Nanoseconds per call of fn, median over `rounds` batches of `batch` calls. */
-function time(fn: () => unknown, rounds: number, batch: number): number {
-  const samples: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let b = 0; b < batch; b++) sink += (fn() as { length?: number }).length ?? 1;
-    samples.push(Number(process.hrtime.bigint() - t0) / batch);
-  }
-  if (sink < 0) console.log(sink);
-  return median(samples);
-}
 
 /** The floor for any JS parser: read every code unit once and do nothing else. */
 function bareScan(text: string): { length: number } {

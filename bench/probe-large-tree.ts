@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import { paddedRk3588, recordBigBoard, treeSize } from './lib/big-board.js';
 import os from 'node:os';
 import * as tar from 'tar';
-import { time, median } from './lib/timing.js';
+import { timeProcess as time, median } from './lib/timing.js';
 
 const RUNS = 15;
 
