@@ -449,3 +449,64 @@ describe('doorbellVerdict: the code the kernel carries, by its symbols (/proc/ka
     expect(old.controllers[0]!.doorbell.code).toBe('kernel-too-old');
   });
 });
+
+describe('doorbellVerdict: GICv5 and the embedded (eDMA) fallback', () => {
+  /** A GICv5 SoC: its ITS is not immutable (drivers/irqchip/irq-gic-v5-its.c). */
+  const gicv5 = (ep: Record<string, DtValue>): DtNodeSpec =>
+    node({ compatible: str('vendor,gicv5-soc') }, {
+      'interrupt-controller@40000000': node({ compatible: str('arm,gic-v5') }, {
+        'msi-controller@40100000': node({ compatible: str('arm,gic-v5-its'), 'msi-controller': flag(), '#msi-cells': cells(1) }, {}, 'its5'),
+      }),
+      soc: node({ compatible: str('simple-bus') }, { 'pcie-ep@4c300000': node({ compatible: str('vendor,pcie-ep'), ...ep }, {}, 'pcie_ep') }),
+    });
+
+  it('refuses an msi-map to a GICv5 ITS as mutable, and says no DT line helps without a GIC-v3 ITS', async () => {
+    const v = await verdict(gicv5({ 'msi-map': cells(0, ref('its5'), 0x10, 1) }), EP);
+    expect(v).toMatchObject({ capable: false, mode: 'none', code: 'target-gicv5' });
+    expect(v.reason).toMatch(/GICv5 ITS .*"Mutable MSI controller not supported"/);
+    const none = await verdict(gicv5({}), EP);
+    expect(none).toMatchObject({ capable: false, code: 'no-its' });
+    expect(none.reason).toMatch(/GICv5/);
+  });
+
+  /** One input, the embedded facts varied: what 7.3.4's pci_epf_alloc_doorbell() does after the MSI path's -ENODEV. */
+  async function embedded(opts: { driver?: string; regNames?: string[]; atuSize?: number; code?: boolean; msiMap?: boolean }): Promise<DoorbellVerdict> {
+    const names = opts.regNames ?? ['dbi', 'atu', 'dma'];
+    // The soc bus has the DT defaults: 2 address cells, 1 size cell.
+    const reg = names.flatMap((n, i) => [0, 0x10000000 + i * 0x200000, n === 'atu' ? (opts.atuSize ?? 0x100000) : 0x10000]);
+    const spec = imx95({ 'reg-names': str(...names), reg: cells(...reg), ...(opts.msiMap ? { 'msi-map': cells(0, ref('its'), 0x10, 1) } : {}) });
+    const tree = new DeviceTree(dtPort(spec, { symbols: true }));
+    const facts = await gatherDoorbellFacts(tree, EP);
+    return doorbellVerdict({ ...facts, kernel: parseRelease('7.3.4'), config: 'y', controller: '4c300000.pcie-ep', implementation: 'merged', ...(opts.driver === undefined ? {} : { driver: opts.driver }), ...(opts.code === undefined ? {} : { embeddedCode: opts.code }) });
+  }
+
+  it('gives the embedded doorbell on a DesignWare controller with eDMA registers when the kernel has the fallback', async () => {
+    for (const regNames of [['dbi', 'atu', 'dma'], ['dbi', 'atu']]) {
+      const v = await embedded({ driver: 'imx6q-pcie', code: true, regNames });
+      expect(v, regNames.join()).toMatchObject({ capable: true, mode: 'embedded', code: 'embedded' });
+      expect(v.reason).toContain(regNames.includes('dma') ? 'its "dma" reg entry' : 'the iATU window');
+      // The ITS fix is still offered: one IRQ per doorbell.
+      expect(v.fix).toContain('msi-map');
+      expect(v.warnings.join(' ')).toMatch(/interrupt emulation/);
+    }
+  });
+
+  it('says none, naming the errno the kernel logs, where the fallback cannot help', async () => {
+    const cadence = await embedded({ driver: 'cdns-pcie', code: true });
+    expect(cadence).toMatchObject({ capable: false, mode: 'none' });
+    expect(cadence.notes.join(' ')).toContain('Failed to allocate doorbell: -95');
+    const small = await embedded({ driver: 'imx6q-pcie', code: true, regNames: ['dbi', 'atu'], atuSize: 0x80000 });
+    expect(small).toMatchObject({ capable: false, mode: 'none' });
+    expect(small.notes.join(' ')).toContain('Failed to allocate doorbell: -19');
+    // Without the fallback's symbol (pci_epc_get_aux_resources) the MSI verdict stands alone.
+    expect(await embedded({ driver: 'imx6q-pcie', code: false })).toMatchObject({ capable: false, mode: 'none', code: 'no-msi-map' });
+    // An unknown driver: no guess, a note.
+    const unknown = await embedded({ code: true });
+    expect(unknown).toMatchObject({ capable: false, mode: 'none' });
+    expect(unknown.notes.join(' ')).toMatch(/driver is unknown/);
+  });
+
+  it('never falls back when the MSI path works (an ITS doorbell) or fails with something other than ENODEV', async () => {
+    expect(await embedded({ driver: 'imx6q-pcie', code: true, msiMap: true })).toMatchObject({ capable: true, mode: 'its', code: 'capable' });
+  });
+});

@@ -364,6 +364,8 @@ function dtVerdict(input: DoorbellInput): DtPart {
   });
   if (m.kind === 'malformed')
     return no('msi-map-malformed', `${m.path} is malformed (${m.reason}), so the kernel ${m.kernelLog ? `logs "${m.kernelLog}" and ` : ''}finds no MSI domain through it.`, suggested(input));
+  if (m.kind === 'mapped' && input.target?.compatible.includes(GICV5_ITS_COMPATIBLE))
+    return no('target-gicv5', `The msi-map of ${m.mapNode} sends ID 0 to the GICv5 ITS ${m.target}, and the kernel refuses it ("Mutable MSI controller not supported"): irq-gic-v5-its.c does not mark its domain immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE is GIC-v3 ITS only).`, input.its.length ? suggested(input) : undefined);
   if (input.its.length === 0)
     return no('no-its', input.gicV5Its.length
       ? `This SoC's interrupt controller is a GICv5 (${input.gicV5Its[0]!.path}), whose ITS the kernel does not mark immutable, and the doorbell needs a GIC-v3 ITS, so no device-tree line can enable it ("Mutable MSI controller not supported").`
@@ -379,10 +381,6 @@ function dtVerdict(input: DoorbellInput): DtPart {
     return no('msi-map-dangling', `The msi-map entry of ${m.mapNode} for ID 0 names phandle ${hex(m.phandle)}, which no node has, so the kernel cannot use it and finds no MSI domain ("Can't find MSI domain for EPC").`, suggested(input));
 
   const target = input.target ?? { path: m.target, compatible: [], available: true };
-  if (target.compatible.includes(GICV5_ITS_COMPATIBLE)) {
-    const fix = input.its.length ? suggested(input) : undefined;
-    return no('target-gicv5', `The msi-map of ${m.mapNode} sends ID 0 to the GICv5 ITS ${m.target}, and the kernel refuses it ("Mutable MSI controller not supported"): irq-gic-v5-its.c does not mark its domain immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE is GIC-v3 ITS only).`, fix);
-  }
   if (!isIts(target)) {
     const compat = target.compatible.length ? target.compatible.map((c) => `"${c}"`).join(', ') : 'no compatible';
     // The immutable check came after the v6.17 merge (release not confirmed; modelled from 7.3).
