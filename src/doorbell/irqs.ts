@@ -33,3 +33,14 @@ export interface DoorbellIrq {
 export function toDoorbellIrq(r: IrqRow): DoorbellIrq {
   return { virq: r.irq ?? -1, index: r.hwirq ?? null, chip: r.chip ?? '', counts: r.counts, total: r.counts.reduce((a, b) => a + b, 0), actions: r.actions };
 }
+
+/**
+ * How many of a function's `expected` doorbells have their handler `action` now: one
+ * ITS-pMSI row each (hwirq = the doorbell's index), or all of them at once on an embedded
+ * doorbell's one shared row, which the driver requests once for every doorbell
+ * (pci-epf-vntb.c epf_ntb_db_irq_is_duplicated(); pci-ep-msi.c replicates one virq).
+ */
+export function doorbellsWithHandler(rows: readonly { chip?: string | null | undefined; actions: readonly string[] }[], action: string, expected: number): number {
+  if (rows.some((r) => r.chip === EMBEDDED_DOORBELL_CHIP && r.actions.includes(action))) return expected;
+  return rows.filter((r) => r.chip !== EMBEDDED_DOORBELL_CHIP && r.actions.includes(action)).length;
+}

@@ -25,7 +25,7 @@ import { parseRelease, type KernelVersion } from '../kernel/version.js';
 import { kernelBehaviour } from '../kernel/behaviour.js';
 import { readLinkState, ltssmPath, type LinkState } from '../debugfs/ltssm.js';
 import { CONTROLLERS } from '../configfs/paths.js';
-import { doorbellRows, toDoorbellIrq, type DoorbellIrq } from './irqs.js';
+import { doorbellRows, doorbellsWithHandler, toDoorbellIrq, type DoorbellIrq } from './irqs.js';
 import type { DoorbellVerdict } from './rules.js';
 
 /**
@@ -241,8 +241,8 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
     // An embedded doorbell is one shared row with one action per doorbell (pci-ep-msi.c IRQF_SHARED).
     const mode: FunctionDoorbellMode = mine.every((r) => r.chip === EMBEDDED_DOORBELL_CHIP) ? 'embedded' : 'its';
     const where = mode === 'embedded' ? `the shared ${EMBEDDED_DOORBELL_CHIP} irq ${mine[0]!.virq} (the eDMA's embedded doorbell)` : chip;
-    const handlers = mine.flatMap((r) => r.actions).filter((a) => a === action).length;
-    if (expected === null) return result(mode, false, `${handlers} ${action} handler(s) on ${where}, but db_count could not be read, so whether all doorbells have their handler is unknown.`);
+    if (expected === null) return result(mode, false, `${action} on ${where}, but db_count could not be read, so whether all doorbells have their handler is unknown.`);
+    const handlers = doorbellsWithHandler(mine, action, expected);
     if (handlers < expected)
       return result(mode, false, `${handlers} of ${expected} doorbells have their handler (${action} on ${where}); ${expected - handlers} still missing.`);
     if (verdict.ringLost)

@@ -78,7 +78,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   readonly opLog: OpLogEntry[] = [];
   /** 'changes': reads are not kept in opLog (a long-running watch polls every few ms). */
   private logMode: 'all' | 'changes' = 'all';
-  /** A call changed the board outside tracefs instances (what --mock-state must keep). */
+  /** A call changed the board outside tracefs instances (what --mock-state must keep): a configfs change, a host or devmem write, an oops. */
   private changed = false;
   private irqTable: IrqTable;
   private tracefs: FakeTracefs;
@@ -110,19 +110,32 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.m = setup.model ?? this.boot();
     this.printk = new Printk(this.m.log);
     this.irqTable = this.m.irq ? IrqTable.fromJSON(this.m.irq as IrqTableState) : IrqTable.fromBoard(this.board.irqs, this.board.cpus, this.v);
+    // Every change of the IRQ table is a change of the board (--mock-state keeps it).
+    const changing = <A extends unknown[], R>(fn: (...a: A) => R) => (...a: A): R => {
+      this.changed = true;
+      return fn(...a);
+    };
     this.irq = {
-      request: (chip, hwirq, trigger, action) => this.irqTable.request({ chip, hwirq, trigger, action }),
-      free: (virq) => this.irqTable.free(virq),
-      requestEmbedded: (epc, action) => {
+      request: changing((chip: string, hwirq: number, trigger: 'Edge' | 'Level', action: string) => this.irqTable.request({ chip, hwirq, trigger, action })),
+      free: changing((virq: number) => this.irqTable.free(virq)),
+      requestEmbedded: changing((epc: string, action: string) => {
         const c = this.m.controllers[epc]!;
         c.edmaDbVirq ??= this.irqTable.alloc([{ chip: 'dw-edma-emul', trigger: 'Level' }]);
         this.irqTable.addAction(c.edmaDbVirq, action);
         return c.edmaDbVirq;
-      },
-      freeAction: (virq, action) => this.irqTable.removeAction(virq, action),
-      fire: (virq, cpu) => this.fireIrq(virq, cpu),
+      }),
+      freeAction: changing((virq: number, action: string) => this.irqTable.removeAction(virq, action)),
+      fire: changing((virq: number, cpu: number) => this.fireIrq(virq, cpu)),
     };
-    this.host = makeHost(this, (fn) => this.serial(fn));
+    const host = makeHost(this, (fn) => this.serial(fn));
+    // A host write changes the board (registers, counts): --mock-state must keep it.
+    this.host = {
+      ...host,
+      barWrite: async (...args: Parameters<FakeHost['barWrite']>) => {
+        await host.barWrite(...args);
+        this.changed = true;
+      },
+    };
     this.tracefs = new FakeTracefs(this.m.tracefs as TracefsState | undefined, this.board.cpus);
     buildBoard(this.vol, this.board, { release: this.release, config: this.cfg, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', modules: this.modules });
     syncEpfBus(this.vol, this.m, this.modules);
@@ -520,6 +533,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     return this.serial(() => {
       const hit = this.physAccess(addr, width);
       hit.region.write(hit.offset, width, value & ((1n << BigInt(width)) - 1n));
+      this.changed = true;
     });
   }
 
@@ -707,6 +721,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (e instanceof Errno) throw fail(e.code);
         if (e instanceof Oops) {
           entry.result = 'oops';
+          this.changed = true;
           throw new KernelOops({ syscall: SYSCALL[op], path, ...(extra.dest === undefined ? {} : { dest: extra.dest }), log: e.lines });
         }
         const code = (e as { code?: unknown }).code;

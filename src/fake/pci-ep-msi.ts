@@ -59,7 +59,7 @@ export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, a
  * EPC's auxiliary DOORBELL_MMIO resource. Only DesignWare EPCs have the op
  * (pcie-designware-ep.c dw_pcie_ep_get_aux_resources_count: 1 when the eDMA registers were
  * found, else 0 → -ENODEV); others give -EOPNOTSUPP (observed 7.3.4 on the Cadence EPC: -95).
- * Every doorbell is the one emulation virq, requested IRQF_SHARED once per doorbell.
+ * Every doorbell is the one emulation virq (IRQF_SHARED), requested once.
  */
 function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: string): number[] {
   const epc = dev.epc!;
@@ -70,7 +70,10 @@ function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: strin
     throw new Errno(errno[0]);
   }
   log(KERN_INFO, 'Using embedded (DMA) doorbell fallback');
-  const virqs = Array.from({ length: numDb }, () => k.irq.requestEmbedded(epc, action));
+  // Every db_msg[i] carries the same virq; the drivers request it once (pci-epf-vntb.c
+  // epf_ntb_db_irq_is_duplicated(), pci-epf-test.c requests its one doorbell).
+  const virq = k.irq.requestEmbedded(epc, action);
+  const virqs = new Array<number>(numDb).fill(virq);
   dev.doorbellVirqs = virqs;
   dev.doorbellEmbedded = action;
   return virqs;
@@ -78,7 +81,7 @@ function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: strin
 
 /** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go (an embedded doorbell's virq stays with dw-edma); cannot fail. */
 export function freeDoorbell(k: KernelContext, dev: EpfDevice): void {
-  for (const virq of dev.doorbellVirqs ?? []) {
+  for (const virq of new Set(dev.doorbellVirqs ?? [])) {
     if (dev.doorbellEmbedded !== undefined) k.irq.freeAction(virq, dev.doorbellEmbedded);
     else k.irq.free(virq);
   }

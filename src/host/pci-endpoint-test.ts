@@ -95,9 +95,10 @@ export async function ring(a: HostBarAccess, o: TestHostOptions & { data?: numbe
   const bar = regBarOf(o);
   const regs = await readRegisters(a, o);
   if (!doorbellEnabled(regs, o)) return { ok: false, status: regs.status, reason: 'the doorbell is not enabled (DB_BAR shows none)' };
-  // pci_endpoint_test.c zeroes STATUS before the write; the lane's devmem host did not, and
-  // read 0x640 after the ring. Off by default, so STATUS keeps ENABLE_SUCCESS.
-  if (o.zeroStatus) await write32(a, bar, TEST_REG.STATUS, 0);
+  // pci_endpoint_test.c zeroes STATUS before the write, so a DOORBELL_SUCCESS left from an
+  // earlier ring cannot pass for this one. By default only that bit is cleared, so STATUS keeps
+  // ENABLE_SUCCESS (the lane read 0x640 after a ring); zeroStatus clears it all, as the driver.
+  await write32(a, bar, TEST_REG.STATUS, o.zeroStatus ? 0 : regs.status & ~TEST_STATUS.DOORBELL_SUCCESS);
   await write32(a, regs.dbBar, regs.dbOffset, o.data ?? regs.dbData);
   const seen = await waitFor(async () => ((await read32(a, bar, TEST_REG.STATUS)) & TEST_STATUS.DOORBELL_SUCCESS) !== 0, o);
   const status = await read32(a, bar, TEST_REG.STATUS);

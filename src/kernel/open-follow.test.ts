@@ -78,3 +78,25 @@ describe('a follower polls for as long as it runs', () => {
     await follower.close();
   });
 });
+
+describe('a reader of --mock-state', () => {
+  it('never writes the file back when it changed nothing (it holds no lock: another process may have saved meanwhile)', async () => {
+    const file = path.join(await newDir(), 'board.json');
+    await otherProcess(file, () => undefined);
+    const reader = await openPort({ mock: 'qemu-virt', mockState: file });
+    await reader.port.read('/proc/interrupts');
+    await reader.port.peek(0x08090040n, 32);
+    // Meanwhile a writer saves a change.
+    await otherProcess(file, (k) => void k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb));
+    const saved = await fs.readFile(file, 'utf8');
+    await reader.close();
+    expect(await fs.readFile(file, 'utf8')).toBe(saved);
+  });
+
+  it('creates a missing file, as --mock-state promises', async () => {
+    const file = path.join(await newDir(), 'new.json');
+    const reader = await openPort({ mock: 'qemu-virt', mockState: file });
+    await reader.close();
+    expect((await fs.stat(file)).isFile()).toBe(true);
+  });
+});

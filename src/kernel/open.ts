@@ -95,8 +95,9 @@ async function openMock(board: string, kernel: string | undefined, stateFile: st
       if (timer) clearInterval(timer);
       if (closed || stateFile === undefined) return;
       closed = true;
-      // A follower that changed nothing must not overwrite what the others saved meanwhile.
-      if (follow && !fake.changedBoard()) return;
+      // A process that changed nothing must not overwrite what others saved meanwhile (a reader
+      // holds no lock); a new file is still created, as --mock-state promises.
+      if (saved && !fake.changedBoard()) return;
       await writeStateFile(stateFile, fake.toState());
     },
   };

@@ -14,8 +14,8 @@ import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
 import type { ObservedFunction } from '../configfs/observe.js';
 import { readsAs } from './attributes.js';
-import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, PROC_INTERRUPTS, doorbellChip, parseInterrupts } from '../procfs/interrupts.js';
-import { doorbellRows } from '../doorbell/irqs.js';
+import { DOORBELL_ACTION, PROC_INTERRUPTS, doorbellChip, parseInterrupts } from '../procfs/interrupts.js';
+import { doorbellRows, doorbellsWithHandler } from '../doorbell/irqs.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
 
 export interface ApplyHooks {
@@ -220,12 +220,9 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
           throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
         if (op.doorbellRows !== undefined) {
           // pci-epf-vntb.c epf_ntb_db_bar_init: a failed doorbell allocation falls back to polling without an error.
-          // One row per doorbell on ITS-pMSI-<epc>, or one shared embedded row with one action per doorbell.
+          // One row per doorbell on ITS-pMSI-<epc>, or the embedded doorbell's one shared row.
           const parsed = parseInterrupts(await readText(port, PROC_INTERRUPTS));
-          const count = [...doorbellRows(parsed, op.epc), ...parsed.rows.filter((r) => r.chip === EMBEDDED_DOORBELL_CHIP)]
-            .flatMap((r) => r.actions)
-            .filter((a) => a === DOORBELL_ACTION.pci_epf_vntb).length;
-          const rows = { length: count };
+          const rows = { length: doorbellsWithHandler(doorbellRows(parsed, op.epc, { embedded: true }), DOORBELL_ACTION.pci_epf_vntb, op.doorbellRows) };
           if (rows.length < op.doorbellRows) {
             const said = (await recordsAfter(since)).map((r) => r.text).filter(isDoorbellNoise);
             throw new StepFailed(

@@ -321,3 +321,25 @@ describe('the embedded (eDMA) doorbell through the simulated host (7.3.4 source:
     expect(fake.dmesg()).toContain('pci_epf_test pci_epf_test.0: Failed to allocate doorbell: -19');
   });
 });
+
+describe('vNTB on the embedded (eDMA) doorbell (7.3.4 pci-epf-vntb.c epf_ntb_db_bar_init_msi_doorbell)', () => {
+  it('i.MX8MP: db_data[i] = 0 and db_offset[i] = rd_int_status in the doorbell BAR for every i; a host ring of any doorbell fires the one shared irq', async () => {
+    const EPC = '33800000.pcie-ep';
+    const fake = await boot('7.3', 'imx8mp');
+    const f = await mkVntb(fake, 'v', 4);
+    await linkPrimary(fake, f, EPC);
+    await startEpc(fake, EPC);
+    const ctrl = (off: number): Promise<bigint> => fake.host.barRead(EPC, 0, 0, off, 32);
+    for (let i = 0; i < 4; i++) {
+      expect(await ctrl(0x34 + 4 * i), `db_data[${i}]`).toBe(0n);
+      expect(await ctrl(0xb4 + 4 * i), `db_offset[${i}]`).toBe(await ctrl(0xb4));
+    }
+    const lines = (await interrupts(fake)).split('\n').filter((l) => l.includes('pci_epf_vntb_db'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.trim().split(/\s+/).slice(-3)).toEqual(['dw-edma-emul', 'Level', 'pci_epf_vntb_db']);
+    const offset = Number(await ctrl(0xb4));
+    await fake.host.barWrite(EPC, 0, 1, offset, 32, 0n);
+    await fake.host.barWrite(EPC, 0, 1, offset, 32, 0n);
+    expect((await row(fake, 'pci_epf_vntb_db'))?.[1]).toBe('2');
+  });
+});

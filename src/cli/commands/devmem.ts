@@ -2,6 +2,7 @@
 // address with an exact access width, inside the device tree's reg ranges (src/devmem/devmem.ts).
 // On a board it runs busybox devmem; with --mock it reaches the simulated board's physical bus.
 import type { Command } from 'commander';
+import type { KernelPort } from '../../kernel/port.js';
 import { EXIT } from '../../exit-codes.js';
 import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js';
 import { writeOut } from '../output.js';
@@ -81,7 +82,13 @@ error: nothing answers there), 7 when the device tree cannot be read.`,
         const { devmem, parseRequest } = await import('../../devmem/devmem.js');
         const req = parseRequest(addr, width, value);
         if (opts.readBack === false && req.value === undefined) throw new UsageError('--no-read-back only applies to a write', 'give a VALUE to write, or drop --no-read-back');
-        const result = await withBoard(ctx, (port) => devmem(port, { ...req, force: opts.force === true, noReadBack: opts.readBack === false }));
+        const access = (port: KernelPort) => devmem(port, { ...req, force: opts.force === true, noReadBack: opts.readBack === false });
+        // A write holds the board's lock, as apply and the simulated host do: two writers to one
+        // --mock-state must not lose each other's changes.
+        const result =
+          req.value === undefined
+            ? await withBoard(ctx, access)
+            : await (await import('../board-change.js')).withBoardChange(ctx, { lock: true }, ({ port }) => access(port));
         writeOut(ctx.json ? JSON.stringify(result, null, 2) + '\n' : renderDevmem(result));
         return EXIT.OK;
       }),

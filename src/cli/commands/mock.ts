@@ -42,7 +42,7 @@ interface FunctionResult {
     dbData: number;
   };
   doorbells?: { index: number; data: number; offset: number; rings?: number; count?: number | null }[];
-  mode?: 'msi' | 'polled';
+  mode?: 'msi' | 'embedded' | 'polled';
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -187,9 +187,14 @@ async function testAction(fake: FakeKernel, e: HostEndpoint, r: FunctionResult, 
     r.ok = false;
     r.message = `${who}: the endpoint's command work is not running (its kernel oopsed or its epc_init failed; see the kernel log): unlink and re-link the function, or start a fresh --mock-state`;
   } else if (action === 'enable') {
+    const logged = fake.dmesg().length;
     const res = await t.enable(a, o);
     r.ok = res.ok;
-    if (!res.ok) r.message = `${who}: ${res.reason}: the kernel found no usable MSI domain for ${e.controller} (needs Linux 6.17+, CONFIG_PCI_ENDPOINT_MSI_DOORBELL and an msi-map to a GIC-v3 ITS; see \`epctl probe\`)`;
+    if (!res.ok) {
+      // What the endpoint's kernel said, not a guess: the MSI domain, the eDMA fallback, the IRQ.
+      const said = fake.dmesg().slice(logged).filter((l) => l.includes(e.device));
+      r.message = `${who}: ${res.reason}${said.length ? `; the endpoint's kernel logged: ${said.join(' / ')}` : ''}; see \`epctl probe\` for ${e.controller}'s doorbell verdict and its fix`;
+    }
   } else if (action === 'disable') {
     try {
       const res = await t.disable(a, o);
@@ -265,23 +270,35 @@ async function vntbAction(fake: FakeKernel, e: HostEndpoint, r: FunctionResult, 
     r.message = `${who} has doorbells 0..${ctrl.doorbells.length - 1} (db_count ${ctrl.doorbells.length}): give --doorbell in that range`;
     return;
   }
+  if (r.mode === 'msi' && (await rowOf(fake, e, 'pci_epf_vntb_db', 0))?.embedded) r.mode = 'embedded';
   for (const i of targets) {
+    const before = (await rowCount(fake, e, 'pci_epf_vntb_db', i)) ?? 0;
     for (let n = 0; n < count; n++) await v.ring(a, bars, ctrl, i);
     r.doorbells[i]!.rings = count;
-    r.doorbells[i]!.count = await rowCount(fake, e, 'pci_epf_vntb_db', i);
+    const after = await rowCount(fake, e, 'pci_epf_vntb_db', i);
+    r.doorbells[i]!.count = after;
+    // With MSI doorbells every ring is one interrupt; one that is not landed nowhere.
+    if (r.mode !== 'polled' && (after ?? 0) - before !== count) {
+      r.ok = false;
+      r.message = `${who}: doorbell ${i} was written ${count}× but its /proc/interrupts count rose by ${(after ?? 0) - before}: the writes reached no doorbell (see \`epctl doorbell status\`)`;
+    }
   }
   if (doorbell !== undefined) r.doorbells = r.doorbells.filter((d) => d.index === doorbell);
 }
 
-/** The doorbell's /proc/interrupts count (all CPUs), or null when the row is absent. */
-async function rowCount(fake: FakeKernel, e: HostEndpoint, action: string, hwirq: number): Promise<number | null> {
-  const { parseInterrupts, PROC_INTERRUPTS } = await import('../../procfs/interrupts.js');
+/** The doorbell's /proc/interrupts row: its count (all CPUs) and whether it is the embedded (eDMA) one; undefined when absent. */
+async function rowOf(fake: FakeKernel, e: HostEndpoint, action: string, hwirq: number): Promise<{ count: number; embedded: boolean } | undefined> {
+  const { parseInterrupts, PROC_INTERRUPTS, EMBEDDED_DOORBELL_CHIP } = await import('../../procfs/interrupts.js');
   const { doorbellRows } = await import('../../doorbell/irqs.js');
   const parsed = parseInterrupts(new TextDecoder().decode(await fake.read(PROC_INTERRUPTS)));
-  const { EMBEDDED_DOORBELL_CHIP } = await import('../../procfs/interrupts.js');
   // An embedded (eDMA) doorbell is one shared row without a hwirq.
   const row = doorbellRows(parsed, e.controller!, { embedded: true }).find((x) => (x.hwirq === hwirq || x.chip === EMBEDDED_DOORBELL_CHIP) && x.actions.includes(action));
-  return row ? row.counts.reduce((s, c) => s + c, 0) : null;
+  return row && { count: row.counts.reduce((s, c) => s + c, 0), embedded: row.chip === EMBEDDED_DOORBELL_CHIP };
+}
+
+/** The doorbell's /proc/interrupts count (all CPUs), or null when the row is absent. */
+async function rowCount(fake: FakeKernel, e: HostEndpoint, action: string, hwirq: number): Promise<number | null> {
+  return (await rowOf(fake, e, action, hwirq))?.count ?? null;
 }
 
 function render(action: Action, results: readonly FunctionResult[]): string {
@@ -295,7 +312,7 @@ function render(action: Action, results: readonly FunctionResult[]): string {
       lines.push(`  STATUS ${hex(g.status)}${g.statusBits.length ? ` (${g.statusBits.join(' | ')})` : ''}`);
       lines.push(`  DB_BAR ${g.dbBar === 0xffffffff ? 'none (0xffffffff)' : g.dbBar}  DB_OFFSET ${hex(g.dbOffset)}  DB_DATA ${hex(g.dbData)}  (registers in BAR${g.regBar})`);
     }
-    if (r.mode) lines.push(`  doorbells: ${r.mode === 'msi' ? 'MSI (ITS)' : 'polled (no MSI doorbell: no /proc/interrupts rows)'}`);
+    if (r.mode) lines.push(`  doorbells: ${r.mode === 'msi' ? 'MSI (ITS)' : r.mode === 'embedded' ? 'embedded (the eDMA\'s one shared irq: every doorbell rings it)' : 'polled (no MSI doorbell: no /proc/interrupts rows)'}`);
     for (const d of r.doorbells ?? [])
       lines.push(`  doorbell ${d.index}: write ${hex(d.data)} at offset ${hex(d.offset)}${d.rings !== undefined ? `, rang ${d.rings}×` : ''}${d.count === undefined ? '' : d.count === null ? ', no /proc/interrupts row' : `, /proc/interrupts count ${d.count}`}`);
   }

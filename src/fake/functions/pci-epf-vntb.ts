@@ -182,7 +182,12 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   const spadCount = Number(dev.typeGroup['spad_count']) >>> 0;
   const { ctrl, db, mws } = vntbBars(dev);
   const msi = dev.doorbellVirqs !== undefined;
-  const translater = k.msiDomain(dev.epc!).its?.translater;
+  // The doorbell address: the ITS's GITS_TRANSLATER, or the eDMA's rd_int_status for the
+  // embedded doorbell, whose message data is 0 for every doorbell (pci-ep-msi.c
+  // pci_epf_alloc_doorbell_embedded: one address/data replicated).
+  const embedded = dev.doorbellEmbedded !== undefined;
+  const domain = k.msiDomain(dev.epc!);
+  const translater = embedded ? domain.edmaDoorbell : domain.its?.translater;
   const base = translater === undefined ? undefined : translater & ~BigInt(align - 1);
   const dbOffset = translater === undefined || base === undefined ? 0 : Number(translater - base);
   const sizes: Record<number, number> = {};
@@ -197,7 +202,7 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   write32(h, ctrl, VNTB_CTRL.SPAD_COUNT, spadCount);
   write32(h, ctrl, VNTB_CTRL.DB_ENTRY_SIZE, msi ? 0 : 4);
   for (let i = 0; i < Math.min(dbCount, 32); i++) {
-    write32(h, ctrl, vntbDbData(i), msi ? i : 1 + i);
+    write32(h, ctrl, vntbDbData(i), msi ? (embedded ? 0 : i) : 1 + i);
     write32(h, ctrl, vntbDbOffset(i), msi ? dbOffset : 0);
   }
   if (msi && base !== undefined) h.inbound[String(db)] = String(base);
