@@ -14,7 +14,7 @@ export interface EpfDevice {
   index: number;
   /** Bound to its driver (false while the driver module is unloaded: the device leaked). */
   probed: boolean;
-  /** epf->is_bound: set by the first successful bind, never cleared (kernel-abi.md §14). */
+  /** epf->is_bound: set by the first successful bind, never cleared (pci-epf-core.c; observed 7.3.4). */
   isBound: boolean;
   /** epf->is_vf: set by a VF link, never cleared (§2.9). */
   isVf: boolean;

@@ -1,5 +1,5 @@
-// What changed between kernel releases in the PCI endpoint userspace ABI: one entry per row
-// of kernel-abi.md §0, each with the kernel change that brought it. The fake kernel models a
+// What changed between kernel releases in the PCI endpoint userspace ABI: one entry per
+// behaviour that differs by release, each with the kernel change that brought it. The fake kernel models a
 // release through these flags; epctl's own code reads the same flags (e.g. to treat EALREADY
 // from `start` as "already in that state"). The /proc/interrupts layout and IPI rows live with
 // their renderer in src/fake/irq.ts (kernel/irq/proc.c).
@@ -59,7 +59,7 @@ export interface KernelBehaviour {
   /**
    * Call-trace frames below the configfs callback of symlink(2) and unlink(2) (arch/arm64 entry
    * and fs/namei.c). Observed 7.3.4 by the differential: filename_symlinkat/filename_unlinkat and
-   * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
+   * the el0 entry frames; older kernels keep the frames of the 7.3.4 oopses observed before [abbreviated].
    */
   syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
   /**
@@ -73,7 +73,7 @@ export interface KernelBehaviour {
   vntbDbRangeAtBind: boolean;
   /** vNTB unbind removes its virtual PCI bus ("busn_res: [bus NN-ff] is released"): observed 7.3.4; not on 6.12.117 (differential). */
   vntbRemovesBus: boolean;
-  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
+  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14) [source]. */
   nvmetPciEpf: boolean;
   /**
    * drivers/pci/controller/dwc/pcie-designware-debugfs.c (v6.15, Hans Zhang): DesignWare

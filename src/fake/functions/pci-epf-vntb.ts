@@ -1,5 +1,5 @@
 // drivers/pci/endpoint/functions/pci-epf-vntb.c as the fake models it: the type group with
-// its parsers and quirks (kernel-abi.md §2.10), bind through the primary EPC only, MSI
+// its parsers and quirks (observed 7.3.4), bind through the primary EPC only, MSI
 // doorbells at bind (v6.19+, silently polled when allocation fails), the virtual PCI bus lines,
 // and the unbind that crashes after a secondary-only bind (§14 H2).
 import { kstrtou, kstrtoint } from '../../configfs/values.js';
@@ -206,7 +206,7 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
 
 export const pciEpfVntb: EpfDriverModel = {
   name: 'pci_epf_vntb',
-  // Memory controller class (kernel-abi.md §2.4).
+  // Memory controller class (epf_ntb_header in pci-epf-vntb.c).
   defaultHeader: { ...BASE_HEADER, baseclass_code: 0x05 },
   typeGroup: (k) => ntbTypeGroup(true, k.b.vntbBarAttributes),
 
