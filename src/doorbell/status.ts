@@ -12,7 +12,7 @@
 //   polled doorbells (pci-epf-vntb.c; observed 7.3.4).
 // - pci-epf-test (drivers/pci/endpoint/functions/pci-epf-test.c pci_epf_test_enable_doorbell):
 //   the doorbell is allocated only on the host's COMMAND_ENABLE_DOORBELL and freed on DISABLE, so
-//   the row lives only in between (§6.2, §8.3). Ready means ready to be enabled: linked, the
+//   the row lives only in between (pci-epf-test.c; observed 7.3.4). Ready means ready to be enabled: linked, the
 //   controller started, and the verdict capable.
 import type { KernelPort } from '../kernel/port.js';
 import { readTextIfExists } from '../kernel/port.js';

@@ -61,7 +61,7 @@ describe('/proc/interrupts as the modelled kernel prints it (observed 6.1, 6.12,
     expect(lines).toContain('IPI0:          0          0  Rescheduling interrupts');
   });
 
-  it('gives the 7.3.4 pci-epf-test doorbell the first free virq, 18, and reuses it after DISABLE (§8.3)', () => {
+  it('gives the 7.3.4 pci-epf-test doorbell the first free virq, 18, and reuses it after DISABLE (kernel/irq/irqdesc.c)', () => {
     const table = IrqTable.fromBoard(qemuBoot(572, 3), 1, kernel('7.3.4'));
     const db = { chip: EPC_CHIP, hwirq: 0, trigger: 'Edge' as const, action: 'pci-ep-test-doorbell' };
     const virq = table.request(db);
@@ -118,7 +118,7 @@ describe('layout rules of kernel/irq/proc.c and arch/arm64/kernel/smp.c', () => 
     ]);
   });
 
-  it('widens the IRQ column at nr_irqs 1000 before the rework and at 10000 after it (§8.1)', () => {
+  it('widens the IRQ column at nr_irqs 1000 before the rework and at 10000 after it (kernel/irq/proc.c)', () => {
     const boot: BootIrq[] = [{ irq: 1000, chip: 'GICv3', hwirq: 5, trigger: 'Level', actions: ['x'] }];
     const old = IrqTable.fromBoard(boot, 1, kernel('6.12.0')).procInterrupts().split('\n');
     expect(old[0]).toBe(`${' '.repeat(12)}CPU0       `);
@@ -246,7 +246,7 @@ describe('saved state', () => {
   });
 });
 
-// Round trip: a generated table rendered in every layout parses back to its rows (§8.1).
+// Round trip: a generated table rendered in every layout parses back to its rows (kernel/irq/proc.c).
 const token = fc.stringMatching(/^[A-Za-z0-9_.:@/+-]{1,30}$/).filter((s) => !s.startsWith('-'));
 const actionName = fc
   .array(token, { minLength: 1, maxLength: 3 })

@@ -30,7 +30,7 @@
 // - virq allocation: first fit (irq_find_free_area()) of a contiguous range. [inferred] Numbers
 //   up to the board's highest boot IRQ that the profile does not list belong to descriptors the
 //   fake does not model (IPIs, PPIs, chained parents), so new virqs go above the boot IRQs;
-//   freed virqs, boot ones included, are reused (§8.3: 7.3.4 gave the doorbell 18 after 16, 17).
+//   freed virqs, boot ones included, are reused (observed: 7.3.4 gave the doorbell 18 after 16, 17).
 //   nr_irqs starts at 64 (asm-generic NR_IRQS, [inferred]) and grows to the highest virq + 1.
 // Not modelled: chained/hidden descriptors, irq_print_chip() chips, offline CPUs (possible =
 // online), wakeup sources (wakeup reads "disabled"), non-arm64 arch rows.

@@ -47,13 +47,13 @@ export interface KernelBehaviour {
   dumpStackUid: boolean;
   /**
    * pci-ep-cfs.c: primary/ and secondary/ made by delayed work after mkdir, up to 6.19; in mkdir
-   * itself from c7a1d2620a29 (likely v7.0). Before, a fast mkdir + rmdir can oops (§15 C2).
+   * itself from c7a1d2620a29 (likely v7.0). Before, a fast mkdir + rmdir can oops (c7a1d2620a29's reproducer).
    */
   subGroupsDelayed: boolean;
   /**
    * pci-ep-cfs.c pci_{primary,secondary}_epc_epf_unlink took (epc_item, epf_item) in the wrong
    * order since e85a2d783762 (v5.12); the fix is Cc stable, unlink through primary/ was harmless
-   * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (§15 C3).
+   * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (item order since e85a2d783762).
    */
   subLinkUnlinkSafe: boolean;
   /**
@@ -86,7 +86,7 @@ export interface KernelBehaviour {
    * frame is marked " (P)" on 7.3.4 only. 6.1 keeps the earlier model (no trailing space) [not observed].
    */
   splat: { cutHereLevel: number; cpuLineTail: string; firstFrameMark: boolean; taintFlags: number };
-  /** Line of pci_epf_test_bind's WARN_ON_ONCE(!epc) (§2.8): 1348 observed 7.3.4, 902 observed 6.12.117 (differential). */
+  /** Line of pci_epf_test_bind's WARN_ON_ONCE(!epc) (pci-epf-test.c): 1348 observed 7.3.4, 902 observed 6.12.117 (differential). */
   epfTestBindWarnLine: number;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };

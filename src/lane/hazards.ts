@@ -12,7 +12,7 @@
 //   NTB-less secondary/ links except pci_epf_test, whose secondary bind always fails (EINVAL).
 // - pci-ep-cfs.c allow_link callbacks cast the target item without checking its type
 //   (to_pci_epc_group / to_pci_epf_group): only well-typed link targets.
-// - Before the fix of §15 C3, unlink through primary/ or secondary/ can oops.
+// - Before the fix of e85a2d783762's item order, unlink through primary/ or secondary/ can oops.
 import type { Op } from './ops.js';
 
 /** The version-dependent part of the hazard rules. */

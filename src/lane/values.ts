@@ -11,10 +11,10 @@ import { ntbTypeGroup } from '../fake/functions/pci-epf-vntb.js';
 /** How an attribute's value is written: the kinds of store() parser in pci_ep. */
 export type ValueKind = 'u8' | 'u16' | 'msi' | 'msix' | 'bool' | 'barSize' | 'dbCount' | 'spadCount' | 'numMws' | 'mw' | 'bar' | 'u32' | 'vid';
 
-/** Refused by every numeric parser (§2.5), and the empty write that never reaches store(). */
+/** Refused by every numeric parser (lib/kstrtox.c), and the empty write that never reaches store(). */
 const MALFORMED = ['', '\n', ' 1', '1 ', '0x', '12abc', '0x1234x', '0x12 34', '-1', 'garbage', '0x1111\r\n', '99999999999999999999', '1\n\n', '0b101'];
 
-/** kstrtobool words and near misses (§2.8). */
+/** kstrtobool words and near misses (lib/kstrtox.c kstrtobool). */
 const BOOL_WORDS = ['1', '0', 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'on', 'off', 'On', 'OFF', 'of', 'true', 'false', 'yes', 'no', '10', '1 ', ' 1', 'o', '2', 'bogus', '\n', '', '1\n', '0\n'];
 
 /** A number in one of the syntaxes base 0 accepts, with or without the trailing newline. */

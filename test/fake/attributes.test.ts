@@ -27,13 +27,13 @@ const ACCEPTED: ReadonlyArray<[string, string, string]> = [
   ['vendorid', '4660', '0x1234\n'], // decimal
   ['vendorid', '0x1957\n', '0x1957\n'], // hex with the trailing newline echo adds
   ['vendorid', '0x1957', '0x1957\n'], // echo -n: the newline is optional
-  ['vendorid', '0X1AB', '0x01ab\n'], // 0X prefix; read back lower-case, 4 digits (§2.4)
+  ['vendorid', '0X1AB', '0x01ab\n'], // 0X prefix; read back lower-case, 4 digits (pci-ep-cfs.c)
   ['deviceid', '0x080c\n', '0x080c\n'],
   ['revid', '010', '0x0008\n'], // octal with a leading 0
   ['revid', '+5', '0x0005\n'], // leading +
   ['subsys_id', '0', '0x0000\n'],
   ['vendorid', '65535', '0xffff\n'], // u16 maximum
-  ['cache_line_size', '255', '0x00ff\n'], // u8 maximum, still 4 hex digits (§2.4)
+  ['cache_line_size', '255', '0x00ff\n'], // u8 maximum, still 4 hex digits (pci-ep-cfs.c)
   ['progif_code', '0x12', '0x0012\n'],
   ['msi_interrupts', '0x20', '32\n'], // %d\n decimal
   ['msix_interrupts', '0x800', '2048\n'], // %d\n decimal

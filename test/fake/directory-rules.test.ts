@@ -141,7 +141,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
   });
 
   // fs/configfs/dir.c, observed 6.1/6.12: rmdir of a function that is the target of another function's VF link → EBUSY;
-  // §2.9: rmdir of the VF → EBUSY while the link exists
+  // observed 7.3.4: rmdir of the VF → EBUSY while the link exists
   it('rmdir of a VF while its PF links to it fails with EBUSY', async () => {
     const fake = await boot(kernel);
     const pf = await mkfn(fake, 'pci_epf_test', 'func1');

@@ -8,7 +8,7 @@ import { CTRLS, FUNCS, boot, cat, epcPath, fnPath, linkToEpc, ls, mkLinkable, mk
 const DEVICES = '/sys/bus/pci-epf/devices';
 
 describe('fault rules', () => {
-  // api.ts FaultRule: the matching op fails with the errno and nothing changes; §2.3 IDR
+  // api.ts FaultRule: the matching op fails with the errno and nothing changes; pci-ep-cfs.c IDR
   it('a mkdir fault fails that mkdir with the errno and creates no directory, device or index', async () => {
     const fake = await boot('7.3');
     const path = fnPath('pci_epf_test', 'func1');
@@ -114,7 +114,7 @@ describe('fault rules', () => {
     await expect(fake.readlink(link)).rejects.toMatchObject({ code: 'EIO' });
   });
 
-  // api.ts FakeHook epf_bind: the driver's bind fails with the errno (§2.8: the add is undone)
+  // api.ts FakeHook epf_bind: the driver's bind fails with the errno (pci-ep-cfs.c: the add is undone)
   it('an epf_bind fault fails the link with the errno and leaves the function unlinked', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);

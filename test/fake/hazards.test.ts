@@ -22,7 +22,7 @@ const NULL_0 = 'Unable to handle kernel NULL pointer dereference at virtual addr
 const INTERNAL_ERROR = 'Internal error: Oops: 0000000096000006 [#1]  SMP';
 const END_TRACE = '---[ end trace 0000000000000000 ]---';
 
-/** Frames in the oops call trace, innermost first, each in order (§14). */
+/** Frames in the oops call trace, innermost first, each in order (observed 7.3.4). */
 function expectTrace(lines: readonly string[], frames: readonly string[]): void {
   const callTrace = lines.findIndex((l) => l.includes('Call trace:'));
   expect(callTrace).toBeGreaterThanOrEqual(0);
@@ -34,7 +34,7 @@ function expectTrace(lines: readonly string[], frames: readonly string[]): void 
   }
 }
 
-/** A pci_epf_test function that has been bound once and unlinked (is_bound stays set, §14). */
+/** A pci_epf_test function that has been bound once and unlinked (is_bound stays set, pci-epf-core.c). */
 async function boundOnceThenUnlinked(fake: FakeKernel, name = 'func1'): Promise<string> {
   const fn = await mkLinkable(fake, 'pci_epf_test', name);
   await fake.unlink(await linkToEpc(fake, fn, undefined, `l-${name}`));
@@ -110,7 +110,7 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
   });
 
   // observed 7.3.4 consequences: rmdir + mkdir clears the hazard (new EPF device): a never-bound
-  // pci_epf_test through secondary/ gets EINVAL (§2.8), not an oops
+  // pci_epf_test through secondary/ gets EINVAL (observed 7.3.4), not an oops
   it('after rmdir and mkdir the same secondary/ link fails with EINVAL instead of oopsing', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);

@@ -8,7 +8,7 @@ import { boot, cat, FUNCS, linkToEpc, ls, mkLinkable, mkfn, type FakeKernel } fr
 const DRIVERS = '/sys/bus/pci-epf/drivers';
 const DEVICES = '/sys/bus/pci-epf/devices';
 
-/** 6.12 on qemu-virt with pci_epf_test as a module, loaded (§2.2: insmod). */
+/** 6.12 on qemu-virt with pci_epf_test as a module, loaded (observed 6.12: insmod). */
 async function modular(): Promise<FakeKernel> {
   const fake = await boot('6.12', 'qemu-virt', { config: { PCI_EPF_TEST: 'm' } });
   fake.modprobe('pci_epf_test');

@@ -199,7 +199,7 @@ describe('virtual functions on 7.3.4', () => {
   });
 
   // pci-ep-cfs.c, pci-epf-core.c: a PF holding a VF cannot be linked on an EPC without max-virtual-functions,
-  // also through primary/ (the vNTB PF case of §14 H3, with a never-bound VF: no oops)
+  // also through primary/ (the vNTB PF case of the 7.3.4 VF oops, with a never-bound VF: no oops)
   it('a vNTB PF holding a never-bound VF fails to link through primary/ with EINVAL and "Exceeds max vfunc number"', async () => {
     const fake = await boot('7.3');
     const pf = await mkVntb(fake);

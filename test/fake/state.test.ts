@@ -1,6 +1,6 @@
 // Saving and restoring the fake (api.ts toState / FakeKernelState; --mock-state): the restored
 // kernel reads the same and carries on where the saved one stopped — IDR index, shared header,
-// WARN_ONCE sites, taint, kernel log, pending fault rules and the hidden per-EPF state of §14.
+// WARN_ONCE sites, taint, kernel log, pending fault rules and the hidden per-EPF state (is_bound, pci-epf-core.c).
 import { describe, expect, it } from 'vitest';
 import {
   CFS,

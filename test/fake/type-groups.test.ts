@@ -247,7 +247,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
   });
 
   // pci-epf-vntb.c, observed 7.3.4: huge spad_count/mwN make the link fail ENOMEM — "huge" has no stated threshold, not tested.
-  // Open question §13.12: vbus_number, vntb_vid, vntb_pid writes while linked were not exercised, not tested.
+  // Open question: vbus_number, vntb_vid, vntb_pid writes while linked were not exercised, not tested.
 });
 
 describe('pci_epf_ntb type group on imx95', () => {

@@ -93,7 +93,7 @@ const nextFreeBar = (dev: EpfDevice): number | undefined => hostBars(dev)[1]?.ba
 /** The kworker that runs kpcitest's command work, for the oops's CPU line [inferred name]. */
 const KWORKER = { comm: 'kworker/0:1', pid: 37 };
 
-/** pci_epf_test_raise_irq: STATUS gets IRQ_RAISED before the IRQ goes to the host (§6.2). */
+/** pci_epf_test_raise_irq: STATUS gets IRQ_RAISED before the IRQ goes to the host (pci-epf-test.c). */
 function raiseIrq(k: KernelContext, dev: EpfDevice): void {
   const h = dev.host!;
   write32(h, regBar(dev), TEST_REG.STATUS, read32(h, regBar(dev), TEST_REG.STATUS) | TEST_STATUS.IRQ_RAISED);
@@ -146,7 +146,7 @@ function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
 /**
  * pci_epf_test_disable_doorbell: DB_BAR < 0 (as an enum) → DISABLE_FAIL; otherwise free_irq on
  * epf->db_msg[0].virq and free the doorbell. After a failed ENABLE DB_BAR is still 0 and db_msg
- * NULL: the kpcitest work oopses at 0xc (observed 7.3.4, §14 H4), the kernel keeps running and
+ * NULL: the kpcitest work oopses at 0xc (observed 7.3.4), the kernel keeps running and
  * the command work is gone, so later commands are not served [inferred].
  */
 function disableDoorbell(k: KernelContext, dev: EpfDevice): void {
@@ -244,7 +244,7 @@ export const pciEpfTest: EpfDriverModel = {
 
   unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     if (dev.epc === undefined) {
-      // pci_epf_test_unbind reads epc->init_complete through a NULL epc (§14 H1, H3).
+      // pci_epf_test_unbind reads epc->init_complete through a NULL epc (observed 7.3.4, +0x24).
       throw new Oops(k.printk.oops('0000000000000264', ['pci_epf_test_unbind+0x24/0x7c', ...chain], k.splat()));
     }
     freeDoorbell(k, dev);
