@@ -1,5 +1,5 @@
 // The simulated host (src/fake/host.ts) against the observed 7.3.4 lane (pci-epf-test.c,
-// pci-epf-vntb.c; observed in the QEMU lane): pci-epf-test's register BAR and doorbell, vNTB's ctrl region and
+// pci-epf-vntb.c): pci-epf-test's register BAR and doorbell, vNTB's ctrl region and
 // doorbells, the ITS translater reached by a CPU store (QEMU) or not (SoC), and --mock-state.
 import { describe, it, expect } from 'vitest';
 import { fakeStateSchema } from '../../src/fake/state-schema.js';
