@@ -23,7 +23,7 @@ function withDisabledEpNodes(board: BoardProfile): BoardProfile {
 
 export const VARIANTS: Record<string, FakeKernelOptions> = {
   ...Object.fromEntries(Object.keys(BOARDS).map((name) => [name, { board: name }])),
-  // Debian's 6.12 arm64 kernel: configfs mounts, but there is no pci_ep (kernel-abi.md §1).
+  // Debian's 6.12 arm64 kernel: configfs mounts, but there is no pci_ep (observed; PCI_ENDPOINT_CONFIGFS unset).
   'qemu-virt-6.12-no-pci-ep': { board: 'qemu-virt', kernel: '6.12', config: { PCI_ENDPOINT_CONFIGFS: 'n', PCI_ENDPOINT_MSI_DOORBELL: 'n' } },
   'qemu-virt-configfs-unmounted': { board: 'qemu-virt', configfsMounted: false },
   'imx95-ep-disabled': { board: withDisabledEpNodes(BOARDS['imx95']!) },

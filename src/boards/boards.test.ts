@@ -1,7 +1,7 @@
 // Every built-in board profile is checked against its own device tree: the controller facts
 // the fake kernel publishes (EPC name, paths, max-functions, CPUs) must follow from the DT by
-// the kernel's rules, not be typed in twice. Rules: ../../shared/reference/boards.md §2
-// (naming), kernel-abi.md §3 (sysfs paths) and §4 (DT layout).
+// the kernel's rules, not be typed in twice. Rules: drivers/of/device.c
+// (naming), drivers/base/core.c (sysfs paths) and drivers/of/kobj.c (DT layout).
 import { describe, expect, it } from 'vitest';
 import { BOARDS, boardNames, getBoard } from './index.js';
 import type { BoardProfile } from './types.js';
@@ -125,16 +125,16 @@ describe.each(profiles.map((b) => [b.name, b] as const))('board profile %s', (_n
       expect(nodes, c.dtPath).toBeDefined();
       const spec = nodes![nodes!.length - 1]![1];
       const status = strings(spec.props['status']);
-      // A missing status means enabled (kernel-abi.md §4).
+      // A missing status means enabled (of_device_is_available).
       expect(status.length === 0 || status[0] === 'okay').toBe(true);
       expect(strings(spec.props['compatible'])[0]).toMatch(/-pcie-ep$/);
     });
 
-    it('is named by the kernel rule "%llx.%pOFn" from the translated first reg (boards.md §2)', () => {
+    it('is named by the kernel rule "%llx.%pOFn" from the translated first reg (drivers/of/device.c)', () => {
       expect(c.name).toBe(platformDeviceName(nodes!));
     });
 
-    it('lives under /sys/devices/platform along its DT bus devices (kernel-abi.md §3)', () => {
+    it('lives under /sys/devices/platform along its DT bus devices (drivers/of/platform.c)', () => {
       const buses = nodes!.slice(1, -1).map((_, i) => platformDeviceName(nodes!.slice(0, i + 2)));
       expect(c.devicePath).toBe(['/sys/devices/platform', ...buses, c.name].join('/'));
     });
@@ -208,7 +208,7 @@ describe('board registry', () => {
   });
 });
 
-// The doorbell-relevant DT facts, pinned to the reference (boards.md §3, §8, §9).
+// The doorbell-relevant DT facts, pinned to the upstream DTs and the QEMU lane.
 describe('msi-map history', () => {
   const epMap = (board: string, path: string): number[] | undefined => {
     const b = getBoard(board);
@@ -250,7 +250,7 @@ describe('msi-map history', () => {
     }
   });
 
-  it('qemu-virt ITS has phandle 0x8003 and the EP maps ID 0 to DeviceID 0 (realkernel.md §4)', () => {
+  it('qemu-virt ITS has phandle 0x8003 and the EP maps ID 0 to DeviceID 0 (scripts/lane/dts.ts)', () => {
     expect(phandle('qemu-virt', 'its')).toBe(0x8003);
     expect(epMap('qemu-virt', '/pcie-ep@7e000000')).toEqual([0, 0x8003, 0, 1]);
     expect(epMap('qemu-virt', '/pcie@10000000')).toEqual([0, 0x8003, 0, 0x10000]);
@@ -283,7 +283,7 @@ describe('qemu-virt boot state', () => {
     expect(getBoard('qemu-virt').functionDrivers).toEqual(['pci_epf_test', 'pci_epf_ntb', 'pci_epf_vntb', 'nvmet_pci_epf']);
   });
 
-  it('names the RC 4010000000.pcie, as the lane logs it (boards.md §9)', () => {
+  it('names the RC 4010000000.pcie, as the lane logs it (observed 6.12)', () => {
     expect(platformDeviceName(chain(getBoard('qemu-virt').dt, '/pcie@10000000')!)).toBe('4010000000.pcie');
   });
 });

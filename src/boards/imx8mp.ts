@@ -1,8 +1,8 @@
 // NXP i.MX8M Plus EVK booted as an endpoint (imx8mp-evk-pcie-ep.dtb: &pcie disabled, &pcie_ep
-// okay). No ITS and no msi-map/msi-parent: the doorbell cannot work (boards.md §4).
+// okay). No ITS and no msi-map/msi-parent: the doorbell cannot work (imx8mp.dtsi).
 // DT: arch/arm64/boot/dts/freescale/imx8mp.dtsi + imx8mp-evk.dts.
 //
-// Chosen (not in boards.md): root compatible/model; the soc@0 ranges, GICR reg, aips2/spba
+// Chosen (no cited source): root compatible/model; the soc@0 ranges, GICR reg, aips2/spba
 // buses and uart2 (console) from imx8mp.dtsi; timer flags; virq numbers; the RC sibling is
 // left out; dtSymbols (base DTB of overlays is built with -@).
 import type { BoardProfile, EpcFeatures } from './types.js';
@@ -74,7 +74,7 @@ export const imx8mp: BoardProfile = {
           }, {}, 'uart2'),
         }),
       }, 'aips2'),
-      // pcie_ep (later also pcie0_ep), boards.md §4; first-version ib/ob windows.
+      // pcie_ep (later also pcie0_ep), imx8mp.dtsi; first-version ib/ob windows.
       'pcie-ep@33800000': node({
         compatible: str('fsl,imx8mp-pcie-ep'),
         reg: cells(0x33800000, 0x100000, 0x18000000, 0x8000000, 0x33900000, 0x100000, 0x33b00000, 0x100000),

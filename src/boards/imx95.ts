@@ -1,9 +1,9 @@
 // NXP i.MX95 19x19 EVK booted with both EP overlays (imx-pcie0-ep.dtso, imx-pcie1-ep.dtso):
-// the doorbell reference platform (boards.md §3). Two profiles: `imx95` carries the msi-map
+// the doorbell reference platform (v21 cover letter). Two profiles: `imx95` carries the msi-map
 // of the Oct-2025 fix, `imx95-v6.18` the v6.18 DT where the map landed on pcie0_ep by
 // mistake. DT: arch/arm64/boot/dts/freescale/imx95.dtsi + imx95-19x19-evk.dts.
 //
-// Chosen (not in boards.md): root compatible/model; the aips1 bus and lpuart1 (console) from
+// Chosen (no cited source): root compatible/model; the aips1 bus and lpuart1 (console) from
 // imx95.dtsi; timer flags as imx95.dtsi; the RC nodes reduced to their dbi reg; pcie1's
 // msi-map-mask taken equal to pcie0's; virq numbers; dtSymbols (base DTB of overlays is
 // built with -@).
@@ -46,7 +46,7 @@ interface Imx95EpMsiMaps {
   prop?: 'msi-map' | 'msi-parent';
 }
 
-/** An EP node (boards.md §3 table): dbi, atu, dbi2, app, dma, addr_space; SPI 317 "dma". */
+/** An EP node (imx95.dtsi pcie0_ep/pcie1_ep): dbi, atu, dbi2, app, dma, addr_space; SPI 317 "dma". */
 function pcieEp(unit: number, addrSpaceHi: number, msiMap: DtValue | undefined, label: string, prop: 'msi-map' | 'msi-parent' = 'msi-map'): DtNodeSpec {
   return node(
     {
@@ -73,7 +73,7 @@ function pcieEp(unit: number, addrSpaceHi: number, msiMap: DtValue | undefined, 
 
 /**
  * The RC sibling, disabled by the EP overlay. msi-map/msi-map-mask as nxp-imx/linux-imx
- * imx95.dtsi (boards.md §3): ID 0 (the root port) and IDs 0x100.. (bus 1) to the ITS.
+ * imx95.dtsi (vendor tree): ID 0 (the root port) and IDs 0x100.. (bus 1) to the ITS.
  */
 function pcieRc(unit: number, devId: number, label: string): DtNodeSpec {
   return node(
@@ -101,7 +101,7 @@ function imx95Dt(maps: Imx95EpMsiMaps): DtNodeSpec {
     '#size-cells': cells(2),
   }, {
     cpus: cpus([0x0, 0x100, 0x200, 0x300, 0x400, 0x500].map((reg) => [reg, 'arm,cortex-a55'] as const)),
-    // imx95-19x19-evk.dts placeholder, fixed up by the bootloader (boards.md §1).
+    // imx95-19x19-evk.dts placeholder, fixed up by the bootloader (2 GiB).
     'memory@80000000': node({ device_type: str('memory'), reg: cells(0x0, 0x80000000, 0, 0x80000000) }),
     timer: armv8Timer(GIC_CPU_MASK_SIMPLE(6) | IRQ_TYPE_LEVEL_LOW),
     'interrupt-controller@48000000': gicV3([0, 0x48000000, 0, 0x10000, 0, 0x48060000, 0, 0xc0000], {

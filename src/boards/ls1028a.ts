@@ -1,9 +1,9 @@
 // NXP LS1028A RDB with both PCIe controllers in EP mode (a board DTS or U-Boot fixup sets
 // pcie_epN okay and the RC node disabled; no upstream overlay). ITS present, but the EP nodes
-// carry neither msi-map nor msi-parent: no doorbell by upstream DT (boards.md §7).
+// carry neither msi-map nor msi-parent: no doorbell by upstream DT (fsl-ls1028a.dtsi).
 // DT: arch/arm64/boot/dts/freescale/fsl-ls1028a.dtsi + fsl-ls1028a-rdb.dts.
 //
-// Chosen (not in boards.md): root compatible/model; GICR reg; duart0 (console, SPI 32) from
+// Chosen (no cited source): root compatible/model; GICR reg; duart0 (console, SPI 32) from
 // fsl-ls1028a.dtsi; timer flags; the RC nodes reduced to compatible, regs/config reg and
 // msi-parent; virq numbers; no __symbols__ (no overlay in the build).
 import type { BoardProfile, ControllerProfile } from './types.js';
@@ -26,7 +26,7 @@ import {
   spiIrq,
 } from './common.js';
 
-/** pcie_epN: regs + 32 GiB addr_space window, SPI "pme", ib 6 / ob 8 (boards.md §7). */
+/** pcie_epN: regs + 32 GiB addr_space window, SPI "pme", ib 6 / ob 8 (fsl-ls1028a.dtsi). */
 function pcieEp(unit: number, addrSpaceHi: number, spi: number, label: string): DtNodeSpec {
   return node({
     compatible: str('fsl,ls1028a-pcie-ep'),
@@ -82,7 +82,7 @@ export const ls1028a: BoardProfile = {
     cpus: cpus([0x0, 0x1].map((reg) => [reg, 'arm,cortex-a72'] as const)),
     timer: armv8Timer(GIC_CPU_MASK_SIMPLE(2) | IRQ_TYPE_LEVEL_LOW),
     'interrupt-controller@6000000': gicV3([0x0, 0x06000000, 0, 0x10000, 0x0, 0x06040000, 0, 0x40000], {
-      // #msi-cells added by a 2024 Frank Li patch (boards.md §7).
+      // #msi-cells added by a 2024 Frank Li patch (fsl-ls1028a.dtsi).
       'msi-controller@6020000': gicV3Its(0x06020000, {}, 'its'),
     }),
     soc: node({

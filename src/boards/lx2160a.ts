@@ -1,9 +1,9 @@
 // NXP LX2160A rev2 (DesignWare PCIe; rev1's Mobiveil controller has no EP driver) with all six
 // controllers in EP mode. ITS present, EP nodes without msi-map/msi-parent: no doorbell by
-// upstream DT (boards.md §7). DT: arch/arm64/boot/dts/freescale/fsl-lx2160a.dtsi +
+// upstream DT (fsl-lx2160a-rev2.dtsi). DT: arch/arm64/boot/dts/freescale/fsl-lx2160a.dtsi +
 // fsl-lx2160a-rev2.dtsi.
 //
-// Chosen (not in boards.md): root compatible/model; GICR reg; uart0 (console, pl011, SPI 32)
+// Chosen (no cited source): root compatible/model; GICR reg; uart0 (console, pl011, SPI 32)
 // from fsl-lx2160a.dtsi; EP interrupts (SPI 108 + 5n, "pme", as the RC nodes); timer flags;
 // RC siblings left out; virq numbers; no __symbols__.
 import type { BoardProfile, ControllerProfile } from './types.js';

@@ -1,4 +1,4 @@
-// The real-kernel lane's board (realkernel.md §4, boards.md §9): `qemu-system-aarch64 -M
+// The real-kernel lane's board (scripts/lane/dts.ts, observed 7.3.4): `qemu-system-aarch64 -M
 // virt,gic-version=3,its=on -cpu cortex-a57 -smp 1 -m 1G` with QEMU's own DTB plus a RAM-backed
 // Cadence EP node, compiled with `dtc -@`. Three profiles differ only in the EP node's MSI
 // property: `msi-map = <0x0 &its 0x0 0x1>` (doorbell works on 7.3.4, ITS DeviceID 0),
@@ -29,7 +29,7 @@ function qemuVirtDt(epMsi: Readonly<Record<string, DtValue>>): DtNodeSpec {
     compatible: str('linux,dummy-virt'),
     model: str('linux,dummy-virt'),
   }, {
-    // -m 1G; QEMU rewrites /memory in a passed DTB (realkernel.md §9).
+    // -m 1G; QEMU rewrites /memory in a passed DTB (observed in the QEMU lane).
     'memory@40000000': node({ device_type: str('memory'), reg: cells(0x0, 0x40000000, 0x0, 0x40000000) }),
     cpus: node({ '#address-cells': cells(1), '#size-cells': cells(0) }, {
       'cpu@0': node({
@@ -73,7 +73,7 @@ function qemuVirtDt(epMsi: Readonly<Record<string, DtValue>>): DtNodeSpec {
       compatible: str('pci-host-ecam-generic'),
     }),
     chosen: node({ 'stdout-path': str('/pl011@9000000') }),
-    // Added by the lane (realkernel.md §4): RAM that absorbs the Cadence driver's probe writes.
+    // Added by the lane (scripts/lane/dts.ts): RAM that absorbs the Cadence driver's probe writes.
     'reserved-memory': node({
       '#address-cells': cells(2),
       '#size-cells': cells(2),
@@ -111,7 +111,7 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
         maxVirtualFunctions: 0,
         features: CDNS_EPC_FEATURES,
         dwc: false,
-        // 7.x wording (realkernel.md §4); 6.1/6.12 printed "no phy-names.  PHY will not be initialized".
+        // 7.x wording (observed 7.3.4, pcie-cadence.c); 6.1/6.12 printed "no phy-names.  PHY will not be initialized".
         probeLog: ['cdns-pcie 7e000000.pcie-ep: no "phy-names" property found; PHY will not be initialized'],
       },
     ],
@@ -120,7 +120,7 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
     functionDrivers: ['pci_epf_test', 'pci_epf_ntb', 'pci_epf_vntb', 'nvmet_pci_epf'],
     // Observed 7.3.4, 1 CPU, as the lane boots it (-nic none, virtio-rng-pci at 00:01.0; seen by
     // the differential): timer, console, virtio-rng MSI-X via the ITS, so the first doorbell is 17.
-    // (kernel-abi.md §8.4 was taken with another device at 00:01.0: virtio1 on 16, 17.)
+    // (the 6.12 lane's capture was taken with another device at 00:01.0: virtio1 on 16, 17.)
     irqs: [
       archTimerIrq(11, 27, [1125]),
       spiIrq(13, 1, 'uart-pl011', [0]),

@@ -1,12 +1,12 @@
 // Radxa ROCK 5B (RK3588) booted with rk3588-rock-5b-pcie-ep.dtso: pcie3x4 disabled, pcie3x4_ep
-// okay, mmu600_pcie disabled (boards.md §8). Two profiles: `rk3588` is upstream (EP node
+// okay, mmu600_pcie disabled (rk3588-extra.dtsi). Two profiles: `rk3588` is upstream (EP node
 // without msi-map: no doorbell, "Can't find MSI domain for EPC"); `rk3588-msi-map` adds the RC's
 // `msi-map = <0x0000 &its1 0x0000 0x1000>` to the EP node, as Niklas Cassel tested the v21
 // doorbell series. The GIC itself is also an MBI msi-controller (mutable, not a doorbell target).
 // DT: arch/arm64/boot/dts/rockchip/rk3588-base.dtsi (GIC, uart2), rk3588-extra.dtsi (pcie3x4,
 // pcie3x4_ep, pcie30phy), rk3588-rock-5b.dts.
 //
-// Chosen (not in boards.md): root compatible/model; the pcie30phy and mmu600_pcie regs; the RC
+// Chosen (no cited source): root compatible/model; the pcie30phy and mmu600_pcie regs; the RC
 // reduced to dbi reg, msi-map and iommu-map; uart2 (console, SPI 333); timer flags; EPC
 // features other than the BAR types (msi/msix, linkup_notifier, align 64 KiB as
 // pcie-dw-rockchip.c); virq numbers; dtSymbols (overlay base built with -@).
@@ -54,7 +54,7 @@ function rk3588Dt(epMsiMap: DtValue | undefined): DtNodeSpec {
       ...[0x400, 0x500, 0x600, 0x700].map((reg) => [reg, 'arm,cortex-a76'] as const),
     ]),
     timer: armv8Timer(IRQ_TYPE_LEVEL_HIGH, [0]),
-    // Disabled by the EP overlay: the SMMU broke EP mode (boards.md §11.5).
+    // Disabled by the EP overlay: the SMMU broke EP mode (iommus dropped from pcie3x4_ep).
     'iommu@fc900000': node({
       compatible: str('arm,smmu-v3'),
       reg: cells(0x0, 0xfc900000, 0x0, 0x200000),
@@ -71,7 +71,7 @@ function rk3588Dt(epMsiMap: DtValue | undefined): DtNodeSpec {
       'iommu-map': cells(0x0000, ref('mmu600_pcie'), 0x0000, 0x1000),
       status: disabled(),
     }, {}, 'pcie3x4'),
-    // Root level, dbi first: the EPC is a40000000.pcie-ep, not fe150000 (boards.md §2).
+    // Root level, dbi first: the EPC is a40000000.pcie-ep, not fe150000 (of_device_make_bus_id, drivers/of/device.c).
     'pcie-ep@fe150000': node({
       compatible: str('rockchip,rk3588-pcie-ep'),
       reg: cells(
@@ -145,7 +145,7 @@ function rk3588Profile(name: string, title: string, epMsiMap: DtValue | undefine
         maxVirtualFunctions: 0,
         features: RK3588_EPC_FEATURES,
         dwc: true,
-        // dw-edma probe line seen on ROCK 5B EP boots (boards.md §8).
+        // dw-edma probe line seen on ROCK 5B EP boots (Niklas Cassel, linux-pci 2026).
         probeLog: ['rockchip-dw-pcie a40000000.pcie-ep: eDMA: unroll T, 2 wr, 2 rd'],
       },
     ],

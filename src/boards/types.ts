@@ -1,7 +1,7 @@
 // What a board profile says about a board: its device tree, its endpoint controllers and the
 // controller features the driver declares (not visible in sysfs), its CPUs and boot-time
 // interrupts. The fake kernel builds a whole simulated board from one of these; the facts come
-// from ../shared/reference/boards.md.
+// from the boards' upstream DT files and controller drivers.
 import type { DtNodeSpec } from '../devicetree/spec.js';
 
 /** Endpoint function drivers the modelled kernels can register (drivers/pci/endpoint/functions/). */

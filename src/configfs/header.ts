@@ -13,7 +13,7 @@ export interface FunctionAttribute {
   home: 'header' | 'function';
 }
 
-/** In `ls` order, as a function directory lists them (kernel-abi.md §2.3). */
+/** In `ls` order, as a function directory lists them (observed 6.12, 7.3.4). */
 export const FUNCTION_ATTRIBUTES: readonly FunctionAttribute[] = [
   { name: 'baseclass_code', bits: 8, format: 'hex4', home: 'header' },
   { name: 'cache_line_size', bits: 8, format: 'hex4', home: 'header' },

@@ -26,14 +26,14 @@ function filesPort(files: Record<string, string>, errors: Record<string, ErrnoCo
 }
 
 describe('parseLtssm', () => {
-  it('reads the kernel lines of kernel-abi.md §10, naming L0 as link up', () => {
+  it('reads the kernel lines of pcie-designware-debugfs.c, naming L0 as link up', () => {
     expect(parseLtssm('L0 (0x11)\n')).toEqual({ state: 'L0', code: 0x11, phase: 'l0', linkUp: true });
     expect(parseLtssm('DETECT_QUIET (0x00)\n')).toEqual({ state: 'DETECT_QUIET', code: 0, phase: 'detect', linkUp: false });
     expect(parseLtssm('UNKNOWN (0x3f)\n')).toMatchObject({ state: 'UNKNOWN', code: 0x3f, phase: 'unknown', linkUp: false });
     expect(describeLtssm(parseLtssm('L0 (0x11)\n'))).toBe('L0 (0x11): link up');
   });
 
-  it('takes three hex digits (the posted L1_1 (0x141), kernel-abi.md §15 N2), never assuming two', () => {
+  it('takes three hex digits (the posted L1_1 (0x141), linux-pci 2026), never assuming two', () => {
     expect(parseLtssm('L1_1 (0x141)\n')).toEqual({ state: 'L1_1', code: 0x141, phase: 'power-management', linkUp: false });
     expect(describeLtssm(parseLtssm('L1_2 (0x142)\n'))).toBe('L1_2 (0x142): link in a low-power state');
   });

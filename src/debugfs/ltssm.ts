@@ -3,9 +3,9 @@
 // (drivers/pci/controller/dwc/pcie-designware-debugfs.c, dwc_pcie_debugfs_init and
 // dwc_pcie_ltssm_status_show: seq_printf("%s (0x%02x)\n", name, val) with the name stripped of
 // "DW_PCIE_LTSSM_", "UNKNOWN" for values the enum does not name). It is the only generic link
-// signal an EPC exports (kernel-abi.md §10), so it is what tells "no doorbell events" apart from
+// signal an EPC exports (pci_epc sysfs has no link-state file), so it is what tells "no doorbell events" apart from
 // "no link". "%02x" is a minimum width: posted patches add L1_1 (0x141) and L1_2 (0x142)
-// (kernel-abi.md §15 N2), so any number of hex digits from two on parses.
+// (linux-pci, 2026, not merged), so any number of hex digits from two on parses.
 import type { KernelPort } from '../kernel/port.js';
 import { readTextIfExists } from '../kernel/port.js';
 import { KernelDataError, KernelError } from '../kernel/errors.js';
@@ -21,7 +21,7 @@ export const ltssmPath = (epc: string, mountPoint: string = DEBUGFS): string => 
 
 /**
  * enum dw_pcie_ltssm (drivers/pci/controller/dwc/pcie-designware.h) in encoding order, 0x00 to
- * 0x23; the values are inferred from the enum order (kernel-abi.md §10). L0 is 0x11.
+ * 0x23; the values are inferred from the enum order (pcie-designware.h dw_pcie_ltssm). L0 is 0x11.
  */
 export const LTSSM_STATES: readonly string[] = [
   'DETECT_QUIET', 'DETECT_ACT', 'POLL_ACTIVE', 'POLL_COMPLIANCE', 'POLL_CONFIG', 'PRE_DETECT_QUIET', 'DETECT_WAIT',

@@ -18,7 +18,7 @@ const P = '/sys/firmware/devicetree/base/soc/pcie-ep@4c300000/msi-map';
 const b = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
 
 describe('decoders', () => {
-  // kernel-abi.md §4: msi-map = <0x0 &its 0x0 0x10000> reads 00000000 00008003 00000000 00010000
+  // drivers/of/kobj.c, observed 6.12: msi-map = <0x0 &its 0x0 0x10000> reads 00000000 00008003 00000000 00010000
   it('reads big-endian cells as unsigned 32-bit numbers', () => {
     expect(decodeCells(b(0, 0, 0, 0, 0, 0, 0x80, 3, 0, 0, 0, 0, 0, 1, 0, 0), P)).toEqual([0, 0x8003, 0, 0x10000]);
     expect(decodeCells(b(0xff, 0xff, 0xff, 0xff), P)).toEqual([0xffffffff]);
@@ -52,19 +52,19 @@ describe('decoders', () => {
     expect(() => decodeU64(b(0, 0, 0, 9), P)).toThrow(DtParseError);
   });
 
-  // kernel-abi.md §4: max-functions = /bits/ 8 <2> is the single byte 02
+  // drivers/of/kobj.c, observed 6.12: max-functions = /bits/ 8 <2> is the single byte 02
   it('reads a /bits/ 8 value from exactly one byte', () => {
     expect(decodeU8(b(2), P)).toBe(2);
     expect(() => decodeU8(b(0, 0, 0, 2), P)).toThrow(DtParseError);
   });
 
-  // kernel-abi.md §4: boolean properties (msi-controller) are 0-byte files
+  // drivers/of/kobj.c, observed 6.12: boolean properties (msi-controller) are 0-byte files
   it('accepts a boolean property only when it is empty', () => {
     expect(decodeFlag(b(), P)).toBe(true);
     expect(() => decodeFlag(b(1), P)).toThrow(DtParseError);
   });
 
-  // kernel-abi.md §4: reg-names = "reg\0mem\0"
+  // drivers/of/kobj.c, observed 6.12: reg-names = "reg\0mem\0"
   it('splits a string list at NULs and keeps empty strings in the middle, as of_property_read_string_helper does', () => {
     expect(decodeStrings(new TextEncoder().encode('reg\0mem\0'), P)).toEqual(['reg', 'mem']);
     expect(decodeStrings(b(0x61, 0, 0, 0x62, 0), P)).toEqual(['a', '', 'b']);
@@ -72,7 +72,7 @@ describe('decoders', () => {
     expect(() => decodeStrings(new TextEncoder().encode('reg\0mem'), P)).toThrow(/without a final NUL/);
   });
 
-  // kernel-abi.md §4: status = "okay\0", 5 bytes
+  // drivers/of/kobj.c, observed 6.12: status = "okay\0", 5 bytes
   it('reads a string up to its first NUL and refuses one without any, as of_property_read_string does', () => {
     expect(decodeString(new TextEncoder().encode('okay\0'), P)).toBe('okay');
     expect(decodeString(new TextEncoder().encode('okay\0junk'), P)).toBe('okay');

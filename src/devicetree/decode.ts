@@ -1,4 +1,4 @@
-// Pure decoders of the property files under /sys/firmware/devicetree/base (kernel-abi.md §4):
+// Pure decoders of the property files under /sys/firmware/devicetree/base (drivers/of/kobj.c; observed 6.12):
 // big-endian 32-bit cells, NUL-terminated strings, NUL-separated string lists, 0-byte booleans,
 // `/bits/ 8` bytes. Each decoder accepts what the kernel's of_property_read_* helpers accept
 // (drivers/of/property.c) and throws DtParseError, and only DtParseError, on anything else.

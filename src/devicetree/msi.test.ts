@@ -39,7 +39,7 @@ const resolve = async (spec: DtNodeSpec, rid = 0) => {
 };
 
 describe('resolveMsiMap', () => {
-  // boards.md §2 "Doorbell gate": an msi-map entry covering ID 0 on the EP node
+  // of_msi_map_get_device_domain (drivers/of/irq.c): an msi-map entry covering ID 0 on the EP node
   it('maps ID 0 through the EP node\'s own msi-map to the ITS and its DeviceID', async () => {
     expect(await resolve(board({ 'msi-map': cells(0, ref('its'), 0x10, 1) }))).toEqual({
       kind: 'mapped',
@@ -51,7 +51,7 @@ describe('resolveMsiMap', () => {
     });
   });
 
-  // boards.md §3: i.MX95 RC msi-map = <0x0 &its 0x10 0x1>, <0x100 &its 0x11 0x7>, msi-map-mask = <0x1ff>
+  // nxp-imx/linux-imx imx95.dtsi: i.MX95 RC msi-map = <0x0 &its 0x10 0x1>, <0x100 &its 0x11 0x7>, msi-map-mask = <0x1ff>
   it('applies msi-map-mask before matching and offsets the ID from id-base', async () => {
     const spec = board({ 'msi-map': cells(0, ref('its'), 0x10, 1, 0x100, ref('its'), 0x11, 7), 'msi-map-mask': cells(0x1ff) });
     const id = async (rid: number) => {
@@ -71,19 +71,19 @@ describe('resolveMsiMap', () => {
     expect(r).toMatchObject({ kind: 'mapped', target: ITS, deviceId: 0x20, entry: { msiBase: 0x20 } });
   });
 
-  // boards.md §2: a node whose msi-map has no entry for ID 0 ends the search there
+  // drivers/of/irq.c of_msi_xlate: a node whose msi-map has no entry for ID 0 ends the search there
   it('stops at a node whose msi-map does not cover ID 0, even when a parent device\'s would', async () => {
     const r = await resolve(board({ 'msi-map': cells(1, ref('its'), 0x10, 1) }, { 'msi-map': cells(0, ref('its'), 0x20, 1) }));
     expect(r).toEqual({ kind: 'no-entry', mapNode: EP, mask: DEFAULT_MSI_MAP_MASK });
   });
 
-  // boards.md §2: looked up on that device's node and then up the device parent chain (the /soc bus device)
+  // drivers/of/irq.c: looked up on that device's node and then up the device parent chain (the /soc bus device)
   it('finds an msi-map on a parent device when the EP node has none', async () => {
     const r = await resolve(board({}, { 'msi-map': cells(0, ref('its'), 0x20, 1) }));
     expect(r).toMatchObject({ kind: 'mapped', mapNode: '/soc', deviceId: 0x20 });
   });
 
-  // boards.md §2: msi-parent does not work for the doorbell
+  // observed 7.3.4: msi-parent does not work for the doorbell
   it('ignores msi-parent: an EP node with only msi-parent = <&its 0> has no msi-map', async () => {
     expect(await resolve(board({ 'msi-parent': cells(ref('its'), 0) }))).toEqual({ kind: 'no-msi-map' });
   });
@@ -128,7 +128,7 @@ describe('resolveMsiMap', () => {
 });
 
 describe('readMsiParent', () => {
-  // kernel-abi.md §4: msi-parent = <&its 0x42> reads 00008003 00000042
+  // observed 6.12 (drivers/of/kobj.c): msi-parent = <&its 0x42> reads 00008003 00000042
   it('splits msi-parent by the target\'s #msi-cells and resolves the phandle', async () => {
     const p = await readMsiParent(treeOf(board({ 'msi-parent': cells(ref('its'), 0x42) })), EP);
     expect(p).toMatchObject({ node: EP, phandle: 1, args: [0x42], target: ITS });
@@ -156,7 +156,7 @@ describe('itsDeviceId', () => {
     expect(await itsDeviceId(tree, EP, ITS)).toEqual({ source: 'msi-parent', deviceId: 0 });
   });
 
-  // boards.md §2: the ITS takes the DeviceID from the EP node's own map
+  // drivers/of/irq.c of_msi_xlate: the ITS takes the DeviceID from the EP node's own map
   it('reads only the controller node: a parent device\'s msi-map gives no DeviceID', async () => {
     expect(await itsDeviceId(treeOf(board({}, { 'msi-map': cells(0, ref('its'), 0x20, 1) })), EP, ITS)).toEqual({ source: 'none' });
     expect(await itsDeviceId(treeOf(board({ 'msi-map': cells(0, ref('its'), 0x98, 1) })), EP, ITS)).toEqual({ source: 'msi-map', deviceId: 0x98 });

@@ -2,7 +2,7 @@
 // "which rows are doorbells" (procfs/interrupts.ts only parses the table). Per-device MSI
 // domains are named parent prefix + template chip + "-" + dev_name (kernel/irq/msi.c), so an EP
 // doorbell row reads ITS-pMSI-<epc> with hwirq = the doorbell's msi_index
-// (drivers/pci/endpoint/pci-ep-msi.c; kernel-abi.md §8.2).
+// (drivers/pci/endpoint/pci-ep-msi.c; kernel/irq/msi.c).
 import { doorbellChip, EMBEDDED_DOORBELL_CHIP, type IrqRow, type ParsedInterrupts } from '../procfs/interrupts.js';
 
 /**

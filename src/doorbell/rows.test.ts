@@ -1,5 +1,5 @@
 // The cheap doorbell-row finder agrees with parseInterrupts on /proc/interrupts texts the fake
-// renders in all three layouts (kernel-abi.md §8.1), for every controller and for one.
+// renders in all three layouts (kernel/irq/proc.c), for every controller and for one.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { IrqTable } from '../fake/irq.js';

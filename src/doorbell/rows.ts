@@ -2,10 +2,10 @@
 // milliseconds must not split 600 rows × 16 CPUs to find two. A doorbell row has the chip of
 // the EPC's per-device platform-MSI domain, `ITS-pMSI-<epc>` (or, for the DesignWare eDMA's
 // embedded doorbell, `dw-edma-emul`, which names no controller), and a doorbell action
-// (`pci-ep-test-doorbell`, `pci_epf_vntb_db`; kernel-abi.md §8.2, procfs/interrupts.ts). The
+// (`pci-ep-test-doorbell`, `pci_epf_vntb_db`; kernel/irq/msi.c, procfs/interrupts.ts). The
 // action names are rare, so the text is searched for them (one native regexp scan); only the
 // lines holding one, and the wanted chip, are tokenised, by the same rules as parseInterrupts
-// (whitespace separates, never columns; all three layouts of kernel-abi.md §8.1): label, one
+// (whitespace separates, never columns; all three layouts of kernel/irq/proc.c): label, one
 // count per CPU of the header, chip, then [hwirq] [trigger] [-descName] and the actions joined
 // by ", ". bench/doorbell-poll.ts measures it against a bare split of the same text.
 import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, doorbellChip } from '../procfs/interrupts.js';

@@ -12,7 +12,7 @@ import type { DoorbellImplementation } from '../procfs/kallsyms.js';
 const its = (label: string, extra: Record<string, DtValue> = {}): DtNodeSpec =>
   node({ compatible: str('arm,gic-v3-its'), 'msi-controller': flag(), '#msi-cells': cells(1), ...extra }, {}, label);
 
-/** boards.md §3: i.MX95 with the vendor RC msi-maps; `ep0` are extra props of pcie0_ep. */
+/** imx95.dtsi (nxp-imx/linux-imx): i.MX95 with the vendor RC msi-maps; `ep0` are extra props of pcie0_ep. */
 function imx95(ep0: Record<string, DtValue> = {}, opts: { itsStatus?: string } = {}): DtNodeSpec {
   return node({ compatible: str('fsl,imx95') }, {
     'interrupt-controller@48000000': node({ compatible: str('arm,gic-v3'), 'interrupt-controller': flag() }, {
@@ -27,7 +27,7 @@ function imx95(ep0: Record<string, DtValue> = {}, opts: { itsStatus?: string } =
   });
 }
 
-/** boards.md §8: RK3588, EP node at root level, RC using its1; the GIC itself is an MBI controller. */
+/** rk3588-extra.dtsi: RK3588, EP node at root level, RC using its1; the GIC itself is an MBI controller. */
 function rk3588(ep: Record<string, DtValue> = {}): DtNodeSpec {
   return node({ compatible: str('radxa,rock-5b', 'rockchip,rk3588') }, {
     'interrupt-controller@fe600000': node({ compatible: str('arm,gic-v3'), 'msi-controller': flag(), 'mbi-ranges': cells(424, 56) }, {
@@ -39,7 +39,7 @@ function rk3588(ep: Record<string, DtValue> = {}): DtNodeSpec {
   });
 }
 
-/** boards.md §4: i.MX8MP, GIC-v3 without an ITS. */
+/** imx8mp.dtsi: i.MX8MP, GIC-v3 without an ITS. */
 const imx8mp = node({}, {
   'interrupt-controller@38800000': node({ compatible: str('arm,gic-v3'), 'interrupt-controller': flag() }),
   'soc@0': node({ compatible: str('fsl,imx8mp-soc', 'simple-bus') }, {
@@ -48,7 +48,7 @@ const imx8mp = node({}, {
   }),
 });
 
-/** boards.md §9 / realkernel.md: QEMU virt, EP node at the root, no RC node beside it. */
+/** scripts/lane/dts.ts: QEMU virt, EP node at the root, no RC node beside it. */
 function qemu(ep: Record<string, DtValue>): DtNodeSpec {
   return node({ compatible: str('linux,dummy-virt') }, {
     'intc@8000000': node({ compatible: str('arm,gic-v3') }, { 'its@8080000': its('its') }),
@@ -80,7 +80,7 @@ const RK_EP = '/pcie-ep@fe150000';
 const FIRST_EPF = /^Only the first function linked to .* "MSI doorbell doesn't support multiple EPF"\.$/;
 
 describe('doorbellVerdict: capable', () => {
-  // boards.md §3: after the Oct-2025 fix pcie0_ep has msi-map = <0x0 &its 0x10 0x1>
+  // imx95.dtsi: after the Oct-2025 fix pcie0_ep has msi-map = <0x0 &its 0x10 0x1>
   it('is capable when the EP node maps ID 0 to the ITS with the DeviceID its RC node uses', async () => {
     const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP);
     expect(v.capable).toBe(true);
@@ -90,7 +90,7 @@ describe('doorbellVerdict: capable', () => {
     expect(v.fix).toBeUndefined();
   });
 
-  // kernel-abi.md §5 step 1
+  // drivers/pci/endpoint/pci-ep-msi.c, first check
   it('always notes that only the first function linked to the controller can own doorbells', async () => {
     const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP);
     expect(v.notes.at(-1)).toMatch(FIRST_EPF);
@@ -98,7 +98,7 @@ describe('doorbellVerdict: capable', () => {
     expect(no.notes.at(-1)).toMatch(FIRST_EPF);
   });
 
-  // boards.md §3: the v6.18 DT put pcie1's 0x98 on pcie0_ep
+  // bbe4b2f7d6533: the v6.18 DT put pcie1's 0x98 on pcie0_ep
   it('warns that a host ring would never arrive when the EP DeviceID differs from the RC node\'s (i.MX95 v6.18 DT bug)', async () => {
     const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x98, 1) }), EP);
     expect(v.capable).toBe(true);
@@ -110,7 +110,7 @@ describe('doorbellVerdict: capable', () => {
     expect(v.ringLost).toBe(true);
   });
 
-  // boards.md §8 and §11.3: RK3588 with its0 instead of its1 gave no IRQ
+  // linux-pci, Niklas Cassel 2024: RK3588 with its0 instead of its1 gave no IRQ
   it('warns when the EP node uses another ITS than its RC node (RK3588 its0 instead of its1)', async () => {
     const v = await verdict(rk3588({ 'msi-map': cells(0, ref('its0'), 0, 1) }), RK_EP);
     expect(v.capable).toBe(true);
@@ -119,7 +119,7 @@ describe('doorbellVerdict: capable', () => {
     expect(v.ringLost).toBe(true);
   });
 
-  // boards.md §8: Niklas Cassel's tested msi-map = <0x0000 &its1 0x0000 0x1000>
+  // linux-pci, v21 Tested-by: Niklas Cassel's tested msi-map = <0x0000 &its1 0x0000 0x1000>
   it('is capable on RK3588 with the RC\'s msi-map copied onto the EP node', async () => {
     const v = await verdict(rk3588({ 'msi-map': cells(0, ref('its1'), 0, 0x1000) }), RK_EP);
     expect(v).toMatchObject({ capable: true, code: 'capable', warnings: [] });
@@ -143,7 +143,7 @@ describe('doorbellVerdict: capable', () => {
 });
 
 describe('doorbellVerdict: kernel and config', () => {
-  // kernel-abi.md §0, §5: pci-ep-msi.c landed in v6.17
+  // 1c3b002c6bf6: pci-ep-msi.c landed in v6.17
   it('says no on a kernel older than 6.17, with the DT fix still given', async () => {
     const v = await verdict(rk3588(), RK_EP, { release: '6.12.117+deb12-arm64' });
     expect(v).toMatchObject({ capable: false, code: 'kernel-too-old' });
@@ -152,7 +152,7 @@ describe('doorbellVerdict: kernel and config', () => {
     expect(v.notes[0]).toMatch(/^Once that is solved: Neither pcie-ep@fe150000 nor its parent devices have an msi-map/);
   });
 
-  // kernel-abi.md §1: with the option off pci_epf_alloc_doorbell() is a stub returning -ENODATA
+  // include/linux/pci-ep-msi.h: with the option off pci_epf_alloc_doorbell() is a stub returning -ENODATA
   it('says no when CONFIG_PCI_ENDPOINT_MSI_DOORBELL is off', async () => {
     const v = await verdict(imx95({ 'msi-map': cells(0, ref('its'), 0x10, 1) }), EP, { config: 'n' });
     expect(v).toMatchObject({ capable: false, code: 'config-disabled' });
@@ -177,7 +177,7 @@ describe('doorbellVerdict: kernel and config', () => {
     expect(v).toMatchObject({ capable: false, code: 'no-its' });
   });
 
-  // kernel-abi.md §4: a disabled node gets no platform device
+  // drivers/of/platform.c: a disabled node gets no platform device
   it('says no for a disabled controller node and adds status = "okay" to the fix', async () => {
     const v = await verdict(imx95({ status: str('disabled') }), EP);
     expect(v).toMatchObject({ capable: false, code: 'controller-disabled' });
@@ -186,7 +186,7 @@ describe('doorbellVerdict: kernel and config', () => {
 });
 
 describe('doorbellVerdict: device tree', () => {
-  // boards.md §2: msi-parent does not work for the doorbell (observed 7.3.4)
+  // pci-ep-msi.c: msi-parent does not work for the doorbell (observed 7.3.4)
   it('says msi-parent alone is not enough and gives the msi-map that replaces it', async () => {
     const v = await verdict(qemu({ 'msi-parent': cells(ref('its'), 0) }), '/pcie-ep@7e000000');
     expect(v).toMatchObject({ capable: false, code: 'msi-parent-only' });
@@ -198,7 +198,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.notes).toContain("The DeviceID 0x0 is the argument of this node's msi-parent; check it against the SoC reference manual.");
   });
 
-  // boards.md §8: RK3588 upstream has no msi-map → "Can't find MSI domain for EPC"
+  // rk3588-extra.dtsi: RK3588 upstream has no msi-map → "Can't find MSI domain for EPC"
   it('says no without any msi-map and takes the fix\'s ITS and DeviceID from the RC node', async () => {
     const v = await verdict(rk3588(), RK_EP);
     expect(v).toMatchObject({ capable: false, code: 'no-msi-map' });
@@ -211,7 +211,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.fix).toBe('&{/pcie-ep@fe150000} {\n\tmsi-map = <0x0 &{/interrupt-controller@fe600000/msi-controller@fe660000} 0x0 0x1>;\n};');
   });
 
-  // boards.md §7: LS1028A RC nodes carry msi-parent = <&its 0>, EP nodes nothing
+  // fsl-ls1028a.dtsi: LS1028A RC nodes carry msi-parent = <&its 0>, EP nodes nothing
   it('falls back on the RC node\'s msi-parent argument for the DeviceID and says to check it', async () => {
     const ls = node({}, {
       'interrupt-controller@6000000': node({ compatible: str('arm,gic-v3') }, { 'msi-controller@6020000': its('its') }),
@@ -225,7 +225,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.notes).toContain("The DeviceID 0x0 is the argument of the RC node's msi-parent; check it against the SoC reference manual.");
   });
 
-  // boards.md §4: i.MX8MP has no ITS
+  // imx8mp.dtsi: i.MX8MP has no ITS
   it('says this SoC has no ITS and offers no DT fix when there is no arm,gic-v3-its node', async () => {
     const v = await verdict(imx8mp, '/soc@0/pcie-ep@33800000');
     expect(v).toMatchObject({ capable: false, code: 'no-its' });
@@ -233,7 +233,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.fix).toBeUndefined();
   });
 
-  // boards.md §2 and kernel-abi.md §5: only the GIC-v3 ITS is immutable (RK3588's GIC MBI is not)
+  // fd120c38fefd (irq-gic-v3-its.c): only the GIC-v3 ITS is immutable (RK3588's GIC MBI is not)
   it('says no when msi-map sends ID 0 to a controller that is not an ITS', async () => {
     const v = await verdict(rk3588({ 'msi-map': cells(0, ref('gic'), 0, 1) }), RK_EP);
     expect(v).toMatchObject({ capable: false, code: 'target-not-its' });
@@ -250,7 +250,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.fix).toBe('&its {\n\tstatus = "okay";\n};');
   });
 
-  // boards.md §2: a node whose msi-map has no entry for ID 0 ends the search there
+  // drivers/of/irq.c: a node whose msi-map has no entry for ID 0 ends the search there
   it('says no when the msi-map has no entry covering ID 0', async () => {
     const v = await verdict(imx95({ 'msi-map': cells(0x100, ref('its'), 0x11, 7), 'msi-map-mask': cells(0x1ff) }), EP);
     expect(v).toMatchObject({ capable: false, code: 'msi-map-no-entry' });
@@ -274,7 +274,7 @@ describe('doorbellVerdict: device tree', () => {
     expect(v.fix).toBe('&pcie0_ep {\n\tmsi-map = <0x0 &its 0x10 0x1>;\n};');
   });
 
-  // boards.md §2: the ITS takes the DeviceID from the EP node's own map
+  // drivers/of/irq.c: the ITS takes the DeviceID from the EP node's own map
   it('says no when only a parent device has the msi-map, since the ITS reads the EP node alone', async () => {
     const spec = imx95();
     const soc = spec.children['soc']!;

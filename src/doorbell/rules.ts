@@ -61,7 +61,7 @@ export interface MsiParentFact {
   malformed?: string;
 }
 
-/** The root-complex node beside the EP node (`pcie@X` next to `pcie-ep@X`, boards.md §10). */
+/** The root-complex node beside the EP node (`pcie@X` next to `pcie-ep@X`, as in imx95.dtsi). */
 export interface RcSiblingFact {
   path: string;
   label?: string;

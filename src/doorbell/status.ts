@@ -9,10 +9,10 @@
 // on an irq without a handler is lost).
 // - pci-epf-vntb (v6.19+, drivers/pci/endpoint/functions/pci-epf-vntb.c epf_ntb_db_bar_init):
 //   db_count irqs named pci_epf_vntb_db from link (bind) to unlink; none = its silent fallback to
-//   polled doorbells (kernel-abi.md §7, §8.3).
+//   polled doorbells (pci-epf-vntb.c; observed 7.3.4).
 // - pci-epf-test (drivers/pci/endpoint/functions/pci-epf-test.c pci_epf_test_enable_doorbell):
 //   the doorbell is allocated only on the host's COMMAND_ENABLE_DOORBELL and freed on DISABLE, so
-//   the row lives only in between (§6.2, §8.3). Ready means ready to be enabled: linked, the
+//   the row lives only in between (pci-epf-test.c; observed 7.3.4). Ready means ready to be enabled: linked, the
 //   controller started, and the verdict capable.
 import type { KernelPort } from '../kernel/port.js';
 import { readTextIfExists } from '../kernel/port.js';
@@ -126,7 +126,7 @@ function headerValue(f: ObservedFunction, attr: string): number | undefined {
   return Number(t);
 }
 
-/** The selftest of tools/testing/selftests/pci_endpoint (kernel-abi.md §6.3), on the host. */
+/** The selftest of tools/testing/selftests/pci_endpoint (pci_endpoint_test.c), on the host. */
 export const SELFTEST_DOORBELL = './pci_endpoint_test -r pcie_ep_doorbell.DOORBELL_TEST';
 
 function hostForTest(f: ObservedFunction): { host: string[]; notes: string[] } {
@@ -200,7 +200,7 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
   });
   if (controller === undefined) {
     if (fn.secondary)
-      return none(`linked only through secondary/ (to ${fn.secondary}): ${isVntb ? 'vNTB binds without a primary controller and allocates no doorbells; unlinking it then oopses 7.3.4 (kernel-abi.md §14 H2)' : 'pci-epf-test has no secondary interface'}.`);
+      return none(`linked only through secondary/ (to ${fn.secondary}): ${isVntb ? 'vNTB binds without a primary controller and allocates no doorbells; unlinking it then oopses 7.3.4 (epf_ntb_unbind, pci-epf-vntb.c)' : 'pci-epf-test has no secondary interface'}.`);
     return none(`not linked to a controller: ${isVntb ? `ln -s ${CONTROLLERS}/<epc> ${fn.path}/primary/` : `ln -s ${fn.path} ${CONTROLLERS}/<epc>/`}`);
   }
   // Rows on the chip: those carrying this driver's action, and those with no handler at all.

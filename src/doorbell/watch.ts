@@ -1,8 +1,8 @@
 // Live doorbell events: a doorbell row appears (allocated), its count grows (rung), it goes
 // (freed). Two sources:
-// - tracefs (kernel-abi.md §9): irq_handler_entry in a private instance, filtered on the
+// - tracefs (include/trace/events/irq.h): irq_handler_entry in a private instance, filtered on the
 //   doorbell action names; one event per ring with the kernel's timestamp, so a pci-epf-test
-//   doorbell that lives a few milliseconds (§8.3: ENABLE, rings, DISABLE in one host ioctl)
+//   doorbell that lives a few milliseconds (pci_endpoint_test.c: ENABLE, rings, DISABLE in one host ioctl)
 //   is still counted exactly. /proc/interrupts is polled beside it only to learn which chip
 //   (controller) and hwirq (index) a virq has, and when rows appear and go.
 // - poll: /proc/interrupts every INTERVAL ms through the cheap row finder (rows.ts). What

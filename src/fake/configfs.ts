@@ -190,7 +190,7 @@ function parentOf(v: CfsView, n: CfsNode): CfsNode {
   return rel.length === 0 || rel[0] === '' ? { t: 'root' } : lookup(v, rel, true);
 }
 
-/** lstat of a configfs entry (kernel-abi.md §2.1, observed 7.3.4). */
+/** lstat of a configfs entry (fs/configfs/inode.c, observed 7.3.4). */
 export function statOf(v: CfsView, n: CfsNode): KernelStat {
   switch (kindOf(n)) {
     case 'file':

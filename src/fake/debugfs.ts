@@ -1,6 +1,6 @@
 // The fake kernel's debugfs, as far as epctl reads it: the DesignWare directories
 // dwc_pcie_<dev_name>/ with ltssm_status (drivers/pci/controller/dwc/pcie-designware-debugfs.c,
-// v6.15+; kernel-abi.md §10). A controller has one when the release has the code, the kernel
+// v6.15+, Hans Zhang). A controller has one when the release has the code, the kernel
 // has CONFIG_DEBUG_FS and the board's controller is a DesignWare core; the directory is made at
 // dw_pcie_ep_init_registers(), i.e. right after probe on the modelled boards (i.MX, Layerscape,
 // RK3588), which are not PERST#-driven. Anything else under /sys/kernel/debug stays in memfs.

@@ -39,7 +39,7 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
     ['IKCONFIG_PROC', 'y'],
     // debugfs is mounted on every simulated board (procfs.ts /proc/mounts).
     ['DEBUG_FS', 'y'],
-    // Event tracing (tracefs, kernel-abi.md §9): the lane's 7.3.4 kernel had FTRACE, its 6.1 and
+    // Event tracing (tracefs, kernel/trace/Kconfig): the lane's 7.3.4 kernel had FTRACE, its 6.1 and
     // 6.12 kernels had none. Override with { FTRACE: 'y' } to model a 6.x kernel that has it.
     ['FTRACE', atLeast(v, '7.0') ? 'y' : 'n'],
   ]);

@@ -1,5 +1,5 @@
 // The fake kernel's IRQ table: /proc/interrupts byte for byte against the observed excerpts of
-// kernel-abi.md §8.4 and realkernel.md §9, virq allocation (§8.3), sysfs attributes (§3), the
+// the 6.1, 6.12 and 7.3.4 QEMU lanes, virq allocation (irq_domain), sysfs attributes (irqdesc.c), the
 // saved state, and a round trip through the parser for every layout.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ function qemuBoot(timer: number, input: number, msi: 'pci-msix' | 'its-msi' = 'p
 
 const EPC_CHIP = 'ITS-pMSI-7e000000.pcie-ep';
 
-describe('/proc/interrupts as the modelled kernel prints it (kernel-abi.md §8.4)', () => {
+describe('/proc/interrupts as the modelled kernel prints it (observed 6.1, 6.12, 7.3.4)', () => {
   it('reproduces the 7.3.4 one-CPU file after a vNTB link with db_count 4, header spaces included', () => {
     const table = IrqTable.fromBoard(qemuBoot(572, 3), 1, kernel('7.3.4'));
     const virqs = [0, 1, 2, 3].map((hwirq) =>
@@ -53,7 +53,7 @@ describe('/proc/interrupts as the modelled kernel prints it (kernel-abi.md §8.4
     expect(lines.filter((l) => l.startsWith('IPI'))).toHaveLength(7);
   });
 
-  it('gives a two-CPU 7.3.4 header two CPU columns but the Err row a single count (realkernel.md §9)', () => {
+  it('gives a two-CPU 7.3.4 header two CPU columns but the Err row a single count (observed 7.3.4)', () => {
     const text = IrqTable.fromBoard(qemuBoot(1, 1), 2, kernel('7.3.4')).procInterrupts();
     const lines = text.split('\n');
     expect(lines[0]).toBe('            CPU0       CPU1       ');
@@ -61,7 +61,7 @@ describe('/proc/interrupts as the modelled kernel prints it (kernel-abi.md §8.4
     expect(lines).toContain('IPI0:          0          0  Rescheduling interrupts');
   });
 
-  it('gives the 7.3.4 pci-epf-test doorbell the first free virq, 18, and reuses it after DISABLE (§8.3)', () => {
+  it('gives the 7.3.4 pci-epf-test doorbell the first free virq, 18, and reuses it after DISABLE (kernel/irq/irqdesc.c)', () => {
     const table = IrqTable.fromBoard(qemuBoot(572, 3), 1, kernel('7.3.4'));
     const db = { chip: EPC_CHIP, hwirq: 0, trigger: 'Edge' as const, action: 'pci-ep-test-doorbell' };
     const virq = table.request(db);
@@ -118,7 +118,7 @@ describe('layout rules of kernel/irq/proc.c and arch/arm64/kernel/smp.c', () => 
     ]);
   });
 
-  it('widens the IRQ column at nr_irqs 1000 before the rework and at 10000 after it (§8.1)', () => {
+  it('widens the IRQ column at nr_irqs 1000 before the rework and at 10000 after it (kernel/irq/proc.c)', () => {
     const boot: BootIrq[] = [{ irq: 1000, chip: 'GICv3', hwirq: 5, trigger: 'Level', actions: ['x'] }];
     const old = IrqTable.fromBoard(boot, 1, kernel('6.12.0')).procInterrupts().split('\n');
     expect(old[0]).toBe(`${' '.repeat(12)}CPU0       `);
@@ -204,7 +204,7 @@ describe('virq allocation and counts', () => {
   });
 });
 
-describe('/sys/kernel/irq/<virq>/ (kernel/irq/irqdesc.c show functions, kernel-abi.md §3)', () => {
+describe('/sys/kernel/irq/<virq>/ (kernel/irq/irqdesc.c show functions, observed 6.12)', () => {
   it('shows chip_name, hwirq, type and actions of an MSI-X IRQ, each with a newline', () => {
     const table = IrqTable.fromBoard(qemuBoot(0, 0), 2, kernel('6.12.117'));
     expect(table.sysfsAttributes(16)).toEqual({
@@ -246,7 +246,7 @@ describe('saved state', () => {
   });
 });
 
-// Round trip: a generated table rendered in every layout parses back to its rows (§8.1).
+// Round trip: a generated table rendered in every layout parses back to its rows (kernel/irq/proc.c).
 const token = fc.stringMatching(/^[A-Za-z0-9_.:@/+-]{1,30}$/).filter((s) => !s.startsWith('-'));
 const actionName = fc
   .array(token, { minLength: 1, maxLength: 3 })

@@ -2,7 +2,7 @@
 // per-CPU counts), the arm64 IPIs and the error count, with the files the kernel derives from
 // them: /proc/interrupts (kernel/irq/proc.c show_interrupts()/irq_seq_show(),
 // arch/arm64/kernel/smp.c arch_show_interrupts()) and /sys/kernel/irq/<virq>/
-// (kernel/irq/irqdesc.c *_show()). Byte-exact per modelled version; kernel-abi.md §8, §3.
+// (kernel/irq/irqdesc.c *_show()). Byte-exact per modelled version; observed 6.1, 6.12, 7.3.4.
 //
 // Modelled, and what it rests on:
 // - Layout "classic" (< 6.14; observed 6.1, 6.12): "%*d: ", "%10u " per CPU, " %8s" chip,
@@ -30,7 +30,7 @@
 // - virq allocation: first fit (irq_find_free_area()) of a contiguous range. [inferred] Numbers
 //   up to the board's highest boot IRQ that the profile does not list belong to descriptors the
 //   fake does not model (IPIs, PPIs, chained parents), so new virqs go above the boot IRQs;
-//   freed virqs, boot ones included, are reused (§8.3: 7.3.4 gave the doorbell 18 after 16, 17).
+//   freed virqs, boot ones included, are reused (observed: 7.3.4 gave the doorbell 18 after 16, 17).
 //   nr_irqs starts at 64 (asm-generic NR_IRQS, [inferred]) and grows to the highest virq + 1.
 // Not modelled: chained/hidden descriptors, irq_print_chip() chips, offline CPUs (possible =
 // online), wakeup sources (wakeup reads "disabled"), non-arm64 arch rows.

@@ -14,9 +14,9 @@ export interface EpfDevice {
   index: number;
   /** Bound to its driver (false while the driver module is unloaded: the device leaked). */
   probed: boolean;
-  /** epf->is_bound: set by the first successful bind, never cleared (kernel-abi.md §14). */
+  /** epf->is_bound: set by the first successful bind, never cleared (pci-epf-core.c; observed 7.3.4). */
   isBound: boolean;
-  /** epf->is_vf: set by a VF link, never cleared (§2.9). */
+  /** epf->is_vf: set by a VF link, never cleared (pci-epf-core.c; observed 7.3.4). */
   isVf: boolean;
   msiInterrupts: number;
   msixInterrupts: number;
@@ -94,7 +94,7 @@ export interface DriverState {
   /** Module loaded (or built in). */
   loaded: boolean;
   builtin: boolean;
-  /** The one static struct pci_epf_header every instance points at (§2.6). */
+  /** The one static struct pci_epf_header every instance points at (test_header, epf_ntb_header). */
   header: Header;
 }
 

@@ -1,6 +1,6 @@
 // The RC-to-EP doorbell allocation of drivers/pci/endpoint/pci-ep-msi.c
 // (pci_epf_alloc_doorbell / pci_epf_free_doorbell), as the modelled release has it: the checks
-// in kernel-abi.md §5 in order, with their errnos and kernel log lines. The domain lookup
+// of drivers/pci/endpoint/pci-ep-msi.c in order, with their errnos and kernel log lines. The domain lookup
 // (msi-map for requester ID 0, never msi-parent) comes from src/devicetree/msi.ts through
 // KernelContext.msiDomain, so the fake and probe share one home for that rule.
 import { Errno, type KernelContext } from './context.js';

@@ -1,7 +1,7 @@
 // The fake kernel's log ring (kernel/printk/printk.c as dmesg and /dev/kmsg show it) and
 // the multi-line reports the kernel prints into it: WARN splats (lib/bug.c, kernel/panic.c
 // __warn) and oopses (arch/arm64/mm/fault.c, arch/arm64/kernel/traps.c die), in the formats
-// observed on 6.x and 7.3.4 (kernel-abi.md §11, §14).
+// observed on 6.x and 7.3.4 (lib/bug.c, kernel/panic.c).
 import type { KernelLogRecord } from './api.js';
 
 export const KERN_ERR = 3;
@@ -13,7 +13,7 @@ const TAINT_ORDER = ['P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W', 'O', 'E',
 const TAINT_NAMES: Record<string, string> = { D: 'DIE', W: 'WARN' };
 
 /**
- * Offsets of call-trace frames: the ones observed on 7.3.4 (kernel-abi.md §11, §14); any other
+ * Offsets of call-trace frames: the ones observed on 7.3.4 (QEMU lane WARNs and oopses); any other
  * frame gets a stable made-up "+0x<n>/0x<m>" so the line keeps the kernel's shape. Tools
  * should match frames by function name only.
  */
@@ -135,7 +135,7 @@ export class Printk {
     return true;
   }
 
-  /** A NULL-pointer oops inside a call (kernel-abi.md §14); taints D. */
+  /** A NULL-pointer oops inside a call (observed 7.3.4); taints D. */
   oops(address: string, trace: readonly string[], ctx: SplatContext, extra: readonly string[] = [], workqueue?: string): string[] {
     const start = this.state.records.length;
     this.log(KERN_ERR, `Unable to handle kernel NULL pointer dereference at virtual address ${address}`);

@@ -87,7 +87,7 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
   vol.mkdirSync(PCI_EPC_CLASS, { recursive: true });
   vol.mkdirSync('/sys/devices/platform', { recursive: true });
 
-  // The pci-epf bus (kernel-abi.md §3).
+  // The pci-epf bus (drivers/pci/endpoint/pci-epf-core.c; observed 6.12).
   vol.mkdirSync(`${EPF_BUS}/devices`, { recursive: true });
   vol.mkdirSync(`${EPF_BUS}/drivers`, { recursive: true });
   file(vol, `${EPF_BUS}/drivers_autoprobe`, '1\n');

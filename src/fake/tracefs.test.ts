@@ -1,4 +1,4 @@
-// The fake's tracefs (kernel-abi.md §9): instances, irq events recorded when an IRQ fires, the
+// The fake's tracefs (include/trace/events/irq.h): instances, irq events recorded when an IRQ fires, the
 // filters epctl writes, the kernel's refusals, and its state through --mock-state.
 import { describe, it, expect } from 'vitest';
 import { createFakeKernel, loadFakeKernel } from './index.js';

@@ -2,7 +2,7 @@
 // trace.c instance_mkdir/instance_rmdir), each with trace, trace_pipe, tracing_on and an
 // events/irq/ tree holding irq_handler_entry and irq_handler_exit (kernel/trace/trace_events.c:
 // enable, filter, format, id, trigger per event; enable and filter per system; events/enable).
-// kernel-abi.md §9. Events are recorded when an IRQ fires, for every action of the IRQ
+// include/trace/events/irq.h. Events are recorded when an IRQ fires, for every action of the IRQ
 // (kernel/irq/handle.c __handle_irq_event_percpu), into every array with the event enabled,
 // tracing on and the filter matching, formatted as trace_print_context() prints them.
 //

@@ -6,7 +6,7 @@
 // IRQ; without one this client waits for the endpoint to take the command (COMMAND reads 0).
 //
 // Never DISABLE after a failed ENABLE: the endpoint still has DB_BAR 0 and no doorbell, and
-// 7.3.4 oopses (kernel-abi.md §6.2, §14 H4). The real host driver returns at "Failed to enable
+// 7.3.4 oopses (observed, pci_epf_test_cmd_handler+0x178). The real host driver returns at "Failed to enable
 // doorbell"; disable() here refuses unless the registers show a doorbell BAR past the register
 // BAR (a fresh or failed ENABLE leaves DB_BAR at 0, a DISABLE leaves NO_BAR).
 import { TEST_COMMAND, TEST_IRQ_TYPE, TEST_NO_BAR, TEST_REG, TEST_STATUS, decodeTestStatus } from './registers.js';

@@ -1,5 +1,5 @@
-// What changed between kernel releases in the PCI endpoint userspace ABI: one entry per row
-// of kernel-abi.md §0, each with the kernel change that brought it. The fake kernel models a
+// What changed between kernel releases in the PCI endpoint userspace ABI: one entry per
+// behaviour that differs by release, each with the kernel change that brought it. The fake kernel models a
 // release through these flags; epctl's own code reads the same flags (e.g. to treat EALREADY
 // from `start` as "already in that state"). The /proc/interrupts layout and IPI rows live with
 // their renderer in src/fake/irq.ts (kernel/irq/proc.c).
@@ -47,19 +47,19 @@ export interface KernelBehaviour {
   dumpStackUid: boolean;
   /**
    * pci-ep-cfs.c: primary/ and secondary/ made by delayed work after mkdir, up to 6.19; in mkdir
-   * itself from c7a1d2620a29 (likely v7.0). Before, a fast mkdir + rmdir can oops (§15 C2).
+   * itself from c7a1d2620a29 (likely v7.0). Before, a fast mkdir + rmdir can oops (c7a1d2620a29's reproducer).
    */
   subGroupsDelayed: boolean;
   /**
    * pci-ep-cfs.c pci_{primary,secondary}_epc_epf_unlink took (epc_item, epf_item) in the wrong
    * order since e85a2d783762 (v5.12); the fix is Cc stable, unlink through primary/ was harmless
-   * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (§15 C3).
+   * on 7.3.4 [inferred fixed by 7.3]; before, such an unlink can oops (item order since e85a2d783762).
    */
   subLinkUnlinkSafe: boolean;
   /**
    * Call-trace frames below the configfs callback of symlink(2) and unlink(2) (arch/arm64 entry
    * and fs/namei.c). Observed 7.3.4 by the differential: filename_symlinkat/filename_unlinkat and
-   * the el0 entry frames; older kernels keep the frames kernel-abi.md §14 quotes [abbreviated].
+   * the el0 entry frames; older kernels keep the frames of the 7.3.4 oopses observed before [abbreviated].
    */
   syscallFrames: { symlink: readonly string[]; unlink: readonly string[] };
   /**
@@ -73,7 +73,7 @@ export interface KernelBehaviour {
   vntbDbRangeAtBind: boolean;
   /** vNTB unbind removes its virtual PCI bus ("busn_res: [bus NN-ff] is released"): observed 7.3.4; not on 6.12.117 (differential). */
   vntbRemovesBus: boolean;
-  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14, kernel-abi.md §15 N6). */
+  /** drivers/nvme/target/pci-epf.c, the NVMe endpoint function nvmet_pci_epf (v6.14) [source]. */
   nvmetPciEpf: boolean;
   /**
    * drivers/pci/controller/dwc/pcie-designware-debugfs.c (v6.15, Hans Zhang): DesignWare
@@ -86,7 +86,7 @@ export interface KernelBehaviour {
    * frame is marked " (P)" on 7.3.4 only. 6.1 keeps the earlier model (no trailing space) [not observed].
    */
   splat: { cutHereLevel: number; cpuLineTail: string; firstFrameMark: boolean; taintFlags: number };
-  /** Line of pci_epf_test_bind's WARN_ON_ONCE(!epc) (§2.8): 1348 observed 7.3.4, 902 observed 6.12.117 (differential). */
+  /** Line of pci_epf_test_bind's WARN_ON_ONCE(!epc) (pci-epf-test.c): 1348 observed 7.3.4, 902 observed 6.12.117 (differential). */
   epfTestBindWarnLine: number;
   /** Line numbers of the WARN_ON_ONCE(start) sites in pci-ep-cfs.c (6.1 :239, 6.12/7.3.4 :251, primary :143 observed 7.3.4). */
   warnLines: { controllers: number; primary: number; secondary: number };

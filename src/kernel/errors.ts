@@ -103,7 +103,7 @@ function where(init: { path: string; dest?: string | undefined }): string {
 
 /**
  * The (fake) kernel oopsed inside this call. A real kernel never returns from such a call:
- * the calling thread dies and locks stay held (kernel-abi.md §14), so epctl must never issue
+ * the calling thread dies and locks stay held (observed 7.3.4 in the QEMU lane), so epctl must never issue
  * the sequence. Not a KernelError: there is no errno to retry on.
  */
 export class KernelOops extends EpctlError {

@@ -12,7 +12,7 @@ const tmp = tempDirs('epctl-real', { each: true });
 
 describe('RealKernel', () => {
   it('issues write(2) even for zero bytes, as `echo -n "" >` does (/dev/full answers ENOSPC only then)', async () => {
-    // configfs answers a zero-length write with EFAULT (kernel-abi.md §2.5): the call must reach it.
+    // configfs answers a zero-length write with EFAULT (fs/configfs/file.c, observed 7.3.4): the call must reach it.
     await expect(new RealKernel().write('/dev/full', '')).rejects.toMatchObject({ code: 'ENOSPC', syscall: 'write', path: '/dev/full' });
   });
 

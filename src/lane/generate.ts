@@ -60,7 +60,7 @@ class Walk {
   }
   newFn(d: Draw): Fn {
     const driver = pick(this.o.drivers, d.a);
-    // Any name is accepted (§2.3), a space too; never reused, so "linked once" stays per name.
+    // Any name is accepted (pci-ep-cfs.c), a space too; never reused, so "linked once" stays per name.
     const n = this.names++;
     const name = d.b % 17 === 0 ? `func ${n}` : d.b % 13 === 0 ? `f.${n}` : `f${n}`;
     const fn = { driver, name, dir: `functions/${driver}/${name}` };
@@ -167,7 +167,7 @@ function step(walk: Walk, d: Draw): Op[] {
     return [{ op: 'unlink', path: pick(walk.links, d.a) }];
   }
   if (r < 62) {
-    // Tear a function down in the order of §2.11.
+    // Tear a function down in the kernel's order: stop, unlink, rmdir.
     const mine = walk.links.filter((l) => l.startsWith(`${fn.dir}/`));
     return [{ op: 'write', path: `controllers/${epc}/start`, data: '0\n' }, ...walk.links.filter((l) => l.startsWith('controllers/')).slice(0, 2).map((path): Op => ({ op: 'unlink', path })), ...mine.map((path): Op => ({ op: 'unlink', path })), { op: 'rmdir', path: fn.dir }];
   }

@@ -9,7 +9,7 @@ const T = 'functions/pci_epf_test/f1';
 const V = 'functions/pci_epf_vntb/v1';
 const safe = { subLinkUnlinkSafe: true };
 
-describe('the hazard rules (kernel-abi.md §14, §15 C3)', () => {
+describe('the hazard rules (oopses observed 7.3.4; e85a2d783762)', () => {
   it('H1: a function linked once is never linked again, through secondary/ or any route', () => {
     const ops: Op[] = [
       { op: 'symlink', path: `${EPC}/l0`, target: T },

@@ -1,5 +1,5 @@
 // The one home of "keep clear of what oopses the kernel" for differential Op lists
-// (kernel-abi.md §14 H1–H3, §15 C3; C2 is the executor's settle). An oops kills the calling
+// (observed 7.3.4 oopses; e85a2d783762's unlink; c7a1d2620a29 is the executor's settle). An oops kills the calling
 // thread and hangs the guest, so neither the generator nor the shrinker may emit such a list.
 // The rules only use the Ops, never their results, and are closed under removing Ops: every
 // sub-list of an admitted list is admitted (the shrinker relies on it).
@@ -12,7 +12,7 @@
 //   NTB-less secondary/ links except pci_epf_test, whose secondary bind always fails (EINVAL).
 // - pci-ep-cfs.c allow_link callbacks cast the target item without checking its type
 //   (to_pci_epc_group / to_pci_epf_group): only well-typed link targets.
-// - Before the fix of §15 C3, unlink through primary/ or secondary/ can oops.
+// - Before the fix of e85a2d783762's item order, unlink through primary/ or secondary/ can oops.
 import type { Op } from './ops.js';
 
 /** The version-dependent part of the hazard rules. */

@@ -41,7 +41,7 @@ describe('runOps over the fake', () => {
   it('tells the caller before and after each op, and stops after an oops', async () => {
     const k = boot();
     const T = 'functions/pci_epf_test/t';
-    // §14 H1 on purpose: bound, unlinked, then linked through secondary/.
+    // The 7.3.4 pci_epf_test_unbind oops on purpose: bound, unlinked, then linked through secondary/.
     const ops: Op[] = [
       { op: 'mkdir', path: T },
       { op: 'write', path: `${T}/msi_interrupts`, data: '1' },

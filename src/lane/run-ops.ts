@@ -10,8 +10,8 @@ import { kernelPath, TYPE_GROUP, type Op, type OpResult } from './ops.js';
 /** How a run behaves on this kernel and whom it tells as it goes. */
 export interface RunOptions {
   /**
-   * Kernels that create primary/ and secondary/ by delayed work (before 7.0, kernel-abi.md §15
-   * C2): after a successful function mkdir, wait until both exist, as a careful tool does.
+   * Kernels that create primary/ and secondary/ by delayed work (before 7.0, c7a1d2620a29
+   * fixed it): after a successful function mkdir, wait until both exist, as a careful tool does.
    */
   settleSubGroups?: boolean;
   /** Told before each Op runs (the guest reports it, so a hang names its Op). */
@@ -97,7 +97,7 @@ async function call(port: KernelPort, op: Op): Promise<OpResult> {
 /**
  * `functions/<driver>/<name>/@group/...`: the type group is named after the EPF device
  * (`<driver>.<N>`, N from the IDR), which only the kernel knows, so it is found by listing the
- * function directory (kernel-abi.md §15 C4); when there is none the name stays and the call
+ * function directory (nvmet_pci_epf names it nvme); when there is none the name stays and the call
  * fails as the kernel says.
  */
 async function resolveTypeGroup(port: KernelPort, op: Op): Promise<Op> {

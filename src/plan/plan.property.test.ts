@@ -1,5 +1,5 @@
 // Random (board state, config) pairs through plan + apply on the fake kernel: the fake oopses
-// on every configfs sequence that crashes a real kernel (§14 H1–H3, which it models), so an
+// on every configfs sequence that crashes a real kernel (the oopses observed on 7.3.4, which it models), so an
 // apply that never sees KernelOops and leaves the kernel untainted issued no hazard. Every run
 // ends refused (nothing written), applied (and then a re-plan is empty), or failed and rolled
 // back to exactly the board it started from.

@@ -61,7 +61,7 @@ export interface ControllerState {
   /** The cached `start` flag, when configfs shows it. */
   started: boolean | null;
   doorbell: DoorbellVerdict;
-  /** Doorbell IRQs live now (/proc/interrupts rows on chip ITS-pMSI-<epc>, kernel-abi.md §8.2). */
+  /** Doorbell IRQs live now (/proc/interrupts rows on chip ITS-pMSI-<epc>, kernel/irq/msi.c; observed 7.3.4). */
   doorbellIrqs: { virq: number; hwirq: number | null; actions: string[]; count: number }[];
 }
 
@@ -235,7 +235,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
     controllers.push(entry ?? { ...base, compatible: [], status: null, doorbell: unknownVerdict(`its device tree cannot be read: ${problems.slice(seen).map((p) => p.message).join('; ') || 'see the problems below'}`) });
   }
 
-  // EP nodes that did not probe: the usual first-boot failure (boards.md §11.1).
+  // EP nodes that did not probe: the usual first-boot failure (linux-pci, 2022: "No controller seen").
   const idleEpNodes: BoardState['idleEpNodes'] = [];
   if (dtReadable) {
     // A node whose compatible or status is not what the kernel writes is a problem, not an idle node.

@@ -1,4 +1,4 @@
-// The /proc/interrupts parser on every layout of kernel-abi.md §8 (verbatim excerpts of §8.4 in
+// The /proc/interrupts parser on every layout of kernel/irq/proc.c (verbatim excerpts of 6.1/6.12/7.3.4 in
 // test/fixtures/interrupts/), its errors, and its totality on arbitrary and mutated input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ function parseError(text: string): InterruptsParseError {
   throw new Error('parsed without error');
 }
 
-describe('observed layouts (kernel-abi.md §8.4)', () => {
+describe('observed layouts (6.1, 6.12, 7.3.4 QEMU lanes)', () => {
   it('reads the 6.12 two-space file: IRQ rows, eight IPIs and the Err row', () => {
     const parsed = parseInterrupts(fixture('6.12-1cpu-virtio.txt'));
     expect(parsed.cpus).toEqual(['CPU0']);
@@ -109,14 +109,14 @@ describe('observed layouts (kernel-abi.md §8.4)', () => {
     expect(doorbellRows(parsed, '4c380000.pcie-ep')[0]?.counts).toEqual([0, 0, 0, 0, 0, 1]);
   });
 
-  it('reads a two-CPU 7.3.4 file whose Err row has one count (realkernel.md §9)', () => {
+  it('reads a two-CPU 7.3.4 file whose Err row has one count (observed 7.3.4)', () => {
     const text = '            CPU0       CPU1       \n IPI0:          3          1  Rescheduling interrupts\n Err:          0\n';
     const parsed = parseInterrupts(text);
     expect(parsed.cpus).toEqual(['CPU0', 'CPU1']);
     expect(parsed.rows.map((r) => r.counts)).toEqual([[3, 1], [0]]);
   });
 
-  it('reads a dump taken from a serial console, with "\\r" at each line end (realkernel.md §9)', () => {
+  it('reads a dump taken from a serial console, with "\\r" at each line end (observed in the QEMU lane)', () => {
     const text = fixture('7.3.4-1cpu-vntb-db4.txt');
     expect(parseInterrupts(text.replaceAll('\n', '\r\n'))).toStrictEqual(parseInterrupts(text));
   });

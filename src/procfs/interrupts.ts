@@ -1,7 +1,7 @@
 // Parser of /proc/interrupts: the header of online CPUs, one row per listed IRQ, then the arch
 // rows (arm64 IPI<n> and Err, x86 NMI/LOC/…/ERR/MIS). Mirrors kernel/irq/proc.c
 // show_interrupts() (irq_seq_show() after the 2026 rework) and arch/arm64/kernel/smp.c
-// arch_show_interrupts(); every layout of kernel-abi.md §8.1 parses, because rows are split on
+// arch_show_interrupts(); every layout (6.1, 6.12, observed 7.3.4) parses, because rows are split on
 // whitespace, never on columns: ≤ v6.13 ("%*d: ", "%10u " per CPU, " %8s" chip), v6.14+
 // (f9ed1f7c2e26: "%*d:", " %10u" per CPU, one space, "%8s" chip) and the rework observed on 7.3.4
 // ("%4d:", two spaces, chip left-aligned to the widest chip). One pass over the text's code
@@ -43,13 +43,13 @@ export const PROC_INTERRUPTS = '/proc/interrupts';
 /**
  * The chip name of an EP's doorbell IRQs: per-device MSI domains are named parent prefix
  * ("ITS-", irq-gic-v3-its-msi-parent.c) + template chip ("pMSI", drivers/base/platform-msi.c)
- * + "-" + dev_name of the EPC's parent device (kernel/irq/msi.c); kernel-abi.md §8.2.
+ * + "-" + dev_name of the EPC's parent device (kernel/irq/msi.c); observed 7.3.4.
  */
 export const doorbellChip = (epcName: string): string => `ITS-pMSI-${epcName}`;
 
 /**
  * The action name each doorbell-capable function driver gives its doorbell IRQs (request_irq
- * in pci-epf-vntb.c and pci-epf-test.c; observed 7.3.4, kernel-abi.md §8.2).
+ * in pci-epf-vntb.c and pci-epf-test.c; observed 7.3.4 in the QEMU lane).
  */
 export const DOORBELL_ACTION = { pci_epf_vntb: 'pci_epf_vntb_db', pci_epf_test: 'pci-ep-test-doorbell' } as const;
 

@@ -1,6 +1,6 @@
 // Where this system's tracefs is: the tracefs line of /proc/mounts (fs/proc_namespace.c),
 // /sys/kernel/tracing first; else the automount under debugfs, /sys/kernel/debug/tracing,
-// which only shows in /proc/mounts once something looked at it (kernel-abi.md §9). A
+// which only shows in /proc/mounts once something looked at it (fs/tracefs/inode.c). A
 // directory that exists but has no instances/ is not a usable tracefs here (epctl needs a
 // private instance so that it never touches the top-level buffer someone else may be using).
 import type { KernelPort } from '../kernel/port.js';

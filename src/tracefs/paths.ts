@@ -1,5 +1,5 @@
 // Where tracefs lives and the files of one trace array (the top level or instances/<name>/),
-// kernel-abi.md §9. tracefs is mounted at /sys/kernel/tracing since v4.1 (fs/tracefs/inode.c);
+// fs/tracefs/inode.c, include/trace/events/irq.h. tracefs is mounted at /sys/kernel/tracing since v4.1 (fs/tracefs/inode.c);
 // with debugfs mounted the same tree is automounted at /sys/kernel/debug/tracing
 // (kernel/trace/trace.c tracer_init_tracefs → debugfs_create_automount). `instances/<name>`
 // (kernel/trace/trace.c instance_mkdir) is a private trace array with its own ring buffer,

@@ -7,7 +7,7 @@ import { actionFilter, irqFilter, isFilterValue } from './filter.js';
 import { compileFilter } from '../fake/trace-events-filter.js';
 
 describe('parseTraceLine', () => {
-  it('reads the lines observed on 7.3.4 (kernel-abi.md §9)', () => {
+  it('reads the lines observed on 7.3.4 (include/trace/events/irq.h)', () => {
     expect(parseTraceLine('          devmem-275     [000] d.h..     3.529673: irq_handler_entry: irq=18 name=pci_epf_vntb_db')).toEqual({ kind: 'irq_handler_entry', comm: 'devmem', pid: 275, cpu: 0, flags: 'd.h..', usec: 3_529_673, irq: 18, name: 'pci_epf_vntb_db' });
     expect(parseTraceLine('          devmem-275     [000] d.h..     3.529817: irq_handler_exit: irq=18 ret=handled')).toMatchObject({ kind: 'irq_handler_exit', irq: 18, handled: true, usec: 3_529_817 });
     expect(parseTraceLine('          devmem-184     [000] d.h..     2.230194: irq_handler_entry: irq=18 name=pci-ep-test-doorbell')).toMatchObject({ name: 'pci-ep-test-doorbell' });

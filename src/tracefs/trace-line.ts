@@ -3,7 +3,7 @@
 // characters before the migrate-disable column, 5 after it, e.g. "d.h.."), " %5lu.%06lu" the
 // timestamp, ": ", then the event name, ": " and the event's TP_printk text. The comm may hold
 // spaces, dashes and colons, so the line is read from the event name backwards: everything
-// from the event name on is stable across versions (kernel-abi.md §9). Observed 7.3.4:
+// from the event name on is stable across versions (kernel/trace/trace_output.c). Observed 7.3.4:
 //   "          devmem-275     [000] d.h..     3.529673: irq_handler_entry: irq=18 name=pci_epf_vntb_db"
 // irq_handler_entry prints "irq=%d name=%s", irq_handler_exit "irq=%d ret=%s" with
 // handled/unhandled (include/trace/events/irq.h). When a per-CPU buffer overran, trace_pipe

@@ -1,4 +1,4 @@
-// probe on every built-in board: the doorbell verdict each one must get (boards.md §1), and
+// probe on every built-in board: the doorbell verdict each one must get (per its upstream DT), and
 // the same answer from the recorded fixtures in test/fixtures/sysroot (--root).
 import { describe, it, expect } from 'vitest';
 import { createFakeKernel } from '../../src/fake/index.js';
@@ -9,7 +9,7 @@ import { VARIANTS } from '../../scripts/fixtures.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 
 /**
- * board → per controller [capable, code]; boards.md §1 "Doorbell per upstream DT", on the
+ * board → per controller [capable, code]; the doorbell per upstream DT, on the
  * default 7.3.4 kernel, whose pci_epf_alloc_doorbell() falls back to the DesignWare eDMA's
  * embedded doorbell where the MSI path gives -ENODEV and the controller has eDMA registers
  * (pci-ep-msi.c, pcie-designware.c: i.MX95's "dma" reg, i.MX8MP's and RK3588's 1 MiB iATU
@@ -37,7 +37,7 @@ describe('probe on every built-in board', () => {
   });
 
   for (const [board, expected] of Object.entries(EXPECTED)) {
-    it(`gives ${board} the doorbell verdicts of boards.md`, async () => {
+    it(`gives ${board} the doorbell verdicts of its upstream DT`, async () => {
       const s = await probe(createFakeKernel({ board }));
       expect(verdicts(s)).toEqual(expected);
       expect(s.controllers.map((c) => c.name)).toEqual(BOARDS[board]!.controllers.map((c) => c.name).sort());
@@ -51,20 +51,20 @@ describe('probe on every built-in board', () => {
     });
   }
 
-  it('says msi-parent alone is not enough and gives the msi-map fix (boards.md §2)', async () => {
+  it('says msi-parent alone is not enough and gives the msi-map fix (drivers/of/irq.c)', async () => {
     const [c] = (await probe(createFakeKernel({ board: 'qemu-virt-msi-parent' }))).controllers;
     expect(c!.doorbell.reason).toContain('msi-parent alone is not enough on mainline');
     expect(c!.doorbell.reason).toContain("Can't find MSI domain for EPC");
     expect(c!.doorbell.fix).toContain('msi-map = <0x0 &its 0x0 0x1>;');
   });
 
-  it('warns that the i.MX95 v6.18 DT gives pcie0_ep the DeviceID of pcie1 (boards.md §3)', async () => {
+  it('warns that the i.MX95 v6.18 DT gives pcie0_ep the DeviceID of pcie1 (imx95.dtsi)', async () => {
     const [pcie0] = (await probe(createFakeKernel({ board: 'imx95-v6.18' }))).controllers;
     expect(pcie0!.doorbell.warnings.join(' ')).toMatch(/0x98.*0x10|0x10.*0x98/);
     expect(pcie0!.doorbell.fix).toContain('msi-map = <0x0 &its 0x10 0x1>;');
   });
 
-  it('takes the RK3588 fix from the RC node: its1, DeviceID 0 (boards.md §8)', async () => {
+  it('takes the RK3588 fix from the RC node: its1, DeviceID 0 (rk3588-extra.dtsi)', async () => {
     const [c] = (await probe(createFakeKernel({ board: 'rk3588' }))).controllers;
     expect(c!.doorbell.fix).toContain('msi-map = <0x0 &its1 0x0 0x1>;');
   });
@@ -91,7 +91,7 @@ describe('probe on every built-in board', () => {
     expect(q!.doorbell.notes.join(' ')).toContain('Failed to allocate doorbell: -95');
   });
 
-  it('says no doorbell on 6.12 and 6.1 kernels, whatever the DT (kernel-abi.md §0)', async () => {
+  it('says no doorbell on 6.12 and 6.1 kernels, whatever the DT (pci-ep-msi.c is v6.17+)', async () => {
     for (const kernel of ['6.1', '6.12']) {
       const [c] = (await probe(createFakeKernel({ board: 'qemu-virt', kernel }))).controllers;
       expect(c!.doorbell).toMatchObject({ capable: false, code: 'kernel-too-old' });
@@ -117,7 +117,7 @@ describe('probe on every built-in board', () => {
     expect(other).toMatchObject({ name: '4c380000.pcie-ep', doorbell: { capable: true } });
   });
 
-  it('reports the doorbell IRQs a linked vNTB function holds (kernel-abi.md §8.4)', async () => {
+  it('reports the doorbell IRQs a linked vNTB function holds (observed in the QEMU lanes)', async () => {
     const k = createFakeKernel({ board: 'qemu-virt' });
     const fn = '/sys/kernel/config/pci_ep/functions/pci_epf_vntb/v';
     await k.mkdir(fn);

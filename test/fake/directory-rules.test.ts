@@ -1,5 +1,5 @@
-// The directory and file rules of pci_ep configfs: one test per row of the table in
-// kernel-abi.md §2.7 that the port can express (observed 6.1 and 6.12, the same on 7.3.4
+// The directory and file rules of pci_ep configfs: one test per configfs rule (fs/configfs/dir.c,
+// pci-ep-cfs.c) that the port can express (observed 6.1 and 6.12, the same on 7.3.4
 // unless marked), including the creating open and rename a shell can issue (observed 7.3.4).
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,7 +20,7 @@ import {
 const DEVICES = '/sys/bus/pci-epf/devices';
 
 describe.each(VERSIONS)('directory rules on %s', (kernel) => {
-  // kernel-abi.md §2.7: open(O_CREAT) of a new name → EACCES (fs/namei.c: no ->create in configfs)
+  // fs/configfs/dir.c, observed 6.1/6.12: open(O_CREAT) of a new name → EACCES (fs/namei.c: no ->create in configfs)
   it('a creating open of a new name fails with EACCES in a function dir, functions/<entry>/ and controllers/', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -29,7 +29,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await ls(fake, fn)).not.toContain('newfile');
   });
 
-  // kernel-abi.md §2.7: O_CREAT|O_TRUNC of an existing attribute → 0, value unchanged; O_EXCL → EEXIST
+  // fs/configfs/dir.c, observed 6.1/6.12: O_CREAT|O_TRUNC of an existing attribute → 0, value unchanged; O_EXCL → EEXIST
   it('a creating open of an existing attribute succeeds and keeps the value; with O_EXCL it is EEXIST', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -41,7 +41,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     await expect(fake.create(fn)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 
-  // kernel-abi.md §2.7: rename of a function or an attribute → EPERM (observed 7.3.4)
+  // fs/configfs/dir.c: rename of a function or an attribute → EPERM (observed 7.3.4)
   it('rename of a function, an attribute or a link fails with EPERM; a missing source is ENOENT', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -55,7 +55,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await ls(fake, fn)).toContain('vendorid');
   });
 
-  // kernel-abi.md §2.7: unlink of an attribute file → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: unlink of an attribute file → EPERM
   it('unlink of an attribute fails with EPERM and the attribute stays', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -63,7 +63,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await cat(fake, `${fn}/vendorid`)).toBe('0xffff\n');
   });
 
-  // kernel-abi.md §2.7: rmdir of primary, secondary, functions/<entry>, functions, controllers → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: rmdir of primary, secondary, functions/<entry>, functions, controllers → EPERM
   it.each([
     ['primary', (fn: string) => `${fn}/primary`],
     ['secondary', (fn: string) => `${fn}/secondary`],
@@ -78,7 +78,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.stat(dir)).toMatchObject({ kind: 'dir' });
   });
 
-  // kernel-abi.md §2.7: read() of a directory → EISDIR (21)
+  // fs/configfs/dir.c, observed 6.1/6.12: read() of a directory → EISDIR (21)
   it('read of a directory fails with EISDIR', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -86,7 +86,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     await expect(fake.read(FUNCS)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 
-  // kernel-abi.md §2.7: open(O_WRONLY) of a directory → EISDIR
+  // fs/configfs/dir.c, observed 6.1/6.12: open(O_WRONLY) of a directory → EISDIR
   it('a write to a directory fails with EISDIR', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -94,7 +94,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     await expect(fake.write(epcPath(), '1')).rejects.toMatchObject({ code: 'EISDIR' });
   });
 
-  // kernel-abi.md §2.7: rmdir of an unlinked function → 0; its pci_epf_test.N device disappears
+  // fs/configfs/dir.c, observed 6.1/6.12: rmdir of an unlinked function → 0; its pci_epf_test.N device disappears
   it('rmdir of an unlinked function succeeds and its EPF device disappears', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -104,7 +104,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.readdir(DEVICES)).toEqual([]);
   });
 
-  // kernel-abi.md §2.7 (rmdir of an unlinked function) and §2.8 (unlink always 0 when not started)
+  // fs/configfs/dir.c, observed 6.1/6.12 (rmdir of an unlinked function) and pci-ep-cfs.c, observed 6.12 (unlink always 0 when not started)
   it('rmdir of a function that was linked and then unlinked succeeds', async () => {
     const fake = await boot(kernel);
     const fn = await mkLinkable(fake);
@@ -114,7 +114,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.exists(fn)).toBe(false);
   });
 
-  // kernel-abi.md §2.7: second rmdir → ENOENT (2)
+  // fs/configfs/dir.c, observed 6.1/6.12: second rmdir → ENOENT (2)
   it('a second rmdir of the same function fails with ENOENT', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -122,7 +122,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     await expect(fake.rmdir(fn)).rejects.toMatchObject({ code: 'ENOENT', syscall: 'rmdir', path: fn });
   });
 
-  // kernel-abi.md §2.7: reading an attribute of a removed function → ENOENT
+  // fs/configfs/dir.c, observed 6.1/6.12: reading an attribute of a removed function → ENOENT
   it('reading an attribute of a removed function fails with ENOENT', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -130,7 +130,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     await expect(fake.read(`${fn}/vendorid`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  // kernel-abi.md §2.7: rmdir of a function that is the target of a controllers/<epc>/<l> link → EBUSY (16)
+  // fs/configfs/dir.c, observed 6.1/6.12: rmdir of a function that is the target of a controllers/<epc>/<l> link → EBUSY (16)
   it('rmdir of a function linked from controllers/ fails with EBUSY and leaves function and link in place', async () => {
     const fake = await boot(kernel);
     const fn = await mkLinkable(fake);
@@ -140,8 +140,8 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.readlink(link)).toBe('../../../pci_ep/functions/pci_epf_test/func1');
   });
 
-  // kernel-abi.md §2.7: rmdir of a function that is the target of another function's VF link → EBUSY;
-  // §2.9: rmdir of the VF → EBUSY while the link exists
+  // fs/configfs/dir.c, observed 6.1/6.12: rmdir of a function that is the target of another function's VF link → EBUSY;
+  // observed 7.3.4: rmdir of the VF → EBUSY while the link exists
   it('rmdir of a VF while its PF links to it fails with EBUSY', async () => {
     const fake = await boot(kernel);
     const pf = await mkfn(fake, 'pci_epf_test', 'func1');
@@ -151,7 +151,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.exists(vf)).toBe(true);
   });
 
-  // kernel-abi.md §2.7: ln -s <func> controllers/<name> (a link in controllers/ itself) → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: ln -s <func> controllers/<name> (a link in controllers/ itself) → EPERM
   it('a link placed in controllers/ itself fails with EPERM', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -159,7 +159,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.readdir(CTRLS)).toEqual(['7e000000.pcie-ep']);
   });
 
-  // kernel-abi.md §2.7: VF link between functions, no EPC → 0, listed as
+  // fs/configfs/dir.c, observed 6.1/6.12: VF link between functions, no EPC → 0, listed as
   // func2 -> ../../../../pci_ep/functions/pci_epf_test/func2
   it('a VF link between two functions succeeds and reads back in configfs relative form', async () => {
     const fake = await boot(kernel);
@@ -171,7 +171,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
     expect(await fake.readlink(link)).toBe('../../../../pci_ep/functions/pci_epf_test/func2');
   });
 
-  // kernel-abi.md §2.7: unlink of the VF link → 0
+  // fs/configfs/dir.c, observed 6.1/6.12: unlink of the VF link → 0
   it('unlink of a VF link succeeds and removes it from the PF directory', async () => {
     const fake = await boot(kernel);
     const pf = await mkfn(fake, 'pci_epf_test', 'func1');
@@ -184,7 +184,7 @@ describe.each(VERSIONS)('directory rules on %s', (kernel) => {
 });
 
 describe('directory rules on 7.3.4', () => {
-  // kernel-abi.md §2.7 records EACCES for open(O_CREAT) of a new name (`echo 1 > …/newfile`).
+  // observed 7.3.4: EACCES for open(O_CREAT) of a new name (`echo 1 > …/newfile`).
   // KernelPort.write opens O_WRONLY without O_CREAT (src/kernel/port.ts), and open(2) without
   // O_CREAT of a missing name is ENOENT before configfs is asked; so through the port a write to
   // a new name is ENOENT and creates nothing, on a real board as in the fake.
@@ -201,7 +201,7 @@ describe('directory rules on 7.3.4', () => {
     expect(await fake.readdir(`${FUNCS}/pci_epf_test`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.7: rmdir of a function holding a primary/ link → ENOTEMPTY (39) (observed 7.3.4)
+  // fs/configfs/dir.c: rmdir of a function holding a primary/ link → ENOTEMPTY (39) (observed 7.3.4)
   it('rmdir of a function holding a primary/ link fails with ENOTEMPTY', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -210,7 +210,7 @@ describe('directory rules on 7.3.4', () => {
     expect(await fake.lstat(link)).toMatchObject({ kind: 'symlink' });
   });
 
-  // kernel-abi.md §2.7 and §2.9: rmdir of a PF holding a VF link → ENOTEMPTY (observed 7.3.4).
+  // fs/configfs/dir.c, pci-ep-cfs.c, pci-epf-core.c: rmdir of a PF holding a VF link → ENOTEMPTY (observed 7.3.4).
   // A secondary/ link follows the same rule only [inferred], so it is not tested.
   it('rmdir of a PF holding a VF link fails with ENOTEMPTY', async () => {
     const fake = await boot('7.3');
@@ -221,7 +221,7 @@ describe('directory rules on 7.3.4', () => {
     expect(await ls(fake, `${FUNCS}/pci_epf_test`)).toEqual(['func1', 'func2']);
   });
 
-  // kernel-abi.md §2.7: 7.3.4 VF links also across drivers (a test VF under a vNTB PF)
+  // observed 7.3.4: VF links also across drivers (a test VF under a vNTB PF)
   it('a pci_epf_test function can be the VF of a vNTB PF', async () => {
     const fake = await boot('7.3');
     const pf = await mkfn(fake, 'pci_epf_vntb', 'vntb1');

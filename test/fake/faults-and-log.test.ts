@@ -1,6 +1,6 @@
 // Fault injection (api.ts FaultRule: the nth matching op fails with the errno and nothing
 // changes), the op log (op, path, dest, data, result), the kernel log records and the shape
-// of the errors (KernelError: code, syscall, path). kernel-abi.md §12 asks for faults at every op.
+// of the errors (KernelError: code, syscall, path). The fake injects faults at every op.
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../src/kernel/errors.js';
 import { CTRLS, FUNCS, boot, cat, epcPath, fnPath, linkToEpc, ls, mkLinkable, mkfn } from './helpers.js';
@@ -8,7 +8,7 @@ import { CTRLS, FUNCS, boot, cat, epcPath, fnPath, linkToEpc, ls, mkLinkable, mk
 const DEVICES = '/sys/bus/pci-epf/devices';
 
 describe('fault rules', () => {
-  // api.ts FaultRule: the matching op fails with the errno and nothing changes; §2.3 IDR
+  // api.ts FaultRule: the matching op fails with the errno and nothing changes; pci-ep-cfs.c IDR
   it('a mkdir fault fails that mkdir with the errno and creates no directory, device or index', async () => {
     const fake = await boot('7.3');
     const path = fnPath('pci_epf_test', 'func1');
@@ -60,7 +60,7 @@ describe('fault rules', () => {
     expect(await cat(fake, `${fn}/vendorid`)).toBe('0x1111\n');
   });
 
-  // api.ts FaultRule and kernel-abi.md §12 (fault injection at write): value unchanged
+  // api.ts FaultRule (fault injection at write): value unchanged
   it('a write fault leaves the attribute value unchanged', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -69,20 +69,20 @@ describe('fault rules', () => {
     expect(await cat(fake, `${fn}/msi_interrupts`)).toBe('0\n');
   });
 
-  // api.ts FaultRule and kernel-abi.md §12 (fault injection at symlink); §2.8 function numbers
+  // api.ts FaultRule (fault injection at symlink); pci-ep-cfs.c function numbers
   it('a symlink fault creates no link and takes no function number', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
     fake.injectFault({ op: 'symlink', path: `${epcPath()}/*`, errno: 'ENOMEM' });
     await expect(linkToEpc(fake, fn)).rejects.toMatchObject({ code: 'ENOMEM', syscall: 'symlink' });
     expect(await fake.readdir(epcPath())).toEqual(['start']);
-    // the function is not attached: its type group still takes writes (kernel-abi.md §2.10)
+    // the function is not attached: its type group still takes writes (pci-epf-vntb.c, observed 7.3.4)
     await fake.write(`${fn}/pci_epf_test.0/bar0_size`, '65536');
     await linkToEpc(fake, fn);
     expect(await fake.readdir(epcPath())).toEqual(['l1', 'start']);
   });
 
-  // api.ts FaultRule and kernel-abi.md §12 (fault injection at unlink)
+  // api.ts FaultRule (fault injection at unlink)
   it('an unlink fault keeps the link', async () => {
     const fake = await boot('7.3');
     const link = await linkToEpc(fake, await mkLinkable(fake));
@@ -91,7 +91,7 @@ describe('fault rules', () => {
     expect(await fake.lstat(link)).toMatchObject({ kind: 'symlink' });
   });
 
-  // api.ts FaultRule and kernel-abi.md §12 (fault injection at rmdir)
+  // api.ts FaultRule (fault injection at rmdir)
   it('an rmdir fault keeps the function and its device', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -114,7 +114,7 @@ describe('fault rules', () => {
     await expect(fake.readlink(link)).rejects.toMatchObject({ code: 'EIO' });
   });
 
-  // api.ts FakeHook epf_bind: the driver's bind fails with the errno (§2.8: the add is undone)
+  // api.ts FakeHook epf_bind: the driver's bind fails with the errno (pci-ep-cfs.c: the add is undone)
   it('an epf_bind fault fails the link with the errno and leaves the function unlinked', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -193,14 +193,14 @@ describe('kernel log', () => {
     for (let i = 1; i < usec.length; i++) expect(usec[i]).toBeGreaterThanOrEqual(usec[i - 1] as number);
   });
 
-  // api.ts dmesg(): lines without timestamps (kernel-abi.md §11: real boards prefix [   39.218533])
+  // api.ts dmesg(): lines without timestamps (observed 7.3.4: real boards prefix [   39.218533])
   it('dmesg lines carry no timestamp prefix', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_vntb', 'vntb1');
     for (const line of fake.dmesg()) expect(line).not.toMatch(/^\[\s*\d+\.\d+\]/);
   });
 
-  // boards.md §9 and realkernel.md §4: the Cadence EPC probe line (7.3.4 wording)
+  // pcie-cadence.c: the Cadence EPC probe line (7.3.4 wording, seen in the QEMU lane)
   it('the boot log has the qemu-virt Cadence probe line', async () => {
     const fake = await boot('7.3');
     expect(fake.dmesg()).toContainEqual(

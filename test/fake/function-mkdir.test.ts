@@ -1,5 +1,5 @@
 // Creating a function: what mkdir functions/<driver>/<name> makes, the global IDR index and the
-// places where mkdir is refused (kernel-abi.md §2.3, §2.7, §0 type-group row).
+// places where mkdir is refused (pci-ep-cfs.c, fs/configfs/dir.c; type group since 930e343cde6c).
 import { describe, expect, it } from 'vitest';
 import { boot, cat, CFS, CTRLS, FUNCTION_ATTRIBUTES, FUNCS, fnPath, logSince, ls, mkfn } from './helpers.js';
 
@@ -7,7 +7,7 @@ const DEVICES = '/sys/bus/pci-epf/devices';
 const BASE_LISTING = [...FUNCTION_ATTRIBUTES, 'primary', 'secondary'].sort();
 
 describe.each(['6.1', '6.12'] as const)('mkdir of a pci_epf_test function on %s', (kernel) => {
-  // kernel-abi.md §2.3 and §0 (pci_epf_test type group absent on 6.1/6.12); §0: primary/ and
+  // observed 6.12 (pci_epf_test type group absent on 6.1/6.12); observed 6.x: primary/ and
   // secondary/ are present at the first listing (the delayed-work creation was not seen racing)
   it('creates the 12 attributes, primary/ and secondary/, and no type group', async () => {
     const fake = await boot(kernel);
@@ -17,7 +17,7 @@ describe.each(['6.1', '6.12'] as const)('mkdir of a pci_epf_test function on %s'
 });
 
 describe('mkdir of a function on 7.3.4', () => {
-  // kernel-abi.md §2.3: ls order, plus pci_epf_test.<N>/ (observed 7.3.4: 15 entries); §0 type-group row
+  // pci-ep-cfs.c: ls order, plus pci_epf_test.<N>/ (observed 7.3.4: 15 entries; since 930e343cde6c)
   it('a pci_epf_test function holds the 12 attributes, pci_epf_test.0/, primary/ and secondary/ in ls order', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -40,14 +40,14 @@ describe('mkdir of a function on 7.3.4', () => {
     ]);
   });
 
-  // kernel-abi.md §2.3: both pci_epf_test and pci_epf_vntb carry a type group on 7.3.4
+  // pci-ep-cfs.c: both pci_epf_test and pci_epf_vntb carry a type group on 7.3.4
   it('a pci_epf_vntb function holds the 12 attributes, pci_epf_vntb.0/, primary/ and secondary/', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake, 'pci_epf_vntb', 'vntb1');
     expect(await ls(fake, fn)).toEqual([...BASE_LISTING, 'pci_epf_vntb.0'].sort());
   });
 
-  // kernel-abi.md §2.7: primary/ and secondary/ are empty until something links
+  // fs/configfs/dir.c, observed 6.1/6.12: primary/ and secondary/ are empty until something links
   it('primary/ and secondary/ start empty', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -55,7 +55,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/secondary`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.3: any name is accepted (func.3, "func 4")
+  // pci-ep-cfs.c, observed 6.12: any name is accepted (func.3, "func 4")
   it('accepts any name, including one with a dot or a space', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'func.3');
@@ -63,7 +63,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await ls(fake, `${FUNCS}/pci_epf_test`)).toEqual(['func 4', 'func.3']);
   });
 
-  // kernel-abi.md §2.3: the name does not set the index
+  // pci-ep-cfs.c, observed 6.12: the name does not set the index
   it('does not take the index from the name: func.3 becomes pci_epf_test.0', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake, 'pci_epf_test', 'func.3');
@@ -71,7 +71,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await fake.readdir(DEVICES)).toEqual(['pci_epf_test.0']);
   });
 
-  // kernel-abi.md §2.3: N comes from one global IDR shared by all function types (observed 7.3.4)
+  // pci-ep-cfs.c: N comes from one global IDR shared by all function types (observed 7.3.4)
   it('shares one index space between drivers: a vNTB mkdir after pci_epf_test.0 gets pci_epf_vntb.1', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'func1');
@@ -80,7 +80,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await ls(fake, DEVICES)).toEqual(['pci_epf_test.0', 'pci_epf_vntb.1']);
   });
 
-  // kernel-abi.md §2.3: lowest free from 0, reused after rmdir
+  // pci-ep-cfs.c, observed 6.12: lowest free from 0, reused after rmdir
   it('hands out the lowest free index, reusing one freed by rmdir', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'a');
@@ -93,7 +93,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await fake.readdir(e)).toContain('pci_epf_test.3');
   });
 
-  // kernel-abi.md §2.3: name exists → EEXIST (17)
+  // pci-ep-cfs.c, observed 6.12: name exists → EEXIST (17)
   it('fails with EEXIST for a name that exists and leaves the first function as it was', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -103,14 +103,14 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await cat(fake, `${fn}/msi_interrupts`)).toBe('8\n');
   });
 
-  // kernel-abi.md §2.3: mkdir functions/not_a_driver → EPERM
+  // pci-ep-cfs.c, observed 6.12: mkdir functions/not_a_driver → EPERM
   it('refuses mkdir directly in functions/ with EPERM', async () => {
     const fake = await boot('7.3');
     await expect(fake.mkdir(`${FUNCS}/not_a_driver`)).rejects.toMatchObject({ code: 'EPERM' });
     expect(await fake.exists(`${FUNCS}/not_a_driver`)).toBe(false);
   });
 
-  // kernel-abi.md §2.7: mkdir inside a function dir → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: mkdir inside a function dir → EPERM
   it('refuses mkdir inside a function directory with EPERM', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -118,7 +118,7 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await fake.exists(`${fn}/sub`)).toBe(false);
   });
 
-  // kernel-abi.md §2.7: mkdir inside primary/ → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: mkdir inside primary/ → EPERM
   it('refuses mkdir inside primary/ with EPERM', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -126,21 +126,21 @@ describe('mkdir of a function on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/primary`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.7: mkdir in controllers/ → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: mkdir in controllers/ → EPERM
   it('refuses mkdir in controllers/ with EPERM', async () => {
     const fake = await boot('7.3');
     await expect(fake.mkdir(`${CTRLS}/1234.pcie-ep`)).rejects.toMatchObject({ code: 'EPERM' });
     expect(await fake.readdir(CTRLS)).toEqual(['7e000000.pcie-ep']);
   });
 
-  // kernel-abi.md §2.7: mkdir at pci_ep/ level → EPERM
+  // fs/configfs/dir.c, observed 6.1/6.12: mkdir at pci_ep/ level → EPERM
   it('refuses mkdir at pci_ep/ level with EPERM', async () => {
     const fake = await boot('7.3');
     await expect(fake.mkdir(`${CFS}/extra`)).rejects.toMatchObject({ code: 'EPERM' });
     expect(await ls(fake, CFS)).toEqual(['controllers', 'functions']);
   });
 
-  // kernel-abi.md §2.10: vNTB's probe logs "pci-ep epf driver loaded" at mkdir time (observed 7.3.4)
+  // pci-epf-vntb.c: vNTB's probe logs "pci-ep epf driver loaded" at mkdir time (observed 7.3.4)
   it('logs "pci_epf_vntb pci_epf_vntb.<N>: pci-ep epf driver loaded" when a vNTB function is made', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'func1');

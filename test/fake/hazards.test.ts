@@ -1,6 +1,6 @@
-// Configfs sequences that oops the kernel (kernel-abi.md §14, observed 7.3.4 only; 6.1 and 6.12
+// Configfs sequences that oops the kernel (observed 7.3.4 only; 6.1 and 6.12
 // "not tried", so no other version is tested) and the safe variants next to them.
-// Root cause (§14): is_bound is set by the first successful bind and only cleared by rmdir.
+// Root cause (pci-epf-core.c): is_bound is set by the first successful bind and only cleared by rmdir.
 // H4 (doorbell DISABLE after a failed ENABLE) is host-triggered, not a configfs sequence: not here.
 import { describe, expect, it } from 'vitest';
 import {
@@ -22,7 +22,7 @@ const NULL_0 = 'Unable to handle kernel NULL pointer dereference at virtual addr
 const INTERNAL_ERROR = 'Internal error: Oops: 0000000096000006 [#1]  SMP';
 const END_TRACE = '---[ end trace 0000000000000000 ]---';
 
-/** Frames in the oops call trace, innermost first, each in order (§14). */
+/** Frames in the oops call trace, innermost first, each in order (observed 7.3.4). */
 function expectTrace(lines: readonly string[], frames: readonly string[]): void {
   const callTrace = lines.findIndex((l) => l.includes('Call trace:'));
   expect(callTrace).toBeGreaterThanOrEqual(0);
@@ -34,7 +34,7 @@ function expectTrace(lines: readonly string[], frames: readonly string[]): void 
   }
 }
 
-/** A pci_epf_test function that has been bound once and unlinked (is_bound stays set, §14). */
+/** A pci_epf_test function that has been bound once and unlinked (is_bound stays set, pci-epf-core.c). */
 async function boundOnceThenUnlinked(fake: FakeKernel, name = 'func1'): Promise<string> {
   const fn = await mkLinkable(fake, 'pci_epf_test', name);
   await fake.unlink(await linkToEpc(fake, fn, undefined, `l-${name}`));
@@ -42,7 +42,7 @@ async function boundOnceThenUnlinked(fake: FakeKernel, name = 'func1'): Promise<
 }
 
 describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
-  // kernel-abi.md §14 H1: link, unlink, then ln -s controllers/<epc> <func>/secondary/<any> oopses
+  // observed 7.3.4, pci_epf_test_unbind oops: link, unlink, then ln -s controllers/<epc> <func>/secondary/<any> oopses
   it('the secondary/ link call rejects with KernelOops and taints the kernel', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -50,7 +50,7 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §14 H1: the WARN at pci-epf-test.c:1348 (first in this boot), then the NULL dereference at 0x264
+  // observed 7.3.4, pci_epf_test_unbind oops: the WARN at pci-epf-test.c:1348 (first in this boot), then the NULL dereference at 0x264
   it('logs the pci-epf-test.c:1348 WARN, then the oops at 0x264 in pci_epf_test_unbind', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -68,7 +68,7 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
     expect(lines).toContainEqual(expect.stringContaining(END_TRACE));
   });
 
-  // kernel-abi.md §14: "a WARN had come first each time" → Tainted W in the oops CPU line
+  // observed 7.3.4: "a WARN had come first each time" → Tainted W in the oops CPU line
   it('the oops CPU line shows the W taint of the WARN before it', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -80,7 +80,7 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
     expect(lines).toContainEqual(expect.stringContaining('Tainted: [W]=WARN'));
   });
 
-  // kernel-abi.md §14 H1 trace
+  // observed 7.3.4, pci_epf_test_unbind oops trace
   it('the call trace runs from pci_epf_test_unbind to __arm64_sys_symlinkat through pci_secondary_epc_epf_link', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -109,8 +109,8 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
     expect(fake.opLog.at(-1)).toMatchObject({ op: 'symlink', path: `${fn}/secondary/s1`, result: 'oops' });
   });
 
-  // kernel-abi.md §14 consequences: rmdir + mkdir clears the hazard (new EPF device): a never-bound
-  // pci_epf_test through secondary/ gets EINVAL (§2.8), not an oops
+  // observed 7.3.4 consequences: rmdir + mkdir clears the hazard (new EPF device): a never-bound
+  // pci_epf_test through secondary/ gets EINVAL (observed 7.3.4), not an oops
   it('after rmdir and mkdir the same secondary/ link fails with EINVAL instead of oopsing', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -122,7 +122,7 @@ describe('H1: pci_epf_test linked through secondary/ after a bind', () => {
 });
 
 describe('H2: vNTB linked only through secondary/, then unlinked', () => {
-  // kernel-abi.md §14 H2: the secondary/ link returns 0 with no log; removing it oopses
+  // observed 7.3.4, epf_ntb_unbind oops: the secondary/ link returns 0 with no log; removing it oopses
   it('unlinking the secondary/ link rejects with KernelOops and taints the kernel', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -131,7 +131,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §14 H2: NULL at 0, pc in pci_unregister_driver, and the preempt_count note
+  // observed 7.3.4, epf_ntb_unbind oops: NULL at 0, pc in pci_unregister_driver, and the preempt_count note
   it('logs the oops at address 0 in pci_unregister_driver and the preempt_count note', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -146,7 +146,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
     expect(lines).toContainEqual(expect.stringContaining(END_TRACE));
   });
 
-  // kernel-abi.md §14 H2 trace
+  // observed 7.3.4, epf_ntb_unbind oops trace
   it('the call trace runs from pci_unregister_driver to __arm64_sys_unlinkat through pci_secondary_epc_epf_unlink', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -164,7 +164,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
     ]);
   });
 
-  // kernel-abi.md §14 consequences: rmdir is refused while such a link exists (the errno for a
+  // observed 7.3.4 consequences: rmdir is refused while such a link exists (the errno for a
   // secondary/ link is ENOTEMPTY only [inferred], so only the refusal is checked)
   it('rmdir of the function is refused while the secondary/ link exists, without an oops', async () => {
     const fake = await boot('7.3');
@@ -175,7 +175,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
     expect(fake.tainted).toBe(false);
   });
 
-  // kernel-abi.md §14: a re-link whose bind succeeds is harmless (vNTB re-linked, observed)
+  // observed 7.3.4: a re-link whose bind succeeds is harmless (vNTB re-linked, observed)
   it('a vNTB unlinked from primary/ and linked again through primary/ does not oops', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -186,7 +186,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
     expect(fake.tainted).toBe(false);
   });
 
-  // kernel-abi.md §14: vNTB re-linked through both controllers/ and primary/ (observed)
+  // observed 7.3.4: vNTB re-linked through both controllers/ and primary/ (observed)
   it('a vNTB linked from controllers/, unlinked, then linked through primary/ does not oops', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -197,7 +197,7 @@ describe('H2: vNTB linked only through secondary/, then unlinked', () => {
 });
 
 describe('H3: a previously bound function made the VF of a PF that is then linked', () => {
-  // kernel-abi.md §14 H3: the PF's primary/ link fails the VF check and its error path unbinds the stale VF
+  // observed 7.3.4, VF unbind oops: the PF's primary/ link fails the VF check and its error path unbinds the stale VF
   it('linking the vNTB PF through primary/ rejects with KernelOops and taints the kernel', async () => {
     const fake = await boot('7.3');
     const vf = await boundOnceThenUnlinked(fake);
@@ -207,7 +207,7 @@ describe('H3: a previously bound function made the VF of a PF that is then linke
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §14 H3: "PF<n>: Exceeds max vfunc number", then the oops at 0x264 in pci_epf_test_unbind
+  // observed 7.3.4, VF unbind oops: "PF<n>: Exceeds max vfunc number", then the oops at 0x264 in pci_epf_test_unbind
   it('logs "Exceeds max vfunc number" and then the oops at 0x264 in pci_epf_test_unbind', async () => {
     const fake = await boot('7.3');
     const vf = await boundOnceThenUnlinked(fake);
@@ -223,7 +223,7 @@ describe('H3: a previously bound function made the VF of a PF that is then linke
     expect(lines).toContainEqual(expect.stringContaining('pc : pci_epf_test_unbind+0x24/0x7c'));
   });
 
-  // kernel-abi.md §14 H3 trace
+  // observed 7.3.4, VF unbind oops trace
   it('the call trace runs from pci_epf_test_unbind to __arm64_sys_symlinkat through pci_primary_epc_epf_link', async () => {
     const fake = await boot('7.3');
     const vf = await boundOnceThenUnlinked(fake);
@@ -242,7 +242,7 @@ describe('H3: a previously bound function made the VF of a PF that is then linke
     ]);
   });
 
-  // kernel-abi.md §14 consequences: rmdir + mkdir of the VF clears the hazard; the PF link then fails cleanly (§2.8)
+  // observed 7.3.4 consequences: rmdir + mkdir of the VF clears the hazard; the PF link then fails cleanly (pci_epf_bind's VF check)
   it('with the VF removed and made again the PF link fails with EINVAL and no oops', async () => {
     const fake = await boot('7.3');
     const vf = await boundOnceThenUnlinked(fake);
@@ -257,7 +257,7 @@ describe('H3: a previously bound function made the VF of a PF that is then linke
 });
 
 describe('bound-once state belongs to the EPF device', () => {
-  // kernel-abi.md §14: a re-link whose bind succeeds is harmless
+  // observed 7.3.4: a re-link whose bind succeeds is harmless
   it('a pci_epf_test function re-linked into controllers/ after unlink does not oops', async () => {
     const fake = await boot('7.3');
     const fn = await boundOnceThenUnlinked(fake);
@@ -267,7 +267,7 @@ describe('bound-once state belongs to the EPF device', () => {
     expect(fake.tainted).toBe(false);
   });
 
-  // kernel-abi.md §14: unlink does not clear it and nothing in configfs or sysfs shows it —
+  // observed 7.3.4: unlink does not clear it and nothing in configfs or sysfs shows it —
   // a bound-once function lists exactly as a fresh one
   it('a bound-once function lists the same entries as a never-bound one', async () => {
     const fake = await boot('7.3');

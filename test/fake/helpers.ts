@@ -10,16 +10,16 @@ export type { FakeKernel, FakeKernelState };
 export const CFS = '/sys/kernel/config/pci_ep';
 export const FUNCS = `${CFS}/functions`;
 export const CTRLS = `${CFS}/controllers`;
-/** The one EPC of the qemu-virt profile (boards.md §9, max-functions 2). */
+/** The one EPC of the qemu-virt profile (the QEMU lane, max-functions 2). */
 export const QEMU_EPC = '7e000000.pcie-ep';
-/** i.MX95's two EPCs (boards.md §3, one function each). */
+/** i.MX95's two EPCs (imx95.dtsi, one function each). */
 export const IMX95_EPCS = ['4c300000.pcie-ep', '4c380000.pcie-ep'] as const;
 
 /** The versions whose behaviour the reference gives: 6.1 and 6.12 observed, 7.3 = 7.3.4 observed. */
 export const VERSIONS = ['6.1', '6.12', '7.3'] as const;
 export type Version = (typeof VERSIONS)[number];
 
-/** The 12 attribute files of every function directory (kernel-abi.md §2.3, §2.4). */
+/** The 12 attribute files of every function directory (pci-ep-cfs.c, observed 6.12). */
 export const FUNCTION_ATTRIBUTES = [
   'baseclass_code',
   'cache_line_size',
@@ -35,7 +35,7 @@ export const FUNCTION_ATTRIBUTES = [
   'vendorid',
 ] as const;
 
-/** The ten header fields shared per driver (kernel-abi.md §2.6). */
+/** The ten header fields shared per driver (pci-epf-test.c test_header, observed 6.12). */
 export const HEADER_FIELDS = [
   'vendorid',
   'deviceid',
@@ -94,7 +94,7 @@ export async function mkfn(fake: FakeKernel, driver: EpfDriverName = 'pci_epf_te
 
 /**
  * A function whose bind-time MSI/MSI-X checks pass on every version (msi 1..32, msix 1..2048,
- * kernel-abi.md §2.8), so a link succeeds on 6.1 too.
+ * pci-epf-test.c epc_init), so a link succeeds on 6.1 too.
  */
 export async function mkLinkable(fake: FakeKernel, driver: EpfDriverName = 'pci_epf_test', name = 'func1'): Promise<string> {
   const fn = await mkfn(fake, driver, name);
@@ -111,7 +111,7 @@ export async function typeGroup(fake: FakeKernel, fn: string): Promise<string> {
   return `${fn}/${entry}`;
 }
 
-/** A vNTB function whose db_count is valid (3..32, kernel-abi.md §2.10), so its bind succeeds. */
+/** A vNTB function whose db_count is valid (3..32, pci-epf-vntb.c, observed 7.3.4), so its bind succeeds. */
 export async function mkVntb(fake: FakeKernel, name = 'vntb1', dbCount = 4): Promise<string> {
   const fn = await mkLinkable(fake, 'pci_epf_vntb', name);
   await fake.write(`${await typeGroup(fake, fn)}/db_count`, String(dbCount));

@@ -1,5 +1,5 @@
-// The simulated host (src/fake/host.ts) against the observed 7.3.4 lane (kernel-abi.md §6.2,
-// §7, §8.3; realkernel.md §7): pci-epf-test's register BAR and doorbell, vNTB's ctrl region and
+// The simulated host (src/fake/host.ts) against the observed 7.3.4 lane (pci-epf-test.c,
+// pci-epf-vntb.c): pci-epf-test's register BAR and doorbell, vNTB's ctrl region and
 // doorbells, the ITS translater reached by a CPU store (QEMU) or not (SoC), and --mock-state.
 import { describe, it, expect } from 'vitest';
 import { fakeStateSchema } from '../../src/fake/state-schema.js';

@@ -1,5 +1,5 @@
 // Linking a function into controllers/<epc>/ and unlinking it: bind-time checks, function
-// numbers, and the WARN splat of an unlink while started (kernel-abi.md §2.8, §0, §11).
+// numbers, and the WARN splat of an unlink while started (pci-ep-cfs.c; observed 6.1, 6.12, 7.3.4).
 import { describe, expect, it } from 'vitest';
 import {
   IMX95_EPCS,
@@ -21,13 +21,13 @@ import {
 
 const CUT_HERE = '------------[ cut here ]------------';
 const END_TRACE = '---[ end trace 0000000000000000 ]---';
-/** 7.3.4 splat format (kernel-abi.md §11): file:line first, then function and CPU#n: comm/pid. */
+/** 7.3.4 splat format (observed 7.3.4): file:line first, then function and CPU#n: comm/pid. */
 const WARN_251_NEW = /WARNING: drivers\/pci\/endpoint\/pci-ep-cfs\.c:251 at pci_epc_epf_unlink\+0x[0-9a-f]+\/0x[0-9a-f]+, CPU#0: \S+\/\d+/;
 const WARN_143_NEW =
   /WARNING: drivers\/pci\/endpoint\/pci-ep-cfs\.c:143 at pci_primary_epc_epf_unlink\+0x[0-9a-f]+\/0x[0-9a-f]+, CPU#0: \S+\/\d+/;
 
 describe.each(VERSIONS)('linking on %s', (kernel) => {
-  // kernel-abi.md §2.8: listed as fgood -> ../../../pci_ep/functions/pci_epf_test/fgood
+  // pci-ep-cfs.c, observed 6.12: listed as fgood -> ../../../pci_ep/functions/pci_epf_test/fgood
   it('a link into controllers/<epc>/ succeeds and reads back in configfs relative form', async () => {
     const fake = await boot(kernel);
     const fn = await mkLinkable(fake, 'pci_epf_test', 'fgood');
@@ -36,7 +36,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await fake.readlink(link)).toBe('../../../pci_ep/functions/pci_epf_test/fgood');
   });
 
-  // kernel-abi.md §2.8: the function's primary/ stays empty after a controllers/ link
+  // pci-ep-cfs.c, observed 6.12: the function's primary/ stays empty after a controllers/ link
   it("a controllers/ link leaves the function's primary/ empty", async () => {
     const fake = await boot(kernel);
     const fn = await mkLinkable(fake);
@@ -44,7 +44,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await fake.readdir(`${fn}/primary`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.8: allowed with start 0 or 1
+  // pci-ep-cfs.c, observed 6.12: allowed with start 0 or 1
   it('a link succeeds while the EPC is started', async () => {
     const fake = await boot(kernel);
     await startEpc(fake);
@@ -53,7 +53,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await fake.readdir(epcPath())).toContain('l1');
   });
 
-  // kernel-abi.md §2.8: same function already linked to an EPC (e.g. under a second name) → EBUSY
+  // pci-ep-cfs.c, observed 6.12: same function already linked to an EPC (e.g. under a second name) → EBUSY
   it('a second link of the same function fails with EBUSY', async () => {
     const fake = await boot(kernel);
     const fn = await mkLinkable(fake);
@@ -62,7 +62,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await ls(fake, epcPath())).toEqual(['first', 'start']);
   });
 
-  // kernel-abi.md §2.8: no free function number (max-functions 2 on qemu-virt) → EINVAL + dmesg
+  // pci-ep-cfs.c, observed 6.12: no free function number (max-functions 2 on qemu-virt) → EINVAL + dmesg
   it('a third function on qemu-virt fails with EINVAL and "Exceeding max supported Function Number"', async () => {
     const fake = await boot(kernel);
     await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -74,7 +74,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await ls(fake, epcPath())).toEqual(['a', 'b', 'start']);
   });
 
-  // kernel-abi.md §2.8: function numbers come from a per-EPC bitmap; unlink frees the number
+  // pci-ep-cfs.c, observed 6.12: function numbers come from a per-EPC bitmap; unlink frees the number
   it('an unlink frees the function number for the next link', async () => {
     const fake = await boot(kernel);
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -84,7 +84,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await ls(fake, epcPath())).toEqual(['b', 'c', 'start']);
   });
 
-  // kernel-abi.md §2.8: unlink → 0 and the link is gone
+  // pci-ep-cfs.c, observed 6.12: unlink → 0 and the link is gone
   it('unlink of a controllers/ link succeeds and removes it', async () => {
     const fake = await boot(kernel);
     const link = await linkToEpc(fake, await mkLinkable(fake));
@@ -92,7 +92,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.8 (unlink while start is 0 prints nothing) — the WARN needs start=1
+  // pci-ep-cfs.c, observed 6.12 (unlink while start is 0 prints nothing) — the WARN needs start=1
   it('unlink while the EPC is stopped prints no WARN and leaves the kernel untainted', async () => {
     const fake = await boot(kernel);
     const link = await linkToEpc(fake, await mkLinkable(fake));
@@ -102,7 +102,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
     expect(fake.tainted).toBe(false);
   });
 
-  // kernel-abi.md §2.8: VF checks — a VF can never be linked to an EPC (EINVAL)
+  // pci-ep-cfs.c, observed 6.12: VF checks — a VF can never be linked to an EPC (EINVAL)
   it('linking a function that is a VF fails with EINVAL', async () => {
     const fake = await boot(kernel);
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -114,7 +114,7 @@ describe.each(VERSIONS)('linking on %s', (kernel) => {
 });
 
 describe('linking on 7.3.4', () => {
-  // kernel-abi.md §2.8: re-linking a function after unlink works (observed 7.3.4)
+  // pci-ep-cfs.c: re-linking a function after unlink works (observed 7.3.4)
   it('re-linking a function after unlink succeeds', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -123,7 +123,7 @@ describe('linking on 7.3.4', () => {
     expect(await fake.readlink(`${epcPath()}/again`)).toBe('../../../pci_ep/functions/pci_epf_test/func1');
   });
 
-  // kernel-abi.md §2.8 and §2.9: is_vf is sticky after the VF link is removed (EINVAL, no log)
+  // pci-ep-cfs.c, observed 6.12, pci-epf-core.c: is_vf is sticky after the VF link is removed (EINVAL, no log)
   it('a former VF stays unlinkable after its VF link is removed: EINVAL, no log', async () => {
     const fake = await boot('7.3');
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -134,7 +134,7 @@ describe('linking on 7.3.4', () => {
     expect(logSince(fake, mark)).toEqual([]);
   });
 
-  // kernel-abi.md §2.8: PF holding a VF link, EPC without max-virtual-functions → EINVAL +
+  // pci-ep-cfs.c, observed 6.12: PF holding a VF link, EPC without max-virtual-functions → EINVAL +
   // "<drv> <drv>.<N>: PF<func_no>: Exceeds max vfunc number" (observed 7.3.4)
   it('linking a PF that holds a VF fails with EINVAL and "PF0: Exceeds max vfunc number"', async () => {
     const fake = await boot('7.3');
@@ -147,7 +147,7 @@ describe('linking on 7.3.4', () => {
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.8: vNTB with db_count still 0 → EINVAL and three log lines (observed 7.3.4)
+  // pci-ep-cfs.c: vNTB with db_count still 0 → EINVAL and three log lines (observed 7.3.4)
   it('linking a vNTB function whose db_count is 0 fails with EINVAL and logs why', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake, 'pci_epf_vntb', 'vntb1');
@@ -164,7 +164,7 @@ describe('linking on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/primary`)).toEqual([]);
   });
 
-  // kernel-abi.md §11: vNTB link logs the virtual bus (vbus_number 255 → 0002:ff) at level 6
+  // observed 7.3.4: vNTB link logs the virtual bus (vbus_number 255 → 0002:ff) at level 6
   it('linking a vNTB function logs the PCI host bridge to bus 0002:ff', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -180,7 +180,7 @@ describe('linking on 7.3.4', () => {
     for (const w of wanted) expect(records.find((r) => r.text.includes(w)), w).toMatchObject({ level: 6 });
   });
 
-  // kernel-abi.md §11: with a non-zero vid/pid the link also logs the device line
+  // observed 7.3.4: with a non-zero vid/pid the link also logs the device line
   it('linking a vNTB function with vntb_vid/vntb_pid set logs the [vid:pid] device line', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -192,7 +192,7 @@ describe('linking on 7.3.4', () => {
     expect(logSince(fake, mark)).toContainEqual(expect.stringContaining('pci 0002:ff:00.0: [00ff:0004] type 00 class'));
   });
 
-  // kernel-abi.md §11: vNTB unlink logs the bus release
+  // observed 7.3.4: vNTB unlink logs the bus release
   it('unlinking a vNTB function logs "busn_res: [bus ff] is released"', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -202,7 +202,7 @@ describe('linking on 7.3.4', () => {
     expect(logSince(fake, mark)).toContainEqual(expect.stringContaining('pci_bus 0002:ff: busn_res: [bus ff] is released'));
   });
 
-  // kernel-abi.md §2.8: normal noise at link on EPCs without a DMA engine
+  // pci-ep-cfs.c, observed 6.12: normal noise at link on EPCs without a DMA engine
   it('linking a pci_epf_test function on qemu-virt logs the DMA channel fallback lines', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -215,7 +215,7 @@ describe('linking on 7.3.4', () => {
 });
 
 describe('one function per EPC on imx95', () => {
-  // kernel-abi.md §2.8: max-functions default 1; boards.md §3: i.MX95 has no max-functions
+  // pci-ep-cfs.c, observed 6.12: max-functions default 1; imx95.dtsi: i.MX95 has no max-functions
   it('a second function on the same i.MX95 EPC fails with EINVAL and "Exceeding max supported Function Number"', async () => {
     const fake = await boot('7.3', 'imx95');
     const [epc0, epc1] = IMX95_EPCS;
@@ -231,7 +231,7 @@ describe('one function per EPC on imx95', () => {
 });
 
 describe('MSI/MSI-X checks at bind', () => {
-  // kernel-abi.md §0 and §2.8: 6.1 → ln EINVAL, no link, dmesg "MSI configuration failed"
+  // observed: 6.1 → ln EINVAL, no link, dmesg "MSI configuration failed"
   it.each(['0', '33'])('on 6.1 a link with msi_interrupts %s fails with EINVAL and "MSI configuration failed"', async (msi) => {
     const fake = await boot('6.1');
     const fn = await mkLinkable(fake);
@@ -242,7 +242,7 @@ describe('MSI/MSI-X checks at bind', () => {
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.8: MSI-X > 2048 fails with "MSI-X configuration failed" (MSI is checked first).
+  // pci-ep-cfs.c, observed 6.12: MSI-X > 2048 fails with "MSI-X configuration failed" (MSI is checked first).
   // qemu-virt's Cadence EPC is taken as msix_capable (the MSI-X row is observed on this lane).
   it('on 6.1 a link with msix_interrupts 2049 fails with EINVAL and "MSI-X configuration failed"', async () => {
     const fake = await boot('6.1');
@@ -255,7 +255,7 @@ describe('MSI/MSI-X checks at bind', () => {
     expect(countMatching(lines, /MSI configuration failed/)).toBe(0);
   });
 
-  // kernel-abi.md §2.8: MSI is checked first
+  // pci-ep-cfs.c, observed 6.12: MSI is checked first
   it('on 6.1 with both counts bad only the MSI failure is reported', async () => {
     const fake = await boot('6.1');
     const fn = await mkfn(fake);
@@ -267,7 +267,7 @@ describe('MSI/MSI-X checks at bind', () => {
     expect(countMatching(lines, 'MSI-X configuration failed')).toBe(0);
   });
 
-  // kernel-abi.md §2.8: 6.1 links when msi 1..32 and msix 1..2048
+  // pci-ep-cfs.c: 6.1 links when msi 1..32 and msix 1..2048
   it('on 6.1 a link with msi 32 and msix 2048 succeeds', async () => {
     const fake = await boot('6.1');
     const fn = await mkfn(fake);
@@ -277,7 +277,7 @@ describe('MSI/MSI-X checks at bind', () => {
     expect(await fake.readdir(epcPath())).toContain('l1');
   });
 
-  // kernel-abi.md §0 and §2.8: 6.12+ → ln 0, dmesg only
+  // observed 6.12 (epc_init errors only logged since ≈v6.11): 6.12+ → ln 0, dmesg only
   it.each(['6.12', '7.3'] as const)('on %s a link with msi_interrupts 0 succeeds and only logs "MSI configuration failed"', async (kernel) => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -289,7 +289,7 @@ describe('MSI/MSI-X checks at bind', () => {
 });
 
 describe('unlink while started: WARN splat', () => {
-  // kernel-abi.md §2.8 and §11: 7.3.4 new format at pci-ep-cfs.c:251 via controllers/, the unlink proceeds
+  // pci-ep-cfs.c: 7.3.4 new format at pci-ep-cfs.c:251 via controllers/, the unlink proceeds
   it('on 7.3.4 unlink from controllers/ while started prints the :251 splat and still removes the link', async () => {
     const fake = await boot('7.3');
     const link = await linkToEpc(fake, await mkLinkable(fake));
@@ -313,7 +313,7 @@ describe('unlink while started: WARN splat', () => {
     expect(warn).toBeLessThan(end);
   });
 
-  // kernel-abi.md §2.8: WARN_ON_ONCE — one splat per call site per boot
+  // pci-ep-cfs.c, observed 6.12: WARN_ON_ONCE — one splat per call site per boot
   it('on 7.3.4 a second unlink from controllers/ while started prints no second splat', async () => {
     const fake = await boot('7.3');
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -326,7 +326,7 @@ describe('unlink while started: WARN splat', () => {
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.8 and §11: primary/ has its own WARN_ON_ONCE at pci-ep-cfs.c:143 (observed 7.3.4)
+  // pci-ep-cfs.c: primary/ has its own WARN_ON_ONCE at pci-ep-cfs.c:143 (observed 7.3.4)
   it('on 7.3.4 unlink from primary/ while started prints the :143 splat even after the :251 one', async () => {
     const fake = await boot('7.3');
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -342,7 +342,7 @@ describe('unlink while started: WARN splat', () => {
     expect(await fake.readdir(`${b}/primary`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.8: the primary/ site also fires only once per boot
+  // pci-ep-cfs.c, observed 6.12: the primary/ site also fires only once per boot
   it('on 7.3.4 a second unlink from primary/ while started prints no second splat', async () => {
     const fake = await boot('7.3');
     const a = await mkLinkable(fake, 'pci_epf_test', 'a');
@@ -356,7 +356,7 @@ describe('unlink while started: WARN splat', () => {
     expect(countMatching(logSince(fake, mark), CUT_HERE)).toBe(0);
   });
 
-  // kernel-abi.md §11: after an earlier WARN the CPU line says Tainted W and a "Tainted: [W]=WARN" line follows
+  // observed 7.3.4: after an earlier WARN the CPU line says Tainted W and a "Tainted: [W]=WARN" line follows
   it('on 7.3.4 the second splat of a boot shows the W taint', async () => {
     const fake = await boot('7.3');
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -380,7 +380,7 @@ describe('unlink while started: WARN splat', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §0 and §2.8: 6.12 → WARN at pci-ep-cfs.c:251, 6.1 → :239, both in the old
+  // observed 6.1 and 6.12: 6.12 → WARN at pci-ep-cfs.c:251, 6.1 → :239, both in the old
   // format "WARNING: CPU: 0 PID: <pid> at <file>:<line>"
   it.each([
     ['6.12', 251],
@@ -399,7 +399,7 @@ describe('unlink while started: WARN splat', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §2.8: once per boot on 6.x too
+  // pci-ep-cfs.c, observed 6.12: once per boot on 6.x too
   it.each(['6.1', '6.12'] as const)('on %s the splat appears once per boot', async (kernel) => {
     const fake = await boot(kernel);
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -412,7 +412,7 @@ describe('unlink while started: WARN splat', () => {
 });
 
 describe('the CPU line of a WARN splat by version', () => {
-  // lib/dump_stack.c dump_stack_print_info: "UID: %u" since v6.11 (7.3.4 observed: "CPU: 0 UID: 0 PID: 50 Comm: node …", kernel-abi.md §11)
+  // lib/dump_stack.c dump_stack_print_info: "UID: %u" since v6.11 (7.3.4 observed: "CPU: 0 UID: 0 PID: 50 Comm: node …")
   it.each([
     ['6.1', /^CPU: 0 PID: \d+ Comm: node Not tainted 6\.1\.192 #1$/],
     ['6.10.14', /^CPU: 0 PID: \d+ Comm: node Not tainted 6\.10\.14 #1$/],

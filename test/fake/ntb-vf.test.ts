@@ -1,5 +1,5 @@
-// primary/, secondary/ and virtual-function links (kernel-abi.md §2.9; §2.8 rows for
-// secondary/). Sequences that oops the kernel are in hazards.test.ts.
+// primary/, secondary/ and virtual-function links (pci-ep-cfs.c, pci-epf-core.c; observed
+// 7.3.4 for secondary/). Sequences that oops the kernel are in hazards.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
   IMX95_EPCS,
@@ -22,7 +22,7 @@ const WARN_1348 =
   /WARNING: drivers\/pci\/endpoint\/functions\/pci-epf-test\.c:1348 at pci_epf_test_bind\+0x[0-9a-f]+\/0x[0-9a-f]+, CPU#0: \S+\/\d+/;
 
 describe('primary/ links on 7.3.4', () => {
-  // kernel-abi.md §2.9: a primary/ link is listed there as <epc>, readlink ../../../../../pci_ep/controllers/<epc>
+  // pci-ep-cfs.c, pci-epf-core.c: a primary/ link is listed there as <epc>, readlink ../../../../../pci_ep/controllers/<epc>
   it('a primary/ link is named after the EPC and reads back in configfs relative form', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -31,14 +31,14 @@ describe('primary/ links on 7.3.4', () => {
     expect(await fake.readlink(link)).toBe('../../../../../pci_ep/controllers/7e000000.pcie-ep');
   });
 
-  // kernel-abi.md §2.9: the primary/ link is not listed in controllers/<epc>/
+  // pci-ep-cfs.c, pci-epf-core.c: the primary/ link is not listed in controllers/<epc>/
   it('a primary/ link does not appear in controllers/<epc>/', async () => {
     const fake = await boot('7.3');
     await linkPrimary(fake, await mkVntb(fake));
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.9: primary is the same slot as linking from controllers/ (both → EBUSY)
+  // pci-ep-cfs.c, pci-epf-core.c: primary is the same slot as linking from controllers/ (both → EBUSY)
   it('a controllers/ link of a function already linked through primary/ fails with EBUSY', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -47,7 +47,7 @@ describe('primary/ links on 7.3.4', () => {
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.9: same slot, the other way round
+  // pci-ep-cfs.c, pci-epf-core.c: same slot, the other way round
   it('a primary/ link of a function already linked from controllers/ fails with EBUSY', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -56,7 +56,7 @@ describe('primary/ links on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/primary`)).toEqual([]);
   });
 
-  // kernel-abi.md §12 errnos: EBUSY for a second primary link (imx95: the other EPC)
+  // pci-ep-cfs.c: EBUSY for a second primary link (imx95: the other EPC)
   it('a second primary/ link, to another EPC, fails with EBUSY', async () => {
     const fake = await boot('7.3', 'imx95');
     const [epc0, epc1] = IMX95_EPCS;
@@ -66,7 +66,7 @@ describe('primary/ links on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/primary`)).toEqual([epc0]);
   });
 
-  // kernel-abi.md §2.9: a primary/ link binds like a controllers/ link (7.3.4: MSI errors are only logged)
+  // pci-ep-cfs.c, pci-epf-core.c: a primary/ link binds like a controllers/ link (7.3.4: MSI errors are only logged)
   it('a primary/ link binds the function: an MSI count of 0 is reported as at a controllers/ link', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -77,7 +77,7 @@ describe('primary/ links on 7.3.4', () => {
 });
 
 describe('secondary/ links on 7.3.4', () => {
-  // kernel-abi.md §2.8 and §2.9: pci-epf-test through secondary/ (never bound) → EINVAL + WARN at pci-epf-test.c:1348
+  // pci-ep-cfs.c, observed 7.3.4: pci-epf-test through secondary/ (never bound) → EINVAL + WARN at pci-epf-test.c:1348
   it('a pci_epf_test secondary/ link fails with EINVAL and a WARN at pci-epf-test.c:1348', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -90,7 +90,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(fake.tainted).toBe(true);
   });
 
-  // kernel-abi.md §2.8: the 1348 WARN is once per boot
+  // observed 7.3.4: the 1348 WARN is once per boot
   it('a second failing pci_epf_test secondary/ link fails with EINVAL without a second splat', async () => {
     const fake = await boot('7.3');
     await expect(linkSecondary(fake, await mkLinkable(fake, 'pci_epf_test', 'a'))).rejects.toMatchObject({ code: 'EINVAL' });
@@ -99,7 +99,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(countMatching(logSince(fake, mark), WARN_1348)).toBe(0);
   });
 
-  // kernel-abi.md §2.9: vNTB through secondary/ only → ln 0, no log (bind is a no-op without a primary EPC)
+  // pci-ep-cfs.c, pci-epf-core.c: vNTB through secondary/ only → ln 0, no log (bind is a no-op without a primary EPC)
   it('a vNTB secondary/ link without a primary succeeds and logs nothing', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -110,7 +110,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(await fake.readlink(link)).toBe('../../../../../pci_ep/controllers/7e000000.pcie-ep');
   });
 
-  // kernel-abi.md §2.9: after a secondary/-only link, type-group writes → EOPNOTSUPP
+  // pci-ep-cfs.c, pci-epf-core.c: after a secondary/-only link, type-group writes → EOPNOTSUPP
   it('a vNTB secondary/ link makes type-group writes fail with EOPNOTSUPP', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -120,7 +120,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(await cat(fake, `${tg}/db_count`)).toBe('4\n');
   });
 
-  // kernel-abi.md §2.9: secondary has its own EBUSY check
+  // pci-ep-cfs.c, pci-epf-core.c: secondary has its own EBUSY check
   it('a second secondary/ link of the same function fails with EBUSY', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -129,7 +129,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(await fake.readdir(`${fn}/secondary`)).toEqual(['s1']);
   });
 
-  // kernel-abi.md §2.9: with no free function number a secondary/ link fails first: EINVAL + Exceeding…
+  // pci-ep-cfs.c, pci-epf-core.c: with no free function number a secondary/ link fails first: EINVAL + Exceeding…
   it('a secondary/ link with no free function number fails with EINVAL and "Exceeding max supported Function Number"', async () => {
     const fake = await boot('7.3');
     await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -141,7 +141,7 @@ describe('secondary/ links on 7.3.4', () => {
     expect(await fake.readdir(`${v}/secondary`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.9: pci-epf-test through secondary/ with no free function number fails at the number first (no 1348 WARN)
+  // pci-ep-cfs.c, pci-epf-core.c: pci-epf-test through secondary/ with no free function number fails at the number first (no 1348 WARN)
   it('a pci_epf_test secondary/ link with no free function number fails before bind', async () => {
     const fake = await boot('7.3', 'imx95');
     const [epc0] = IMX95_EPCS;
@@ -156,7 +156,7 @@ describe('secondary/ links on 7.3.4', () => {
 });
 
 describe('virtual functions on 7.3.4', () => {
-  // kernel-abi.md §2.9: EBUSY if the PF is already linked to an EPC
+  // pci-ep-cfs.c, pci-epf-core.c: EBUSY if the PF is already linked to an EPC
   it('a VF link into a PF that is linked to an EPC fails with EBUSY', async () => {
     const fake = await boot('7.3');
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -166,7 +166,7 @@ describe('virtual functions on 7.3.4', () => {
     expect(await fake.readdir(pf)).not.toContain('vf');
   });
 
-  // kernel-abi.md §2.9: EBUSY if the VF is already linked to an EPC
+  // pci-ep-cfs.c, pci-epf-core.c: EBUSY if the VF is already linked to an EPC
   it('a VF link of a function that is linked to an EPC fails with EBUSY', async () => {
     const fake = await boot('7.3');
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -175,7 +175,7 @@ describe('virtual functions on 7.3.4', () => {
     await expect(linkVf(fake, pf, vf)).rejects.toMatchObject({ code: 'EBUSY' });
   });
 
-  // kernel-abi.md §2.9: EBUSY if the VF already has a PF
+  // pci-ep-cfs.c, pci-epf-core.c: EBUSY if the VF already has a PF
   it('a VF that already has a PF cannot be linked under a second PF (EBUSY)', async () => {
     const fake = await boot('7.3');
     const pf1 = await mkfn(fake, 'pci_epf_test', 'pf1');
@@ -186,7 +186,7 @@ describe('virtual functions on 7.3.4', () => {
     expect(await fake.readdir(pf2)).not.toContain('vf');
   });
 
-  // kernel-abi.md §2.9: is_vf stays until rmdir/re-mkdir; a new function of the same name is linkable
+  // pci-ep-cfs.c, pci-epf-core.c: is_vf stays until rmdir/re-mkdir; a new function of the same name is linkable
   it('rmdir and mkdir of a former VF makes it linkable again', async () => {
     const fake = await boot('7.3');
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -198,8 +198,8 @@ describe('virtual functions on 7.3.4', () => {
     expect(await fake.readlink(`${epcPath()}/l1`)).toBe('../../../pci_ep/functions/pci_epf_test/vf');
   });
 
-  // kernel-abi.md §2.9: a PF holding a VF cannot be linked on an EPC without max-virtual-functions,
-  // also through primary/ (the vNTB PF case of §14 H3, with a never-bound VF: no oops)
+  // pci-ep-cfs.c, pci-epf-core.c: a PF holding a VF cannot be linked on an EPC without max-virtual-functions,
+  // also through primary/ (the vNTB PF case of the 7.3.4 VF oops, with a never-bound VF: no oops)
   it('a vNTB PF holding a never-bound VF fails to link through primary/ with EINVAL and "Exceeds max vfunc number"', async () => {
     const fake = await boot('7.3');
     const pf = await mkVntb(fake);

@@ -1,6 +1,6 @@
 // Saving and restoring the fake (api.ts toState / FakeKernelState; --mock-state): the restored
 // kernel reads the same and carries on where the saved one stopped — IDR index, shared header,
-// WARN_ONCE sites, taint, kernel log, pending fault rules and the hidden per-EPF state of §14.
+// WARN_ONCE sites, taint, kernel log, pending fault rules and the hidden per-EPF state (is_bound, pci-epf-core.c).
 import { describe, expect, it } from 'vitest';
 import {
   CFS,
@@ -85,7 +85,7 @@ describe('loadFakeKernel', () => {
     expect(await snapshot(again, CFS)).toEqual(await snapshot(fake, CFS));
   });
 
-  // kernel-abi.md §2.3 and §3: /sys/bus/pci-epf/devices/<entry>.<N> per function
+  // pci-ep-cfs.c, observed 6.12: /sys/bus/pci-epf/devices/<entry>.<N> per function
   it('keeps the sysfs devices of the functions', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'a');
@@ -94,7 +94,7 @@ describe('loadFakeKernel', () => {
     expect(await ls(again, '/sys/bus/pci-epf/devices')).toEqual(['pci_epf_test.0', 'pci_epf_vntb.1']);
   });
 
-  // kernel-abi.md §2.3: the IDR continues (lowest free, including a hole left by rmdir)
+  // pci-ep-cfs.c, observed 6.12: the IDR continues (lowest free, including a hole left by rmdir)
   it('continues the IDR index where the saved kernel stopped', async () => {
     const fake = await boot('7.3');
     await mkfn(fake, 'pci_epf_test', 'a');
@@ -108,7 +108,7 @@ describe('loadFakeKernel', () => {
     expect(await again.readdir(e)).toContain('pci_epf_vntb.3');
   });
 
-  // kernel-abi.md §2.6: the shared header survives rmdir of all functions, and so a save
+  // pci-epf-test.c test_header, observed 6.12: the shared header survives rmdir of all functions, and so a save
   it('keeps the shared header when no function exists any more', async () => {
     const fake = await boot('7.3');
     const a = await mkfn(fake);
@@ -119,7 +119,7 @@ describe('loadFakeKernel', () => {
     expect(await cat(again, `${b}/vendorid`)).toBe('0x16c3\n');
   });
 
-  // kernel-abi.md §2.8: WARN_ON_ONCE sites that fired stay fired for the rest of the boot
+  // pci-ep-cfs.c, observed 6.12: WARN_ON_ONCE sites that fired stay fired for the rest of the boot
   it('remembers WARN_ONCE sites that already fired', async () => {
     const fake = await boot('7.3');
     const a = await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'a'), undefined, 'a');
@@ -168,7 +168,7 @@ describe('loadFakeKernel', () => {
     await expect(again.mkdir(path)).rejects.toMatchObject({ code: 'ENOMEM' });
   });
 
-  // kernel-abi.md §2.9: is_vf is sticky and invisible; it must survive a save
+  // pci-ep-cfs.c, pci-epf-core.c: is_vf is sticky and invisible; it must survive a save
   it('keeps a former VF unlinkable', async () => {
     const fake = await boot('7.3');
     const pf = await mkLinkable(fake, 'pci_epf_test', 'pf');
@@ -178,7 +178,7 @@ describe('loadFakeKernel', () => {
     await expect(linkToEpc(again, vf)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
-  // kernel-abi.md §14: "bound once" belongs to the EPF device and nothing shows it; it must survive a save
+  // observed 7.3.4: "bound once" belongs to the EPF device and nothing shows it; it must survive a save
   it('keeps the bound-once state, so H1 still oopses after a reload', async () => {
     const fake = await boot('7.3');
     const fn = await mkLinkable(fake);
@@ -187,7 +187,7 @@ describe('loadFakeKernel', () => {
     await expect(linkSecondary(again, fn)).rejects.toMatchObject({ name: 'KernelOops' });
   });
 
-  // kernel-abi.md §2.8: cached start flag; EALREADY on 6.12+
+  // pci-ep-cfs.c: cached start flag; EALREADY on 6.12+
   it('keeps the start flag (and EALREADY for the same value)', async () => {
     const fake = await boot('7.3');
     await startEpc(fake);

@@ -1,16 +1,16 @@
 // The configfs tree the fake shows at boot, and what lstat reports for its nodes
-// (kernel-abi.md §2.1, boards.md §3 and §9).
+// (pci-ep-cfs.c, observed 6.12 and 7.3.4; imx95.dtsi, the QEMU lane).
 import { describe, expect, it } from 'vitest';
 import { boot, CFS, CTRLS, FUNCS, IMX95_EPCS, QEMU_EPC, VERSIONS, epcPath, linkToEpc, ls, mkLinkable, mkfn, typeGroup } from './helpers.js';
 
 describe.each(VERSIONS)('pci_ep tree of qemu-virt at boot on %s', (kernel) => {
-  // kernel-abi.md §2.1: default groups registered at init
+  // pci-ep-cfs.c, observed 6.12: default groups registered at init
   it('pci_ep/ holds exactly the functions and controllers default groups', async () => {
     const fake = await boot(kernel);
     expect(await ls(fake, CFS)).toEqual(['controllers', 'functions']);
   });
 
-  // kernel-abi.md §2.1 (one dir per id_table entry), boards.md §9 (pci_epf_test and pci_epf_vntb built in)
+  // pci-ep-cfs.c, observed 6.12 (one dir per id_table entry), the QEMU lane (pci_epf_test and pci_epf_vntb built in)
   it('functions/ holds one directory per registered EPF driver', async () => {
     const fake = await boot(kernel);
     // The lane kernel's drivers (observed 7.3.4 by the differential); nvmet_pci_epf is v6.14+.
@@ -18,26 +18,26 @@ describe.each(VERSIONS)('pci_ep tree of qemu-virt at boot on %s', (kernel) => {
     expect(await ls(fake, FUNCS)).toEqual([...nvmet, 'pci_epf_ntb', 'pci_epf_test', 'pci_epf_vntb']);
   });
 
-  // kernel-abi.md §2.1: "one empty dir per id_table entry"
+  // pci-ep-cfs.c, observed 6.12: "one empty dir per id_table entry"
   it('each functions/<driver>/ directory is empty until a function is made', async () => {
     const fake = await boot(kernel);
     expect(await fake.readdir(`${FUNCS}/pci_epf_test`)).toEqual([]);
     expect(await fake.readdir(`${FUNCS}/pci_epf_vntb`)).toEqual([]);
   });
 
-  // kernel-abi.md §2.1: controllers/<epc> named dev_name(parent); boards.md §9
+  // pci-ep-cfs.c, observed 6.12: controllers/<epc> named dev_name(parent); the QEMU lane
   it('controllers/ holds one directory per EPC, named like its platform device', async () => {
     const fake = await boot(kernel);
     expect(await ls(fake, CTRLS)).toEqual([QEMU_EPC]);
   });
 
-  // kernel-abi.md §2.1: "start" is its only file
+  // pci-ep-cfs.c, observed 6.12: "start" is its only file
   it('controllers/<epc>/ holds start as its only entry', async () => {
     const fake = await boot(kernel);
     expect(await fake.readdir(epcPath())).toEqual(['start']);
   });
 
-  // kernel-abi.md §2.1: attribute files list as -rw-r--r--, size 4096
+  // pci-ep-cfs.c, observed 6.12: attribute files list as -rw-r--r--, size 4096
   it('function attribute files are regular 0644 files of size 4096', async () => {
     const fake = await boot(kernel);
     const fn = await mkfn(fake);
@@ -45,13 +45,13 @@ describe.each(VERSIONS)('pci_ep tree of qemu-virt at boot on %s', (kernel) => {
     expect(st).toMatchObject({ kind: 'file', mode: 0o644, size: 4096 });
   });
 
-  // kernel-abi.md §2.1 (start -rw-r--r--) and §2.8 (start is 0644)
+  // pci-ep-cfs.c, observed 6.12 (start -rw-r--r--, i.e. 0644)
   it('controllers/<epc>/start is a regular 0644 file of size 4096', async () => {
     const fake = await boot(kernel);
     expect(await fake.lstat(`${epcPath()}/start`)).toMatchObject({ kind: 'file', mode: 0o644, size: 4096 });
   });
 
-  // kernel-abi.md §2.1: functions/<driver>/ is drwxr-xr-x
+  // pci-ep-cfs.c, observed 6.12: functions/<driver>/ is drwxr-xr-x
   it('pci_ep/, functions/<driver>/ and controllers/<epc>/ are 0755 directories', async () => {
     const fake = await boot(kernel);
     for (const dir of [CFS, FUNCS, CTRLS, `${FUNCS}/pci_epf_test`, epcPath()]) {
@@ -67,7 +67,7 @@ describe('pci_ep tree of imx95 at boot', () => {
     expect(await ls(fake, FUNCS)).toEqual(['pci_epf_ntb', 'pci_epf_test', 'pci_epf_vntb']);
   });
 
-  // boards.md §3: EPC names 4c300000.pcie-ep and 4c380000.pcie-ep
+  // imx95.dtsi: EPC names 4c300000.pcie-ep and 4c380000.pcie-ep
   it('controllers/ holds both i.MX95 EPCs, each with only start', async () => {
     const fake = await boot('7.3', 'imx95');
     expect(await ls(fake, CTRLS)).toEqual([...IMX95_EPCS]);
@@ -76,7 +76,7 @@ describe('pci_ep tree of imx95 at boot', () => {
 });
 
 describe('boards and kernels without an EPC or without pci_ep configfs', () => {
-  // kernel-abi.md §2.1: with no EPC probed, controllers/ and /sys/class/pci_epc/ are empty
+  // pci-ep-cfs.c, observed 6.12: with no EPC probed, controllers/ and /sys/class/pci_epc/ are empty
   it('a board profile without controllers has an empty controllers/ and /sys/class/pci_epc/', async () => {
     const qemu = await boot('7.3');
     const fake = await boot('7.3', { ...qemu.board, controllers: [] });
@@ -84,7 +84,7 @@ describe('boards and kernels without an EPC or without pci_ep configfs', () => {
     expect(await fake.readdir('/sys/class/pci_epc')).toEqual([]);
   });
 
-  // kernel-abi.md §1: without PCI_ENDPOINT_CONFIGFS there is no pci_ep at all, even with configfs mounted
+  // drivers/pci/endpoint/Kconfig: without PCI_ENDPOINT_CONFIGFS there is no pci_ep at all, even with configfs mounted
   it('PCI_ENDPOINT_CONFIGFS=n leaves /sys/kernel/config without pci_ep', async () => {
     const fake = await boot('7.3', 'qemu-virt', { config: { PCI_ENDPOINT_CONFIGFS: 'n' } });
     expect(await fake.exists(CFS)).toBe(false);
@@ -98,7 +98,7 @@ describe('boards and kernels without an EPC or without pci_ep configfs', () => {
 });
 
 describe('lstat of configfs nodes on 7.3.4', () => {
-  // kernel-abi.md §2.1 (observed 7.3.4): directories 0755 size 0 nlink 2.
+  // pci-ep-cfs.c (observed 7.3.4): directories 0755 size 0 nlink 2.
   // Only leaf directories are checked: the reference does not say how nlink counts sub-directories
   // of pci_ep/ or functions/<driver>/ (function dirs: 5, see the next test).
   it('leaf directories are 0755, size 0, nlink 2', async () => {
@@ -109,14 +109,14 @@ describe('lstat of configfs nodes on 7.3.4', () => {
     }
   });
 
-  // kernel-abi.md §2.1 (observed 7.3.4): function dirs nlink 5 (primary/, secondary/, type group)
+  // pci-ep-cfs.c (observed 7.3.4): function dirs nlink 5 (primary/, secondary/, type group)
   it('a function directory has nlink 5', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
     expect(await fake.lstat(fn)).toEqual({ kind: 'dir', mode: 0o755, size: 0, nlink: 5, uid: 0, gid: 0 });
   });
 
-  // kernel-abi.md §2.1 (observed 7.3.4): attributes 0644 size 4096 nlink 1
+  // pci-ep-cfs.c (observed 7.3.4): attributes 0644 size 4096 nlink 1
   it('attributes are 0644, size 4096, nlink 1', async () => {
     const fake = await boot('7.3');
     const fn = await mkfn(fake);
@@ -124,7 +124,7 @@ describe('lstat of configfs nodes on 7.3.4', () => {
     expect(await fake.lstat(`${epcPath()}/start`)).toEqual({ kind: 'file', mode: 0o644, size: 4096, nlink: 1, uid: 0, gid: 0 });
   });
 
-  // kernel-abi.md §2.1 (observed 7.3.4): symlinks 0777 size 0
+  // pci-ep-cfs.c (observed 7.3.4): symlinks 0777 size 0
   it('a link in controllers/<epc>/ is a 0777 symlink of size 0', async () => {
     const fake = await boot('7.3');
     const link = await linkToEpc(fake, await mkLinkable(fake));

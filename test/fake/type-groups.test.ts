@@ -1,5 +1,5 @@
 // Driver type groups <driver>.<N>/: vNTB's doorbell/MW/BAR attributes and pci_epf_test's
-// barN_size (kernel-abi.md §2.10, §2.5 EOPNOTSUPP while attached, §0 rows; observed 7.3.4).
+// barN_size (pci-epf-vntb.c, pci-epf-test.c since 930e343cde6c; observed 7.3.4).
 import { describe, expect, it } from 'vitest';
 import { boot, byteLength, cat, linkPrimary, linkToEpc, logSince, ls, mkLinkable, mkVntb, mkfn, typeGroup } from './helpers.js';
 
@@ -35,13 +35,13 @@ async function testGroup() {
 }
 
 describe('pci_epf_vntb type group on 7.3.4', () => {
-  // kernel-abi.md §2.10: ls of the group gives exactly these 16 files
+  // pci-epf-vntb.c, observed 7.3.4: ls of the group gives exactly these 16 files
   it('holds exactly the 16 vNTB attributes', async () => {
     const { fake, tg } = await vntbGroup();
     expect(await ls(fake, tg)).toEqual(VNTB_FILES);
   });
 
-  // kernel-abi.md §2.10 defaults: spad_count/db_count/num_mws 0, vbus_number 255, vid/pid 0, *_bar −1
+  // pci-epf-vntb.c, observed 7.3.4 defaults: spad_count/db_count/num_mws 0, vbus_number 255, vid/pid 0, *_bar −1
   it.each([
     ['spad_count', '0\n'],
     ['db_count', '0\n'],
@@ -60,7 +60,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: observed read-backs (vntb_vid 0x1957 → 6487, vntb_pid 0x080A → 2058, vbus_number 0x10 → 16,
+  // pci-epf-vntb.c: observed read-backs (vntb_vid 0x1957 → 6487, vntb_pid 0x080A → 2058, vbus_number 0x10 → 16,
   // db_count 4 → 4, spad_count 128 → 128), all %d\n decimal
   it.each([
     ['vntb_vid', '0x1957', '6487\n'],
@@ -75,7 +75,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: mw1 0x100000 → 1048576 once num_mws ≥ 1 (%lld\n)
+  // pci-epf-vntb.c, observed 7.3.4: mw1 0x100000 → 1048576 once num_mws ≥ 1 (%lld\n)
   it('mw1 accepts 0x100000 once num_mws is 1 and reads 1048576', async () => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/num_mws`, '1');
@@ -83,7 +83,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/mw1`)).toBe('1048576\n');
   });
 
-  // kernel-abi.md §2.10: N ≤ num_mws takes any u64 (kstrtou64)
+  // pci-epf-vntb.c, observed 7.3.4: N ≤ num_mws takes any u64 (kstrtou64)
   it('mw4 takes values above 32 bits once num_mws is 4', async () => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/num_mws`, '4');
@@ -92,7 +92,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     await expect(fake.write(`${tg}/mw4`, '18446744073709551615')).resolves.toBe(20);
   });
 
-  // kernel-abi.md §2.10: vntb_vid/vntb_pid are kstrtou32 stored in a u16 (silent truncation), shown decimal
+  // pci-epf-vntb.c, observed 7.3.4: vntb_vid/vntb_pid are kstrtou32 stored in a u16 (silent truncation), shown decimal
   it.each([
     ['vntb_vid', '0x11957', '6487\n'],
     ['vntb_pid', '0x10000', '0\n'],
@@ -103,14 +103,14 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: db_count checked at write, 3..32 (observed 7.3.4)
+  // pci-epf-vntb.c: db_count checked at write, 3..32 (observed 7.3.4)
   it.each(['3', '32'])('db_count accepts %s', async (data) => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/db_count`, data);
     expect(await cat(fake, `${tg}/db_count`)).toBe(`${data}\n`);
   });
 
-  // kernel-abi.md §2.10: 0, 2, 128 → EINVAL (and 33, just past the range)
+  // pci-epf-vntb.c, observed 7.3.4: 0, 2, 128 → EINVAL (and 33, just past the range)
   it.each(['0', '2', '33', '128'])('db_count rejects %s with EINVAL and keeps its value', async (data) => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/db_count`, '8');
@@ -118,14 +118,14 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/db_count`)).toBe('8\n');
   });
 
-  // kernel-abi.md §2.10: db_count overflow → ERANGE (kstrtou32 errno passed through)
+  // pci-epf-vntb.c, observed 7.3.4: db_count overflow → ERANGE (kstrtou32 errno passed through)
   it('db_count rejects a value past u32 with ERANGE', async () => {
     const { fake, tg } = await vntbGroup();
     await expect(fake.write(`${tg}/db_count`, '4294967296')).rejects.toMatchObject({ code: 'ERANGE' });
     expect(await cat(fake, `${tg}/db_count`)).toBe('0\n');
   });
 
-  // kernel-abi.md §2.10: spad_count kstrtou32 (EINVAL/ERANGE passed through)
+  // pci-epf-vntb.c, observed 7.3.4: spad_count kstrtou32 (EINVAL/ERANGE passed through)
   it.each([
     ['garbage', 'EINVAL'],
     ['-1', 'EINVAL'],
@@ -136,14 +136,14 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/spad_count`)).toBe('0\n');
   });
 
-  // kernel-abi.md §2.10: num_mws > 4 → EINVAL
+  // pci-epf-vntb.c, observed 7.3.4: num_mws > 4 → EINVAL
   it('num_mws rejects 5 with EINVAL', async () => {
     const { fake, tg } = await vntbGroup();
     await expect(fake.write(`${tg}/num_mws`, '5')).rejects.toMatchObject({ code: 'EINVAL' });
     expect(await cat(fake, `${tg}/num_mws`)).toBe('0\n');
   });
 
-  // kernel-abi.md §2.10: mwN store fails when N > num_mws: ERANGE + "MW<k> out of range (num_mws=<n>)" at level 3
+  // pci-epf-vntb.c, observed 7.3.4: mwN store fails when N > num_mws: ERANGE + "MW<k> out of range (num_mws=<n>)" at level 3
   it('writing mw2 while num_mws is 1 fails with ERANGE and logs "MW2 out of range (num_mws=1)"', async () => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/num_mws`, '1');
@@ -155,20 +155,20 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(rec?.level).toBe(3);
   });
 
-  // kernel-abi.md §2.10: show fails too: cat mw2 fails while num_mws < 2
+  // pci-epf-vntb.c, observed 7.3.4: show fails too: cat mw2 fails while num_mws < 2
   it('reading mw2 while num_mws is 1 fails with ERANGE', async () => {
     const { fake, tg } = await vntbGroup();
     await fake.write(`${tg}/num_mws`, '1');
     await expect(fake.read(`${tg}/mw2`)).rejects.toMatchObject({ code: 'ERANGE' });
   });
 
-  // kernel-abi.md §2.10: reading mw1 with the default num_mws 0 fails
+  // pci-epf-vntb.c, observed 7.3.4: reading mw1 with the default num_mws 0 fails
   it('reading mw1 while num_mws is still 0 fails with ERANGE', async () => {
     const { fake, tg } = await vntbGroup();
     await expect(fake.read(`${tg}/mw1`)).rejects.toMatchObject({ code: 'ERANGE' });
   });
 
-  // kernel-abi.md §2.10: the number is parsed first (-1 → EINVAL, no log)
+  // pci-epf-vntb.c, observed 7.3.4: the number is parsed first (-1 → EINVAL, no log)
   it('writing -1 to mw2 while num_mws is 0 fails with EINVAL and logs nothing', async () => {
     const { fake, tg } = await vntbGroup();
     const mark = fake.dmesg().length;
@@ -176,7 +176,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(logSince(fake, mark)).toEqual([]);
   });
 
-  // kernel-abi.md §2.10: *_bar kstrtoint, −1..5 (7.3.4: -0, +5 accepted)
+  // pci-epf-vntb.c: *_bar kstrtoint, −1..5 (7.3.4: -0, +5 accepted)
   it.each([
     ['ctrl_bar', '5', '5\n'],
     ['db_bar', '0', '0\n'],
@@ -190,7 +190,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: outside −1..5 → EINVAL; 4294967296 → ERANGE (7.3.4)
+  // pci-epf-vntb.c: outside −1..5 → EINVAL; 4294967296 → ERANGE (7.3.4)
   it.each([
     ['ctrl_bar', '6', 'EINVAL'],
     ['db_bar', '-2', 'EINVAL'],
@@ -203,13 +203,13 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe('-1\n');
   });
 
-  // kernel-abi.md §2.5: a zero-length write → EFAULT on type groups too
+  // fs/configfs/file.c, observed 7.3.4: a zero-length write → EFAULT on type groups too
   it.each(['db_count', 'num_mws', 'ctrl_bar'])('a zero-length write to %s fails with EFAULT', async (attr) => {
     const { fake, tg } = await vntbGroup();
     await expect(fake.write(`${tg}/${attr}`, '')).rejects.toMatchObject({ code: 'EFAULT' });
   });
 
-  // kernel-abi.md §2.5 and §2.10: every type-group write → EOPNOTSUPP while attached, before parsing and range checks
+  // observed 7.3.4 (pci-epf-vntb.c, pci-epf-test.c): every type-group write → EOPNOTSUPP while attached, before parsing and range checks
   it.each([
     ['db_count', '8'],
     ['db_count', '128'],
@@ -233,7 +233,7 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(before);
   });
 
-  // kernel-abi.md §2.10: reads work while attached; writes are accepted again after unlink
+  // pci-epf-vntb.c, observed 7.3.4: reads work while attached; writes are accepted again after unlink
   it('type-group reads work while linked and writes work again after unlink', async () => {
     const fake = await boot('7.3');
     const fn = await mkVntb(fake);
@@ -246,12 +246,12 @@ describe('pci_epf_vntb type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/db_count`)).toBe('8\n');
   });
 
-  // kernel-abi.md §2.10: huge spad_count/mwN make the link fail ENOMEM — "huge" has no stated threshold, not tested.
-  // Open question §13.12: vbus_number, vntb_vid, vntb_pid writes while linked were not exercised, not tested.
+  // pci-epf-vntb.c, observed 7.3.4: huge spad_count/mwN make the link fail ENOMEM — "huge" has no stated threshold, not tested.
+  // Open question: vbus_number, vntb_vid, vntb_pid writes while linked were not exercised, not tested.
 });
 
 describe('pci_epf_ntb type group on imx95', () => {
-  // kernel-abi.md §2.10: pci_epf_ntb type group with db_count spad_count num_mws mw1..mw4 (pci-ntb-howto.rst)
+  // pci-epf-ntb.c: pci_epf_ntb type group with db_count spad_count num_mws mw1..mw4 (pci-ntb-howto.rst)
   it('holds db_count, spad_count, num_mws and mw1..mw4', async () => {
     const fake = await boot('7.3', 'imx95');
     const fn = await mkfn(fake, 'pci_epf_ntb', 'ntb1');
@@ -262,19 +262,19 @@ describe('pci_epf_ntb type group on imx95', () => {
 });
 
 describe('pci_epf_test type group on 7.3.4', () => {
-  // kernel-abi.md §2.10: pci_epf_test.<N>/ holds exactly bar0_size..bar5_size
+  // pci-epf-test.c, observed 7.3.4: pci_epf_test.<N>/ holds exactly bar0_size..bar5_size
   it('holds exactly bar0_size..bar5_size', async () => {
     const { fake, tg } = await testGroup();
     expect(await ls(fake, tg)).toEqual(['bar0_size', 'bar1_size', 'bar2_size', 'bar3_size', 'bar4_size', 'bar5_size']);
   });
 
-  // kernel-abi.md §2.10: 0644, size 4096
+  // pci-epf-test.c, observed 7.3.4: 0644, size 4096
   it('barN_size files are 0644 with size 4096', async () => {
     const { fake, tg } = await testGroup();
     expect(await fake.lstat(`${tg}/bar3_size`)).toMatchObject({ kind: 'file', mode: 0o644, size: 4096 });
   });
 
-  // kernel-abi.md §2.10: defaults 131072\n for BAR0–4, 1048576\n for BAR5 (observed 7.3.4)
+  // pci-epf-test.c: defaults 131072\n for BAR0–4, 1048576\n for BAR5 (observed 7.3.4)
   it.each([
     ['bar0_size', '131072\n'],
     ['bar1_size', '131072\n'],
@@ -287,7 +287,7 @@ describe('pci_epf_test type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/${attr}`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: kstrtouint base 0, power of two accepted (1, 2, 0x10000); read %zu\n
+  // pci-epf-test.c, observed 7.3.4: kstrtouint base 0, power of two accepted (1, 2, 0x10000); read %zu\n
   it.each([
     ['1', '1\n'],
     ['2', '2\n'],
@@ -299,21 +299,21 @@ describe('pci_epf_test type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/bar0_size`)).toBe(expected);
   });
 
-  // kernel-abi.md §2.10: not a power of two → EINVAL (0, -1); ≥ 2^31 → EINVAL (lands in an int)
+  // pci-epf-test.c, observed 7.3.4: not a power of two → EINVAL (0, -1); ≥ 2^31 → EINVAL (lands in an int)
   it.each(['0', '-1', '3', '0x80000000', '2147483648', '0xFFFFFFFF'])('bar0_size rejects %s with EINVAL and keeps its value', async (data) => {
     const { fake, tg } = await testGroup();
     await expect(fake.write(`${tg}/bar0_size`, data)).rejects.toMatchObject({ code: 'EINVAL' });
     expect(await cat(fake, `${tg}/bar0_size`)).toBe('131072\n');
   });
 
-  // kernel-abi.md §2.10: errno passed through: 4294967296, 99999999999999999999 → ERANGE
+  // pci-epf-test.c, observed 7.3.4: errno passed through: 4294967296, 99999999999999999999 → ERANGE
   it.each(['4294967296', '99999999999999999999'])('bar0_size rejects %s with ERANGE', async (data) => {
     const { fake, tg } = await testGroup();
     await expect(fake.write(`${tg}/bar0_size`, data)).rejects.toMatchObject({ code: 'ERANGE' });
     expect(await cat(fake, `${tg}/bar0_size`)).toBe('131072\n');
   });
 
-  // kernel-abi.md §2.10: while linked → EOPNOTSUPP for every value, checked before parsing (garbage too)
+  // pci-epf-test.c, observed 7.3.4: while linked → EOPNOTSUPP for every value, checked before parsing (garbage too)
   it.each(['65536', '3', 'garbage', '4294967296'])('bar1_size rejects %s with EOPNOTSUPP while linked', async (data) => {
     const { fake, fn, tg } = await testGroup();
     await linkToEpc(fake, fn);
@@ -321,7 +321,7 @@ describe('pci_epf_test type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/bar1_size`)).toBe('131072\n');
   });
 
-  // kernel-abi.md §2.10: accepted again after unlink
+  // pci-epf-test.c, observed 7.3.4: accepted again after unlink
   it('bar1_size accepts writes again after unlink', async () => {
     const { fake, fn, tg } = await testGroup();
     const link = await linkToEpc(fake, fn);
@@ -330,13 +330,13 @@ describe('pci_epf_test type group on 7.3.4', () => {
     expect(await cat(fake, `${tg}/bar1_size`)).toBe('65536\n');
   });
 
-  // kernel-abi.md §2.5: zero-length write → EFAULT on type groups
+  // fs/configfs/file.c, observed 7.3.4: zero-length write → EFAULT on type groups
   it('a zero-length write to bar0_size fails with EFAULT', async () => {
     const { fake, tg } = await testGroup();
     await expect(fake.write(`${tg}/bar0_size`, '')).rejects.toMatchObject({ code: 'EFAULT' });
   });
 
-  // kernel-abi.md §14 consequences: rmdir + mkdir resets the type group (new EPF device)
+  // observed 7.3.4 consequences: rmdir + mkdir resets the type group (new EPF device)
   it('rmdir and mkdir reset barN_size to its default', async () => {
     const { fake, fn, tg } = await testGroup();
     await fake.write(`${tg}/bar2_size`, '4096');

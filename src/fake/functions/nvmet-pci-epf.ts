@@ -1,7 +1,7 @@
 // drivers/nvme/target/pci-epf.c (nvmet_pci_epf, v6.14) as far as the fake models it: the
 // driver registers, so functions/nvmet_pci_epf/ exists (observed 7.3.4 on the lane kernel, an
 // empty directory). Its functions are not modelled: mkdir there fails loudly instead of
-// inventing what the kernel would show (kernel-abi.md §15 N6 is source reading only).
+// inventing what the kernel would show (drivers/nvme/target/pci-epf.c, read, never run).
 import type { EpfDriverModel } from './types.js';
 import { BASE_HEADER } from './types.js';
 
@@ -11,7 +11,7 @@ const notModelled = (): never => {
 
 export const nvmetPciEpf: EpfDriverModel = {
   name: 'nvmet_pci_epf',
-  // Mass storage, NVM Express (kernel-abi.md §15 N6) [source].
+  // Mass storage, NVM Express (drivers/nvme/target/pci-epf.c) [source].
   defaultHeader: { ...BASE_HEADER, progif_code: 0x02, subclass_code: 0x08, baseclass_code: 0x01 },
   typeGroup: () => undefined,
   probe: notModelled,

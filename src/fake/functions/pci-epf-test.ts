@@ -1,7 +1,7 @@
 // drivers/pci/endpoint/functions/pci-epf-test.c as the fake models it: header defaults, the
 // barN_size type group (7.3; "Allow overriding default BAR sizes", 930e343cde6c), bind with
 // its WARN_ON_ONCE(!epc), the epc_init MSI/MSI-X checks, and an unbind that dereferences a NULL
-// epc when the bind error path reaches it (kernel-abi.md §2.8, §2.10, §14 H1/H3).
+// epc when the bind error path reaches it (pci-epf-test.c; the oops observed 7.3.4).
 import { kstrtou } from '../../configfs/values.js';
 import { MSI_VECTORS, MSIX_VECTORS } from '../../configfs/header.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
@@ -60,7 +60,7 @@ const LEGACY_BAR_SIZE = [512, 512, 1024, 16384, 131072, 1048576];
  * pci_epf_test_alloc_space at bind: every BAR the EPC does not reserve, skipping the upper half
  * of a 64-bit-only BAR; the first one (pci_epc_get_first_free_bar) holds the registers. The
  * register BAR is at least ALIGN(sizeof(reg), 128) plus the MSI-X table (16 B per vector) and
- * PBA when the EPC is MSI-X capable (kernel-abi.md §6.1), rounded to a power of two [inferred].
+ * PBA when the EPC is MSI-X capable (pci_epf_test_alloc_space), rounded to a power of two [inferred].
  */
 function allocSpace(k: KernelContext, dev: EpfDevice): Record<number, number> {
   const f = k.controller(dev.epc!).features;
@@ -93,7 +93,7 @@ const nextFreeBar = (dev: EpfDevice): number | undefined => hostBars(dev)[1]?.ba
 /** The kworker that runs kpcitest's command work, for the oops's CPU line [inferred name]. */
 const KWORKER = { comm: 'kworker/0:1', pid: 37 };
 
-/** pci_epf_test_raise_irq: STATUS gets IRQ_RAISED before the IRQ goes to the host (§6.2). */
+/** pci_epf_test_raise_irq: STATUS gets IRQ_RAISED before the IRQ goes to the host (pci-epf-test.c). */
 function raiseIrq(k: KernelContext, dev: EpfDevice): void {
   const h = dev.host!;
   write32(h, regBar(dev), TEST_REG.STATUS, read32(h, regBar(dev), TEST_REG.STATUS) | TEST_STATUS.IRQ_RAISED);
@@ -105,7 +105,7 @@ const orStatus = (dev: EpfDevice, bits: number): void => {
 };
 
 /**
- * pci_epf_test_enable_doorbell (kernel-abi.md §6.2): allocate one doorbell, take the next free
+ * pci_epf_test_enable_doorbell (pci-epf-test.c): allocate one doorbell, take the next free
  * BAR, publish DB_DATA/DB_BAR/DB_OFFSET and point that BAR's inbound window at the ITS page.
  * A failed allocation leaves DB_* untouched (observed 7.3.4: all 0).
  */
@@ -146,7 +146,7 @@ function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
 /**
  * pci_epf_test_disable_doorbell: DB_BAR < 0 (as an enum) → DISABLE_FAIL; otherwise free_irq on
  * epf->db_msg[0].virq and free the doorbell. After a failed ENABLE DB_BAR is still 0 and db_msg
- * NULL: the kpcitest work oopses at 0xc (observed 7.3.4, §14 H4), the kernel keeps running and
+ * NULL: the kpcitest work oopses at 0xc (observed 7.3.4), the kernel keeps running and
  * the command work is gone, so later commands are not served [inferred].
  */
 function disableDoorbell(k: KernelContext, dev: EpfDevice): void {
@@ -201,7 +201,7 @@ function cmdHandler(k: KernelContext, dev: EpfDevice): void {
       return;
     case TEST_COMMAND.ENABLE_DOORBELL:
     case TEST_COMMAND.DISABLE_DOORBELL:
-      // The doorbell commands arrived with the doorbell core (v6.17, kernel-abi.md §5).
+      // The doorbell commands arrived with the doorbell core (v6.17, commit 1c3b002c6bf6).
       if (k.b.doorbell) {
         if (command === TEST_COMMAND.ENABLE_DOORBELL) enableDoorbell(k, dev);
         else disableDoorbell(k, dev);
@@ -215,7 +215,7 @@ function cmdHandler(k: KernelContext, dev: EpfDevice): void {
 
 export const pciEpfTest: EpfDriverModel = {
   name: 'pci_epf_test',
-  // PCI_CLASS_OTHERS as the base class (kernel-abi.md §2.4).
+  // PCI_CLASS_OTHERS as the base class (test_header in pci-epf-test.c).
   defaultHeader: { ...BASE_HEADER, baseclass_code: 0xff },
   typeGroup: (k) => (k.b.testTypeGroup ? barSizes : undefined),
   probe: () => undefined,
@@ -244,7 +244,7 @@ export const pciEpfTest: EpfDriverModel = {
 
   unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     if (dev.epc === undefined) {
-      // pci_epf_test_unbind reads epc->init_complete through a NULL epc (§14 H1, H3).
+      // pci_epf_test_unbind reads epc->init_complete through a NULL epc (observed 7.3.4, +0x24).
       throw new Oops(k.printk.oops('0000000000000264', ['pci_epf_test_unbind+0x24/0x7c', ...chain], k.splat()));
     }
     freeDoorbell(k, dev);
@@ -260,7 +260,7 @@ export const pciEpfTest: EpfDriverModel = {
     const h = dev.host;
     if (!h || h.cmdStopped || bar !== regBar(dev)) return;
     // The command work is queued at epc_init on EPCs without a link-up notifier (Cadence: a CPU
-    // store to the RAM is served before `start`), else at link-up (kernel-abi.md §6.2). A
+    // store to the RAM is served before `start`), else at link-up (pci_epf_test_epc_init). A
     // command written before link-up would be served at link-up: not modelled.
     if (k.controller(dev.epc!).features.linkupNotifier && !k.m.controllers[dev.epc!]!.start) return;
     if (offset + width / 8 <= TEST_REG.COMMAND || offset >= TEST_REG.COMMAND + 4) return;

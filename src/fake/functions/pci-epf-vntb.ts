@@ -1,7 +1,7 @@
 // drivers/pci/endpoint/functions/pci-epf-vntb.c as the fake models it: the type group with
-// its parsers and quirks (kernel-abi.md §2.10), bind through the primary EPC only, MSI
+// its parsers and quirks (observed 7.3.4), bind through the primary EPC only, MSI
 // doorbells at bind (v6.19+, silently polled when allocation fails), the virtual PCI bus lines,
-// and the unbind that crashes after a secondary-only bind (§14 H2).
+// and the unbind that crashes after a secondary-only bind (observed 7.3.4).
 import { kstrtou, kstrtoint } from '../../configfs/values.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
@@ -211,7 +211,7 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
 
 export const pciEpfVntb: EpfDriverModel = {
   name: 'pci_epf_vntb',
-  // Memory controller class (kernel-abi.md §2.4).
+  // Memory controller class (epf_ntb_header in pci-epf-vntb.c).
   defaultHeader: { ...BASE_HEADER, baseclass_code: 0x05 },
   typeGroup: (k) => ntbTypeGroup(true, k.b.vntbBarAttributes),
 
@@ -284,7 +284,7 @@ export const pciEpfVntb: EpfDriverModel = {
 
   unbind(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
     if (dev.epc === undefined) {
-      // epf_ntb_unbind unregisters a pci_driver bind never registered (§14 H2).
+      // epf_ntb_unbind unregisters a pci_driver bind never registered (observed 7.3.4 as an oops).
       const note = `note: ${k.splat().caller.comm}[${k.splat().caller.pid}] exited with preempt_count 1`;
       throw new Oops(k.printk.oops('0000000000000000', ['pci_unregister_driver+0x44/0x8c', 'epf_ntb_unbind', ...chain], k.splat(), [note]));
     }

@@ -41,7 +41,7 @@ export interface EpfDriverModel {
   doorbellIrq?(k: KernelContext, dev: EpfDevice, index: number): void;
 }
 
-/** PCI header defaults shared by pci-epf-test and pci-epf-vntb but for the class (kernel-abi.md §2.4). */
+/** PCI header defaults shared by pci-epf-test and pci-epf-vntb but for the class (pci-epf-test.c, pci-epf-vntb.c). */
 export const BASE_HEADER: Header = {
   vendorid: 0xffff,
   deviceid: 0xffff,
