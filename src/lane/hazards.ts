@@ -77,8 +77,8 @@ export class HazardGuard {
     if (op.op === 'unlink') {
       const p = op.path.split('/');
       if (p.length === 5 && p[0] === 'functions' && (p[3] === 'primary' || p[3] === 'secondary')) {
-        if (p[3] === 'secondary') return 'unlink through secondary/ (§14 H2 for vNTB; never linked here)';
-        if (!this.profile.subLinkUnlinkSafe) return 'unlink through primary/ on a kernel without the §15 C3 fix';
+        if (p[3] === 'secondary') return 'unlink through secondary/ (the vNTB epf_ntb_unbind oopses 7.3.4 there; never linked here)';
+        if (!this.profile.subLinkUnlinkSafe) return 'unlink through primary/ on a kernel without the fix of the unlink arguments e85a2d783762 swapped (pci-ep-cfs.c)';
       }
       return undefined;
     }
@@ -87,15 +87,15 @@ export class HazardGuard {
     if (!s) return 'a link whose target is not the kind its directory expects (allow_link casts it unchecked)';
     if (s.kind === 'none') return undefined;
     if (s.kind === 'epc') {
-      if (this.linked.has(s.fn)) return `${s.fn} was linked before: a failing re-bind runs unbind on it (§14 H1)`;
-      if ([...(this.vfsOf.get(s.fn) ?? [])].some((vf) => this.linked.has(vf))) return `${s.fn} holds a VF that was linked before (§14 H3)`;
-      if (s.route === 'secondary' && !s.fn.startsWith('pci_epf_test/')) return 'secondary/ link of a function other than pci_epf_test (§14 H2)';
+      if (this.linked.has(s.fn)) return `${s.fn} was linked before: a failing re-bind runs unbind on it (pci_epf_test_unbind oopses 7.3.4)`;
+      if ([...(this.vfsOf.get(s.fn) ?? [])].some((vf) => this.linked.has(vf))) return `${s.fn} holds a VF that was linked before (its unbind oopses 7.3.4)`;
+      if (s.route === 'secondary' && !s.fn.startsWith('pci_epf_test/')) return 'secondary/ link of a function other than pci_epf_test (epf_ntb_unbind oopses 7.3.4)';
       if (this.profile.vntbRebindSafe === false && s.fn.startsWith('pci_epf_vntb/') && [...this.linked].some((f) => f.startsWith('pci_epf_vntb/')))
         return 'a second vNTB link in one boot on a kernel where it oopsed (KernelBehaviour.vntbRebindSafe)';
       return undefined;
     }
     if (s.pf === s.vf) return 'a function as its own VF';
-    if (this.linked.has(s.vf)) return `${s.vf} was linked before and cannot be a VF (§14 H3)`;
+    if (this.linked.has(s.vf)) return `${s.vf} was linked before and cannot be a VF (its unbind oopses 7.3.4)`;
     if (this.vfs.has(s.pf) || this.vfsOf.has(s.vf)) return 'VF links may not nest';
     return undefined;
   }
