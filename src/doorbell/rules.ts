@@ -178,8 +178,16 @@ const asRef = (n: { path: string; label?: string | undefined; phandle?: number |
 });
 const isIts = (n: DtNodeFact | undefined): boolean => n?.compatible.includes(ITS_COMPATIBLE) ?? false;
 
-const FIRST_EPF_NOTE =
-  'Only the first function linked to a controller can own doorbells: pci-ep-msi.c refuses any other with "MSI doorbell doesn\'t support multiple EPF".';
+/** The one-function rule as the kernel words it: the v9 posting, v6.17, or 7.3.4's refactored pci_epf_alloc_doorbell(). */
+export function firstEpfNote(kernel: KernelVersion | undefined, implementation?: DoorbellImplementation): string {
+  const said =
+    implementation === 'posted-v9'
+      ? 'MSI doorbell only support one endpoint function'
+      : kernel && kernelBehaviour(kernel).doorbellRefactored
+        ? "Doorbell doesn't support multiple EPF"
+        : "MSI doorbell doesn't support multiple EPF";
+  return `Only the first function linked to a controller can own doorbells: pci-ep-msi.c refuses any other with "${said}".`;
+}
 
 interface DtPart {
   capable: boolean;
@@ -213,7 +221,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
       ...(dtFix.length ? { fix: renderDts(dtFix), dtFix } : {}),
       ...(dt.fixMissing ? { fixMissing: dt.fixMissing } : {}),
       warnings: [...(extra.warnings ?? []), ...dt.warnings],
-      notes: [...(extra.notes ?? []), ...dt.notes, FIRST_EPF_NOTE],
+      notes: [...(extra.notes ?? []), ...dt.notes, firstEpfNote(input.kernel, input.implementation)],
       ...(capable && dt.ringLost ? { ringLost: true as const } : {}),
     };
   };
@@ -299,7 +307,7 @@ function embeddedFallback(input: DoorbellInput, dt: DtPart): { mode: DoorbellMod
 function postedV9Verdict(input: DoorbellInput, controllerNode: NodeRef): DoorbellVerdict {
   const ep = nodeName(input.controllerPath);
   const v9 = `This kernel${input.kernel ? ` (${input.kernel.release})` : ''} carries the v9 posting of the doorbell (pci_epc_write_msi_msg in /proc/kallsyms), which takes its MSI domain from the EP node's msi-parent`;
-  const base = { warnings: [] as string[], notes: [FIRST_EPF_NOTE.replace('"MSI doorbell doesn\'t support multiple EPF"', '"MSI doorbell only support one endpoint function"')] };
+  const base = { warnings: [] as string[], notes: [firstEpfNote(input.kernel, 'posted-v9')] };
   const withFix = (edits: DtEdit[], missing?: string) => ({
     ...(edits.length ? { fix: renderDts([{ node: controllerNode, edits }]), dtFix: [{ node: controllerNode, edits }] } : {}),
     ...(missing ? { fixMissing: missing } : {}),
@@ -383,12 +391,8 @@ function dtVerdict(input: DoorbellInput): DtPart {
   const target = input.target ?? { path: m.target, compatible: [], available: true };
   if (!isIts(target)) {
     const compat = target.compatible.length ? target.compatible.map((c) => `"${c}"`).join(', ') : 'no compatible';
-    // The immutable check came after the v6.17 merge (release not confirmed; modelled from 7.3).
-    const v617 = input.kernel && !kernelBehaviour(input.kernel).doorbellImmutableCheck
-      ? [`Linux ${input.kernel.release} may not check for an immutable controller yet (v6.17 as merged does not): the allocation can succeed, but the doorbell address/data then changes whenever the IRQ affinity changes.`]
-      : [];
     const fix = suggested(input);
-    return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, { ...fix, notes: [...fix.notes, ...v617] });
+    return no('target-not-its', `The msi-map of ${m.mapNode} sends ID 0 to ${m.target} (${compat}), which is not a GIC-v3 ITS, and only the ITS is immutable (IRQ_DOMAIN_FLAG_MSI_IMMUTABLE), so the kernel refuses it ("Mutable MSI controller not supported") or finds no MSI domain.`, fix);
   }
   if (!target.available)
     return {

@@ -26,7 +26,7 @@ import { kernelBehaviour } from '../kernel/behaviour.js';
 import { readLinkState, ltssmPath, type LinkState } from '../debugfs/ltssm.js';
 import { CONTROLLERS } from '../configfs/paths.js';
 import { doorbellRows, doorbellsWithHandler, toDoorbellIrq, type DoorbellIrq } from './irqs.js';
-import type { DoorbellVerdict } from './rules.js';
+import { firstEpfNote, type DoorbellVerdict } from './rules.js';
 
 /**
  * its: MSI doorbell rows are there (vNTB). embedded: the DesignWare eDMA's shared doorbell row
@@ -211,7 +211,7 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
   const handlerlessNote = handlerless.length
     ? [`${handlerless.map((r) => `irq ${r.virq} (index ${r.index ?? '?'})`).join(', ')} on ${chip} ${handlerless.length === 1 ? 'has' : 'have'} no handler yet: a ring there now would be lost.`]
     : [];
-  const many = input.siblings > 1 ? ['Only the first function linked to a controller can own doorbells: pci-ep-msi.c refuses any other ("MSI doorbell doesn\'t support multiple EPF").'] : [];
+  const many = input.siblings > 1 ? [firstEpfNote(input.version)] : [];
   const verdict = controller.doorbell;
   const unreadable = input.rows === undefined ? [`${PROC_INTERRUPTS} could not be read, so the doorbell rows are unknown.`] : [];
 

@@ -30,7 +30,7 @@ export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, a
     throw new Errno('EINVAL');
   }
   // Step 2 (after v6.17): doorbells already allocated.
-  if (k.b.doorbellImmutableCheck && dev.doorbellVirqs !== undefined) throw new Errno('EBUSY');
+  if (k.b.doorbellBusyCheck && dev.doorbellVirqs !== undefined) throw new Errno('EBUSY');
   // Step 3: of_msi_map_get_device_domain(epc parent, 0, DOMAIN_BUS_PLATFORM_MSI).
   const domain = k.msiDomain(epcName);
   if (!domain.found) {

@@ -28,8 +28,13 @@ export interface KernelBehaviour {
    * pci_epc_clear_bar(&epf_test->db_bar) instead, leaving the BAR without an inbound window.
    */
   testDoorbellRestoresBar: boolean;
-  /** pci-ep-msi.c after v6.17: EBUSY/not-MSI-parent/immutable checks; modelled from 7.3 (release not confirmed). */
+  /**
+   * pci-ep-msi.c refuses a domain that is not an MSI parent (ENODEV, silent) or not immutable
+   * ("Mutable MSI controller not supported"): shipped with the core in v6.17 (1f2ed78e43ab).
+   */
   doorbellImmutableCheck: boolean;
+  /** pci_epf_alloc_doorbell() returns EBUSY when db_msg is already set: after v6.17, release not dated (modelled from 7.3). */
+  doorbellBusyCheck: boolean;
   /**
    * pci_epf_alloc_doorbell() split into an MSI path and the embedded (DMA) doorbell fallback
    * (pci-ep-msi.c, pci-epc-core.c pci_epc_get_aux_resources(); in 7.3.4, first release not
@@ -104,7 +109,8 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     strictTypeGroups: v73,
     doorbell: atLeast(v, '6.17'),
     testDoorbellRestoresBar: atLeast(v, '6.18'),
-    doorbellImmutableCheck: v73,
+    doorbellImmutableCheck: atLeast(v, '6.17'),
+    doorbellBusyCheck: v73,
     doorbellRefactored: v73,
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
