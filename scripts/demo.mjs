@@ -1,13 +1,13 @@
 // The README's first command: the whole doorbell story on the simulated i.MX95, no hardware.
 // Each step is a plain epctl command (printed before it runs, as a person would type it) against
 // one simulated board kept in a --mock-state file in a temporary directory, removed at the end:
-//   1. probe: the controllers and their doorbell verdicts (pcie1 has no msi-map on purpose);
+//   1. probe: the controllers and their doorbell verdicts;
 //   2. apply: a vNTB function with four doorbells on pcie0, every write read back, the doorbell
 //      rows proven in /proc/interrupts;
 //   3. the simulated host rings every doorbell three times, as ntb_hw_epf would;
 //   4. doorbell status: the virqs, their per-CPU counts, ready, and the host-side commands.
 // It exits with the first failing step's code.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,12 +26,28 @@ const steps = [
   ['the doorbells as the kernel shows them: virqs, per-CPU counts, ready', ['doorbell', 'status', ...board]],
 ];
 
+// Ctrl-C reaches the running epctl too (one process group); the demo then stops after it and
+// still removes its directory.
+let stopped = '';
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => (stopped = sig));
+
 let code = 0;
 try {
   for (const [why, args] of steps) {
+    if (stopped) {
+      code = 130;
+      break;
+    }
     process.stdout.write(`\n# ${why}\n$ ${shown(args)}\n`);
-    const r = spawnSync(process.execPath, [epctl, ...args], { stdio: 'inherit' });
-    code = r.status ?? 1;
+    code = await new Promise((done) => {
+      const child = spawn(process.execPath, [epctl, ...args], { stdio: 'inherit' });
+      child.on('close', (status) => done(status ?? 1));
+      child.on('error', () => done(1));
+    });
+    if (stopped) {
+      code = 130;
+      break;
+    }
     if (code !== 0) {
       process.stderr.write(`demo: \`${shown(args)}\` exited ${code}\n`);
       break;

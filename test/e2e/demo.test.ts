@@ -26,3 +26,20 @@ describe('npm run demo', () => {
     }
   });
 });
+
+describe('npm run demo, interrupted', () => {
+  it('stops after the running step on SIGINT, exits 130, and removes its temp dir', async () => {
+    const box = await sandbox();
+    try {
+      const child = execa(process.execPath, ['scripts/demo.mjs'], { reject: false, env: { NO_COLOR: '1', ...box.env }, timeout: 60_000 });
+      // Once the first step has printed, interrupt.
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(await box.leftInTmp()).toEqual([]);
+    } finally {
+      await box.dispose();
+    }
+  });
+});
