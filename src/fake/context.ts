@@ -32,6 +32,13 @@ export interface MsiDomain {
   immutable: boolean;
   /** The ITS DeviceID the EP gets. */
   deviceId?: number;
+  /**
+   * The DeviceID the SoC gives the controller's inbound requests: what its root-complex node
+   * beside it (`pcie@<unit>`) maps requester ID 0 to, where the DT has one; else the EP's own.
+   * A host write reaches the ITS with this one, so a DT whose EP node says otherwise allocates
+   * doorbells no ring reaches (the i.MX95 v6.18 DT).
+   */
+  wireDeviceId?: number;
   /** Where the controller's DesignWare driver finds its eDMA (src/devicetree/dwc.ts); 'none' on other controllers. */
   edma: EdmaRegisters;
   /** The embedded doorbell's physical address (eDMA rd_int_status), when the controller has eDMA. */

@@ -259,7 +259,9 @@ export function makeHost(k: HostKernel, serial: <T>(fn: () => T) => Promise<T>):
         const { target, d } = resolve(controller, fn, bar, offset, width);
         if (target === undefined || target === 'cleared') return;
         const hit = k.phys.find(target, width);
-        const source: AccessSource = { kind: 'pcie', deviceId: k.msiDomain(d.epc!).deviceId };
+        // The ITS sees the SoC's stream ID for the controller, not what the EP node claims.
+        const dom = k.msiDomain(d.epc!);
+        const source: AccessSource = { kind: 'pcie', deviceId: dom.wireDeviceId ?? dom.deviceId };
         // A posted write: whatever it sets off in the kernel happens there, not to the host.
         hit?.region.write(hit.offset, width, value & ALL_ONES(width), source);
       }),

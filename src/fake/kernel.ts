@@ -184,6 +184,15 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         // A malformed msi-map: of_map_id logs an error and finds no domain.
         if (!(e instanceof DtParseError)) throw e;
       }
+      // The hardware's stream ID for the controller, as the RC node beside it records it.
+      const unit = c.dtPath.slice(c.dtPath.lastIndexOf('@') + 1);
+      const rcPath = `${c.dtPath.slice(0, c.dtPath.lastIndexOf('/'))}/pcie@${unit}`;
+      try {
+        const rc = (await tree.exists(rcPath)) ? await resolveMsiMap(tree, [rcPath], 0) : undefined;
+        if (rc?.kind === 'mapped') domain.wireDeviceId = rc.deviceId;
+      } catch (e) {
+        if (!(e instanceof DtParseError)) throw e;
+      }
       this.domains.set(c.name, domain);
     }
     rebuildRegions(this);

@@ -343,3 +343,23 @@ describe('vNTB on the embedded (eDMA) doorbell (7.3.4 pci-epf-vntb.c epf_ntb_db_
     expect((await row(fake, 'pci_epf_vntb_db'))?.[1]).toBe('2');
   });
 });
+
+describe('a host ring carries the SoC stream ID the RC node records, not what the EP node claims', () => {
+  it('i.MX95 v6.18 DT (pcie0_ep says DeviceID 0x98, its RC node 0x10): the doorbells are allocated, a ring never arrives', async () => {
+    const EPC = '4c300000.pcie-ep';
+    const fake = await boot('7.3', 'imx95-v6.18');
+    const f = await mkVntb(fake, 'v', 4);
+    await linkPrimary(fake, f, EPC);
+    await startEpc(fake, EPC);
+    expect((await interrupts(fake)).split('\n').filter((l) => l.includes('pci_epf_vntb_db'))).toHaveLength(4);
+    const offset = Number(await fake.host.barRead(EPC, 0, 0, 0xb4, 32));
+    await fake.host.barWrite(EPC, 0, 1, offset, 32, 0n);
+    expect((await row(fake, 'pci_epf_vntb_db', 0))?.[1]).toBe('0');
+    // The fixed DT (imx95: both say 0x10) rings.
+    const good = await boot('7.3', 'imx95');
+    await linkPrimary(good, await mkVntb(good, 'v', 4), EPC);
+    await startEpc(good, EPC);
+    await good.host.barWrite(EPC, 0, 1, Number(await good.host.barRead(EPC, 0, 0, 0xb4, 32)), 32, 0n);
+    expect((await row(good, 'pci_epf_vntb_db', 0))?.[1]).toBe('1');
+  });
+});
