@@ -113,6 +113,8 @@ export interface DoorbellInput extends DoorbellDtFacts {
   driver?: string;
   /** /proc/kallsyms lists pci_epc_get_aux_resources: the kernel has the embedded (DMA) doorbell fallback; undefined when unreadable. */
   embeddedCode?: boolean;
+  /** CONFIG_DW_EDMA; undefined when the config is unreadable. */
+  edmaDriver?: 'y' | 'm' | 'n';
 }
 
 export type DoorbellCode =
@@ -281,12 +283,19 @@ function embeddedFallback(input: DoorbellInput, dt: DtPart): { mode: DoorbellMod
     return none([`This kernel's embedded (DMA) doorbell fallback needs a DesignWare controller; ${driver} offers no auxiliary doorbell, so after the MSI failure the kernel logs "Failed to allocate doorbell: -95".`]);
   if (input.edma === 'none')
     return none([`This kernel's embedded (DMA) doorbell fallback needs the DesignWare eDMA, and ${ep} has neither a "dma" reg entry nor an iATU window of 1 MiB or more to find it in, so after the MSI failure the kernel logs "Failed to allocate doorbell: -19".`]);
+  // include/linux/dma/edma.h: dw_edma_probe() is a stub unless IS_REACHABLE(CONFIG_DW_EDMA) from
+  // the built-in DesignWare core; then the doorbell is offered with IRQ 0 and request_irq() fails.
+  if (input.edmaDriver === 'm' || input.edmaDriver === 'n')
+    return none([
+      `This kernel's embedded (DMA) doorbell fallback needs the DesignWare eDMA driver built in, and CONFIG_DW_EDMA is ${input.edmaDriver === 'm' ? '=m (as in arm64\'s defconfig), which the built-in DesignWare core cannot reach' : 'not set'}: the fallback gets IRQ 0 and the driver logs "Failed to request doorbell IRQ: 0"; rebuild with CONFIG_DW_EDMA=y, or add the msi-map.`,
+    ]);
   const where = input.edma === 'dma-reg' ? 'its "dma" reg entry' : 'the iATU window';
   return {
     mode: 'embedded',
     reason: `${ep} has no usable MSI doorbell, so ${driver} falls back to the embedded doorbell of its DesignWare eDMA (registers in ${where}): the kernel logs "Using embedded (DMA) doorbell fallback" and every doorbell is one shared IRQ on chip dw-edma-emul.`,
     notes: [
       `Why no ITS doorbell: ${dt.reason}`,
+      ...(input.edmaDriver === undefined ? ['The kernel config is unreadable, so CONFIG_DW_EDMA could not be checked: the embedded doorbell needs it =y (=m, as in arm64\'s defconfig, leaves it without an IRQ).'] : []),
       'An embedded doorbell gives the host one address and data for every doorbell (the IRQ is shared, IRQF_SHARED): a function cannot tell which doorbell was rung. An msi-map to the ITS gives one IRQ per doorbell.',
     ],
     // dw_edma_emul_irq_alloc() (drivers/dma/dw-edma/dw-edma-core.c): only an eDMA core with

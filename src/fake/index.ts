@@ -46,6 +46,9 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
   // A driver the release does not have yet is not built, whatever the board's config asks.
   for (const d of board.functionDrivers) if (d !== 'nvmet_pci_epf' || kernelBehaviour(v).nvmetPciEpf) config.set(EPF_DRIVER_SYMBOL[d], 'y');
   if (board.functionDrivers.includes('pci_epf_vntb')) config.set('NTB', 'y');
+  // The DesignWare eDMA driver, built in on a board made for EP doorbells (arm64's defconfig
+  // has it =m, which the built-in DesignWare core cannot reach: override to model that).
+  if (board.controllers.some((c) => c.dwc)) config.set('DW_EDMA', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);
   return config;

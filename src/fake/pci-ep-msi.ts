@@ -54,6 +54,13 @@ export function allocDoorbell(k: KernelContext, dev: EpfDevice, numDb: number, a
   return virqs;
 }
 
+/** The doorbell was allocated but the driver's request_irq() failed: its error path ran (pci-epf-test: DB_BAR = NO_BAR). */
+export class RequestIrqFailed extends Errno {
+  constructor() {
+    super('EINVAL');
+  }
+}
+
 /**
  * pci_epf_alloc_doorbell_embedded() after the MSI path's -ENODEV (7.3.4 pci-ep-msi.c): the
  * EPC's auxiliary DOORBELL_MMIO resource. Only DesignWare EPCs have the op
@@ -70,6 +77,14 @@ function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: strin
     throw new Errno(errno[0]);
   }
   log(KERN_INFO, 'Using embedded (DMA) doorbell fallback');
+  // include/linux/dma/edma.h: with DW_EDMA not reachable from the built-in DesignWare core (=m,
+  // as arm64's defconfig has it, or off) dw_edma_probe() is a stub, db_offset stays 0 and
+  // db_irq 0, so the aux resource is offered with IRQ 0 and the driver's request_irq() fails
+  // (-EINVAL) [source, 7.3.4 pcie-designware-ep.c, dw-edma-core.c; not observed].
+  if (k.config('DW_EDMA') !== 'y') {
+    log(KERN_ERR, 'Failed to request doorbell IRQ: 0');
+    throw new RequestIrqFailed();
+  }
   // Every db_msg[i] carries the same virq; the drivers request it once (pci-epf-vntb.c
   // epf_ntb_db_irq_is_duplicated(), pci-epf-test.c requests its one doorbell).
   const virq = k.irq.requestEmbedded(epc, action);

@@ -95,6 +95,8 @@ const CONFIG_SYMBOLS = [
   ...Object.values(EPF_DRIVER_SYMBOL),
   'ARM_GIC_V3_ITS',
   'CONFIGFS_FS',
+  // The embedded (eDMA) doorbell needs it built in (doorbell/rules.ts).
+  'DW_EDMA',
 ];
 
 /** The first problem decides the exit code of `probe`; none means 0. */
@@ -224,6 +226,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
         controller: epc.name,
         ...(epc.driver === undefined ? {} : { driver: epc.driver }),
         ...(kallsyms === undefined ? {} : { embeddedCode: hasEmbeddedDoorbell(kallsyms) }),
+        ...(kconfig ? { edmaDriver: config['DW_EDMA'] === 'y' ? ('y' as const) : config['DW_EDMA'] === 'm' ? ('m' as const) : ('n' as const) } : {}),
       });
       if (facts.msiMap.kind === 'dangling')
         problems.push({ code: 'bad-device-tree', exitCode: EXIT.BAD_DATA, path: `${DT_BASE}${facts.msiMap.mapNode}/msi-map`, message: `${DT_BASE}${facts.msiMap.mapNode}/msi-map names phandle 0x${facts.msiMap.phandle.toString(16)}, which no node has`, hint: 'point the msi-map entry at the ITS by its label (&its) in the board .dts and rebuild the DTB' });

@@ -363,3 +363,25 @@ describe('a host ring carries the SoC stream ID the RC node records, not what th
     expect((await row(good, 'pci_epf_vntb_db', 0))?.[1]).toBe('1');
   });
 });
+
+describe('the embedded doorbell without a reachable DW_EDMA (include/linux/dma/edma.h IS_REACHABLE)', () => {
+  it('CONFIG_DW_EDMA=m (arm64 defconfig): the fallback is taken with IRQ 0, request_irq fails, ENABLE fails with DB_BAR NO_BAR; probe says no', async () => {
+    const { createFakeKernel } = await import('../../src/fake/index.js');
+    const { probe } = await import('../../src/probe/probe.js');
+    const EPC = '33800000.pcie-ep';
+    const fake = createFakeKernel({ board: 'imx8mp', config: { DW_EDMA: 'm' } });
+    const [c] = (await probe(fake)).controllers;
+    expect(c!.doorbell).toMatchObject({ capable: false, mode: 'none' });
+    expect(c!.doorbell.notes.join(' ')).toMatch(/CONFIG_DW_EDMA is =m .*Failed to request doorbell IRQ: 0/);
+    await linkToEpc(fake, await mkLinkable(fake, 'pci_epf_test', 'func1'), EPC);
+    await startEpc(fake, EPC);
+    await setReg(fake, R.COMMAND, 0x40, EPC);
+    expect(await reg(fake, R.STATUS, EPC)).toBe(0x840n);
+    expect(await reg(fake, R.DB_BAR, EPC)).toBe(0xffffffffn);
+    expect(fake.dmesg().slice(-2)).toEqual(['pci_epf_test pci_epf_test.0: Using embedded (DMA) doorbell fallback', 'pci_epf_test pci_epf_test.0: Failed to request doorbell IRQ: 0']);
+    // DB_BAR is NO_BAR: a DISABLE now is refused by the endpoint, no oops.
+    await setReg(fake, R.COMMAND, 0x80, EPC);
+    expect((await reg(fake, R.STATUS, EPC)) & 0x2000n).toBe(0x2000n);
+    expect(fake.tainted).toBe(false);
+  });
+});

@@ -7,7 +7,7 @@ import { MSI_VECTORS, MSIX_VECTORS } from '../../configfs/header.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
-import { allocDoorbell, freeDoorbell } from '../pci-ep-msi.js';
+import { allocDoorbell, freeDoorbell, RequestIrqFailed } from '../pci-ep-msi.js';
 import { DOORBELL_ACTION } from '../../procfs/interrupts.js';
 import { TEST_COMMAND, TEST_IRQ_TYPE, TEST_NO_BAR, TEST_REG, TEST_REG_SIZE, TEST_STATUS } from '../../host/registers.js';
 import { hostBars, newHostState, pow2, read32, write32 } from '../bar-space.js';
@@ -116,6 +116,8 @@ function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
     allocDoorbell(k, dev, 1, DOORBELL_ACTION.pci_epf_test);
   } catch (e) {
     if (!(e instanceof Errno)) throw e;
+    // A failed request_irq runs err_doorbell_cleanup: DB_BAR = NO_BAR.
+    if (e instanceof RequestIrqFailed) write32(h, reg, TEST_REG.DB_BAR, TEST_NO_BAR);
     orStatus(dev, TEST_STATUS.DOORBELL_ENABLE_FAIL);
     return;
   }
