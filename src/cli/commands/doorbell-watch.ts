@@ -97,6 +97,8 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
                 },
                 onWarning: (m) => writeErr(`epctl: ${m}\n`),
                 onEvent: (e) => {
+                  // The poll and baseline loops may still emit after the abort: N events, no more.
+                  if (count !== undefined && seen >= count) return;
                   if (view) view.add(e);
                   else writeOut(`${ctx.json ? eventJson(e) : eventLine(e)}\n`);
                   if (count !== undefined && ++seen >= count) ac.abort();
