@@ -11,7 +11,7 @@ import { deferSignals } from '../cleanup.js';
 export const spec: CommandSpec = { name: 'doorbell watch', readsBoard: true };
 
 
-interface WatchFlags {
+export interface WatchFlags {
   interval?: string;
   source: 'auto' | 'tracefs' | 'poll';
   controller?: string;
@@ -19,12 +19,24 @@ interface WatchFlags {
   duration?: string;
 }
 
-function positive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+/** The longest delay setTimeout takes (a signed 32-bit ms count); above it Node warns and fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function positive(flag: string, value: string | undefined, integer: boolean, maxValue = Number.MAX_SAFE_INTEGER, unit = ''): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || (integer && !Number.isInteger(n)))
     throw new UsageError(`${flag} ${value}: not a positive ${integer ? 'whole ' : ''}number`, `give ${flag} a number above 0, e.g. ${flag} ${integer ? '10' : '2.5'}`);
+  if (!(n <= maxValue)) throw new UsageError(`${flag} ${value}: above the limit of ${maxValue}${unit}`, `give ${flag} at most ${maxValue}${unit} (a timer cannot wait longer than 2^31-1 ms)`);
   return n;
+}
+
+/** --interval (ms), --count, --duration (s) as the watch takes them; a UsageError otherwise. */
+export function watchNumbers(f: Pick<WatchFlags, 'interval' | 'count' | 'duration'>): { interval?: number; count?: number; duration?: number } {
+  const interval = positive('--interval', f.interval, false, MAX_TIMER_MS, ' ms');
+  const count = positive('--count', f.count, true);
+  const duration = positive('--duration', f.duration, false, Math.floor(MAX_TIMER_MS / 1000), ' s');
+  return { ...(interval === undefined ? {} : { interval }), ...(count === undefined ? {} : { count }), ...(duration === undefined ? {} : { duration }) };
 }
 
 export function addWatchCommand(doorbell: Command, run: Run): void {
@@ -58,9 +70,7 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
     .action((_opts, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const f = cmd.opts() as WatchFlags;
-        const interval = positive('--interval', f.interval, false);
-        const count = positive('--count', f.count, true);
-        const duration = positive('--duration', f.duration, false);
+        const { interval, count, duration } = watchNumbers(f);
         const { watchDoorbells } = await import('../../doorbell/watch.js');
         const { LiveView, eventJson, eventLine } = await import('../render/watch.js');
         const ac = new AbortController();
