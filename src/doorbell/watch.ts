@@ -15,7 +15,7 @@ import { readText } from '../kernel/port.js';
 import { EpctlError, KernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
-import { findTracefs } from '../tracefs/find.js';
+import { findTracefs, isDenied } from '../tracefs/find.js';
 import { openIrqTrace, type IrqTrace } from '../tracefs/session.js';
 import { DOORBELL_ACTIONS, findDoorbellRows, type DoorbellRow } from './rows.js';
 
@@ -141,7 +141,11 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   let why = '';
   if (opts.source !== 'poll') {
     const loc = await findTracefs(port);
-    if (!loc) {
+    if (isDenied(loc)) {
+      // tracefs and debugfs roots are 0700 (fs/tracefs/inode.c TRACEFS_DEFAULT_MODE, fs/debugfs/inode.c DEBUGFS_DEFAULT_MODE).
+      why = `tracefs cannot be read: ${loc.denied} is ${loc.code} (tracefs is mode 0700, root only); run as root`;
+      if (opts.source === 'tracefs') throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.ERROR, hint: 'run epctl as root (sudo), or use --source poll' });
+    } else if (!loc) {
       why = 'tracefs is not available (no tracefs in /proc/mounts and no /sys/kernel/debug/tracing; the kernel needs CONFIG_FTRACE)';
       if (opts.source === 'tracefs')
         throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.ERROR, hint: 'mount it (mount -t tracefs nodev /sys/kernel/tracing), or use --source poll' });

@@ -18,6 +18,26 @@ describe('tracefs session', () => {
     expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1' }))).toBeUndefined();
   });
 
+  it('not root (EACCES on the 0700 roots): auto polls saying "run as root", --source tracefs refuses with that fix', async () => {
+    const deny = (k: FakeKernelImpl): void => {
+      k.injectFault({ op: 'stat', path: '/sys/kernel/tracing/instances', errno: 'EACCES' });
+      k.injectFault({ op: 'stat', path: '/sys/kernel/debug/tracing/instances', errno: 'EACCES' });
+    };
+    const k = k73();
+    deny(k);
+    expect(await findTracefs(k)).toEqual({ denied: '/sys/kernel/tracing/instances', code: 'EACCES' });
+    const a = k73();
+    deny(a);
+    const ac = new AbortController();
+    let limits: string[] = [];
+    await watchDoorbells(a, { source: 'auto', signal: ac.signal, onReady: (i) => ((limits = i.limits), ac.abort()), onEvent: () => undefined });
+    expect(limits[0]).toMatch(/EACCES.*run as root/);
+    expect(limits[0]).not.toMatch(/CONFIG_FTRACE/);
+    const t = k73();
+    deny(t);
+    await expect(watchDoorbells(t, { source: 'tracefs', signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ message: expect.stringMatching(/run as root/), hint: expect.stringMatching(/root/) });
+  });
+
   it('writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
     const k = k73();
     const t = await openIrqTrace(k, { root: '/sys/kernel/tracing', actions: ['pci_epf_vntb_db'], name: 'epctl-test' });
