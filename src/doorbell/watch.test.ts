@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { createFakeKernel } from '../fake/index.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
 import { watchDoorbells, type DoorbellEvent, type WatchInfo, type WatchSource } from './watch.js';
-import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
+import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, doorbellChip } from '../procfs/interrupts.js';
 
 const EPC = '7e000000.pcie-ep';
 const CHIP = doorbellChip(EPC);
@@ -122,6 +122,35 @@ describe('doorbell watch', () => {
       expect(rungs(events, mine)).toBe(3);
     });
   }
+
+  it('tracefs --controller: an embedded (dw-edma-emul) doorbell is kept, one whose row is gone is kept unattributed with a note, never another controller', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const events: DoorbellEvent[] = [];
+    const warnings: string[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 1000, controller: EPC, signal: ac.signal, onReady: () => ready(), onWarning: (m) => warnings.push(m), onEvent: (e) => events.push(e) });
+    await isReady;
+    const edma = k.irq.request(EMBEDDED_DOORBELL_CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_test);
+    for (let i = 0; i < 2; i++) k.irq.fire(edma, 0);
+    const gone = k.irq.request(doorbellChip('4c380000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_test);
+    k.irq.fire(gone, 0);
+    k.irq.fire(gone, 0);
+    k.irq.free(gone);
+    for (const deadline = Date.now() + 5000; rungs(events, edma) < 2 || rungs(events, gone) < 2; await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+    ac.abort();
+    await done;
+    expect(events.filter((e) => e.virq === edma).map((e) => [e.event, e.controller, e.chip])).toEqual([
+      ['allocated', null, EMBEDDED_DOORBELL_CHIP],
+      ['rung', null, EMBEDDED_DOORBELL_CHIP],
+      ['rung', null, EMBEDDED_DOORBELL_CHIP],
+    ]);
+    expect(events.filter((e) => e.virq === gone).every((e) => e.controller === null)).toBe(true);
+    expect(events.every((e) => e.controller === null || e.controller === EPC)).toBe(true);
+    expect(warnings.filter((w) => /controller is unknown/.test(w))).toHaveLength(1);
+  });
 
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
     const w = start('auto', { kernel: '6.12' });

@@ -126,6 +126,8 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   const foreign = new Set<number>();
   let events = 0;
   let lost = 0;
+  /** The note that some rings cannot be attributed to --controller was given. */
+  let unattributed = false;
 
   const emit = (db: Doorbell, event: DoorbellEventKind, time: number, delta: number): void => {
     if (delta > 0) db.recent.push([time, delta]);
@@ -224,9 +226,15 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       if (foreign.has(virq)) return;
       // A virq the polls have not seen: read its row now; a short-lived doorbell may be gone.
       const row = findDoorbellRows(await readText(port, PROC_INTERRUPTS)).find((r) => r.virq === virq && r.action === action);
-      if (row && opts.controller !== undefined && row.controller !== opts.controller) {
+      // An embedded (eDMA) row names no controller (chip dw-edma-emul): findDoorbellRows keeps
+      // it for any controller, and so does this; only a row naming another EPC is foreign.
+      if (row && opts.controller !== undefined && row.controller !== null && row.controller !== opts.controller) {
         foreign.add(virq);
         return;
+      }
+      if (!row && opts.controller !== undefined && !unattributed) {
+        unattributed = true;
+        opts.onWarning?.(`virq ${virq} (${action}) rang and was freed before its row could be read: its controller is unknown, so it is shown with controller null and may not be ${opts.controller}'s`);
       }
       db = row ? fromRow(row, 0) : { virq, controller: null, chip: null, index: null, action, count: 0, recent: [], missing: true };
       known.set(virq, db);
