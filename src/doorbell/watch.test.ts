@@ -152,6 +152,14 @@ describe('doorbell watch', () => {
     expect(warnings.filter((w) => /controller is unknown/.test(w))).toHaveLength(1);
   });
 
+  it('--controller a name the board does not have is a usage error naming the ones it has', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    await expect(watchDoorbells(k, { source: 'auto', controller: 'nope', signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({
+      exitCode: 64,
+      message: expect.stringMatching(/--controller nope: .*it has 7e000000\.pcie-ep/),
+    });
+  });
+
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
     const w = start('auto', { kernel: '6.12' });
     const info = await w.info;

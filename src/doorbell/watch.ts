@@ -17,6 +17,7 @@ import { EXIT } from '../exit-codes.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { findTracefs, isDenied } from '../tracefs/find.js';
 import { openIrqTrace, type IrqTrace } from '../tracefs/session.js';
+import { listEpcNames } from '../sysfs/epc.js';
 import { DOORBELL_ACTIONS, findDoorbellRows, type DoorbellRow } from './rows.js';
 
 export type WatchSource = 'auto' | 'tracefs' | 'poll';
@@ -114,6 +115,15 @@ export const POLL_LIMITS = [
 ];
 
 export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Promise<WatchSummary> {
+  if (opts.controller !== undefined) {
+    // A name the board does not have would watch nothing, silently.
+    const names = await listEpcNames(port);
+    if (!names.includes(opts.controller))
+      throw new EpctlError(`--controller ${opts.controller}: the board has no endpoint controller of that name (${names.length > 0 ? `it has ${names.join(', ')}` : 'it has none'})`, {
+        exitCode: EXIT.USAGE,
+        hint: names.length > 0 ? `use one of: ${names.map((n) => `--controller ${n}`).join(', ')}` : 'leave out --controller; `epctl probe` says why no controller probed',
+      });
+  }
   const clock = opts.now ?? monotonic;
   // With tracefs, poll-seen changes are put on the trace clock: the last ring's timestamp minus
   // when it was read. On a board both clocks count from boot and this is ~0; the fake's trace
