@@ -39,4 +39,25 @@ describe('doorbell watch views', () => {
     v.add({ ...base, event: 'freed', count: 6, delta: 0 });
     expect(v.lines().at(-1)).toMatch(/\s+6\s+freed  /);
   });
+
+  it('stays bounded in a long view: buckets older than the sparkline window are pruned, a freed doorbell is dropped after it was shown once as freed', () => {
+    let now = 1000;
+    const v = new LiveView(() => undefined, 'h', () => now);
+    // An hour of rings, 10 a second, never drawn.
+    for (let i = 1; i <= 36000; i++) {
+      now += 0.1;
+      v.add({ ...base, count: i });
+    }
+    expect(v.bucketCount).toBeLessThanOrEqual(SPARK_BUCKETS + 1);
+    // 1000 doorbells allocated, rung and freed over a drawn view.
+    for (let virq = 100; virq < 1100; virq++) {
+      v.add({ ...base, virq, event: 'allocated', count: 0, delta: 0 });
+      v.add({ ...base, virq, count: 1 });
+      v.add({ ...base, virq, event: 'freed', count: 1, delta: 0 });
+      const lines = v.lines();
+      expect(lines.some((l) => new RegExp(`\\s${virq}\\s.*freed`).test(l))).toBe(true);
+    }
+    v.lines();
+    expect(v.size).toBe(1);
+  });
 });

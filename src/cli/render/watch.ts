@@ -33,6 +33,8 @@ export const SPARK_SPAN = 15;
 interface Row {
   e: DoorbellEvent;
   freed: boolean;
+  /** The table showed it as freed once: the next table leaves it out (a long view stays bounded). */
+  shownFreed: boolean;
   /** Rings per bucket, newest last; bucket = floor(wall seconds / bucket width). */
   buckets: Map<number, number>;
 }
@@ -59,7 +61,7 @@ export class LiveView {
   add(e: DoorbellEvent): void {
     let r = this.rows.get(e.virq);
     if (!r || (e.event === 'allocated' && r.freed)) {
-      r = { e, freed: false, buckets: new Map() };
+      r = { e, freed: false, shownFreed: false, buckets: new Map() };
       this.rows.set(e.virq, r);
     }
     r.e = e;
@@ -67,16 +69,38 @@ export class LiveView {
     if (e.delta > 0) {
       const b = Math.floor(this.wall() / this.width);
       r.buckets.set(b, (r.buckets.get(b) ?? 0) + e.delta);
+      // Here too, not only when drawn: a view that is not redrawn still holds one window.
+      if (r.buckets.size > SPARK_BUCKETS) this.prune(r, b);
     }
+  }
+
+  /** Drops the buckets that fell out of the sparkline window ending at bucket NOWB. */
+  private prune(r: Row, nowB: number): void {
+    for (const b of r.buckets.keys()) if (b <= nowB - SPARK_BUCKETS) r.buckets.delete(b);
+  }
+
+  /** Rows held (for tests). */
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** Buckets held over all rows (for tests). */
+  get bucketCount(): number {
+    let n = 0;
+    for (const r of this.rows.values()) n += r.buckets.size;
+    return n;
   }
 
   /** The table as lines (no escapes). */
   lines(): string[] {
     const nowB = Math.floor(this.wall() / this.width);
+    // A freed doorbell is shown once as freed, then dropped.
+    for (const [virq, r] of this.rows) if (r.shownFreed) this.rows.delete(virq);
     const out = [this.header, `${'controller'.padEnd(22)} ${'virq'.padStart(5)} ${'idx'.padStart(3)} ${'action'.padEnd(21)} ${'count'.padStart(10)} ${'rate/s'.padStart(8)}  last ${SPARK_SPAN}s`];
     if (this.rows.size === 0) out.push('  (no doorbell rows yet: they appear when a function allocates doorbells)');
     for (const r of [...this.rows.values()].sort((a, b) => a.e.virq - b.e.virq)) {
-      for (const b of r.buckets.keys()) if (b <= nowB - SPARK_BUCKETS) r.buckets.delete(b);
+      this.prune(r, nowB);
+      if (r.freed) r.shownFreed = true;
       const values = Array.from({ length: SPARK_BUCKETS }, (_, i) => r.buckets.get(nowB - SPARK_BUCKETS + 1 + i) ?? 0);
       const recent = values.slice(-Math.round(1 / this.width)).reduce((s, v) => s + v, 0);
       const e = r.e;
