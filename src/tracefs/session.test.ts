@@ -52,6 +52,62 @@ describe('tracefs session', () => {
     expect(k.traceInstances()).toEqual([]);
   });
 
+  it('removes instances of epctl processes that are gone (ESRCH), keeps live ones, and never shares an epctl-<pid> that is not its own', async () => {
+    const k = k73();
+    const root = '/sys/kernel/tracing';
+    const dead = 999_999_001;
+    const live = 999_999_002;
+    for (const n of [`epctl-${dead}`, `epctl-${dead}-3`, `epctl-${live}`, `epctl-${process.pid}`, 'someone-else']) await k.mkdir(`${root}/instances/${n}`);
+    const kill = (pid: number): void => {
+      if (pid === dead) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+      if (pid !== live) throw new Error(`kill(${pid}) not expected`);
+    };
+    const t = await openIrqTrace(k, { root, actions: ['x'], kill });
+    expect(t.dir).toBe(`${root}/instances/epctl-${process.pid}-2`);
+    expect(k.traceInstances()).toEqual([`epctl-${live}`, `epctl-${process.pid}`, `epctl-${process.pid}-2`, 'someone-else'].sort());
+    await t.close();
+    expect(k.traceInstances()).toEqual([`epctl-${live}`, `epctl-${process.pid}`, 'someone-else'].sort());
+  });
+
+  it('on a live board the exit hook closes the trace_pipe fd before it rmdirs (an open pipe holds tr->ref: EBUSY)', async () => {
+    const k = k73();
+    // The fake as a real board whose trace_pipe reads through fd 42.
+    const port = new Proxy(k, {
+      get(target, prop) {
+        if (prop === 'backend') return 'real';
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'lines')
+          return (path: string, opts: { signal?: AbortSignal; onFd?: (fd: number | undefined) => void } = {}) => {
+            opts.onFd?.(42);
+            return k.lines(path, opts);
+          };
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    let hook: (() => void) | undefined;
+    const calls: Array<[string, number | string]> = [];
+    const t = await openIrqTrace(port, {
+      root: '/sys/kernel/tracing',
+      actions: ['x'],
+      name: 'epctl-hook',
+      atExit: (fn) => ((hook = fn), () => (hook = undefined)),
+      sync: { closeSync: (fd) => void calls.push(['close', fd]), rmdirSync: (p) => void calls.push(['rmdir', p]) },
+    });
+    const ac = new AbortController();
+    const it = t.events(ac.signal)[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((r) => setTimeout(r, 10));
+    hook!();
+    expect(calls).toEqual([
+      ['close', 42],
+      ['rmdir', '/sys/kernel/tracing/instances/epctl-hook'],
+    ]);
+    ac.abort();
+    await first;
+    await t.close();
+    expect(hook).toBeUndefined();
+  });
+
   it('removes the instance when its set-up fails', async () => {
     const k = k73();
     k.injectFault({ op: 'write', path: '/sys/kernel/tracing/instances/*/events/irq/irq_handler_entry/enable', errno: 'ENOMEM' });

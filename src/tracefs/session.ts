@@ -5,7 +5,12 @@
 // event and rmdirs it; rmdir of an instance whose trace_pipe is still open is EBUSY
 // (the open pipe holds a reference on the trace array, __remove_instance), so the reader is
 // stopped first and the rmdir retried a few times while the pipe closes. A cleanup hook
-// (cli/cleanup.ts atExit) covers an exit that never reaches close() on a live board.
+// (cli/cleanup.ts atExit) covers an exit that never reaches close() on a live board: it closes
+// the trace_pipe fd first (the open pipe holds tr->ref; __remove_instance in
+// kernel/trace/trace.c is EBUSY while `tr->ref > 1`), then rmdirs.
+// At start, instances/epctl-<pid> of processes that are gone (kill(pid, 0): ESRCH) are
+// removed; an epctl-<pid> that exists and is not ours (a dead run whose pid came back, or a
+// process of another pid namespace, a container, with our pid) is never shared: epctl-<pid>-<n>.
 import fs from 'node:fs';
 import type { KernelPort } from '../kernel/port.js';
 import { KernelError } from '../kernel/errors.js';
@@ -22,6 +27,10 @@ export interface IrqTraceOptions {
   name?: string;
   /** Register a synchronous last-resort remover (cleanup.atExit); returns its unregisterer. */
   atExit?: (fn: () => void) => () => void;
+  /** The hook's synchronous calls (tests); default node:fs. */
+  sync?: { closeSync(fd: number): void; rmdirSync(path: string): void };
+  /** kill(pid, 0) (tests); default process.kill. */
+  kill?: (pid: number, signal: 0) => void;
 }
 
 export interface IrqTrace {
@@ -34,20 +43,69 @@ export interface IrqTrace {
 }
 
 const RMDIR_TRIES = 20;
+/** epctl-<pid>, or epctl-<pid>-<n> when that name was taken. */
+const OURS = new RegExp(`^${INSTANCE_PREFIX}(\\d+)(?:-\\d+)?$`);
+const SUFFIX_TRIES = 100;
+
+/** Removes the instances of epctl processes that are gone; one still in use (EBUSY) is left. */
+async function removeStale(port: KernelPort, root: string, kill: (pid: number, signal: 0) => void): Promise<void> {
+  let names: string[];
+  try {
+    names = await port.readdir(`${root}/instances`);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = OURS.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !(pid > 0)) continue;
+    try {
+      kill(pid, 0);
+      continue; // alive (or EPERM: alive, not ours to signal)
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ESRCH') continue;
+    }
+    await port.rmdir(instanceDir(root, n)).catch(() => undefined);
+  }
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Promise<IrqTrace> {
-  const name = opts.name ?? `${INSTANCE_PREFIX}${process.pid}`;
+  const base = opts.name ?? `${INSTANCE_PREFIX}${process.pid}`;
+  await removeStale(port, opts.root, opts.kill ?? ((pid, sig) => void process.kill(pid, sig)));
+  let name = base;
+  for (let n = 2; ; n++) {
+    try {
+      await port.mkdir(instanceDir(opts.root, name));
+      break;
+    } catch (e) {
+      // Not ours (another process with our pid, or a dead run's still busy): never shared.
+      if (!(e instanceof KernelError && e.code === 'EEXIST') || n > SUFFIX_TRIES) throw e;
+      name = `${base}-${n}`;
+    }
+  }
   const dir = instanceDir(opts.root, name);
   const entry = eventDir(dir, 'irq_handler_entry');
-  try {
-    await port.mkdir(dir);
-  } catch (e) {
-    // A stale instance of an earlier run with this pid: take it over.
-    if (!(e instanceof KernelError && e.code === 'EEXIST')) throw e;
-  }
-  // A kill that never reaches close(): rmdir on a live board (nothing to do for other backends).
-  const forget = port.backend === 'real' ? opts.atExit?.(() => fs.rmdirSync(dir)) : undefined;
+  // A kill that never reaches close(): on a live board close the trace_pipe fd (it holds
+  // tr->ref, so the rmdir would be EBUSY), then rmdir (nothing to do for other backends).
+  let pipeFd: number | undefined;
+  const sync = opts.sync ?? fs;
+  const forget =
+    port.backend === 'real'
+      ? opts.atExit?.(() => {
+          if (pipeFd !== undefined) {
+            const fd = pipeFd;
+            pipeFd = undefined;
+            try {
+              sync.closeSync(fd);
+            } catch {
+              // already closed
+            }
+          }
+          sync.rmdirSync(dir);
+        })
+      : undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
@@ -75,7 +133,7 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
     dir,
     close,
     async *events(signal) {
-      for await (const line of port.lines(tracePipe(dir), { signal })) {
+      for await (const line of port.lines(tracePipe(dir), { signal, onFd: (fd) => (pipeFd = fd) })) {
         const parsed = parseTraceLine(line);
         if (parsed) yield parsed;
       }
