@@ -2,9 +2,10 @@
 // exact counts from both sources, a pci-epf-test doorbell that lives between two polls is
 // still counted through tracefs, and the tracefs instance is gone afterwards.
 import { describe, it, expect } from 'vitest';
-import { createFakeKernel } from '../fake/index.js';
+import { createFakeKernel, loadFakeKernel } from '../fake/index.js';
+import { FIRE_LOG } from '../fake/tracefs.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
-import { watchDoorbells, type DoorbellEvent, type WatchInfo, type WatchSource } from './watch.js';
+import { watchDoorbells, type DoorbellEvent, type LostEvents, type WatchInfo, type WatchSource } from './watch.js';
 import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, doorbellChip } from '../procfs/interrupts.js';
 
 const EPC = '7e000000.pcie-ep';
@@ -158,6 +159,28 @@ describe('doorbell watch', () => {
       exitCode: 64,
       message: expect.stringMatching(/--controller nope: .*it has 7e000000\.pcie-ep/),
     });
+  });
+
+  it('tracefs: rings another process made that fell out of the fake\'s fire log are reported as lost, not hidden', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    const events: DoorbellEvent[] = [];
+    const lost: LostEvents[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 50, signal: ac.signal, onReady: () => ready(), onLost: (l) => lost.push(l), onEvent: (e) => events.push(e) });
+    await isReady;
+    const other = loadFakeKernel(JSON.parse(JSON.stringify(k.toState()))) as FakeKernelImpl;
+    for (let i = 0; i < 8000; i++) other.irq.fire(virq, 0);
+    await k.adopt(JSON.parse(JSON.stringify(other.toState())));
+    for (const deadline = Date.now() + 10000; rungs(events, virq) < FIRE_LOG; await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(`rungs ${rungs(events, virq)}`);
+    ac.abort();
+    const summary = await done;
+    expect(rungs(events, virq)).toBe(FIRE_LOG);
+    expect(lost).toEqual([{ time: expect.any(Number), event: 'lost', cpu: 0, count: 8000 - FIRE_LOG }]);
+    expect(summary.lostTraceEvents).toBe(8000 - FIRE_LOG);
   });
 
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {

@@ -43,6 +43,14 @@ export interface DoorbellEvent {
   rate: number;
 }
 
+/** `epctl doorbell watch --json`'s line for rings the trace lost: {time, event: "lost", cpu, count}. */
+export interface LostEvents {
+  time: number;
+  event: 'lost';
+  cpu: number;
+  count: number;
+}
+
 export interface WatchInfo {
   source: 'tracefs' | 'poll';
   /** tracefs instance directory (tracefs source). */
@@ -65,8 +73,13 @@ export interface WatchOptions {
   onEvent(e: DoorbellEvent): void;
   /** The source is set up (events from now on are seen). */
   onReady?(info: WatchInfo): void;
-  /** Something the person should know (lost trace events). */
+  /** Something the person should know. */
   onWarning?(message: string): void;
+  /**
+   * The kernel dropped trace events (trace_pipe's "CPU:n [LOST k EVENTS]"): rings were missed
+   * and the counts from here on are low by COUNT. Without it, this comes as an onWarning.
+   */
+  onLost?(lost: LostEvents): void;
   /** cleanup.atExit, for the tracefs instance on a live board. */
   atExit?: (fn: () => void) => () => void;
   /** Seconds since boot; default CLOCK_MONOTONIC. */
@@ -268,7 +281,8 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
         for await (const ev of t.events(signal)) {
           if (ev.kind === 'lost') {
             lost += ev.count;
-            opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
+            if (opts.onLost) opts.onLost({ time: now(), event: 'lost', cpu: ev.cpu, count: ev.count });
+            else opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
           } else if (ev.kind === 'irq_handler_entry' && DOORBELL_ACTIONS.includes(ev.name)) {
             traceOffset = ev.usec / 1e6 - clock();
             await ring(ev.irq, ev.name, ev.usec / 1e6);

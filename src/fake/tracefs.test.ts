@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { createFakeKernel, loadFakeKernel } from './index.js';
 import type { FakeKernelImpl } from './kernel.js';
 import { parseTraceLine } from '../tracefs/trace-line.js';
+import { FIRE_LOG } from './tracefs.js';
 
 const T = '/sys/kernel/tracing';
 const I = `${T}/instances/t1`;
@@ -115,5 +116,21 @@ describe('fake tracefs', () => {
     const again = loadFakeKernel(JSON.parse(JSON.stringify(k.toState()))) as FakeKernelImpl;
     expect(Buffer.from(await again.read(`${ENTRY}/filter`)).toString()).toBe('name == "pci_epf_vntb_db"\n');
     expect(await take(again, `${I}/trace_pipe`, 1)).toEqual(await take(k, `${I}/trace_pipe`, 1));
+  });
+
+  it('fires another process made that fell out of its FIRE_LOG reach the local reader as the kernel\'s [LOST n EVENTS] line', async () => {
+    const here = kernel();
+    const v = here.irq.request(CHIP, 0, 'Edge', 'pci_epf_vntb_db');
+    await here.mkdir(I);
+    await here.write(`${ENTRY}/filter`, 'name == "pci_epf_vntb_db"');
+    await here.write(`${ENTRY}/enable`, '1');
+    // Another process, on the same saved board, rings 8000 times.
+    const other = loadFakeKernel(JSON.parse(JSON.stringify(here.toState()))) as FakeKernelImpl;
+    for (let i = 0; i < 8000; i++) other.irq.fire(v, 0);
+    await here.adopt(JSON.parse(JSON.stringify(other.toState())));
+    const lines = await take(here, `${I}/trace_pipe`, 1 + FIRE_LOG);
+    expect(lines[0]).toBe(`CPU:0 [LOST ${8000 - FIRE_LOG} EVENTS]`);
+    expect(parseTraceLine(lines[0]!)).toEqual({ kind: 'lost', cpu: 0, count: 8000 - FIRE_LOG });
+    expect(lines.slice(1).every((l) => parseTraceLine(l)?.kind === 'irq_handler_entry')).toBe(true);
   });
 });

@@ -18,7 +18,12 @@
 //
 // Another process sharing a --mock-state file fires IRQs this process never sees; adopt()
 // takes its saved state and replays the fires it recorded (`fires`, newest FIRE_LOG) into the
-// instances made here, which that process could not know about.
+// instances made here, which that process could not know about. Fires that fell out of that
+// log before this process saw them are a gap: each local instance that records irq events
+// counts them as lost, so its trace_pipe says "CPU:0 [LOST <n> EVENTS]" as the kernel's
+// print_trace_line does for overwritten events (kernel/trace/trace.c), instead of replaying
+// the rest as if nothing was missed. n is the number of fires missed (each would have been
+// at most one line per action per enabled event; the filter could not be applied to them).
 import { Errno } from './context.js';
 import { IRQ_EVENTS, type IrqEventName } from '../tracefs/paths.js';
 import { formatTraceLine } from '../tracefs/trace-line.js';
@@ -475,6 +480,10 @@ export class FakeTracefs {
     this.compiled.clear();
     for (const [n, a] of local) this.s.instances[n] = a;
     const newer = this.s.fires.filter((f) => f.seq > lastSeen);
+    // Fires lastSeen+1 … oldest kept − 1 are gone from the log: lost to every local reader.
+    const oldest = newer[0]?.seq ?? this.s.seq + 1;
+    const gap = Math.max(0, Math.min(oldest, this.s.seq + 1) - lastSeen - 1);
+    if (gap > 0) for (const [, a] of local) if (a.on && IRQ_EVENTS.some((e) => a.events[e].enable)) a.lost += gap;
     for (const f of newer) for (const [n, a] of local) this.recordInto(n, a, f);
     for (const wake of this.readers.values()) wake();
   }

@@ -43,7 +43,7 @@ export function addWatchCommand(doorbell: Command, run: Run): void {
   doorbell
     .command('watch')
     .description('Show doorbells live: allocated, rung (count, rate) and freed.')
-    .option('--json', 'one JSON object per line: {time, event, controller, virq, index, chip, action, count, delta, rate}')
+    .option('--json', 'one JSON object per line: {time, event, controller, virq, index, chip, action, count, delta, rate}; {time, event: "lost", cpu, count} when the trace lost events')
     .addOption(new Option('--source <source>', 'tracefs irq events (exact, one per ring), /proc/interrupts polling, or tracefs when available').choices(['auto', 'tracefs', 'poll']).default('auto'))
     .option('--interval <ms>', 'poll /proc/interrupts every MS ms (default 5 when polling, 100 beside tracefs, where it only finds rows and their controller)')
     .option('--controller <epc>', 'only this endpoint controller\'s doorbells')
@@ -72,7 +72,7 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
         const f = cmd.opts() as WatchFlags;
         const { interval, count, duration } = watchNumbers(f);
         const { watchDoorbells } = await import('../../doorbell/watch.js');
-        const { LiveView, eventJson, eventLine } = await import('../render/watch.js');
+        const { LiveView, eventJson, eventLine, lostJson, lostLine } = await import('../render/watch.js');
         const ac = new AbortController();
         const restore = deferSignals(() => ac.abort());
         const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
@@ -106,6 +106,11 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
                   }
                 },
                 onWarning: (m) => writeErr(`epctl: ${m}\n`),
+                // Rings the trace lost: said in the stream itself, so nobody takes the counts as exact.
+                onLost: (l) => {
+                  if (view) view.lost(l.count);
+                  else writeOut(`${ctx.json ? lostJson(l) : lostLine(l)}\n`);
+                },
                 onEvent: (e) => {
                   // The poll and baseline loops may still emit after the abort: N events, no more.
                   if (count !== undefined && seen >= count) return;

@@ -1,7 +1,7 @@
 // The human views of doorbell watch: plain event lines, the fixed --json keys, and the live
 // table (count, rate, sparkline) redrawn in place.
 import { describe, it, expect } from 'vitest';
-import { LiveView, eventJson, eventLine, sparkline, SPARK_BUCKETS } from './watch.js';
+import { LiveView, eventJson, eventLine, lostJson, lostLine, sparkline, SPARK_BUCKETS } from './watch.js';
 import type { DoorbellEvent } from '../../doorbell/watch.js';
 
 const base: DoorbellEvent = { time: 3.529673, event: 'rung', controller: '7e000000.pcie-ep', virq: 18, index: 0, chip: 'ITS-pMSI-7e000000.pcie-ep', action: 'pci_epf_vntb_db', count: 5, delta: 1, rate: 2.5 };
@@ -59,5 +59,14 @@ describe('doorbell watch views', () => {
     }
     v.lines();
     expect(v.size).toBe(1);
+  });
+
+  it('says lost trace events in the stream: a JSON line, a plain line, a line under the live header', () => {
+    const l = { time: 12.5, event: 'lost' as const, cpu: 1, count: 3904 };
+    expect(JSON.parse(lostJson(l))).toEqual({ time: 12.5, event: 'lost', cpu: 1, count: 3904 });
+    expect(lostLine(l)).toMatch(/^\s+12\.500000 lost\s+3904 trace events on CPU1 .*counts from here on are low/);
+    const v = new LiveView(() => undefined, 'h', () => 0);
+    v.lost(3904);
+    expect(v.lines()[1]).toMatch(/3904 trace events lost/);
   });
 });
