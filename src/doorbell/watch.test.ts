@@ -183,6 +183,30 @@ describe('doorbell watch', () => {
     expect(summary.lostTraceEvents).toBe(8000 - FIRE_LOG);
   });
 
+  it('tracefs: one clock per stream, the baseline (CLOCK_MONOTONIC) and the rings (trace clock) never run backwards', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    const events: DoorbellEvent[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 5, signal: ac.signal, onReady: () => ready(), onEvent: (e) => events.push(e) });
+    await isReady;
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      k.irq.fire(virq, 0);
+    }
+    const late = k.irq.request(CHIP, 1, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    for (const deadline = Date.now() + 5000; rungs(events, virq) < 3 || !events.some((e) => e.virq === late); await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+    ac.abort();
+    await done;
+    const times = events.map((e) => e.time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const now = Number(process.hrtime.bigint()) / 1e9;
+    for (const t of times) expect(Math.abs(now - t)).toBeLessThan(10);
+  });
+
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
     const w = start('auto', { kernel: '6.12' });
     const info = await w.info;

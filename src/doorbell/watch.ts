@@ -8,8 +8,11 @@
 // - poll: /proc/interrupts every INTERVAL ms through the cheap row finder (rows.ts). What
 //   happens between two polls is invisible: a doorbell allocated and freed in between, and
 //   the individual rings of a burst (one `rung` with the delta).
-// Times are seconds since boot: the trace timestamp (tracefs rings), else CLOCK_MONOTONIC
-// (process.hrtime) when the poll saw the change (moved onto the trace clock once a ring came).
+// Times are seconds since boot, one clock per stream: CLOCK_MONOTONIC (process.hrtime) for
+// what the polls see, and the trace timestamp for rings, with the instance's trace_clock set
+// to "mono" (kernel/trace/trace.c trace_clocks[]: ktime_get_mono_fast_ns, CLOCK_MONOTONIC) so
+// that both are the same clock. A kernel without "mono" keeps "local" (sched_clock, ≈ the
+// same since boot); poll-seen times are then moved onto it once a ring came.
 import type { KernelPort } from '../kernel/port.js';
 import { readText } from '../kernel/port.js';
 import { EpctlError, KernelError } from '../kernel/errors.js';
@@ -276,6 +279,8 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   try {
     if (trace) {
       const t = trace;
+      // "mono": the trace timestamps are CLOCK_MONOTONIC, as clock() is (the fake stamps with it too).
+      const sameClock = opts.now === undefined && t.clock === 'mono';
       opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs, limits: [] });
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
@@ -284,7 +289,8 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
             if (opts.onLost) opts.onLost({ time: now(), event: 'lost', cpu: ev.cpu, count: ev.count });
             else opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
           } else if (ev.kind === 'irq_handler_entry' && DOORBELL_ACTIONS.includes(ev.name)) {
-            traceOffset = ev.usec / 1e6 - clock();
+            // On the "mono" trace clock both are CLOCK_MONOTONIC already: no offset.
+            if (!sameClock) traceOffset = ev.usec / 1e6 - clock();
             await ring(ev.irq, ev.name, ev.usec / 1e6);
           }
         }

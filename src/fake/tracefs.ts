@@ -30,6 +30,13 @@ import { formatTraceLine } from '../tracefs/trace-line.js';
 import { compileFilter, FilterParseError, filterErrorText, type FilterField, type FilterRecord, type CompiledFilter } from './trace-events-filter.js';
 
 export const BUFFER_LINES = 8192;
+/**
+ * kernel/trace/trace.c trace_clocks[] (without ARCH_TRACE_CLOCKS), as trace_clock lists them.
+ * The fake's fires are stamped with the host's CLOCK_MONOTONIC (kernel.ts fireIrq), which
+ * "local" (sched_clock since boot), "mono" and "boot" all are on a board that never slept;
+ * the clock chosen is kept, not modelled further.
+ */
+export const TRACE_CLOCKS = ['local', 'global', 'counter', 'uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai'] as const;
 export const FIRE_LOG = 4096;
 
 export interface TraceEventState {
@@ -49,6 +56,8 @@ export interface TraceArrayState {
   written: number;
   /** Lines overwritten before anyone read them. */
   lost: number;
+  /** trace_clock in use (absent: "local", the kernel's default). */
+  clock?: string;
 }
 
 /** One IRQ taken: what every array with irq events enabled would record. */
@@ -193,7 +202,7 @@ export class FakeTracefs {
     const { array, rest } = this.split(parts);
     const a = this.array(array);
     const top = array === '';
-    if (rest.length === 0) return { k: 'dir', list: ['events', ...(top ? ['instances'] : []), 'trace', 'trace_pipe', 'tracing_on'] };
+    if (rest.length === 0) return { k: 'dir', list: ['events', ...(top ? ['instances'] : []), 'trace', 'trace_clock', 'trace_pipe', 'tracing_on'] };
     const [first, second, third, fourth, ...more] = rest;
     if (rest.length === 1) {
       if (first === 'trace')
@@ -208,6 +217,21 @@ export class FakeTracefs {
           },
         };
       if (first === 'trace_pipe') return { k: 'pipe', array };
+      if (first === 'trace_clock')
+        return {
+          k: 'file',
+          mode: 0o644,
+          // tracing_clock_show: the names, the one in use in brackets.
+          read: () => `${TRACE_CLOCKS.map((c) => (c === (a.clock ?? 'local') ? `[${c}]` : c)).join(' ')}\n`,
+          // tracing_clock_write → tracing_set_clock: strstrip, an exact name or EINVAL; the
+          // buffer is reset (its timestamps would not compare with the new clock's).
+          write: (t) => {
+            const name = t.trim();
+            if (!(TRACE_CLOCKS as readonly string[]).includes(name)) throw new Errno('EINVAL');
+            a.clock = name;
+            a.buffer = [];
+          },
+        };
       if (first === 'tracing_on')
         return {
           k: 'file',
@@ -222,7 +246,7 @@ export class FakeTracefs {
       if (first === 'events') return { k: 'dir', list: ['enable', 'irq'] };
       throw new Errno('ENOENT');
     }
-    if (first !== 'events') throw new Errno(['trace', 'trace_pipe', 'tracing_on'].includes(first!) ? 'ENOTDIR' : 'ENOENT');
+    if (first !== 'events') throw new Errno(['trace', 'trace_clock', 'trace_pipe', 'tracing_on'].includes(first!) ? 'ENOTDIR' : 'ENOENT');
     const all = (): TraceEventState[] => IRQ_EVENTS.map((e) => a.events[e]);
     const systemEnable = (): Node => ({
       k: 'file',

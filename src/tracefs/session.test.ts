@@ -38,11 +38,14 @@ describe('tracefs session', () => {
     await expect(watchDoorbells(t, { source: 'tracefs', signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ message: expect.stringMatching(/run as root/), hint: expect.stringMatching(/root/) });
   });
 
-  it('writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
+  it('sets the mono trace clock, writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
     const k = k73();
     const t = await openIrqTrace(k, { root: '/sys/kernel/tracing', actions: ['pci_epf_vntb_db'], name: 'epctl-test' });
+    expect(t.clock).toBe('mono');
+    expect(Buffer.from(await k.read('/sys/kernel/tracing/instances/epctl-test/trace_clock')).toString()).toBe('local global counter uptime perf [mono] mono_raw boot tai\n');
     const writes = k.opLog.filter((e) => e.op === 'write').map((e) => [e.path.split('/').pop(), e.data]);
     expect(writes).toEqual([
+      ['trace_clock', 'mono'],
       ['filter', 'name == "pci_epf_vntb_db"'],
       ['enable', '1'],
     ]);

@@ -14,7 +14,8 @@
 import fs from 'node:fs';
 import type { KernelPort } from '../kernel/port.js';
 import { KernelError } from '../kernel/errors.js';
-import { eventDir, instanceDir, tracePipe, INSTANCE_PREFIX } from './paths.js';
+import { eventDir, instanceDir, traceClock, tracePipe, INSTANCE_PREFIX } from './paths.js';
+import { readText } from '../kernel/port.js';
 import { actionFilter } from './filter.js';
 import { parseTraceLine, type TraceLine } from './trace-line.js';
 
@@ -36,6 +37,12 @@ export interface IrqTraceOptions {
 export interface IrqTrace {
   /** The instance directory. */
   readonly dir: string;
+  /**
+   * The instance's trace clock after set-up: "mono" (CLOCK_MONOTONIC, as process.hrtime)
+   * where the kernel has it, else what it had ("local" by default), or undefined when there
+   * is no trace_clock file.
+   */
+  readonly clock: string | undefined;
   /** Parsed trace_pipe lines until SIGNAL aborts (blank and unknown lines skipped). */
   events(signal: AbortSignal): AsyncIterable<TraceLine>;
   /** Disable the event and remove the instance; safe to call twice. */
@@ -70,6 +77,22 @@ async function removeStale(port: KernelPort, root: string, kill: (pid: number, s
   }
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Selects "mono" when trace_clock offers it; returns the clock in use (undefined: no trace_clock). */
+async function useMonoClock(port: KernelPort, dir: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readText(port, traceClock(dir));
+  } catch (e) {
+    if (e instanceof KernelError && e.code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const names = text.trim().split(/\s+/);
+  const current = names.find((n) => n.startsWith('['))?.slice(1, -1);
+  if (current === 'mono' || !names.includes('mono')) return current;
+  await port.write(traceClock(dir), 'mono');
+  return 'mono';
+}
 
 export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Promise<IrqTrace> {
   const base = opts.name ?? `${INSTANCE_PREFIX}${process.pid}`;
@@ -122,7 +145,13 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
       }
       forget?.();
     })());
+  let clock: string | undefined;
   try {
+    // The default trace clock is "local" (sched_clock: ≈ CLOCK_MONOTONIC, but not the same
+    // clock); "mono" is ktime_get_mono_fast_ns, CLOCK_MONOTONIC itself (kernel/trace/trace.c
+    // trace_clocks[]), the clock epctl stamps what it sees in /proc/interrupts with. Set
+    // before the event is enabled: tracing_set_clock resets the buffer.
+    clock = await useMonoClock(port, dir);
     await port.write(`${entry}/filter`, actionFilter(opts.actions));
     await port.write(`${entry}/enable`, '1');
   } catch (e) {
@@ -131,6 +160,7 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
   }
   return {
     dir,
+    clock,
     close,
     async *events(signal) {
       for await (const line of port.lines(tracePipe(dir), { signal, onFd: (fd) => (pipeFd = fd) })) {
