@@ -51,7 +51,8 @@ export interface LostEvents {
   time: number;
   event: 'lost';
   cpu: number;
-  count: number;
+  /** null: the kernel said events were lost but not how many ("CPU:n [LOST EVENTS]"). */
+  count: number | null;
 }
 
 export interface WatchInfo {
@@ -93,6 +94,8 @@ export interface WatchSummary {
   source: 'tracefs' | 'poll';
   events: number;
   lostTraceEvents: number;
+  /** Some loss of an unknown size was reported too ("[LOST EVENTS]"). */
+  lostUnknown?: boolean;
 }
 
 const RATE_WINDOW_S = 1;
@@ -152,6 +155,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   const foreign = new Set<number>();
   let events = 0;
   let lost = 0;
+  let lostUnknown = false;
   /** The note that some rings cannot be attributed to --controller was given. */
   let unattributed = false;
 
@@ -285,9 +289,10 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
           if (ev.kind === 'lost') {
-            lost += ev.count;
+            if (ev.count === null) lostUnknown = true;
+            else lost += ev.count;
             if (opts.onLost) opts.onLost({ time: now(), event: 'lost', cpu: ev.cpu, count: ev.count });
-            else opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
+            else opts.onWarning?.(`the kernel dropped ${ev.count ?? 'an unknown number of'} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
           } else if (ev.kind === 'irq_handler_entry' && DOORBELL_ACTIONS.includes(ev.name)) {
             // On the "mono" trace clock both are CLOCK_MONOTONIC already: no offset.
             if (!sameClock) traceOffset = ev.usec / 1e6 - clock();
@@ -303,7 +308,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const settled = await Promise.allSettled([reader.finally(stop), poller.finally(stop)]);
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
-      return { source: 'tracefs', events, lostTraceEvents: lost };
+      return { source: 'tracefs', events, lostTraceEvents: lost, ...(lostUnknown ? { lostUnknown } : {}) };
     }
     opts.onReady?.({ source: 'poll', intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
     while (!signal.aborted) {

@@ -122,7 +122,7 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
             { follow: true },
           );
           view?.draw();
-          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents ? `, ${summary.lostTraceEvents} trace events lost` : ''}\n`);
+          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents || summary.lostUnknown ? `, ${summary.lostTraceEvents || ''}${summary.lostUnknown ? (summary.lostTraceEvents ? '+' : 'some') : ''} trace events lost` : ''}\n`);
           return 0;
         } finally {
           if (redraw) clearInterval(redraw);

@@ -68,5 +68,10 @@ describe('doorbell watch views', () => {
     const v = new LiveView(() => undefined, 'h', () => 0);
     v.lost(3904);
     expect(v.lines()[1]).toMatch(/3904 trace events lost/);
+    v.lost(null);
+    expect(v.lines()[1]).toMatch(/3904\+ trace events lost/);
+    const unknown = { ...l, count: null };
+    expect(JSON.parse(lostJson(unknown))).toMatchObject({ event: 'lost', count: null });
+    expect(lostLine(unknown)).toMatch(/an unknown number of trace events on CPU1/);
   });
 });

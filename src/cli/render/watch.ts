@@ -28,7 +28,7 @@ export function eventJson(e: DoorbellEvent): string {
 
 /** Lost trace events as a plain line: the counts after it are low. */
 export function lostLine(l: LostEvents): string {
-  return `${l.time.toFixed(6).padStart(14)} ${'lost'.padEnd(9)} ${l.count} trace events on CPU${l.cpu} (the kernel dropped them): counts from here on are low by up to that much`;
+  return `${l.time.toFixed(6).padStart(14)} ${'lost'.padEnd(9)} ${l.count ?? 'an unknown number of'} trace events on CPU${l.cpu} (the kernel dropped them): counts from here on are low by up to that much`;
 }
 
 /** The --json line of lost trace events: {time, event: "lost", cpu, count}. */
@@ -59,6 +59,7 @@ export class LiveView {
   private readonly rows = new Map<number, Row>();
   private drawn = 0;
   private lostTotal = 0;
+  private lostUnknown = false;
   private readonly width = SPARK_SPAN / SPARK_BUCKETS;
 
   constructor(
@@ -86,8 +87,9 @@ export class LiveView {
   }
 
   /** The trace lost COUNT events: said under the header until the view ends. */
-  lost(count: number): void {
-    this.lostTotal += count;
+  lost(count: number | null): void {
+    if (count === null) this.lostUnknown = true;
+    else this.lostTotal += count;
   }
 
   /** Drops the buckets that fell out of the sparkline window ending at bucket NOWB. */
@@ -112,7 +114,7 @@ export class LiveView {
     const nowB = Math.floor(this.wall() / this.width);
     // A freed doorbell is shown once as freed, then dropped.
     for (const [virq, r] of this.rows) if (r.shownFreed) this.rows.delete(virq);
-    const out = [this.header, ...(this.lostTotal > 0 ? [`! ${this.lostTotal} trace events lost (the kernel dropped them): counts are low by up to that much`] : []), `${'controller'.padEnd(22)} ${'virq'.padStart(5)} ${'idx'.padStart(3)} ${'action'.padEnd(21)} ${'count'.padStart(10)} ${'rate/s'.padStart(8)}  last ${SPARK_SPAN}s`];
+    const out = [this.header, ...(this.lostTotal > 0 || this.lostUnknown ? [`! ${this.lostTotal > 0 ? `${this.lostTotal}${this.lostUnknown ? '+' : ''}` : 'some'} trace events lost (the kernel dropped them): counts are low by up to that much`] : []), `${'controller'.padEnd(22)} ${'virq'.padStart(5)} ${'idx'.padStart(3)} ${'action'.padEnd(21)} ${'count'.padStart(10)} ${'rate/s'.padStart(8)}  last ${SPARK_SPAN}s`];
     if (this.rows.size === 0) out.push('  (no doorbell rows yet: they appear when a function allocates doorbells)');
     for (const r of [...this.rows.values()].sort((a, b) => a.e.virq - b.e.virq)) {
       this.prune(r, nowB);
