@@ -109,6 +109,24 @@ describe('tracefs session', () => {
     await first;
     await t.close();
     expect(hook).toBeUndefined();
+    // A hook whose rmdir still fails says so (cleanup swallows the error) with the fix.
+    const warned: string[] = [];
+    const t2 = await openIrqTrace(port, {
+      root: '/sys/kernel/tracing',
+      actions: ['x'],
+      name: 'epctl-hook2',
+      atExit: (fn) => ((hook = fn), () => (hook = undefined)),
+      warn: (m) => void warned.push(m),
+      sync: {
+        closeSync: () => undefined,
+        rmdirSync: () => {
+          throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+        },
+      },
+    });
+    hook!();
+    expect(warned).toEqual(['epctl: could not remove the trace instance /sys/kernel/tracing/instances/epctl-hook2 (EBUSY); remove it with: rmdir /sys/kernel/tracing/instances/epctl-hook2\n']);
+    await t2.close();
   });
 
   it('removes the instance when its set-up fails', async () => {

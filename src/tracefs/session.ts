@@ -30,6 +30,8 @@ export interface IrqTraceOptions {
   atExit?: (fn: () => void) => () => void;
   /** The hook's synchronous calls (tests); default node:fs. */
   sync?: { closeSync(fd: number): void; rmdirSync(path: string): void };
+  /** Where the exit hook says it could not remove the instance; default stderr. */
+  warn?: (message: string) => void;
   /** kill(pid, 0) (tests); default process.kill. */
   kill?: (pid: number, signal: 0) => void;
 }
@@ -126,7 +128,13 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
               // already closed
             }
           }
-          sync.rmdirSync(dir);
+          try {
+            sync.rmdirSync(dir);
+          } catch (e) {
+            // cleanup.removeAllSync swallows errors: say it here, with the fix.
+            const code = (e as { code?: string }).code;
+            if (code !== 'ENOENT') (opts.warn ?? ((m: string) => void process.stderr.write(m)))(`epctl: could not remove the trace instance ${dir} (${code ?? String(e)}); remove it with: rmdir ${dir}\n`);
+          }
         })
       : undefined;
   let closed: Promise<void> | undefined;
