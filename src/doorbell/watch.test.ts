@@ -2,10 +2,11 @@
 // exact counts from both sources, a pci-epf-test doorbell that lives between two polls is
 // still counted through tracefs, and the tracefs instance is gone afterwards.
 import { describe, it, expect } from 'vitest';
-import { createFakeKernel } from '../fake/index.js';
+import { createFakeKernel, loadFakeKernel } from '../fake/index.js';
+import { FIRE_LOG } from '../fake/tracefs.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
-import { watchDoorbells, type DoorbellEvent, type WatchInfo, type WatchSource } from './watch.js';
-import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
+import { watchDoorbells, type DoorbellEvent, type LostEvents, type WatchInfo, type WatchSource } from './watch.js';
+import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, doorbellChip } from '../procfs/interrupts.js';
 
 const EPC = '7e000000.pcie-ep';
 const CHIP = doorbellChip(EPC);
@@ -122,6 +123,89 @@ describe('doorbell watch', () => {
       expect(rungs(events, mine)).toBe(3);
     });
   }
+
+  it('tracefs --controller: an embedded (dw-edma-emul) doorbell is kept, one whose row is gone is kept unattributed with a note, never another controller', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const events: DoorbellEvent[] = [];
+    const warnings: string[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 1000, controller: EPC, signal: ac.signal, onReady: () => ready(), onWarning: (m) => warnings.push(m), onEvent: (e) => events.push(e) });
+    await isReady;
+    const edma = k.irq.request(EMBEDDED_DOORBELL_CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_test);
+    for (let i = 0; i < 2; i++) k.irq.fire(edma, 0);
+    const gone = k.irq.request(doorbellChip('4c380000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_test);
+    k.irq.fire(gone, 0);
+    k.irq.fire(gone, 0);
+    k.irq.free(gone);
+    for (const deadline = Date.now() + 5000; rungs(events, edma) < 2 || rungs(events, gone) < 2; await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+    ac.abort();
+    await done;
+    expect(events.filter((e) => e.virq === edma).map((e) => [e.event, e.controller, e.chip])).toEqual([
+      ['allocated', null, EMBEDDED_DOORBELL_CHIP],
+      ['rung', null, EMBEDDED_DOORBELL_CHIP],
+      ['rung', null, EMBEDDED_DOORBELL_CHIP],
+    ]);
+    expect(events.filter((e) => e.virq === gone).every((e) => e.controller === null)).toBe(true);
+    expect(events.every((e) => e.controller === null || e.controller === EPC)).toBe(true);
+    expect(warnings.filter((w) => /controller is unknown/.test(w))).toHaveLength(1);
+  });
+
+  it('--controller a name the board does not have is a usage error naming the ones it has', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' });
+    await expect(watchDoorbells(k, { source: 'auto', controller: 'nope', signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({
+      exitCode: 64,
+      message: expect.stringMatching(/--controller nope: .*it has 7e000000\.pcie-ep/),
+    });
+  });
+
+  it('tracefs: rings another process made that fell out of the fake\'s fire log are reported as lost, not hidden', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    const events: DoorbellEvent[] = [];
+    const lost: LostEvents[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 50, signal: ac.signal, onReady: () => ready(), onLost: (l) => lost.push(l), onEvent: (e) => events.push(e) });
+    await isReady;
+    const other = loadFakeKernel(JSON.parse(JSON.stringify(k.toState()))) as FakeKernelImpl;
+    for (let i = 0; i < 8000; i++) other.irq.fire(virq, 0);
+    await k.adopt(JSON.parse(JSON.stringify(other.toState())));
+    for (const deadline = Date.now() + 10000; rungs(events, virq) < FIRE_LOG; await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(`rungs ${rungs(events, virq)}`);
+    ac.abort();
+    const summary = await done;
+    expect(rungs(events, virq)).toBe(FIRE_LOG);
+    expect(lost).toEqual([{ time: expect.any(Number), event: 'lost', cpu: 0, count: 8000 - FIRE_LOG }]);
+    expect(summary.lostTraceEvents).toBe(8000 - FIRE_LOG);
+  });
+
+  it('tracefs: one clock per stream, the baseline (CLOCK_MONOTONIC) and the rings (trace clock) never run backwards', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    const events: DoorbellEvent[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = watchDoorbells(k, { source: 'tracefs', intervalMs: 5, signal: ac.signal, onReady: () => ready(), onEvent: (e) => events.push(e) });
+    await isReady;
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      k.irq.fire(virq, 0);
+    }
+    const late = k.irq.request(CHIP, 1, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    for (const deadline = Date.now() + 5000; rungs(events, virq) < 3 || !events.some((e) => e.virq === late); await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(JSON.stringify(events));
+    ac.abort();
+    await done;
+    const times = events.map((e) => e.time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const now = Number(process.hrtime.bigint()) / 1e9;
+    for (const t of times) expect(Math.abs(now - t)).toBeLessThan(10);
+  });
 
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
     const w = start('auto', { kernel: '6.12' });

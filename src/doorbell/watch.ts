@@ -8,15 +8,19 @@
 // - poll: /proc/interrupts every INTERVAL ms through the cheap row finder (rows.ts). What
 //   happens between two polls is invisible: a doorbell allocated and freed in between, and
 //   the individual rings of a burst (one `rung` with the delta).
-// Times are seconds since boot: the trace timestamp (tracefs rings), else CLOCK_MONOTONIC
-// (process.hrtime) when the poll saw the change (moved onto the trace clock once a ring came).
+// Times are seconds since boot, one clock per stream: CLOCK_MONOTONIC (process.hrtime) for
+// what the polls see, and the trace timestamp for rings, with the instance's trace_clock set
+// to "mono" (kernel/trace/trace.c trace_clocks[]: ktime_get_mono_fast_ns, CLOCK_MONOTONIC) so
+// that both are the same clock. A kernel without "mono" keeps "local" (sched_clock, ≈ the
+// same since boot); poll-seen times are then moved onto it once a ring came.
 import type { KernelPort } from '../kernel/port.js';
 import { readText } from '../kernel/port.js';
 import { EpctlError, KernelError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
-import { findTracefs } from '../tracefs/find.js';
+import { findTracefs, isDenied } from '../tracefs/find.js';
 import { openIrqTrace, type IrqTrace } from '../tracefs/session.js';
+import { listEpcNames } from '../sysfs/epc.js';
 import { DOORBELL_ACTIONS, findDoorbellRows, type DoorbellRow } from './rows.js';
 
 export type WatchSource = 'auto' | 'tracefs' | 'poll';
@@ -42,6 +46,15 @@ export interface DoorbellEvent {
   rate: number;
 }
 
+/** `epctl doorbell watch --json`'s line for rings the trace lost: {time, event: "lost", cpu, count}. */
+export interface LostEvents {
+  time: number;
+  event: 'lost';
+  cpu: number;
+  /** null: the kernel said events were lost but not how many ("CPU:n [LOST EVENTS]"). */
+  count: number | null;
+}
+
 export interface WatchInfo {
   source: 'tracefs' | 'poll';
   /** tracefs instance directory (tracefs source). */
@@ -64,8 +77,13 @@ export interface WatchOptions {
   onEvent(e: DoorbellEvent): void;
   /** The source is set up (events from now on are seen). */
   onReady?(info: WatchInfo): void;
-  /** Something the person should know (lost trace events). */
+  /** Something the person should know. */
   onWarning?(message: string): void;
+  /**
+   * The kernel dropped trace events (trace_pipe's "CPU:n [LOST k EVENTS]"): rings were missed
+   * and the counts from here on are low by COUNT. Without it, this comes as an onWarning.
+   */
+  onLost?(lost: LostEvents): void;
   /** cleanup.atExit, for the tracefs instance on a live board. */
   atExit?: (fn: () => void) => () => void;
   /** Seconds since boot; default CLOCK_MONOTONIC. */
@@ -76,6 +94,8 @@ export interface WatchSummary {
   source: 'tracefs' | 'poll';
   events: number;
   lostTraceEvents: number;
+  /** Some loss of an unknown size was reported too ("[LOST EVENTS]"). */
+  lostUnknown?: boolean;
 }
 
 const RATE_WINDOW_S = 1;
@@ -114,6 +134,15 @@ export const POLL_LIMITS = [
 ];
 
 export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Promise<WatchSummary> {
+  if (opts.controller !== undefined) {
+    // A name the board does not have would watch nothing, silently.
+    const names = await listEpcNames(port);
+    if (!names.includes(opts.controller))
+      throw new EpctlError(`--controller ${opts.controller}: the board has no endpoint controller of that name (${names.length > 0 ? `it has ${names.join(', ')}` : 'it has none'})`, {
+        exitCode: EXIT.USAGE,
+        hint: names.length > 0 ? `use one of: ${names.map((n) => `--controller ${n}`).join(', ')}` : 'leave out --controller; `epctl probe` says why no controller probed',
+      });
+  }
   const clock = opts.now ?? monotonic;
   // With tracefs, poll-seen changes are put on the trace clock: the last ring's timestamp minus
   // when it was read. On a board both clocks count from boot and this is ~0; the fake's trace
@@ -126,6 +155,9 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   const foreign = new Set<number>();
   let events = 0;
   let lost = 0;
+  let lostUnknown = false;
+  /** The note that some rings cannot be attributed to --controller was given. */
+  let unattributed = false;
 
   const emit = (db: Doorbell, event: DoorbellEventKind, time: number, delta: number): void => {
     if (delta > 0) db.recent.push([time, delta]);
@@ -141,7 +173,11 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   let why = '';
   if (opts.source !== 'poll') {
     const loc = await findTracefs(port);
-    if (!loc) {
+    if (isDenied(loc)) {
+      // tracefs and debugfs roots are 0700 (fs/tracefs/inode.c TRACEFS_DEFAULT_MODE, fs/debugfs/inode.c DEBUGFS_DEFAULT_MODE).
+      why = `tracefs cannot be read: ${loc.denied} is ${loc.code} (tracefs is mode 0700, root only); run as root`;
+      if (opts.source === 'tracefs') throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.ERROR, hint: 'run epctl as root (sudo), or use --source poll' });
+    } else if (!loc) {
       why = 'tracefs is not available (no tracefs in /proc/mounts and no /sys/kernel/debug/tracing; the kernel needs CONFIG_FTRACE)';
       if (opts.source === 'tracefs')
         throw new EpctlError(`--source tracefs: ${why}`, { exitCode: EXIT.ERROR, hint: 'mount it (mount -t tracefs nodev /sys/kernel/tracing), or use --source poll' });
@@ -220,9 +256,15 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       if (foreign.has(virq)) return;
       // A virq the polls have not seen: read its row now; a short-lived doorbell may be gone.
       const row = findDoorbellRows(await readText(port, PROC_INTERRUPTS)).find((r) => r.virq === virq && r.action === action);
-      if (row && opts.controller !== undefined && row.controller !== opts.controller) {
+      // An embedded (eDMA) row names no controller (chip dw-edma-emul): findDoorbellRows keeps
+      // it for any controller, and so does this; only a row naming another EPC is foreign.
+      if (row && opts.controller !== undefined && row.controller !== null && row.controller !== opts.controller) {
         foreign.add(virq);
         return;
+      }
+      if (!row && opts.controller !== undefined && !unattributed) {
+        unattributed = true;
+        opts.onWarning?.(`virq ${virq} (${action}) rang and was freed before its row could be read: its controller is unknown, so it is shown with controller null and may not be ${opts.controller}'s`);
       }
       db = row ? fromRow(row, 0) : { virq, controller: null, chip: null, index: null, action, count: 0, recent: [], missing: true };
       known.set(virq, db);
@@ -241,14 +283,19 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
   try {
     if (trace) {
       const t = trace;
+      // "mono": the trace timestamps are CLOCK_MONOTONIC, as clock() is (the fake stamps with it too).
+      const sameClock = opts.now === undefined && t.clock === 'mono';
       opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs, limits: [] });
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
           if (ev.kind === 'lost') {
-            lost += ev.count;
-            opts.onWarning?.(`the kernel dropped ${ev.count} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
+            if (ev.count === null) lostUnknown = true;
+            else lost += ev.count;
+            if (opts.onLost) opts.onLost({ time: now(), event: 'lost', cpu: ev.cpu, count: ev.count });
+            else opts.onWarning?.(`the kernel dropped ${ev.count ?? 'an unknown number of'} trace events on CPU${ev.cpu} (buffer full): counts from here on are low by that much`);
           } else if (ev.kind === 'irq_handler_entry' && DOORBELL_ACTIONS.includes(ev.name)) {
-            traceOffset = ev.usec / 1e6 - clock();
+            // On the "mono" trace clock both are CLOCK_MONOTONIC already: no offset.
+            if (!sameClock) traceOffset = ev.usec / 1e6 - clock();
             await ring(ev.irq, ev.name, ev.usec / 1e6);
           }
         }
@@ -261,7 +308,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const settled = await Promise.allSettled([reader.finally(stop), poller.finally(stop)]);
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
-      return { source: 'tracefs', events, lostTraceEvents: lost };
+      return { source: 'tracefs', events, lostTraceEvents: lost, ...(lostUnknown ? { lostUnknown } : {}) };
     }
     opts.onReady?.({ source: 'poll', intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
     while (!signal.aborted) {

@@ -567,7 +567,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     const names = this.irqTable.get(virq)?.actions ?? [];
     if (this.config('FTRACE') === 'n' || names.length === 0) return;
     this.printk.tick(3);
-    this.tracefs.record({ usec: this.m.log.usec, irq: virq, cpu, names, comm: 'devmem', pid: process.pid });
+    // The trace clock is the host's CLOCK_MONOTONIC (process.hrtime), shared by every process
+    // on the --mock-state board and by `doorbell watch`'s own clock: one time base per stream.
+    this.tracefs.record({ usec: Number(process.hrtime.bigint() / 1000n), irq: virq, cpu, names, comm: 'devmem', pid: process.pid });
   }
 
   /**

@@ -124,6 +124,7 @@ const traceArray = z.object({
   buffer: z.array(z.object({ seq: uint, line: z.string() })),
   written: uint,
   lost: uint,
+  clock: z.optional(z.string()),
 });
 const tracefs = z.object({
   mounted: z.boolean(),

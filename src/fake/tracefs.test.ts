@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { createFakeKernel, loadFakeKernel } from './index.js';
 import type { FakeKernelImpl } from './kernel.js';
 import { parseTraceLine } from '../tracefs/trace-line.js';
+import { FIRE_LOG } from './tracefs.js';
 
 const T = '/sys/kernel/tracing';
 const I = `${T}/instances/t1`;
@@ -28,7 +29,7 @@ async function take(k: FakeKernelImpl, path: string, n: number): Promise<string[
 describe('fake tracefs', () => {
   it('exists only with FTRACE, and is listed in /proc/mounts while mounted', async () => {
     const k73 = kernel();
-    expect(await k73.readdir(T)).toEqual(['events', 'instances', 'trace', 'trace_pipe', 'tracing_on']);
+    expect(await k73.readdir(T)).toEqual(['events', 'instances', 'trace', 'trace_clock', 'trace_pipe', 'tracing_on']);
     expect(Buffer.from(await k73.read('/proc/mounts')).toString()).toContain('tracefs /sys/kernel/tracing tracefs');
     const k612 = kernel({ kernel: '6.12' });
     await expect(k612.readdir(T)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -115,5 +116,41 @@ describe('fake tracefs', () => {
     const again = loadFakeKernel(JSON.parse(JSON.stringify(k.toState()))) as FakeKernelImpl;
     expect(Buffer.from(await again.read(`${ENTRY}/filter`)).toString()).toBe('name == "pci_epf_vntb_db"\n');
     expect(await take(again, `${I}/trace_pipe`, 1)).toEqual(await take(k, `${I}/trace_pipe`, 1));
+  });
+
+  it('fires another process made that fell out of its FIRE_LOG reach the local reader as the kernel\'s [LOST n EVENTS] line', async () => {
+    const here = kernel();
+    const v = here.irq.request(CHIP, 0, 'Edge', 'pci_epf_vntb_db');
+    await here.mkdir(I);
+    await here.write(`${ENTRY}/filter`, 'name == "pci_epf_vntb_db"');
+    await here.write(`${ENTRY}/enable`, '1');
+    // Another process, on the same saved board, rings 8000 times.
+    const other = loadFakeKernel(JSON.parse(JSON.stringify(here.toState()))) as FakeKernelImpl;
+    for (let i = 0; i < 8000; i++) other.irq.fire(v, 0);
+    await here.adopt(JSON.parse(JSON.stringify(other.toState())));
+    const lines = await take(here, `${I}/trace_pipe`, 1 + FIRE_LOG);
+    expect(lines[0]).toBe(`CPU:0 [LOST ${8000 - FIRE_LOG} EVENTS]`);
+    expect(parseTraceLine(lines[0]!)).toEqual({ kind: 'lost', cpu: 0, count: 8000 - FIRE_LOG });
+    expect(lines.slice(1).every((l) => parseTraceLine(l)?.kind === 'irq_handler_entry')).toBe(true);
+  });
+
+  it('has trace_clock as 7.3.4 lists it ([local] by default), takes a listed name (the buffer reset), refuses others with EINVAL, and stamps fires with CLOCK_MONOTONIC', async () => {
+    const k = kernel();
+    await k.mkdir(I);
+    const read = async (): Promise<string> => Buffer.from(await k.read(`${I}/trace_clock`)).toString();
+    expect(await read()).toBe('[local] global counter uptime perf mono mono_raw boot tai\n');
+    await expect(k.write(`${I}/trace_clock`, 'jiffies')).rejects.toMatchObject({ code: 'EINVAL' });
+    await k.write(`${I}/trace_clock`, 'mono\n');
+    expect(await read()).toBe('local global counter uptime perf [mono] mono_raw boot tai\n');
+    await k.write(`${ENTRY}/enable`, '1');
+    const v = k.irq.request(CHIP, 0, 'Edge', 'pci_epf_vntb_db');
+    const before = Number(process.hrtime.bigint()) / 1e9;
+    k.irq.fire(v, 0);
+    const after = Number(process.hrtime.bigint()) / 1e9;
+    const e = parseTraceLine((await take(k, `${I}/trace_pipe`, 1))[0]!);
+    expect(e?.kind).toBe('irq_handler_entry');
+    const t = (e as { usec: number }).usec / 1e6;
+    expect(t).toBeGreaterThanOrEqual(before - 1e-6);
+    expect(t).toBeLessThanOrEqual(after + 1e-6);
   });
 });

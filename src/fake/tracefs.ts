@@ -18,13 +18,25 @@
 //
 // Another process sharing a --mock-state file fires IRQs this process never sees; adopt()
 // takes its saved state and replays the fires it recorded (`fires`, newest FIRE_LOG) into the
-// instances made here, which that process could not know about.
+// instances made here, which that process could not know about. Fires that fell out of that
+// log before this process saw them are a gap: each local instance that records irq events
+// counts them as lost, so its trace_pipe says "CPU:0 [LOST <n> EVENTS]" as the kernel's
+// print_trace_line does for overwritten events (kernel/trace/trace.c), instead of replaying
+// the rest as if nothing was missed. n is the number of fires missed (each would have been
+// at most one line per action per enabled event; the filter could not be applied to them).
 import { Errno } from './context.js';
 import { IRQ_EVENTS, type IrqEventName } from '../tracefs/paths.js';
 import { formatTraceLine } from '../tracefs/trace-line.js';
 import { compileFilter, FilterParseError, filterErrorText, type FilterField, type FilterRecord, type CompiledFilter } from './trace-events-filter.js';
 
 export const BUFFER_LINES = 8192;
+/**
+ * kernel/trace/trace.c trace_clocks[] (without ARCH_TRACE_CLOCKS), as trace_clock lists them.
+ * The fake's fires are stamped with the host's CLOCK_MONOTONIC (kernel.ts fireIrq), which
+ * "local" (sched_clock since boot), "mono" and "boot" all are on a board that never slept;
+ * the clock chosen is kept, not modelled further.
+ */
+export const TRACE_CLOCKS = ['local', 'global', 'counter', 'uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai'] as const;
 export const FIRE_LOG = 4096;
 
 export interface TraceEventState {
@@ -44,6 +56,8 @@ export interface TraceArrayState {
   written: number;
   /** Lines overwritten before anyone read them. */
   lost: number;
+  /** trace_clock in use (absent: "local", the kernel's default). */
+  clock?: string;
 }
 
 /** One IRQ taken: what every array with irq events enabled would record. */
@@ -188,7 +202,7 @@ export class FakeTracefs {
     const { array, rest } = this.split(parts);
     const a = this.array(array);
     const top = array === '';
-    if (rest.length === 0) return { k: 'dir', list: ['events', ...(top ? ['instances'] : []), 'trace', 'trace_pipe', 'tracing_on'] };
+    if (rest.length === 0) return { k: 'dir', list: ['events', ...(top ? ['instances'] : []), 'trace', 'trace_clock', 'trace_pipe', 'tracing_on'] };
     const [first, second, third, fourth, ...more] = rest;
     if (rest.length === 1) {
       if (first === 'trace')
@@ -203,6 +217,21 @@ export class FakeTracefs {
           },
         };
       if (first === 'trace_pipe') return { k: 'pipe', array };
+      if (first === 'trace_clock')
+        return {
+          k: 'file',
+          mode: 0o644,
+          // tracing_clock_show: the names, the one in use in brackets.
+          read: () => `${TRACE_CLOCKS.map((c) => (c === (a.clock ?? 'local') ? `[${c}]` : c)).join(' ')}\n`,
+          // tracing_clock_write → tracing_set_clock: strstrip, an exact name or EINVAL; the
+          // buffer is reset (its timestamps would not compare with the new clock's).
+          write: (t) => {
+            const name = t.trim();
+            if (!(TRACE_CLOCKS as readonly string[]).includes(name)) throw new Errno('EINVAL');
+            a.clock = name;
+            a.buffer = [];
+          },
+        };
       if (first === 'tracing_on')
         return {
           k: 'file',
@@ -217,7 +246,7 @@ export class FakeTracefs {
       if (first === 'events') return { k: 'dir', list: ['enable', 'irq'] };
       throw new Errno('ENOENT');
     }
-    if (first !== 'events') throw new Errno(['trace', 'trace_pipe', 'tracing_on'].includes(first!) ? 'ENOTDIR' : 'ENOENT');
+    if (first !== 'events') throw new Errno(['trace', 'trace_clock', 'trace_pipe', 'tracing_on'].includes(first!) ? 'ENOTDIR' : 'ENOENT');
     const all = (): TraceEventState[] => IRQ_EVENTS.map((e) => a.events[e]);
     const systemEnable = (): Node => ({
       k: 'file',
@@ -475,6 +504,10 @@ export class FakeTracefs {
     this.compiled.clear();
     for (const [n, a] of local) this.s.instances[n] = a;
     const newer = this.s.fires.filter((f) => f.seq > lastSeen);
+    // Fires lastSeen+1 … oldest kept − 1 are gone from the log: lost to every local reader.
+    const oldest = newer[0]?.seq ?? this.s.seq + 1;
+    const gap = Math.max(0, Math.min(oldest, this.s.seq + 1) - lastSeen - 1);
+    if (gap > 0) for (const [, a] of local) if (a.on && IRQ_EVENTS.some((e) => a.events[e].enable)) a.lost += gap;
     for (const f of newer) for (const [n, a] of local) this.recordInto(n, a, f);
     for (const wake of this.readers.values()) wake();
   }

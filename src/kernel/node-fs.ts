@@ -80,10 +80,14 @@ export async function* fileLines(hostPath: string, signal?: AbortSignal): AsyncI
  * tracing_wait_pipe returns -EAGAIN when empty), read without ever blocking a libuv thread:
  * on EAGAIN it waits `idleMs` or until SIGNAL aborts. A blocking read would pin a thread until
  * the next event and keep the file open after the reader stopped (a trace instance whose
- * pipe is open cannot be removed: EBUSY).
+ * pipe is open cannot be removed: EBUSY). ONFD is told the descriptor after the open and
+ * undefined before the close: the open pipe holds a reference on the trace array (tr->ref,
+ * kernel/trace/trace.c tracing_open_pipe → tracing_check_open_get_tr), and __remove_instance answers
+ * EBUSY while it is held, so an exit hook must close this fd before it rmdirs the instance.
  */
-export async function* nonBlockingLines(hostPath: string, signal?: AbortSignal, idleMs = 10): AsyncIterable<string> {
+export async function* nonBlockingLines(hostPath: string, signal?: AbortSignal, idleMs = 10, onFd?: (fd: number | undefined) => void): AsyncIterable<string> {
   const fh = await guard('open', hostPath, () => fs.promises.open(hostPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+  onFd?.(fh.fd);
   const buf = Buffer.alloc(64 * 1024);
   const decoder = new TextDecoder('utf-8');
   let pending = '';
@@ -114,6 +118,10 @@ export async function* nonBlockingLines(hostPath: string, signal?: AbortSignal, 
       }
     }
   } finally {
-    await fh.close();
+    onFd?.(undefined);
+    await fh.close().catch((e: unknown) => {
+      // The exit hook closed it already (EBADF): nothing left to close.
+      if ((e as { code?: string }).code !== 'EBADF') throw e;
+    });
   }
 }

@@ -40,6 +40,11 @@ export type AccessWidth = 8 | 16 | 32 | 64;
 export interface StreamOptions {
   /** Stops the stream; the iterator then ends without an error. */
   signal?: AbortSignal;
+  /**
+   * Told the open file descriptor (real backend, tracefs trace_pipe), then undefined once it is
+   * closed: a last-resort exit hook closes it so that the trace instance can be removed.
+   */
+  onFd?: (fd: number | undefined) => void;
 }
 
 export interface KernelPort {

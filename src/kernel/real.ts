@@ -94,7 +94,7 @@ export class RealKernel implements KernelPort {
     }
   }
   lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
-    if (path.endsWith('/trace_pipe')) return nonBlockingLines(path, opts.signal);
+    if (path.endsWith('/trace_pipe')) return nonBlockingLines(path, opts.signal, undefined, opts.onFd);
     return fileLines(path, opts.signal);
   }
 

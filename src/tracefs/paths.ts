@@ -17,3 +17,5 @@ export const INSTANCE_PREFIX = 'epctl-';
 export const instanceDir = (root: string, name: string): string => `${root}/instances/${name}`;
 export const eventDir = (array: string, event: IrqEventName): string => `${array}/events/irq/${event}`;
 export const tracePipe = (array: string): string => `${array}/trace_pipe`;
+/** The array's trace clock: the names of kernel/trace/trace.c trace_clocks[], the one in use in brackets. */
+export const traceClock = (array: string): string => `${array}/trace_clock`;

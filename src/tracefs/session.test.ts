@@ -18,11 +18,34 @@ describe('tracefs session', () => {
     expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1' }))).toBeUndefined();
   });
 
-  it('writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
+  it('not root (EACCES on the 0700 roots): auto polls saying "run as root", --source tracefs refuses with that fix', async () => {
+    const deny = (k: FakeKernelImpl): void => {
+      k.injectFault({ op: 'stat', path: '/sys/kernel/tracing/instances', errno: 'EACCES' });
+      k.injectFault({ op: 'stat', path: '/sys/kernel/debug/tracing/instances', errno: 'EACCES' });
+    };
+    const k = k73();
+    deny(k);
+    expect(await findTracefs(k)).toEqual({ denied: '/sys/kernel/tracing/instances', code: 'EACCES' });
+    const a = k73();
+    deny(a);
+    const ac = new AbortController();
+    let limits: string[] = [];
+    await watchDoorbells(a, { source: 'auto', signal: ac.signal, onReady: (i) => ((limits = i.limits), ac.abort()), onEvent: () => undefined });
+    expect(limits[0]).toMatch(/EACCES.*run as root/);
+    expect(limits[0]).not.toMatch(/CONFIG_FTRACE/);
+    const t = k73();
+    deny(t);
+    await expect(watchDoorbells(t, { source: 'tracefs', signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ message: expect.stringMatching(/run as root/), hint: expect.stringMatching(/root/) });
+  });
+
+  it('sets the mono trace clock, writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
     const k = k73();
     const t = await openIrqTrace(k, { root: '/sys/kernel/tracing', actions: ['pci_epf_vntb_db'], name: 'epctl-test' });
+    expect(t.clock).toBe('mono');
+    expect(Buffer.from(await k.read('/sys/kernel/tracing/instances/epctl-test/trace_clock')).toString()).toBe('local global counter uptime perf [mono] mono_raw boot tai\n');
     const writes = k.opLog.filter((e) => e.op === 'write').map((e) => [e.path.split('/').pop(), e.data]);
     expect(writes).toEqual([
+      ['trace_clock', 'mono'],
       ['filter', 'name == "pci_epf_vntb_db"'],
       ['enable', '1'],
     ]);
@@ -30,6 +53,80 @@ describe('tracefs session', () => {
     await t.close();
     await t.close();
     expect(k.traceInstances()).toEqual([]);
+  });
+
+  it('removes instances of epctl processes that are gone (ESRCH), keeps live ones, and never shares an epctl-<pid> that is not its own', async () => {
+    const k = k73();
+    const root = '/sys/kernel/tracing';
+    const dead = 999_999_001;
+    const live = 999_999_002;
+    for (const n of [`epctl-${dead}`, `epctl-${dead}-3`, `epctl-${live}`, `epctl-${process.pid}`, 'someone-else']) await k.mkdir(`${root}/instances/${n}`);
+    const kill = (pid: number): void => {
+      if (pid === dead) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+      if (pid !== live) throw new Error(`kill(${pid}) not expected`);
+    };
+    const t = await openIrqTrace(k, { root, actions: ['x'], kill });
+    expect(t.dir).toBe(`${root}/instances/epctl-${process.pid}-2`);
+    expect(k.traceInstances()).toEqual([`epctl-${live}`, `epctl-${process.pid}`, `epctl-${process.pid}-2`, 'someone-else'].sort());
+    await t.close();
+    expect(k.traceInstances()).toEqual([`epctl-${live}`, `epctl-${process.pid}`, 'someone-else'].sort());
+  });
+
+  it('on a live board the exit hook closes the trace_pipe fd before it rmdirs (an open pipe holds tr->ref: EBUSY)', async () => {
+    const k = k73();
+    // The fake as a real board whose trace_pipe reads through fd 42.
+    const port = new Proxy(k, {
+      get(target, prop) {
+        if (prop === 'backend') return 'real';
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'lines')
+          return (path: string, opts: { signal?: AbortSignal; onFd?: (fd: number | undefined) => void } = {}) => {
+            opts.onFd?.(42);
+            return k.lines(path, opts);
+          };
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    let hook: (() => void) | undefined;
+    const calls: Array<[string, number | string]> = [];
+    const t = await openIrqTrace(port, {
+      root: '/sys/kernel/tracing',
+      actions: ['x'],
+      name: 'epctl-hook',
+      atExit: (fn) => ((hook = fn), () => (hook = undefined)),
+      sync: { closeSync: (fd) => void calls.push(['close', fd]), rmdirSync: (p) => void calls.push(['rmdir', p]) },
+    });
+    const ac = new AbortController();
+    const it = t.events(ac.signal)[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((r) => setTimeout(r, 10));
+    hook!();
+    expect(calls).toEqual([
+      ['close', 42],
+      ['rmdir', '/sys/kernel/tracing/instances/epctl-hook'],
+    ]);
+    ac.abort();
+    await first;
+    await t.close();
+    expect(hook).toBeUndefined();
+    // A hook whose rmdir still fails says so (cleanup swallows the error) with the fix.
+    const warned: string[] = [];
+    const t2 = await openIrqTrace(port, {
+      root: '/sys/kernel/tracing',
+      actions: ['x'],
+      name: 'epctl-hook2',
+      atExit: (fn) => ((hook = fn), () => (hook = undefined)),
+      warn: (m) => void warned.push(m),
+      sync: {
+        closeSync: () => undefined,
+        rmdirSync: () => {
+          throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+        },
+      },
+    });
+    hook!();
+    expect(warned).toEqual(['epctl: could not remove the trace instance /sys/kernel/tracing/instances/epctl-hook2 (EBUSY); remove it with: rmdir /sys/kernel/tracing/instances/epctl-hook2\n']);
+    await t2.close();
   });
 
   it('removes the instance when its set-up fails', async () => {

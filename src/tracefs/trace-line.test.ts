@@ -21,6 +21,8 @@ describe('parseTraceLine', () => {
 
   it('reads LOST lines and skips headers, blanks and other text', () => {
     expect(parseTraceLine('CPU:3 [LOST 12 EVENTS]')).toEqual({ kind: 'lost', cpu: 3, count: 12 });
+    // lost_events == -1: the ring buffer could not say how many (kernel/trace/trace.c print_trace_line).
+    expect(parseTraceLine('CPU:0 [LOST EVENTS]')).toEqual({ kind: 'lost', cpu: 0, count: null });
     for (const l of ['', '# tracer: nop', '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION', 'garbage', 'x'.repeat(MAX_TRACE_LINE + 1)]) expect(parseTraceLine(l)).toBeUndefined();
     expect(parseTraceLine('  sh-1 [000] ..... 1.000000: sched_switch: prev=a')).toMatchObject({ kind: 'other', event: 'sched_switch' });
   });

@@ -7,7 +7,8 @@
 //   "          devmem-275     [000] d.h..     3.529673: irq_handler_entry: irq=18 name=pci_epf_vntb_db"
 // irq_handler_entry prints "irq=%d name=%s", irq_handler_exit "irq=%d ret=%s" with
 // handled/unhandled (include/trace/events/irq.h). When a per-CPU buffer overran, trace_pipe
-// prints "CPU:%d [LOST %lu EVENTS]" (kernel/trace/trace.c print_trace_line).
+// prints "CPU:%d [LOST %lu EVENTS]", or "CPU:%d [LOST EVENTS]" when the ring buffer could not
+// tell how many (lost_events == -1), kernel/trace/trace.c print_trace_line; count is null then.
 
 export interface TraceContext {
   comm: string;
@@ -23,12 +24,12 @@ export type TraceLine =
   | (TraceContext & { kind: 'irq_handler_entry'; irq: number; name: string })
   | (TraceContext & { kind: 'irq_handler_exit'; irq: number; handled: boolean })
   | (TraceContext & { kind: 'other'; event: string; text: string })
-  | { kind: 'lost'; cpu: number; count: number };
+  | { kind: 'lost'; cpu: number; count: number | null };
 
 /** Longer lines are not a trace line epctl asked for (the kernel's trace_seq is one page). */
 export const MAX_TRACE_LINE = 4096;
 
-const LOST = /^CPU:(\d{1,6}) \[LOST (\d{1,20}) EVENTS\]$/;
+const LOST = /^CPU:(\d{1,6}) \[LOST (?:(\d{1,20}) )?EVENTS\]$/;
 // comm (anything, lazy: the first "-<pid>" before the CPU column wins), pid, optional TGID
 // column "(%7d) " / "(-------) ", CPU, optional flags, seconds.micro, event name, text.
 const CONTEXT = /^(.*?)-(\d{1,10})\s+(?:\((?:\s*\d{1,10}|-{5,7})\)\s+)?\[(\d{1,6})\]\s+(?:([^\s\d][^\s]{3,4})\s+)?(\d{1,12})\.(\d{6}): ([A-Za-z_][A-Za-z0-9_]{0,63}): ?(.*)$/s;
@@ -44,7 +45,7 @@ export function parseTraceLine(line: string): TraceLine | undefined {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
   if (text.startsWith('#')) return undefined;
   const lost = LOST.exec(text);
-  if (lost) return { kind: 'lost', cpu: Number(lost[1]), count: Number(lost[2]) };
+  if (lost) return { kind: 'lost', cpu: Number(lost[1]), count: lost[2] === undefined ? null : Number(lost[2]) };
   // Leading padding trimmed here: a regex anchored on \s* backtracks quadratically over it.
   const m = CONTEXT.exec(text.trimStart());
   if (!m) return undefined;

@@ -11,7 +11,7 @@ import { deferSignals } from '../cleanup.js';
 export const spec: CommandSpec = { name: 'doorbell watch', readsBoard: true };
 
 
-interface WatchFlags {
+export interface WatchFlags {
   interval?: string;
   source: 'auto' | 'tracefs' | 'poll';
   controller?: string;
@@ -19,19 +19,31 @@ interface WatchFlags {
   duration?: string;
 }
 
-function positive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+/** The longest delay setTimeout takes (a signed 32-bit ms count); above it Node warns and fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function positive(flag: string, value: string | undefined, integer: boolean, maxValue = Number.MAX_SAFE_INTEGER, unit = ''): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || (integer && !Number.isInteger(n)))
     throw new UsageError(`${flag} ${value}: not a positive ${integer ? 'whole ' : ''}number`, `give ${flag} a number above 0, e.g. ${flag} ${integer ? '10' : '2.5'}`);
+  if (!(n <= maxValue)) throw new UsageError(`${flag} ${value}: above the limit of ${maxValue}${unit}`, `give ${flag} at most ${maxValue}${unit} (a timer cannot wait longer than 2^31-1 ms)`);
   return n;
+}
+
+/** --interval (ms), --count, --duration (s) as the watch takes them; a UsageError otherwise. */
+export function watchNumbers(f: Pick<WatchFlags, 'interval' | 'count' | 'duration'>): { interval?: number; count?: number; duration?: number } {
+  const interval = positive('--interval', f.interval, false, MAX_TIMER_MS, ' ms');
+  const count = positive('--count', f.count, true);
+  const duration = positive('--duration', f.duration, false, Math.floor(MAX_TIMER_MS / 1000), ' s');
+  return { ...(interval === undefined ? {} : { interval }), ...(count === undefined ? {} : { count }), ...(duration === undefined ? {} : { duration }) };
 }
 
 export function addWatchCommand(doorbell: Command, run: Run): void {
   doorbell
     .command('watch')
     .description('Show doorbells live: allocated, rung (count, rate) and freed.')
-    .option('--json', 'one JSON object per line: {time, event, controller, virq, index, chip, action, count, delta, rate}')
+    .option('--json', 'one JSON object per line: {time, event, controller, virq, index, chip, action, count, delta, rate}; {time, event: "lost", cpu, count} when the trace lost events')
     .addOption(new Option('--source <source>', 'tracefs irq events (exact, one per ring), /proc/interrupts polling, or tracefs when available').choices(['auto', 'tracefs', 'poll']).default('auto'))
     .option('--interval <ms>', 'poll /proc/interrupts every MS ms (default 5 when polling, 100 beside tracefs, where it only finds rows and their controller)')
     .option('--controller <epc>', 'only this endpoint controller\'s doorbells')
@@ -58,11 +70,9 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
     .action((_opts, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const f = cmd.opts() as WatchFlags;
-        const interval = positive('--interval', f.interval, false);
-        const count = positive('--count', f.count, true);
-        const duration = positive('--duration', f.duration, false);
+        const { interval, count, duration } = watchNumbers(f);
         const { watchDoorbells } = await import('../../doorbell/watch.js');
-        const { LiveView, eventJson, eventLine } = await import('../render/watch.js');
+        const { LiveView, eventJson, eventLine, lostJson, lostLine } = await import('../render/watch.js');
         const ac = new AbortController();
         const restore = deferSignals(() => ac.abort());
         const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
@@ -96,7 +106,14 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
                   }
                 },
                 onWarning: (m) => writeErr(`epctl: ${m}\n`),
+                // Rings the trace lost: said in the stream itself, so nobody takes the counts as exact.
+                onLost: (l) => {
+                  if (view) view.lost(l.count);
+                  else writeOut(`${ctx.json ? lostJson(l) : lostLine(l)}\n`);
+                },
                 onEvent: (e) => {
+                  // The poll and baseline loops may still emit after the abort: N events, no more.
+                  if (count !== undefined && seen >= count) return;
                   if (view) view.add(e);
                   else writeOut(`${ctx.json ? eventJson(e) : eventLine(e)}\n`);
                   if (count !== undefined && ++seen >= count) ac.abort();
@@ -105,7 +122,7 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
             { follow: true },
           );
           view?.draw();
-          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents ? `, ${summary.lostTraceEvents} trace events lost` : ''}\n`);
+          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents || summary.lostUnknown ? `, ${summary.lostTraceEvents || ''}${summary.lostUnknown ? (summary.lostTraceEvents ? '+' : 'some') : ''} trace events lost` : ''}\n`);
           return 0;
         } finally {
           if (redraw) clearInterval(redraw);

@@ -1,7 +1,7 @@
 // The human views of doorbell watch: plain event lines, the fixed --json keys, and the live
 // table (count, rate, sparkline) redrawn in place.
 import { describe, it, expect } from 'vitest';
-import { LiveView, eventJson, eventLine, sparkline, SPARK_BUCKETS } from './watch.js';
+import { LiveView, eventJson, eventLine, lostJson, lostLine, sparkline, SPARK_BUCKETS } from './watch.js';
 import type { DoorbellEvent } from '../../doorbell/watch.js';
 
 const base: DoorbellEvent = { time: 3.529673, event: 'rung', controller: '7e000000.pcie-ep', virq: 18, index: 0, chip: 'ITS-pMSI-7e000000.pcie-ep', action: 'pci_epf_vntb_db', count: 5, delta: 1, rate: 2.5 };
@@ -38,5 +38,40 @@ describe('doorbell watch views', () => {
     expect(row.slice(-SPARK_BUCKETS)).toMatch(/^ *[▁-█]+$/);
     v.add({ ...base, event: 'freed', count: 6, delta: 0 });
     expect(v.lines().at(-1)).toMatch(/\s+6\s+freed  /);
+  });
+
+  it('stays bounded in a long view: buckets older than the sparkline window are pruned, a freed doorbell is dropped after it was shown once as freed', () => {
+    let now = 1000;
+    const v = new LiveView(() => undefined, 'h', () => now);
+    // An hour of rings, 10 a second, never drawn.
+    for (let i = 1; i <= 36000; i++) {
+      now += 0.1;
+      v.add({ ...base, count: i });
+    }
+    expect(v.bucketCount).toBeLessThanOrEqual(SPARK_BUCKETS + 1);
+    // 1000 doorbells allocated, rung and freed over a drawn view.
+    for (let virq = 100; virq < 1100; virq++) {
+      v.add({ ...base, virq, event: 'allocated', count: 0, delta: 0 });
+      v.add({ ...base, virq, count: 1 });
+      v.add({ ...base, virq, event: 'freed', count: 1, delta: 0 });
+      const lines = v.lines();
+      expect(lines.some((l) => new RegExp(`\\s${virq}\\s.*freed`).test(l))).toBe(true);
+    }
+    v.lines();
+    expect(v.size).toBe(1);
+  });
+
+  it('says lost trace events in the stream: a JSON line, a plain line, a line under the live header', () => {
+    const l = { time: 12.5, event: 'lost' as const, cpu: 1, count: 3904 };
+    expect(JSON.parse(lostJson(l))).toEqual({ time: 12.5, event: 'lost', cpu: 1, count: 3904 });
+    expect(lostLine(l)).toMatch(/^\s+12\.500000 lost\s+3904 trace events on CPU1 .*counts from here on are low/);
+    const v = new LiveView(() => undefined, 'h', () => 0);
+    v.lost(3904);
+    expect(v.lines()[1]).toMatch(/3904 trace events lost/);
+    v.lost(null);
+    expect(v.lines()[1]).toMatch(/3904\+ trace events lost/);
+    const unknown = { ...l, count: null };
+    expect(JSON.parse(lostJson(unknown))).toMatchObject({ event: 'lost', count: null });
+    expect(lostLine(unknown)).toMatch(/an unknown number of trace events on CPU1/);
   });
 });
