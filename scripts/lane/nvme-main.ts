@@ -1,0 +1,67 @@
+// The lane's NVMe endpoint observation (scripts/lane/guest/nvme.ts) alone, on the newest kernel
+// (nvmet_pci_epf is v6.14+; the 6.12 LTS has none): one boot of the msi-map variant, every Op's
+// result and kernel log printed, and with --record the run written as a kernel trace
+// test/fixtures/kernel/<release>/qemu-virt-nvmet.json that `npm test` replays against the fake.
+// Usage: node scripts/run-ts.mjs scripts/lane/nvme-main.ts [--record]
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { bootGuest, BootError } from './boot.js';
+import { LaneError } from './errors.js';
+import { REPO } from './paths.js';
+import { prepareGuest, prepareShared } from './prepare.js';
+import { say, Steps } from './steps.js';
+import { FIXTURE_ROOT, traceText, type KernelTrace } from '../../src/lane/fixture.js';
+import { describeOp, type OpResult } from '../../src/lane/ops.js';
+import type { GuestRecord } from './guest/protocol.js';
+import { nvmeOps } from './guest/nvme.js';
+
+const EPC = '7e000000.pcie-ep';
+
+/** The scenario's `data` records {i, r}, in Op order up to the first gap. */
+function results(records: readonly GuestRecord[]): OpResult[] {
+  const by = new Map<number, OpResult>();
+  for (const r of records) if (r.type === 'data' && r.scenario === 'nvme') {
+    const d = r.data as { i: number; r: OpResult };
+    by.set(d.i, d.r);
+  }
+  const out: OpResult[] = [];
+  while (by.has(out.length)) out.push(by.get(out.length)!);
+  return out;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const record = args.includes('--record');
+  const bad = args.find((a) => a !== '--record');
+  try {
+    if (bad) throw new LaneError('arguments', `unknown argument ${JSON.stringify(bad)}`, 'usage: scripts/lane/nvme-main.ts [--record]');
+    const steps = new Steps();
+    const shared = await prepareShared(steps);
+    const g = await prepareGuest(steps, shared, 'newest');
+    let records: readonly GuestRecord[];
+    try {
+      records = (await bootGuest(g, { variant: 'msi-map', scenarios: [{ name: 'nvme', params: { epc: EPC } }], timeoutMs: 300_000 })).records;
+    } catch (e) {
+      if (!(e instanceof BootError)) throw e;
+      say(`[lane] boot broke: ${e.message}`);
+      records = e.result.records ?? [];
+    }
+    const ops = nvmeOps(EPC);
+    const res = results(records);
+    for (const [i, r] of res.entries()) say(`[nvme] ${i}: ${describeOp(ops[i]!)} => ${JSON.stringify(r)}`);
+    const end = records.find((r) => r.type === 'result');
+    if (end && !end.ok) say(`[nvme] scenario error: ${end.error}`);
+    say(`[nvme] ${res.length} of ${ops.length} ops answered on ${g.kernel.release}`);
+    if (record && res.length) {
+      const t: KernelTrace = { format: 'epctl-kernel-trace', version: 1, board: 'qemu-virt', release: g.kernel.release, seed: 0, ops: ops.slice(0, res.length), results: res };
+      const dir = path.join(REPO, FIXTURE_ROOT, t.release);
+      await fs.mkdir(dir, { recursive: true });
+      const file = path.join(dir, 'qemu-virt-nvmet.json');
+      await fs.writeFile(file, traceText(t));
+      say(`[nvme] recorded ${file}`);
+    }
+    return res.length === ops.length ? 0 : 1;
+  } catch (e) {
+    say(`[lane] ERROR ${e instanceof LaneError ? `${e.step}: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}` : ((e as Error).stack ?? String(e))}`);
+    return 1;
+  }
+}
