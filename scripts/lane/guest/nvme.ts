@@ -122,21 +122,27 @@ export function nvmeOps(epc: string): Op[] {
   ops.push({ op: 'rmdir', path: fn });
   ops.push({ op: 'rmdir', path: port });
   ops.push({ op: 'rmdir', path: sub });
-  w(`${sub}/attr_qid_max`, '2\n');
+  // Not attr_qid_max: its store calls ctrl->ops->delete_ctrl on every controller of the
+  // subsystem, and nvmet_pci_epf_fabrics_ops has none: observed 7.3.4, a NULL pc oops in
+  // nvmet_subsys_attr_qid_max_store (drivers/nvme/target/configfs.c).
   w(`${ns}/enable`, '0\n');
   r(`${ns}/enable`);
   wr(`${ns}/enable`, '1\n');
-  // Unlinking the subsystem from the port while the controller lives.
-  ops.push({ op: 'unlink', path: `${port}/subsystems/${NVME_NQN}` });
-  ls(`${port}/subsystems`);
+  // Not the port→subsystem unlink while the controller lives: nvmet_port_subsys_drop_link
+  // deletes the port's controllers through ctrl->ops->delete_ctrl, which nvmet_pci_epf lacks
+  // (observed 7.3.4: a NULL pc oops, as with attr_qid_max).
   // The documented teardown, in reverse.
   w(`controllers/${epc}/start`, '0\n');
   unlinkFn();
   for (const a of ['portid', 'subsysnqn', 'mdts_kb']) r(`${g}/${a}`);
   ops.push({ op: 'rmdir', path: fn });
-  ops.push({ op: 'rmdir', path: port });
+  ops.push({ op: 'rmdir', path: port }); // its subsystems/ link still there
   wr(`${ns}/enable`, '0\n');
   ops.push({ op: 'rmdir', path: ns });
+  ops.push({ op: 'rmdir', path: sub }); // still a link target
+  ops.push({ op: 'unlink', path: `${port}/subsystems/${NVME_NQN}` });
+  w(`${port}/addr_trtype`, 'pci\n'); // the port is disabled again
+  ops.push({ op: 'rmdir', path: port });
   ops.push({ op: 'rmdir', path: sub });
   ls(`${N}/subsystems`);
   ls(`${N}/ports`);
