@@ -2,6 +2,8 @@
 // (nvmet_pci_epf is v6.14+; the 6.12 LTS has none): one boot of the msi-map variant, every Op's
 // result and kernel log printed, and with --record the run written as a kernel trace
 // test/fixtures/kernel/<release>/qemu-virt-nvmet.json that `npm test` replays against the fake.
+// The verdict: every Op answered, and the fake (board qemu-virt, same release) answers the same
+// after the differential's normalisation (src/lane/normalise.ts).
 // Usage: node scripts/run-ts.mjs scripts/lane/nvme-main.ts [--record]
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +14,8 @@ import { prepareGuest, prepareShared } from './prepare.js';
 import { say, Steps } from './steps.js';
 import { FIXTURE_ROOT, traceText, type KernelTrace } from '../../src/lane/fixture.js';
 import { describeOp, type OpResult } from '../../src/lane/ops.js';
+import { fakeResults, formatDivergence } from '../../src/lane/differential.js';
+import { firstDivergence } from '../../src/lane/normalise.js';
 import type { GuestRecord } from './guest/protocol.js';
 import { nvmeOps } from './guest/nvme.js';
 
@@ -59,7 +63,12 @@ export async function main(args: string[]): Promise<number> {
       await fs.writeFile(file, traceText(t));
       say(`[nvme] recorded ${file}`);
     }
-    return res.length === ops.length ? 0 : 1;
+    const answered = ops.slice(0, res.length);
+    const fake = await fakeResults('qemu-virt', g.kernel.release, answered);
+    const d = firstDivergence(answered, res, fake);
+    if (d) say(`[nvme] FAIL: the fake diverges\n${formatDivergence({ seed: 0, board: 'qemu-virt', release: g.kernel.release, ops: answered, real: res, fake, divergence: d })}`);
+    else say(`[nvme] ${res.length === ops.length ? 'PASS' : 'FAIL'}: the fake answers all ${res.length} answered ops the same`);
+    return res.length === ops.length && !d ? 0 : 1;
   } catch (e) {
     say(`[lane] ERROR ${e instanceof LaneError ? `${e.step}: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}` : ((e as Error).stack ?? String(e))}`);
     return 1;
