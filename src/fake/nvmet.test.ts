@@ -120,6 +120,26 @@ describe('nvmet configfs (drivers/nvme/target/configfs.c, observed 7.3.4)', () =
     expect(await logOf(old, () => code(old.symlink(SUB, `${PORT}/subsystems/${NQN}`)))).toEqual(['nvmet: transport type 0 not supported']);
   });
 
+  it('hosts and allowed_hosts: links of the right kind only, and not beside allow_any_host [source]', async () => {
+    const fake = boot();
+    const HOST = `${CFS}/nvmet/hosts/nqn.2026-11.io.epctl:host`;
+    await fake.mkdir(SUB);
+    await fake.mkdir(HOST);
+    await fake.mkdir(PORT);
+    await fake.write(`${PORT}/addr_trtype`, 'pci\n');
+    expect(await logOf(fake, () => code(fake.symlink(HOST, `${PORT}/subsystems/h`)))).toEqual(['nvmet: can only link subsystems into the subsystems dir.!']);
+    await fake.symlink(HOST, `${SUB}/allowed_hosts/h`);
+    expect(await fake.readlink(`${SUB}/allowed_hosts/h`)).toBe('../../../../nvmet/hosts/nqn.2026-11.io.epctl:host');
+    expect(await logOf(fake, () => code(fake.write(`${SUB}/attr_allow_any_host`, '1\n')))).toEqual(["nvmet: Can't set allow_any_host when explicit hosts are set!"]);
+    expect(await code(fake.rmdir(HOST))).toBe('EBUSY');
+    expect(await code(fake.rmdir(SUB))).toBe('ENOTEMPTY');
+    await fake.unlink(`${SUB}/allowed_hosts/h`);
+    await fake.rmdir(HOST);
+    await fake.rmdir(SUB);
+    expect(await code(fake.mkdir(`${CFS}/nvmet/subsystems/nqn.2014-08.org.nvmexpress.discovery`))).toBe('EINVAL');
+    expect(await code(fake.mkdir(`${CFS}/nvmet/ports/x`))).toBe('EINVAL');
+  });
+
   it('boards without CONFIG_NVME_TARGET have no nvmet tree', async () => {
     const fake = createFakeKernel({ board: 'imx95', kernel: '7.3' });
     expect(await fake.readdir(CFS)).toEqual(['pci_ep']);
