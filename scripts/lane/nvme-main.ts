@@ -7,7 +7,7 @@
 // Usage: node scripts/run-ts.mjs scripts/lane/nvme-main.ts [--record]
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { bootGuest, BootError } from './boot.js';
+import { bootGuest, BootError, type PreparedGuest } from './boot.js';
 import { LaneError } from './errors.js';
 import { REPO } from './paths.js';
 import { prepareGuest, prepareShared } from './prepare.js';
@@ -33,28 +33,31 @@ function results(records: readonly GuestRecord[]): OpResult[] {
   return out;
 }
 
-export async function main(args: string[]): Promise<number> {
-  const record = args.includes('--record');
-  const bad = args.find((a) => a !== '--record');
-  try {
-    if (bad) throw new LaneError('arguments', `unknown argument ${JSON.stringify(bad)}`, 'usage: scripts/lane/nvme-main.ts [--record]');
-    const steps = new Steps();
-    const shared = await prepareShared(steps);
-    const g = await prepareGuest(steps, shared, 'newest');
+/** What one nvme boot showed: a verdict line, and the failure's detail. */
+export interface NvmeOutcome {
+  ok: boolean;
+  note: string;
+  findings: string[];
+}
+
+/** One boot of the nvme scenario on a prepared kernel, judged against the fake; `record` writes the trace. */
+export async function nvmeStep(steps: Steps, g: PreparedGuest, record: boolean, verbose: boolean): Promise<NvmeOutcome> {
+  return steps.run(`nvme endpoint ${g.kernel.release} msi-map`, async (note) => {
+    const findings: string[] = [];
     let records: readonly GuestRecord[];
     try {
       records = (await bootGuest(g, { variant: 'msi-map', scenarios: [{ name: 'nvme', params: { epc: EPC } }], timeoutMs: 300_000 })).records;
     } catch (e) {
       if (!(e instanceof BootError)) throw e;
-      say(`[lane] boot broke: ${e.message}`);
+      findings.push(`boot broke: ${e.message}`);
       records = e.result.records ?? [];
     }
     const ops = nvmeOps(EPC);
     const res = results(records);
-    for (const [i, r] of res.entries()) say(`[nvme] ${i}: ${describeOp(ops[i]!)} => ${JSON.stringify(r)}`);
+    if (verbose) for (const [i, r] of res.entries()) say(`[nvme] ${i}: ${describeOp(ops[i]!)} => ${JSON.stringify(r)}`);
     const end = records.find((r) => r.type === 'result');
-    if (end && !end.ok) say(`[nvme] scenario error: ${end.error}`);
-    say(`[nvme] ${res.length} of ${ops.length} ops answered on ${g.kernel.release}`);
+    if (end && !end.ok) findings.push(`scenario error: ${end.error}`);
+    if (res.length !== ops.length) findings.push(`${res.length} of ${ops.length} ops answered`);
     if (record && res.length) {
       const t: KernelTrace = { format: 'epctl-kernel-trace', version: 1, board: 'qemu-virt', release: g.kernel.release, seed: 0, ops: ops.slice(0, res.length), results: res };
       const dir = path.join(REPO, FIXTURE_ROOT, t.release);
@@ -66,9 +69,25 @@ export async function main(args: string[]): Promise<number> {
     const answered = ops.slice(0, res.length);
     const fake = await fakeResults('qemu-virt', g.kernel.release, answered);
     const d = firstDivergence(answered, res, fake);
-    if (d) say(`[nvme] FAIL: the fake diverges\n${formatDivergence({ seed: 0, board: 'qemu-virt', release: g.kernel.release, ops: answered, real: res, fake, divergence: d })}`);
-    else say(`[nvme] ${res.length === ops.length ? 'PASS' : 'FAIL'}: the fake answers all ${res.length} answered ops the same`);
-    return res.length === ops.length && !d ? 0 : 1;
+    if (d) findings.push(`the fake diverges\n${formatDivergence({ seed: 0, board: 'qemu-virt', release: g.kernel.release, ops: answered, real: res, fake, divergence: d })}`);
+    const out = { ok: findings.length === 0, note: `${res.length} of ${ops.length} ops answered${d ? '' : ', the fake answers them the same'}`, findings };
+    note(out.note);
+    return out;
+  });
+}
+
+export async function main(args: string[]): Promise<number> {
+  const record = args.includes('--record');
+  const bad = args.find((a) => a !== '--record');
+  try {
+    if (bad) throw new LaneError('arguments', `unknown argument ${JSON.stringify(bad)}`, 'usage: scripts/lane/nvme-main.ts [--record]');
+    const steps = new Steps();
+    const shared = await prepareShared(steps);
+    const g = await prepareGuest(steps, shared, 'newest');
+    const out = await nvmeStep(steps, g, record, true);
+    for (const f of out.findings) say(`[nvme] FAIL: ${f}`);
+    say(`[nvme] ${out.ok ? 'PASS' : 'FAIL'}: ${out.note} on ${g.kernel.release}`);
+    return out.ok ? 0 : 1;
   } catch (e) {
     say(`[lane] ERROR ${e instanceof LaneError ? `${e.step}: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}` : ((e as Error).stack ?? String(e))}`);
     return 1;
