@@ -4,7 +4,7 @@
 // test/fixtures/kernel/<release>/qemu-virt-nvmet.json that `npm test` replays against the fake.
 // The verdict: every Op answered, and the fake (board qemu-virt, same release) answers the same
 // after the differential's normalisation (src/lane/normalise.ts).
-// Usage: node scripts/run-ts.mjs scripts/lane/nvme-main.ts [--record]
+// Usage: node scripts/run-ts.mjs scripts/lane/nvme-main.ts [--kernel newest|lts] [--record]
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bootGuest, BootError, type PreparedGuest } from './boot.js';
@@ -78,12 +78,15 @@ export async function nvmeStep(steps: Steps, g: PreparedGuest, record: boolean, 
 
 export async function main(args: string[]): Promise<number> {
   const record = args.includes('--record');
-  const bad = args.find((a) => a !== '--record');
+  // --kernel lts: the same Ops on the 6.12 LTS, which has nvmet but no nvmet_pci_epf (its refusals, recorded too).
+  const ki = args.indexOf('--kernel');
+  const choice = ki >= 0 ? args[ki + 1] : 'newest';
+  const bad = args.find((a, i) => a !== '--record' && !(i === ki || (ki >= 0 && i === ki + 1)));
   try {
-    if (bad) throw new LaneError('arguments', `unknown argument ${JSON.stringify(bad)}`, 'usage: scripts/lane/nvme-main.ts [--record]');
+    if (bad || (choice !== 'newest' && choice !== 'lts')) throw new LaneError('arguments', `unknown argument ${JSON.stringify(bad ?? choice)}`, 'usage: scripts/lane/nvme-main.ts [--kernel newest|lts] [--record]');
     const steps = new Steps();
     const shared = await prepareShared(steps);
-    const g = await prepareGuest(steps, shared, 'newest');
+    const g = await prepareGuest(steps, shared, choice);
     const out = await nvmeStep(steps, g, record, true);
     for (const f of out.findings) say(`[nvme] FAIL: ${f}`);
     say(`[nvme] ${out.ok ? 'PASS' : 'FAIL'}: ${out.note} on ${g.kernel.release}`);

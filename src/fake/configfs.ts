@@ -88,7 +88,7 @@ export function children(v: CfsView, n: CfsNode): [string, CfsNode][] {
       if (v.pciEp) out.push(['pci_ep', { t: 'pci_ep' }]);
       break;
     case 'nvmet':
-      for (const [name, kind] of nvmetChildren(v.k.m.nvmet ?? emptyNvmet(), n.path) ?? []) out.push([name, { t: 'nvmet', path: [...n.path, name], kind }]);
+      for (const [name, kind] of nvmetChildren(v.k.m.nvmet ?? emptyNvmet(), n.path, v.k.b.nvmetPciEpf) ?? []) out.push([name, { t: 'nvmet', path: [...n.path, name], kind }]);
       break;
     case 'pci_ep':
       out.push(['controllers', { t: 'controllers' }], ['functions', { t: 'functions' }]);

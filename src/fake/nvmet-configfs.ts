@@ -89,15 +89,28 @@ const ADRFAMS = ['ipv4', 'ipv6', 'ib', 'fc', 'pci', 'loop'] as const;
 
 export type NvmetKind = 'dir' | 'file' | 'symlink';
 
+/**
+ * What the nvmet tree of 7.3.4 has and 6.12.117's lacks (observed on both): attr_vendor_id and
+ * attr_subsys_vendor_id, the "pci" trtype, param_mdts, a namespace's resv_enable, version 2.1
+ * (6.12: 1.3), and an enable without device_path refused silently (6.12 logs "failed to open
+ * block device (null): (-22)"). The first release of each is not dated: they are modelled with
+ * nvmet_pci_epf (6.14), which the first three came for [inferred].
+ */
+export function nvmetNewer(k: KernelContext): boolean {
+  return k.b.nvmetPciEpf;
+}
+
+const without = (xs: readonly string[], drop: readonly string[], newer: boolean): string[] => (newer ? [...xs] : xs.filter((x) => !drop.includes(x)));
+
 /** What is at `path` (components below nvmet/), or undefined. */
-export function nvmetKind(st: NvmetState, path: readonly string[]): NvmetKind | undefined {
+export function nvmetKind(st: NvmetState, path: readonly string[], newer: boolean): NvmetKind | undefined {
   if (path.length === 0) return 'dir';
-  const names = nvmetChildren(st, path.slice(0, -1));
+  const names = nvmetChildren(st, path.slice(0, -1), newer);
   return names?.find(([n]) => n === path[path.length - 1])?.[1];
 }
 
 /** The entries of directory `path`, or undefined when it is not a directory. */
-export function nvmetChildren(st: NvmetState, path: readonly string[]): [string, NvmetKind][] | undefined {
+export function nvmetChildren(st: NvmetState, path: readonly string[], newer: boolean): [string, NvmetKind][] | undefined {
   const [a, b, c, d, e] = path;
   const files = (xs: readonly string[]): [string, NvmetKind][] => xs.map((x) => [x, 'file']);
   const dirs = (xs: readonly string[]): [string, NvmetKind][] => xs.map((x) => [x, 'dir']);
@@ -111,8 +124,8 @@ export function nvmetChildren(st: NvmetState, path: readonly string[]): [string,
       if (a === 'hosts') return dirs(st.hosts);
       return undefined;
     case 2:
-      if (a === 'subsystems' && st.subsystems[b!]) return [...files(SUBSYS_ATTRS), ...dirs(['allowed_hosts', 'namespaces'])];
-      if (a === 'ports' && st.ports[b!]) return [...files(PORT_ATTRS), ...dirs(['ana_groups', 'referrals', 'subsystems'])];
+      if (a === 'subsystems' && st.subsystems[b!]) return [...files(without(SUBSYS_ATTRS, ['attr_vendor_id', 'attr_subsys_vendor_id'], newer)), ...dirs(['allowed_hosts', 'namespaces'])];
+      if (a === 'ports' && st.ports[b!]) return [...files(without(PORT_ATTRS, ['param_mdts'], newer)), ...dirs(['ana_groups', 'referrals', 'subsystems'])];
       if (a === 'hosts' && st.hosts.includes(b!)) return [];
       return undefined;
     case 3: {
@@ -127,7 +140,7 @@ export function nvmetChildren(st: NvmetState, path: readonly string[]): [string,
       return undefined;
     }
     case 4:
-      if (a === 'subsystems' && c === 'namespaces' && st.subsystems[b!]?.namespaces[d!]) return files(NS_ATTRS);
+      if (a === 'subsystems' && c === 'namespaces' && st.subsystems[b!]?.namespaces[d!]) return files(without(NS_ATTRS, ['resv_enable'], newer));
       if (a === 'ports' && c === 'ana_groups' && st.ports[b!] && d === '1') return files(['ana_state']);
       return undefined;
     default:
@@ -158,7 +171,7 @@ export function nvmetShow(k: KernelContext, st: NvmetState, path: readonly strin
     switch (c) {
       case 'attr_allow_any_host': return `${s.allowAnyHost ? 1 : 0}\n`;
       // NVMe 2.1 (NVMET_DEFAULT_VS); "%llu.%llu\n" without a tertiary number.
-      case 'attr_version': return '2.1\n';
+      case 'attr_version': return nvmetNewer(k) ? '2.1\n' : '1.3\n';
       case 'attr_serial': return `${s.serial}\n`;
       case 'attr_cntlid_min': return `${s.cntlidMin}\n`;
       case 'attr_cntlid_max': return `${s.cntlidMax}\n`;
@@ -285,8 +298,11 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
           return;
         }
         if (ns.enabled) return;
-        // Observed: no device_path → EINVAL, nothing logged.
-        if (ns.devicePath === null) throw new Errno('EINVAL');
+        // Observed: no device_path → EINVAL, logged on 6.12 only.
+        if (ns.devicePath === null) {
+          if (!nvmetNewer(k)) k.printk.log(KERN_ERR, 'nvmet: failed to open block device (null): (-22)');
+          throw new Errno('EINVAL');
+        }
         if (!nullBlkDevices(k).includes(ns.devicePath)) {
           // [source] nvmet_bdev_ns_enable then nvmet_file_ns_enable: neither opens it.
           k.printk.log(KERN_ERR, `nvmet: failed to open block device ${ns.devicePath}: (-2)`);
@@ -309,7 +325,7 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
     }
     switch (c) {
       case 'addr_trtype': {
-        const name = Object.keys(TRANSPORTS).find((t) => streq(text, t));
+        const name = Object.keys(TRANSPORTS).find((t) => streq(text, t) && (t !== 'pci' || nvmetNewer(k)));
         if (name === undefined) {
           // printk escapes the newline in the record (observed "'nonsense\x0a'").
           k.printk.log(KERN_ERR, `nvmet: Invalid value '${text}' for trtype`);
@@ -351,7 +367,7 @@ export function nullBlkDevices(k: KernelContext): string[] {
 /** mkdir below nvmet/: the make_group of subsystems/, namespaces/, ports/ and hosts/. */
 export function nvmetMkdir(k: KernelContext, st: NvmetState, parent: readonly string[], name: string): void {
   const [a, b, c] = parent;
-  if (nvmetKind(st, [...parent, name])) throw new Errno('EEXIST');
+  if (nvmetKind(st, [...parent, name], nvmetNewer(k))) throw new Errno('EEXIST');
   if (parent.length === 1 && a === 'subsystems') {
     if (streq(name, NVME_DISC_SUBSYS_NAME)) {
       k.printk.log(KERN_ERR, "nvmet: can't create discovery subsystem through configfs");
@@ -409,7 +425,7 @@ function serialOf(nqn: string): string {
 /** rmdir below nvmet/: configfs_rmdir (link targets EBUSY, user children ENOTEMPTY), then the drop_item. */
 export function nvmetRmdir(k: KernelContext, st: NvmetState, path: readonly string[]): void {
   const [a, b, c, d] = path;
-  const kind = nvmetKind(st, path);
+  const kind = nvmetKind(st, path, nvmetNewer(k));
   if (kind === undefined) throw new Errno('ENOENT');
   if (kind !== 'dir') throw new Errno('ENOTDIR');
   if (path.length === 2 && a === 'subsystems') {
@@ -471,7 +487,13 @@ export function nvmetSymlink(k: KernelContext, st: NvmetState, parent: readonly 
 
 /** nvmet_enable_port: a transport must be set and registered (only pci here). */
 function enablePort(k: KernelContext, p: NvmetPort): void {
-  if (p.trtype === '') throw new Errno('EINVAL');
+  // 7.3: an unset trtype is NVMF_TRTYPE_MAX, refused silently. 6.12 had no "pci" name and an
+  // unset trtype was 0, i.e. PCI, which no transport served (observed: "transport type 0 not supported").
+  if (p.trtype === '' && nvmetNewer(k)) throw new Errno('EINVAL');
+  if (p.trtype === '') {
+    k.printk.log(KERN_ERR, 'nvmet: transport type 0 not supported');
+    throw new Errno('EINVAL');
+  }
   if (p.trtype !== 'pci' || !nvmetPciEpfLoaded(k)) {
     k.printk.log(KERN_ERR, `nvmet: transport type ${TRANSPORTS[p.trtype]} not supported`);
     throw new Errno('EINVAL');
@@ -498,7 +520,7 @@ export function nvmetUnlink(k: KernelContext, st: NvmetState, path: readonly str
     delete st.subsystems[b!]!.allowedHosts[d!];
     return;
   }
-  throw new Errno(nvmetKind(st, path) === 'dir' ? 'EISDIR' : 'EPERM');
+  throw new Errno(nvmetKind(st, path, nvmetNewer(k)) === 'dir' ? 'EISDIR' : 'EPERM');
 }
 
 /** A random host NQN as nvmet_pci_epf_create_ctrl makes it ("%pUb" of uuid_gen). */

@@ -107,7 +107,7 @@ describe('nvmet configfs (drivers/nvme/target/configfs.c, observed 7.3.4)', () =
     expect(await fake.readdir(`${CFS}/nvmet/subsystems`)).toEqual([]);
   });
 
-  it('a port without a transport is not enabled by a link; on 6.12 the pci transport is not there [source]', async () => {
+  it('a port without a transport is not enabled by a link; 6.12 has no pci trtype (observed 6.12.117)', async () => {
     const fake = boot();
     await fake.mkdir(SUB);
     await fake.mkdir(PORT);
@@ -116,8 +116,12 @@ describe('nvmet configfs (drivers/nvme/target/configfs.c, observed 7.3.4)', () =
     expect(await old.readdir(`${CFS}/pci_ep/functions`)).not.toContain('nvmet_pci_epf');
     await old.mkdir(SUB);
     await old.mkdir(PORT);
-    await old.write(`${PORT}/addr_trtype`, 'pci\n');
+    expect(await logOf(old, () => code(old.write(`${PORT}/addr_trtype`, 'pci\n')))).toEqual(["nvmet: Invalid value 'pci\n' for trtype"]);
     expect(await logOf(old, () => code(old.symlink(SUB, `${PORT}/subsystems/${NQN}`)))).toEqual(['nvmet: transport type 0 not supported']);
+    // Nor the vendor-id attributes, param_mdts, resv_enable; version 1.3.
+    expect(await code(old.read(`${SUB}/attr_vendor_id`))).toBe('ENOENT');
+    expect(await text(old, `${SUB}/attr_version`)).toBe('1.3\n');
+    expect(await code(old.read(`${PORT}/param_mdts`))).toBe('ENOENT');
   });
 
   it('hosts and allowed_hosts: links of the right kind only, and not beside allow_any_host [source]', async () => {
