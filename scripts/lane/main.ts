@@ -134,11 +134,9 @@ export async function main(args: string[]): Promise<number> {
       // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
       const d = await diffStep(steps, g, diff);
       verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
-      // Scenario nvme (nvme-main.ts): the NVMe endpoint, on releases with nvmet_pci_epf.
-      if (behaviourOf(g.kernel.release).nvmetPciEpf) {
-        const n = await nvmeStep(steps, g, false, false);
-        verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: 'nvme endpoint', ok: n.ok, findings: n.findings, notes: [n.note] });
-      }
+      // Scenario nvme (nvme-main.ts): the NVMe endpoint; before nvmet_pci_epf (6.12) its refusals.
+      const n = await nvmeStep(steps, g, false, false);
+      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: 'nvme endpoint', ok: n.ok, findings: n.findings, notes: [n.note] });
     }
   } catch (e) {
     failure = e;
