@@ -2,7 +2,7 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
+// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
@@ -18,6 +18,7 @@ import { applySteps, checkApply } from './apply-check.js';
 import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviour.js';
 import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
+import { main as nvmeMain, nvmeStep } from './nvme-main.js';
 
 /** What the release carries, from the one table the fake models releases by (src/kernel/behaviour.ts). */
 function behaviourOf(release: string): KernelBehaviour {
@@ -82,6 +83,8 @@ function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: bo
 
 /** Runs the lane; returns the process exit status. */
 export async function main(args: string[]): Promise<number> {
+  // `--nvme [--record]`: only the NVMe endpoint observation on the newest kernel (nvme-main.ts).
+  if (args[0] === '--nvme') return nvmeMain(args.slice(1));
   const t0 = performance.now();
   const steps = new Steps();
   const verdicts: Verdict[] = [];
@@ -131,6 +134,9 @@ export async function main(args: string[]): Promise<number> {
       // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
       const d = await diffStep(steps, g, diff);
       verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
+      // Scenario nvme (nvme-main.ts): the NVMe endpoint; before nvmet_pci_epf (6.12) its refusals.
+      const n = await nvmeStep(steps, g, false, false);
+      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: 'nvme endpoint', ok: n.ok, findings: n.findings, notes: [n.note] });
     }
   } catch (e) {
     failure = e;

@@ -138,6 +138,8 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       PCI_EPF_VNTB: 'y',
       PCI_EPF_NTB: 'y',
       NVME_TARGET: 'y',
+      // null_blk built in: /dev/nullb0 exists at boot (observed 7.3.4, the nvme lane scenario).
+      BLK_DEV_NULL_BLK: 'y',
       PCI_EPF_MHI: 'n',
     },
   };

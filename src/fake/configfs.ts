@@ -8,6 +8,7 @@ import type { KernelStat } from '../kernel/port.js';
 import { Errno, type KernelContext } from './context.js';
 import { driverModel } from './functions/index.js';
 import { fnKey, type FunctionDir } from './model.js';
+import { emptyNvmet, nvmetChildren, nvmetLinkTarget, type NvmetKind, type NvmetState } from './nvmet-configfs.js';
 
 export type CfsNode =
   | { t: 'root' }
@@ -24,7 +25,9 @@ export type CfsNode =
   | { t: 'vfLink'; fn: FunctionDir; link: string; vf: FunctionDir }
   | { t: 'controller'; epc: string }
   | { t: 'start'; epc: string }
-  | { t: 'ctrlLink'; epc: string; link: string; fn: FunctionDir };
+  | { t: 'ctrlLink'; epc: string; link: string; fn: FunctionDir }
+  /** Anything below nvmet/ (drivers/nvme/target/configfs.c): its path components and kind. */
+  | { t: 'nvmet'; path: string[]; kind: NvmetKind };
 
 export type CfsKind = 'dir' | 'file' | 'symlink';
 
@@ -34,6 +37,8 @@ export function kindOf(n: CfsNode): CfsKind {
       return 'file';
     case 'subLink': case 'vfLink': case 'ctrlLink':
       return 'symlink';
+    case 'nvmet':
+      return n.kind;
     default:
       return 'dir';
   }
@@ -44,6 +49,13 @@ export interface CfsView {
   k: KernelContext;
   /** CONFIG_PCI_ENDPOINT_CONFIGFS: the pci_ep subsystem exists. */
   pciEp: boolean;
+  /** CONFIG_NVME_TARGET=y: the nvmet subsystem exists. */
+  nvmet: boolean;
+}
+
+/** The nvmet tree's state (made on first use, so older saved states load). */
+export function nvmetState(v: CfsView): NvmetState {
+  return (v.k.m.nvmet ??= emptyNvmet());
 }
 
 function deviceOf(v: CfsView, fn: FunctionDir) {
@@ -58,7 +70,12 @@ function dirOfDevice(v: CfsView, device: string): FunctionDir | undefined {
 
 export function typeGroupName(v: CfsView, fn: FunctionDir): string | undefined {
   const tg = driverModel(fn.driver).typeGroup(v.k);
-  return tg ? `${fn.device}` : undefined;
+  return tg ? groupDirName(fn) : undefined;
+}
+
+/** The type group's directory name: `<driver>.<N>` (the EPF device), or the driver's own (nvmet_pci_epf: `nvme`). */
+export function groupDirName(fn: FunctionDir): string {
+  return driverModel(fn.driver).groupName ?? fn.device;
 }
 
 /** Children of a directory node, in `ls` order. */
@@ -67,7 +84,11 @@ export function children(v: CfsView, n: CfsNode): [string, CfsNode][] {
   const out: [string, CfsNode][] = [];
   switch (n.t) {
     case 'root':
+      if (v.nvmet) out.push(['nvmet', { t: 'nvmet', path: [], kind: 'dir' }]);
       if (v.pciEp) out.push(['pci_ep', { t: 'pci_ep' }]);
+      break;
+    case 'nvmet':
+      for (const [name, kind] of nvmetChildren(v.k.m.nvmet ?? emptyNvmet(), n.path, v.k.b.nvmetPciEpf) ?? []) out.push([name, { t: 'nvmet', path: [...n.path, name], kind }]);
       break;
     case 'pci_ep':
       out.push(['controllers', { t: 'controllers' }], ['functions', { t: 'functions' }]);
@@ -116,8 +137,11 @@ export function child(v: CfsView, n: CfsNode, name: string): CfsNode | undefined
 }
 
 /** The directory a symlink points at. */
-export function linkTarget(n: CfsNode): CfsNode {
+export function linkTarget(n: CfsNode, v?: CfsView): CfsNode {
   switch (n.t) {
+    case 'nvmet':
+      if (n.kind !== 'symlink' || !v) return n;
+      return { t: 'nvmet', path: nvmetLinkTarget(nvmetState(v), n.path), kind: 'dir' };
     case 'subLink':
       return { t: 'controller', epc: n.epc };
     case 'vfLink':
@@ -141,12 +165,13 @@ export function relPath(n: CfsNode): string {
     case 'fnAttr': return `${relPath({ t: 'function', fn: n.fn })}/${n.attr.name}`;
     case 'sub': return `${relPath({ t: 'function', fn: n.fn })}/${n.which}`;
     case 'subLink': return `${relPath({ t: 'function', fn: n.fn })}/${n.which}/${n.link}`;
-    case 'typeGroup': return `${relPath({ t: 'function', fn: n.fn })}/${n.fn.device}`;
-    case 'typeAttr': return `${relPath({ t: 'function', fn: n.fn })}/${n.fn.device}/${n.attr}`;
+    case 'typeGroup': return `${relPath({ t: 'function', fn: n.fn })}/${groupDirName(n.fn)}`;
+    case 'typeAttr': return `${relPath({ t: 'function', fn: n.fn })}/${groupDirName(n.fn)}/${n.attr}`;
     case 'vfLink': return `${relPath({ t: 'function', fn: n.fn })}/${n.link}`;
     case 'controller': return `pci_ep/controllers/${n.epc}`;
     case 'start': return `pci_ep/controllers/${n.epc}/start`;
     case 'ctrlLink': return `pci_ep/controllers/${n.epc}/${n.link}`;
+    case 'nvmet': return ['nvmet', ...n.path].join('/');
   }
 }
 
@@ -156,9 +181,9 @@ export const absPath = (n: CfsNode): string => (relPath(n) ? `${CONFIGFS}/${relP
  * readlink text: fs/configfs/symlink.c configfs_get_target_path climbs from the link's
  * directory to the configfs root ("../" per level) and descends to the target.
  */
-export function readlinkText(n: CfsNode): string {
+export function readlinkText(n: CfsNode, v?: CfsView): string {
   const depth = relPath(n).split('/').length - 1;
-  return '../'.repeat(depth) + relPath(linkTarget(n));
+  return '../'.repeat(depth) + relPath(linkTarget(n, v));
 }
 
 export interface Resolved {
@@ -179,7 +204,7 @@ export function lookup(v: CfsView, parts: readonly string[], follow: boolean): C
     else if (name === '..') next = parentOf(v, node);
     else next = child(v, node, name);
     if (!next) throw new Errno('ENOENT');
-    if (kindOf(next) === 'symlink' && (i < parts.length - 1 || follow)) next = linkTarget(next);
+    if (kindOf(next) === 'symlink' && (i < parts.length - 1 || follow)) next = linkTarget(next, v);
     node = next;
   }
   return node;
@@ -194,7 +219,8 @@ function parentOf(v: CfsView, n: CfsNode): CfsNode {
 export function statOf(v: CfsView, n: CfsNode): KernelStat {
   switch (kindOf(n)) {
     case 'file':
-      return { kind: 'file', mode: 0o644, size: 4096, nlink: 1, uid: 0, gid: 0 };
+      // CONFIGFS_ATTR_WO (nvmet's revalidate_size) is 0200 [source].
+      return { kind: 'file', mode: n.t === 'nvmet' && n.path.at(-1) === 'revalidate_size' ? 0o200 : 0o644, size: 4096, nlink: 1, uid: 0, gid: 0 };
     case 'symlink':
       return { kind: 'symlink', mode: 0o777, size: 0, nlink: 1, uid: 0, gid: 0 };
     default: {

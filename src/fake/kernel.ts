@@ -21,6 +21,7 @@ import type { FakeHook, FakeKernel, FakeKernelState, FakeOp, FaultRule, KernelLo
 import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './context.js';
 import { type CfsView, type CfsNode, kindOf, lookup, child, children, statOf, readlinkText, linkTarget, relPath } from './configfs.js';
 import * as cfs from './pci-ep-cfs.js';
+import { nullBlkDevices } from './nvmet-configfs.js';
 import { armFault, takeFault } from './faults.js';
 import { IrqTable, type IrqTableState } from './irq.js';
 import type { Model } from './model.js';
@@ -63,6 +64,8 @@ type Route =
   | { fs: 'kmsg' }
   | { fs: 'debugfs'; parts: string[] }
   | { fs: 'tracefs'; parts: string[] }
+  /** A block device node in devtmpfs (null_blk's /dev/nullb0). */
+  | { fs: 'blockdev' }
   | { fs: 'memfs' };
 
 export class FakeKernelImpl implements FakeKernel, KernelContext {
@@ -281,6 +284,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
           return Buffer.from(r.file === 'interrupts' ? this.irqTable.procInterrupts() : procText(r.file, { taint: this.m.log.taint, configfs: this.cfg.get('CONFIGFS_FS') !== 'n', configfsMounted: this.configfsMounted, doorbell: this.doorbellImplementation, embeddedDoorbell: this.b.doorbellRefactored, ftrace: this.config('FTRACE') !== 'n', tracefsMounted: this.tracefs.mounted }));
         case 'irq':
           return Buffer.from(this.irqFile(r.parts));
+        case 'blockdev':
+          // Not an attribute: a reader streams it (src/kernel/real.ts refuses special files with ENXIO).
+          throw new Errno('ENXIO');
         case 'kmsg':
           throw new Errno('EAGAIN');
         case 'debugfs':
@@ -321,7 +327,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         if (!existing) throw new Errno('EACCES');
         if (opts.exclusive) throw new Errno('EEXIST');
         // do_open: O_CREAT follows a trailing link; a directory (or a link to one) is EISDIR.
-        const node = kindOf(existing) === 'symlink' ? linkTarget(existing) : existing;
+        const node = kindOf(existing) === 'symlink' ? linkTarget(existing, this.view()) : existing;
         if (kindOf(node) === 'dir') throw new Errno('EISDIR');
         // O_TRUNC reaches configfs_setattr only; the attribute's value is its show(), unchanged,
         // and configfs drops the dentry at close, so the next lookup shows size PAGE_SIZE again.
@@ -402,7 +408,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       if (children(this.view(), parent).some(([c]) => c === name)) throw new Errno('EEXIST');
       // fs/configfs/symlink.c: only items whose type has allow_link take links (else EPERM),
       // then the target is looked up from the caller's cwd ("/" here), must be a configfs dir.
-      if (!['controller', 'sub', 'function'].includes(parent.t)) throw new Errno('EPERM');
+      // nvmet: ports/<id>/subsystems/ and subsystems/<nqn>/allowed_hosts/ (drivers/nvme/target/configfs.c).
+      const nvmetLinkDir = parent.t === 'nvmet' && parent.path.length === 3 && ((parent.path[0] === 'ports' && parent.path[2] === 'subsystems') || (parent.path[0] === 'subsystems' && parent.path[2] === 'allowed_hosts'));
+      if (!['controller', 'sub', 'function'].includes(parent.t) && !nvmetLinkDir) throw new Errno('EPERM');
       const abs = nodePath.posix.resolve('/', target);
       const tr = this.route(abs);
       if (tr.fs !== 'configfs') throw new Errno(this.memfsExists(abs) ? 'EPERM' : 'ENOENT');
@@ -448,7 +456,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       if (r.fs === 'configfs') {
         const n = lookup(this.view(), r.parts, false);
         if (kindOf(n) !== 'symlink') throw new Errno('EINVAL');
-        return readlinkText(n);
+        return readlinkText(n, this.view());
       }
       if (r.fs !== 'memfs') throw new Errno('EINVAL');
       return String(this.vol.readlinkSync(p));
@@ -624,10 +632,12 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   }
 
   private view(): CfsView {
-    return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n' };
+    return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n', nvmet: this.cfg.get('NVME_TARGET') === 'y' };
   }
 
   private route(p: string): Route {
+    // A `..` that climbs out of the configfs mount is resolved by name (/sys/kernel/config/pci_ep/../../../../dev/x).
+    if (p.startsWith(CONFIGFS + '/') && escapesRoot(p.slice(CONFIGFS.length))) return this.route(nodePath.posix.resolve(p));
     if (this.configfsMounted && this.cfg.get('CONFIGFS_FS') !== 'n' && (p === CONFIGFS || p.startsWith(CONFIGFS + '/')))
       return { fs: 'configfs', parts: p.slice(CONFIGFS.length).split('/').filter(Boolean) };
     if (p === PROC_INTERRUPTS) return { fs: 'proc', file: 'interrupts' };
@@ -637,6 +647,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     if (p === KALLSYMS) return { fs: 'proc', file: 'kallsyms' };
     if (p === KERNEL_IRQ || p.startsWith(KERNEL_IRQ + '/')) return { fs: 'irq', parts: p.slice(KERNEL_IRQ.length).split('/').filter(Boolean) };
     if (p === '/dev/kmsg') return { fs: 'kmsg' };
+    if (nullBlkDevices(this).includes(p)) return { fs: 'blockdev' };
     // tracefs (CONFIG_FTRACE): at /sys/kernel/tracing while mounted there, and automounted
     // under debugfs at /sys/kernel/debug/tracing (kernel/trace/trace.c tracer_init_tracefs).
     if (this.config('FTRACE') !== 'n')
@@ -680,6 +691,9 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
         return { kind: 'file', mode: 0o444, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'kmsg':
         return { kind: 'other', mode: 0o644, size: 0, nlink: 1, uid: 0, gid: 0 };
+      case 'blockdev':
+        // brw------- root root (observed 7.3.4: lstat /dev/nullb0 mode 0600, size 0).
+        return { kind: 'other', mode: 0o600, size: 0, nlink: 1, uid: 0, gid: 0 };
       case 'tracefs': {
         const st = this.tracefs.stat(r.parts);
         return { kind: st.kind, mode: st.mode, size: 0, nlink: st.kind === 'dir' ? 2 : 1, uid: 0, gid: 0 };
@@ -749,6 +763,17 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/** Whether `..` components climb above the start of `rel` ("/pci_ep/../.." does). */
+function escapesRoot(rel: string): boolean {
+  let depth = 0;
+  for (const c of rel.split('/').filter(Boolean)) {
+    if (c === '..') depth--;
+    else if (c !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
 }
 
 /** An absolute path without a trailing slash or doubled slashes ("." and ".." kept for lookup). */

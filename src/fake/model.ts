@@ -5,6 +5,7 @@ import type { EpfDriverName } from '../boards/types.js';
 import type { Header } from '../configfs/header.js';
 import type { LogState } from './printk.js';
 import type { ArmedFault } from './faults.js';
+import type { NvmetCtrlRef, NvmetState } from './nvmet-configfs.js';
 
 /** struct pci_epf: the `<driver>.<N>` device on the pci-epf bus. */
 export interface EpfDevice {
@@ -39,6 +40,8 @@ export interface EpfDevice {
   doorbellEmbedded?: string;
   /** The function's configfs directory, while it exists ("pci_epf_test/func1"). */
   dir?: string;
+  /** nvmet_pci_epf: the NVMe target controller made at epc_init (ctrl->tctrl), while it exists. */
+  nvmetCtrl?: NvmetCtrlRef;
   /** The BAR memory the bound driver allocated (pci_epf_alloc_space), as the host sees it (src/fake/host.ts). */
   host?: EpfHostState;
 }
@@ -110,6 +113,8 @@ export interface Model {
   irq: unknown;
   /** FakeTracefs state (src/fake/tracefs.ts); absent in states saved before tracefs was modelled. */
   tracefs?: unknown;
+  /** The nvmet configfs tree (src/fake/nvmet-configfs.ts), once anything was made there. */
+  nvmet?: NvmetState;
 }
 
 export { functionKey as fnKey } from '../configfs/paths.js';

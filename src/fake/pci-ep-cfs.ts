@@ -6,7 +6,8 @@ import type { EpfDriverName } from '../boards/types.js';
 import { type HeaderField } from '../configfs/header.js';
 import { kstrtobool, kstrtou, formatHex4, formatDecimal, formatStart } from '../configfs/values.js';
 import { Errno } from './context.js';
-import { type CfsNode, type CfsView, kindOf, absPath } from './configfs.js';
+import { type CfsNode, type CfsView, kindOf, absPath, nvmetState } from './configfs.js';
+import { nvmetMkdir, nvmetRmdir, nvmetShow, nvmetStore, nvmetSymlink, nvmetUnlink } from './nvmet-configfs.js';
 import { driverModel } from './functions/index.js';
 import { allocIndex, fnKey, type EpfDevice, type FunctionDir } from './model.js';
 import { addEpf, removeEpf, bind, unbind, addVepf, removeVepf, type Interface } from './pci-epf-core.js';
@@ -30,6 +31,9 @@ export function show(v: CfsView, n: CfsNode): string {
     }
     case 'typeAttr':
       return driverModel(n.fn.driver).typeGroup(k)!.show(k, dev(v, n.fn), n.attr);
+    case 'nvmet':
+      if (n.kind !== 'file') throw new Errno('EISDIR');
+      return nvmetShow(k, nvmetState(v), n.path);
     default:
       throw new Errno('EISDIR');
   }
@@ -60,6 +64,10 @@ export function store(v: CfsView, n: CfsNode, bytes: Uint8Array): number {
     case 'typeAttr':
       driverModel(n.fn.driver).typeGroup(k)!.store(k, dev(v, n.fn), n.attr, text);
       return count;
+    case 'nvmet':
+      if (n.kind !== 'file') throw new Errno('EISDIR');
+      nvmetStore(k, nvmetState(v), n.path, text);
+      return count;
     default:
       throw new Errno('EISDIR');
   }
@@ -85,6 +93,7 @@ function storeStart(v: CfsView, epcName: string, text: string): void {
 
 /** mkdir: only functions/<driver>/ has make_group (pci_epf_make). */
 export function mkdir(v: CfsView, parent: CfsNode, name: string): void {
+  if (parent.t === 'nvmet') return nvmetMkdir(v.k, nvmetState(v), parent.path, name);
   if (parent.t !== 'driver') throw new Errno('EPERM');
   const { k } = v;
   const driver = parent.driver;
@@ -111,6 +120,7 @@ export function mkdir(v: CfsView, parent: CfsNode, name: string): void {
 /** rmdir: configfs_rmdir — default groups EPERM, link targets EBUSY, held links ENOTEMPTY. */
 export function rmdir(v: CfsView, n: CfsNode): void {
   if (kindOf(n) !== 'dir') throw new Errno('ENOTDIR');
+  if (n.t === 'nvmet') return nvmetRmdir(v.k, nvmetState(v), n.path);
   if (n.t !== 'function') throw new Errno('EPERM');
   const { m } = v.k;
   const key = fnKey(n.fn.driver, n.fn.name);
@@ -129,6 +139,8 @@ export function rmdir(v: CfsView, n: CfsNode): void {
 export function symlink(v: CfsView, parent: CfsNode, name: string, target: CfsNode): void {
   const { k } = v;
   switch (parent.t) {
+    case 'nvmet':
+      return nvmetSymlink(k, nvmetState(v), parent.path, name, target.t === 'nvmet' ? target.path : undefined);
     case 'controller': {
       if (target.t !== 'function') throw new Errno('EINVAL');
       attach(v, parent.epc, target.fn, 'primary', ['pci_epc_epf_link', ...k.b.syscallFrames.symlink]);
@@ -196,6 +208,9 @@ export function unlink(v: CfsView, n: CfsNode): void {
       removeVepf(dev(v, n.fn), dev(v, n.vf));
       delete n.fn.vfLinks[n.link];
       return;
+    case 'nvmet':
+      if (n.kind !== 'symlink') throw new Errno(n.kind === 'dir' ? 'EISDIR' : 'EPERM');
+      return nvmetUnlink(k, nvmetState(v), n.path);
     default:
       throw new Errno(kindOf(n) === 'dir' ? 'EISDIR' : 'EPERM');
   }

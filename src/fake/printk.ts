@@ -163,5 +163,14 @@ export class Printk {
 
 /** A record as /dev/kmsg serves it: "<level>,<seq>,<usec>,-;<text>". */
 export function kmsgLine(r: KernelLogRecord, seq: number): string {
-  return `${r.level},${seq},${r.usec},-;${r.text}`;
+  return `${r.level},${seq},${r.usec},-;${kmsgEscape(r.text)}`;
+}
+
+/**
+ * /dev/kmsg writes a record's text with every byte below ' ', from 127 up, and '\\' as
+ * "\\xNN" (kernel/printk/printk.c msg_add_ext_text); observed 7.3.4: nvmet's
+ * "Invalid value 'nonsense\\x0a' for trtype".
+ */
+export function kmsgEscape(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\xff\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

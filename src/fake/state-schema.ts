@@ -52,6 +52,7 @@ const device = z.object({
   doorbellVirqs: z.optional(z.array(uint)),
   doorbellEmbedded: z.optional(z.string()),
   dir: z.optional(name),
+  nvmetCtrl: z.optional(z.object({ subsys: z.string(), port: z.string(), cntlid: uint })),
   host: z.optional(
     z.object({
       bars: z.record(z.string(), uint),
@@ -134,6 +135,42 @@ const tracefs = z.object({
   fires: z.array(z.object({ seq: uint, usec: uint, irq: uint, cpu: uint, names: z.array(z.string()), comm: z.string(), pid: uint })),
 });
 
+/** src/fake/nvmet-configfs.ts NvmetState. */
+const nvmetNamespace = z.object({ devicePath: z.nullable(z.string()), enabled: z.boolean(), bufferedIo: z.boolean(), anaGrpid: uint, resvEnable: z.boolean() });
+const nvmet = z.object({
+  subsystems: z.record(
+    z.string(),
+    z.object({
+      allowAnyHost: z.boolean(),
+      vendorId: uint,
+      subsysVendorId: uint,
+      model: z.string(),
+      qidMax: uint,
+      cntlidMin: uint,
+      cntlidMax: uint,
+      ieeeOui: uint,
+      serial: z.string(),
+      namespaces: z.record(z.string(), nvmetNamespace),
+      allowedHosts: z.record(z.string(), z.string()),
+      cntlids: z.array(uint),
+    }),
+  ),
+  ports: z.record(
+    z.string(),
+    z.object({
+      trtype: z.string(),
+      adrfam: z.string(),
+      traddr: z.string(),
+      trsvcid: z.string(),
+      inlineDataSize: z.int(),
+      maxQueueSize: z.int(),
+      mdts: z.int(),
+      subsystems: z.record(z.string(), z.string()),
+    }),
+  ),
+  hosts: z.array(z.string()),
+});
+
 const model = z
   .object({
     drivers: z.partialRecord(driverName, z.object({ loaded: z.boolean(), builtin: z.boolean(), header })),
@@ -144,6 +181,7 @@ const model = z
     faults: z.array(fault),
     irq: z.optional(irqTable),
     tracefs: z.optional(tracefs),
+    nvmet: z.optional(nvmet),
   })
   .check(
     z.superRefine((m, ctx) => {

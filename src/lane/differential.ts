@@ -56,7 +56,8 @@ export async function fakeResults(board: string, release: string, ops: readonly 
 /**
  * The drivers whose functions the generator makes. Not pci_epf_ntb on one EPC: its bind returns
  * 0 without a secondary EPC and its unbind then tears down what was never set up, the shape of
- * the vNTB secondary/ unlink oops seen on 7.3.4 [inferred, not tried]; not nvmet_pci_epf, which the fake does not model.
+ * the vNTB secondary/ unlink oops seen on 7.3.4 [inferred, not tried]; not nvmet_pci_epf, whose controllers need the nvmet tree
+ * outside pci_ep (its own fixed trace: scripts/lane/guest/nvme.ts, test/fixtures/kernel/7.3.4/qemu-virt-nvmet.json).
  * Their functions/ entries are still listed, read and stat'ed like every other path.
  */
 const GENERATED_DRIVERS: readonly string[] = ['pci_epf_test', 'pci_epf_vntb'];

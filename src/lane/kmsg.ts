@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { constants } from 'node:fs';
 import type { FakeKernel } from '../fake/api.js';
+import { kmsgEscape } from '../fake/printk.js';
 
 /** New kernel log records since the previous drain, oldest first. */
 export interface KernelLogTap {
@@ -65,7 +66,7 @@ export function fakeLogTap(fake: Pick<FakeKernel, 'kernelLog'>): KernelLogTap {
   return {
     drain() {
       const records = fake.kernelLog();
-      const out = records.slice(seen).map((r) => `<${r.level}>${r.text}`);
+      const out = records.slice(seen).map((r) => `<${r.level}>${kmsgEscape(r.text)}`);
       seen = records.length;
       return out;
     },

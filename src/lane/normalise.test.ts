@@ -12,6 +12,14 @@ describe('the normalisation', () => {
     expect(normaliseLog(['<6>x+0x14/0x44'])).toEqual(['<6>x+0x14/0x44']);
   });
 
+  it("blanks the uuid of nvmet_pci_epf's random host NQN, nothing else of the line (rule 5)", () => {
+    expect(normaliseLog(['<6>nvmet: Created nvm controller 1 for subsystem nqn.2026-11.io.epctl:lane for NQN nqn.2014-08.org.nvmexpress:uuid:b15a4e19-9198-4cf2-8b8d-054a19542449.'])).toEqual([
+      '<6>nvmet: Created nvm controller 1 for subsystem nqn.2026-11.io.epctl:lane for NQN nqn.2014-08.org.nvmexpress:uuid:U.',
+    ]);
+    // A uuid elsewhere (a subsystem NQN a person chose) is kept.
+    expect(normaliseLog(['<6>x nqn.2026-11.io:uuid:b15a4e19-9198-4cf2-8b8d-054a19542449'])).toEqual(['<6>x nqn.2026-11.io:uuid:b15a4e19-9198-4cf2-8b8d-054a19542449']);
+  });
+
   it('drops register lines and symbol offsets inside a WARN splat, keeps the frames and the rest', () => {
     const splat = [
       '<6>------------[ cut here ]------------',

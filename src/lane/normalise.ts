@@ -11,6 +11,8 @@
 //     "Unable to handle kernel") and "---[ end trace", the lines "pstate:", "pc :", "lr :",
 //     "sp :", "x<n>:" and "Code:" are dropped, and "+0x<off>/0x<size>" symbol offsets (build
 //     addresses) are removed from what remains.
+//  5. Random host NQNs: "nqn.2014-08.org.nvmexpress:uuid:<uuid>" (nvmet_pci_epf makes one from
+//     uuid_gen() for every controller, drivers/nvme/target/pci-epf.c) → the uuid becomes "U".
 import type { Op, OpResult } from './ops.js';
 
 const TIMESTAMP = /^(<\d>)\[\s*\d+\.\d+\] /;
@@ -23,14 +25,16 @@ const SPLAT_START = /^<\d>(------------\[ cut here \]------------|Unable to hand
 const SPLAT_END = /^<\d>---\[ end trace /;
 const REGISTER_LINE = /^<\d>\s*(pstate: |pc : |lr : |sp : |x\d+ *: |Code: )/;
 const SYMBOL_OFFSET = /\+0x[0-9a-f]+\/0x[0-9a-f]+/g;
+const HOST_UUID = /(nqn\.2014-08\.org\.nvmexpress:uuid:)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-/** The log lines of one result, normalised (rules 1, 2, 4). */
+/** The log lines of one result, normalised (rules 1, 2, 4, 5). */
 export function normaliseLog(lines: readonly string[]): string[] {
   const out: string[] = [];
   let inSplat = false;
   for (const raw of lines) {
     let line = raw.replace(TIMESTAMP, '$1');
     for (const [re, to] of PIDS) line = line.replace(re, to);
+    line = line.replace(HOST_UUID, '$1U');
     if (SPLAT_START.test(line)) inSplat = true;
     if (inSplat) {
       if (REGISTER_LINE.test(line)) continue;

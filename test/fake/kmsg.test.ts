@@ -23,6 +23,23 @@ describe('/dev/kmsg on the fake kernel', () => {
     expect(seqs).toEqual(seqs.map((_, i) => i));
   });
 
+  it('escapes control bytes of a record as \\xNN, as devkmsg_read does (observed 7.3.4: nvmet trtype)', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
+    await k.mkdir('/sys/kernel/config/nvmet/ports/1');
+    await expect(k.write('/sys/kernel/config/nvmet/ports/1/addr_trtype', 'nonsense\n')).rejects.toMatchObject({ code: 'EINVAL' });
+    const ac = new AbortController();
+    let last = '';
+    for await (const line of k.lines('/dev/kmsg', { signal: ac.signal })) {
+      if (line.includes('for trtype')) {
+        last = line;
+        ac.abort();
+      }
+    }
+    expect(last).toMatch(/^3,\d+,\d+,-;nvmet: Invalid value 'nonsense\\x0a' for trtype$/);
+    // dmesg-style records keep the byte itself.
+    expect(k.dmesg().at(-1)).toBe("nvmet: Invalid value 'nonsense\n' for trtype");
+  });
+
   it('has no trace_pipe on a kernel without FTRACE (the lane\'s 6.12): ENOENT', async () => {
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12' });
     const it = k.lines('/sys/kernel/tracing/trace_pipe')[Symbol.asyncIterator]();

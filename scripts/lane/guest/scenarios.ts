@@ -4,6 +4,7 @@
 import { apply } from './apply.js';
 import { diff } from './diff.js';
 import { ntbLinks } from './ntb.js';
+import { nvme } from './nvme.js';
 import { probe } from './probe.js';
 import { vntbDoorbell } from './vntb.js';
 
@@ -26,4 +27,5 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'ntb-links': ntbLinks,
   diff,
   apply,
+  nvme,
 };

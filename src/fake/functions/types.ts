@@ -23,6 +23,8 @@ export interface EpfDriverModel {
   since?: string;
   /** The driver's static struct pci_epf_header at module load. */
   defaultHeader: Header;
+  /** The type group's directory name when it is not the device name `<driver>.<N>` (nvmet_pci_epf: `nvme`). */
+  groupName?: string;
   /** The type group `<driver>.<N>/` on this kernel, if the driver has one (add_cfs). */
   typeGroup(k: KernelContext): TypeGroupModel | undefined;
   /** Driver probe at mkdir (the device binds to the driver at once). */
