@@ -2,12 +2,12 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
+// [--only SCENARIO|differential] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
 import { bootGuest, BootError, type BootResult, type PreparedGuest } from './boot.js';
-import { checkNtb, checkProbe, checkVntb, type CheckResult } from './checks.js';
+import { checkNtb, checkProbe, checkVntb, VARIANT_BOARD, type CheckResult } from './checks.js';
 import { variantControllers, type DtVariant } from './dts.js';
 import { LaneError } from './errors.js';
 import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
@@ -18,6 +18,9 @@ import { applySteps, checkApply } from './apply-check.js';
 import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviour.js';
 import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
+import { checkDoorbellScenario } from './doorbell-check.js';
+import type { DoorbellParams } from './doorbell-steps.js';
+import fsSync from 'node:fs';
 
 /** What the release carries, from the one table the fake models releases by (src/kernel/behaviour.ts). */
 function behaviourOf(release: string): KernelBehaviour {
@@ -36,14 +39,26 @@ interface Verdict {
 }
 
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
-function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
   const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
-  const probeOnly = (variant: DtVariant) => ({
+  // The doorbell scenarios (scripts/lane/doorbell-steps.ts): N rings per doorbell.
+  const dbParams: DoorbellParams = {
+    epc,
+    dbCount: 4,
+    rings: 3,
+    vntbDoorbell: behaviourOf(release).vntbDoorbell,
+    testDoorbell: db,
+    vntbYaml: fsSync.readFileSync('examples/pci-epf-vntb.yaml', 'utf8'),
+    testYaml: fsSync.readFileSync('examples/pci-epf-test.yaml', 'utf8'),
+  };
+  const dbJudge = (kind: 'doorbells' | 'doorbell-refusal', board: string, r: ScenarioResult): Promise<CheckResult> =>
+    r.ok ? checkDoorbellScenario(kind, board, release, dbParams, r.data as Record<string, unknown>) : Promise.resolve({ name: kind, findings: [r.error], notes: [] });
+  const probeOnly = (variant: 'msi-parent' | 'no-msi') => ({
     variant,
-    scenarios: [{ name: 'probe' }],
-    judge: async ([p]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error })],
+    scenarios: [{ name: 'probe' }, { name: 'doorbell-refusal', params: dbParams }],
+    judge: async ([p, r]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), await dbJudge('doorbell-refusal', VARIANT_BOARD[variant]!, r!)],
   });
   const [a, b] = variantControllers('two-epc') as [string, string];
   return [
@@ -59,6 +74,14 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
       scenarios: [{ name: 'apply', params: { steps: applySteps(behaviourOf(release).vntbDoorbell) } }],
       judge: async ([a]) => [a!.ok ? checkApply(a!.data) : { name: 'apply', findings: [a!.error], notes: [] }],
     },
+    {
+      // vNTB and pci-epf-test doorbells rung through devmem, seen by doorbell status and watch.
+      // Its own boot: 6.12 takes one vNTB bind per boot.
+      variant: 'msi-map',
+      scenarios: [{ name: 'doorbells', params: dbParams }],
+      timeoutMs: 300_000,
+      judge: async ([r]) => [await dbJudge('doorbells', 'qemu-virt', r!)],
+    },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
     {
@@ -69,15 +92,17 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
   ];
 }
 
-function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean } {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string } {
   const kernels: KernelChoice[] = [];
   let configureOnly = false;
+  let only: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
     else if (args[i] === '--configure-only') configureOnly = true;
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--configure-only] [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--only' && args[i + 1]) only = args[++i];
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential] [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly };
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, ...(only === undefined ? {} : { only }) };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -89,7 +114,7 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const { kernels, configureOnly } = parseArgs(rest);
+    const { kernels, configureOnly, only } = parseArgs(rest);
     const shared = await prepareShared(steps);
     if (configureOnly) {
       // Checks the fragment against each release without building (make Image is the slow part).
@@ -102,12 +127,13 @@ export async function main(args: string[]): Promise<number> {
     for (const choice of kernels) {
       const g = await prepareGuest(steps, shared, choice);
       versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
-      for (const boot of plan(g)) {
+      // --only NAME: just the boots that run scenario NAME (and the differential only when NAME is 'differential').
+      for (const boot of plan(g).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
         const label = `${g.kernel.release} ${boot.variant}`;
         let result: BootResult | undefined;
         try {
           result = await steps.run(`boot ${label}: ${boot.scenarios.map((s) => s.name).join(', ')}`, async (note) => {
-            const r = await bootGuest(g, { variant: boot.variant, scenarios: boot.scenarios });
+            const r = await bootGuest(g, { variant: boot.variant, scenarios: boot.scenarios, ...(boot.timeoutMs ? { timeoutMs: boot.timeoutMs } : {}) });
             const hello = r.records.find((x) => x.type === 'hello');
             note(`harness up at ${hello && 'uptime' in hello ? hello.uptime : '?'} s uptime; ${r.results.map((x) => `${x.scenario} ${x.ms.toFixed(0)} ms`).join(', ')}`);
             return r;
@@ -129,6 +155,7 @@ export async function main(args: string[]): Promise<number> {
         }
       }
       // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
+      if (only !== undefined && only !== 'differential') continue;
       const d = await diffStep(steps, g, diff);
       verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
     }

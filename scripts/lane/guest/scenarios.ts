@@ -3,6 +3,7 @@
 // host to judge. Add a scenario by adding an entry here.
 import { apply } from './apply.js';
 import { diff } from './diff.js';
+import { doorbellRefusal, doorbells } from './doorbells.js';
 import { ntbLinks } from './ntb.js';
 import { probe } from './probe.js';
 import { vntbDoorbell } from './vntb.js';
@@ -26,4 +27,6 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'ntb-links': ntbLinks,
   diff,
   apply,
+  doorbells,
+  'doorbell-refusal': doorbellRefusal,
 };
