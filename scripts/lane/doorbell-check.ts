@@ -52,7 +52,7 @@ export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: str
         pending = pending.slice(nl + 1);
       }
     });
-    return { pid: p.pid ?? -1, lines, done: p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? '') })) };
+    return { pid: p.pid ?? -1, stop: () => void p.kill('SIGINT'), lines, done: p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? '') })) };
   };
   // One open-access-save per access on the shared state, as each busybox devmem is one process.
   const access = async <T>(fn: (port: Awaited<ReturnType<typeof openPort>>['port']) => Promise<T>): Promise<T> => {
@@ -85,6 +85,7 @@ export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: str
     now,
     kmsg: () => [],
     op: () => undefined,
+    clockOffset: async () => undefined,
   };
   try {
     return kind === 'doorbells' ? await doorbellSteps(env, params) : await refusalSteps(env, params);
@@ -211,8 +212,13 @@ function stats(xs: number[]): string {
   return `min ${ms(s[0]!)}, median ${ms(s[Math.floor(s.length / 2)]!)}, max ${ms(s.at(-1)!)} (n=${s.length})`;
 }
 
-/** Ring → watch event: each ring k matched with the k-th `rung` event (the rings are sequential). */
-function delays(rings: { t0: number; t1: number }[], w: WatchOut | undefined): { afterKernel: number[]; afterRingStart: number[]; kernelInWindow: number } {
+/**
+ * Ring → watch event: ring k matched with the k-th `rung` event (the rings are sequential). The
+ * event's time is the kernel's irq_handler_entry timestamp on the trace clock; `offset` (trace
+ * clock − CLOCK_MONOTONIC, measured in the guest) puts it on the clock the rings and the
+ * arrival of each watch line were read on.
+ */
+function delays(rings: { t0: number; t1: number }[], w: WatchOut | undefined, offset: number): { afterKernel: number[]; afterRingStart: number[]; kernelInWindow: number } {
   const rung = (w?.lines ?? []).map((l) => ({ t: l.t, e: JSON.parse(l.line) as WatchEvent })).filter((x) => x.e.event === 'rung');
   const afterKernel: number[] = [];
   const afterRingStart: number[] = [];
@@ -220,12 +226,23 @@ function delays(rings: { t0: number; t1: number }[], w: WatchOut | undefined): {
   rings.forEach((r, k) => {
     const ev = rung[k];
     if (!ev) return;
-    afterKernel.push(ev.t - ev.e.time);
+    const kernel = ev.e.time - offset;
+    afterKernel.push(ev.t - kernel);
     afterRingStart.push(ev.t - r.t0);
-    if (ev.e.time >= r.t0 && ev.e.time <= r.t1) kernelInWindow++;
+    if (kernel >= r.t0 && kernel <= r.t1) kernelInWindow++;
   });
   return { afterKernel, afterRingStart, kernelInWindow };
 }
+
+type Offset = { offset: number; error: number } | undefined;
+const offsetOf = (r: Record<string, unknown>): { offset: number; text: string } => {
+  const a = r.clockBefore as Offset;
+  const b = r.clockAfter as Offset;
+  const known = [a, b].filter((x): x is NonNullable<Offset> => x !== undefined);
+  if (!known.length) return { offset: 0, text: 'trace clock offset unknown (taken as 0)' };
+  const offset = known.reduce((s, x) => s + x.offset, 0) / known.length;
+  return { offset, text: `trace clock − CLOCK_MONOTONIC ${known.map((x) => `${ms(x.offset)} ± ${ms(x.error)}`).join(', then ')}` };
+};
 
 export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams): { findings: string[]; notes: string[] } {
   const findings: string[] = [];
@@ -244,7 +261,9 @@ export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams
     else notes.push(`doorbell status: ${st.map((i) => `virq ${i.virq} (hwirq ${i.index}) ${i.total}`).join(', ')}`);
     const pv = pollView(r.poll as WatchOut);
     for (let i = 0; i < p.dbCount; i++) if (pv.rungByIndex[String(i)] !== p.rings) findings.push(`poll watch: doorbell ${i} rang ${pv.rungByIndex[String(i)] ?? 0} (sum of deltas), expected ${p.rings}`);
-    const d = delays((r.tracefs as { rings: { t0: number; t1: number }[] }).rings, r.tracefs as WatchOut);
+    const off = offsetOf(r);
+    notes.push(off.text);
+    const d = delays((r.tracefs as { rings: { t0: number; t1: number }[] }).rings, r.tracefs as WatchOut, off.offset);
     notes.push(`vNTB ring → watch line: ${stats(d.afterKernel)} after the kernel's irq_handler_entry timestamp; ${stats(d.afterRingStart)} after the devmem spawn began; kernel timestamp inside the devmem window for ${d.kernelInWindow}/${d.afterKernel.length}`);
   } else {
     if (rung.length) findings.push(`tracefs watch saw ${rung.length} rings on a kernel without vNTB doorbells`);
@@ -261,7 +280,7 @@ export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams
     const want = ['allocated', ...Array<string>(p.rings).fill('rung'), 'freed'].join(',');
     if (kinds !== want) findings.push(`pci-epf-test tracefs watch: ${kinds}, expected ${want}`);
     else notes.push(`pci-epf-test: ENABLE STATUS 0x${en.status.toString(16)}, ${p.rings} rings STATUS ${JSON.stringify((r.testRings as { status: number }[]).map((x) => `0x${x.status.toString(16)}`))}, DISABLE ${JSON.stringify(r.testDisable)}; watch: allocated, ${p.rings} rung, freed (virq ${tw[0]?.virq})`);
-    const d = delays(r.testRings as { t0: number; t1: number }[], r.testWatch as WatchOut);
+    const d = delays(r.testRings as { t0: number; t1: number }[], r.testWatch as WatchOut, offsetOf(r).offset);
     notes.push(`pci-epf-test ring → watch line: ${stats(d.afterKernel)} after the kernel timestamp; kernel timestamp inside the ring window ${d.kernelInWindow}/${d.afterKernel.length}`);
   }
   return { findings, notes };

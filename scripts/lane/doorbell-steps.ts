@@ -25,6 +25,8 @@ export interface Ran {
 /** A running epctl (doorbell watch): its stdout lines as they arrived, on the env's clock. */
 export interface Child {
   readonly pid: number;
+  /** SIGINT, as Ctrl-C: the watch stops cleanly and exits 0. */
+  stop(): void;
   readonly lines: { t: number; line: string }[];
   readonly done: Promise<Ran>;
 }
@@ -44,6 +46,11 @@ export interface DoorbellEnv {
   /** Kernel log lines since the last call (the fake: none). */
   kmsg(): string[];
   op(name: string): void;
+  /**
+   * The trace clock (irq_handler_entry timestamps, trace_clock "local") minus now(), measured with
+   * a trace_marker write between two now() reads, ± half that window; undefined on the fake.
+   */
+  clockOffset(): Promise<{ offset: number; error: number } | undefined>;
   /** epctl's apply state file (--state). */
   readonly stateFile: string;
 }
@@ -128,8 +135,11 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   out.tracefs = { rings, ...(await finish(env, watch)) };
   out.statusAfter = await cmd(env, ['doorbell', 'status', '--json']);
 
-  // The poll source over N more rings each: per doorbell the deltas add up to N.
-  const poll = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'poll', '--duration', '4']);
+  out.clockBefore = await env.clockOffset();
+  // The poll source over N more rings each: per doorbell the deltas add up to N. How many events
+  // a poll makes of them is not fixed (a burst is one), so it is stopped with SIGINT after a
+  // settle time; --duration only bounds a watch that would not stop.
+  const poll = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'poll', '--duration', '120']);
   await env.watchReady(poll, 'poll', rows);
   for (let i = 0; i < p.dbCount; i++)
     for (let n = 0; n < p.rings; n++) {
@@ -137,6 +147,8 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
       await vntbHost.ring(a, bars, ctrl, i);
       await sleep(20);
     }
+  await sleep(1000);
+  poll.stop();
   out.poll = await finish(env, poll);
   out.statusPoll = await cmd(env, ['doorbell', 'status', '--json']);
   if (!p.testDoorbell) return out;
@@ -166,6 +178,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   out.testRegisters = await testHost.readRegisters(a);
   out.testWatch = await finish(env, tw);
   out.testKmsg = env.kmsg();
+  out.clockAfter = await env.clockOffset();
   out.statusTest = await cmd(env, ['doorbell', 'status', '--json']);
   out.clearTest = await cmd(env, ['clear', '--json', '--yes', ...state]);
   return out;

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { openPort } from '../../../src/kernel/open.js';
 import { doorbellSteps, refusalSteps, type Child, type DoorbellEnv, type DoorbellParams } from '../doorbell-steps.js';
 import { run } from './run.js';
+import { parseTraceLine } from '../../../src/tracefs/trace-line.js';
 import type { GuestContext, Scenario } from './scenarios.js';
 
 const EPCTL = '/lane/epctl.mjs';
@@ -28,7 +29,7 @@ function spawn(args: readonly string[]): Child {
     }
   });
   const done = p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? ''), ...(r.failed && r.exitCode === undefined ? { error: r.shortMessage } : {}) }));
-  return { pid: p.pid ?? -1, lines, done };
+  return { pid: p.pid ?? -1, stop: () => void p.kill('SIGINT'), lines, done };
 }
 
 /** The watch's tracefs instance (instances/epctl-<pid>, src/tracefs/session.ts) has its event enabled. */
@@ -38,6 +39,29 @@ async function traceEnabled(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+const TRACING = '/sys/kernel/tracing';
+
+/**
+ * trace clock − CLOCK_MONOTONIC: a trace_marker write in the top-level buffer (trace_clock
+ * "local", as in the watch's instance) between two now() reads; the marker's timestamp is read
+ * back from `trace`. Best of five (the narrowest window).
+ */
+async function clockOffset(): Promise<{ offset: number; error: number } | undefined> {
+  let best: { offset: number; error: number } | undefined;
+  for (let i = 0; i < 5; i++) {
+    const tag = `epctl-lane-clock-${process.pid}-${i}`;
+    const t0 = now();
+    fs.writeFileSync(`${TRACING}/trace_marker`, tag);
+    const t1 = now();
+    const line = fs.readFileSync(`${TRACING}/trace`, 'utf8').split('\n').find((l) => l.includes(tag));
+    const p = line === undefined ? undefined : parseTraceLine(line);
+    if (!p || p.kind === 'lost') continue;
+    const c = { offset: p.usec / 1e6 - (t0 + t1) / 2, error: (t1 - t0) / 2 };
+    if (!best || c.error < best.error) best = c;
+  }
+  return best;
 }
 
 async function env(ctx: GuestContext): Promise<DoorbellEnv> {
@@ -65,6 +89,7 @@ async function env(ctx: GuestContext): Promise<DoorbellEnv> {
     },
     now,
     kmsg: () => ctx.kmsg(),
+    clockOffset,
     op: (name) => ctx.op(name),
   };
 }
