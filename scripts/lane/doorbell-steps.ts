@@ -122,7 +122,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
 
   // Exact events from tracefs: the baseline rows, then one `rung` per ring.
   const expected = rows + (p.vntbDoorbell ? p.dbCount * p.rings : 0);
-  const watch = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', ...(expected ? ['--count', String(expected)] : []), '--duration', p.vntbDoorbell ? '60' : '3']);
+  const watch = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', ...(expected ? ['--count', String(expected)] : []), '--duration', p.vntbDoorbell ? '120' : '3']);
   await env.watchReady(watch, 'tracefs', rows);
   const rings: { doorbell: number; t0: number; t1: number }[] = [];
   for (let i = 0; i < p.dbCount; i++)
@@ -156,7 +156,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   // pci-epf-test: its row lives only between ENABLE and DISABLE.
   out.clearVntb = await cmd(env, ['clear', '--json', '--yes', ...state]);
   out.applyTest = await cmd(env, ['apply', '-c', testFile, '--json', '--yes', ...state]);
-  const tw = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', '--count', String(p.rings + 2), '--duration', '30']);
+  const tw = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', '--count', String(p.rings + 2), '--duration', '120']);
   await env.watchReady(tw, 'tracefs', 0);
   a = cadenceBarAccess(env.phys, { regBase: regBaseOf(p.epc) });
   env.op('pci-epf-test ENABLE_DOORBELL through BAR0 (devmem)');

@@ -48,10 +48,11 @@ const TRACING = '/sys/kernel/tracing';
  * "local", as in the watch's instance) between two now() reads; the marker's timestamp is read
  * back from `trace`. Best of five (the narrowest window).
  */
+let markers = 0;
 async function clockOffset(): Promise<{ offset: number; error: number } | undefined> {
   let best: { offset: number; error: number } | undefined;
   for (let i = 0; i < 5; i++) {
-    const tag = `epctl-lane-clock-${process.pid}-${i}`;
+    const tag = `epctl-lane-clock-${process.pid}-${++markers}`;
     const t0 = now();
     fs.writeFileSync(`${TRACING}/trace_marker`, tag);
     const t1 = now();
