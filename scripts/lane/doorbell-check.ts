@@ -170,7 +170,9 @@ function doorbellsView(r: Record<string, unknown>) {
     applyVntb: cmdView(r.applyVntb as Cmd),
     statusBefore: doorbellStatusView(r.statusBefore as Cmd),
     ctrl: r.ctrl,
-    dbBarTarget: r.dbBarTarget,
+    // MSI doorbells: the ITS page, the same address on both. Polled: BAR memory the kernel
+    // allocated (dma_alloc_coherent on the real kernel, the fake's own layout): not comparable.
+    dbBarTarget: (r.ctrl as { dbEntrySize?: number } | undefined)?.dbEntrySize === 0 ? r.dbBarTarget : 'BAR memory (kernel-allocated)',
     tracefs: eventView(r.tracefs as WatchOut),
     statusAfter: doorbellStatusView(r.statusAfter as Cmd),
     poll: pollView(r.poll as WatchOut),
@@ -325,4 +327,21 @@ export async function checkDoorbellScenario(kind: 'doorbells' | 'doorbell-refusa
   findings.push(...diff.map((l) => `real vs fake ${board} @ ${release}: ${l}`));
   notes.push(diff.length ? `fake replay differs (${diff.length} lines)` : `identical to the fake ${board} @ ${release} on every compared field (fake replay ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return { name, findings, notes };
+}
+
+/**
+ * What `--record-doorbells` keeps of a real run in test/fixtures/kernel/<release>/doorbells-<variant>.json,
+ * replayed in-process against the fake by scripts/lane/doorbell-fixture.test.ts: the host
+ * protocol's registers and the doorbell rows, without times or the addresses of BAR memory the
+ * kernel allocated.
+ */
+export function doorbellFixture(kind: 'doorbells' | 'doorbell-refusal', release: string, variant: string, params: DoorbellParams, r: Record<string, unknown>): Record<string, unknown> {
+  const base = { format: 'epctl-lane-doorbells', version: 1, kind, release, variant, dbCount: params.dbCount, rings: params.rings };
+  if (kind === 'doorbells') {
+    const v = doorbellsView(r);
+    return { ...base, ctrl: v.ctrl, dbBarTarget: v.dbBarTarget, statusAfter: v.statusAfter, testEnable: v.testEnable, testDbBarTarget: v.testDbBarTarget, testRings: v.testRings, testDisable: v.testDisable, testRegisters: v.testRegisters };
+  }
+  const v = refusalView(r);
+  const log = [...((r.applyForce as Cmd).kmsg ?? []), ...((r.testKmsg as string[] | undefined) ?? [])];
+  return { ...base, testEnable: v.testEnable, testRegisters: v.testRegisters, kernelLog: log };
 }

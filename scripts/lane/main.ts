@@ -2,7 +2,7 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--only SCENARIO|differential] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
+// [--only SCENARIO|differential] [--record-doorbells] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
@@ -18,7 +18,7 @@ import { applySteps, checkApply } from './apply-check.js';
 import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviour.js';
 import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
-import { checkDoorbellScenario } from './doorbell-check.js';
+import { checkDoorbellScenario, doorbellFixture } from './doorbell-check.js';
 import type { DoorbellParams } from './doorbell-steps.js';
 import fsSync from 'node:fs';
 
@@ -39,7 +39,7 @@ interface Verdict {
 }
 
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
-function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
   const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
@@ -53,11 +53,24 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
     vntbYaml: fsSync.readFileSync('examples/pci-epf-vntb.yaml', 'utf8'),
     testYaml: fsSync.readFileSync('examples/pci-epf-test.yaml', 'utf8'),
   };
-  const dbJudge = (kind: 'doorbells' | 'doorbell-refusal', board: string, r: ScenarioResult): Promise<CheckResult> =>
-    r.ok ? checkDoorbellScenario(kind, board, release, dbParams, r.data as Record<string, unknown>) : Promise.resolve({ name: kind, findings: [r.error], notes: [] });
+  const dbJudge = async (kind: 'doorbells' | 'doorbell-refusal', board: string, r: ScenarioResult): Promise<CheckResult> => {
+    if (!r.ok) return { name: kind, findings: [r.error], notes: [] };
+    const data = r.data as Record<string, unknown>;
+    const c = await checkDoorbellScenario(kind, board, release, dbParams, data);
+    if (recordDoorbells) {
+      // The real kernel's results, replayed against the fake by scripts/lane/doorbell-fixture.test.ts.
+      const variant = Object.entries(VARIANT_BOARD).find(([, b]) => b === board)![0];
+      const file = path.join('test/fixtures/kernel', release, `doorbells-${variant}.json`);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, JSON.stringify(doorbellFixture(kind, release, variant, dbParams, data), null, 2) + '\n');
+      c.notes.push(`recorded ${file}`);
+    }
+    return c;
+  };
   const probeOnly = (variant: 'msi-parent' | 'no-msi') => ({
     variant,
     scenarios: [{ name: 'probe' }, { name: 'doorbell-refusal', params: dbParams }],
+    timeoutMs: 300_000,
     judge: async ([p, r]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), await dbJudge('doorbell-refusal', VARIANT_BOARD[variant]!, r!)],
   });
   const [a, b] = variantControllers('two-epc') as [string, string];
@@ -92,17 +105,19 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
   ];
 }
 
-function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string } {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; recordDoorbells: boolean } {
   const kernels: KernelChoice[] = [];
   let configureOnly = false;
+  let recordDoorbells = false;
   let only: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
     else if (args[i] === '--configure-only') configureOnly = true;
     else if (args[i] === '--only' && args[i + 1]) only = args[++i];
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential] [--configure-only] [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--record-doorbells') recordDoorbells = true;
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential] [--record-doorbells] [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, ...(only === undefined ? {} : { only }) };
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, recordDoorbells, ...(only === undefined ? {} : { only }) };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -114,7 +129,7 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const { kernels, configureOnly, only } = parseArgs(rest);
+    const { kernels, configureOnly, only, recordDoorbells } = parseArgs(rest);
     const shared = await prepareShared(steps);
     if (configureOnly) {
       // Checks the fragment against each release without building (make Image is the slow part).
@@ -128,7 +143,7 @@ export async function main(args: string[]): Promise<number> {
       const g = await prepareGuest(steps, shared, choice);
       versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
       // --only NAME: just the boots that run scenario NAME (and the differential only when NAME is 'differential').
-      for (const boot of plan(g).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
+      for (const boot of plan(g, recordDoorbells).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
         const label = `${g.kernel.release} ${boot.variant}`;
         let result: BootResult | undefined;
         try {

@@ -139,6 +139,9 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       PCI_EPF_NTB: 'y',
       NVME_TARGET: 'y',
       PCI_EPF_MHI: 'n',
+      // CONFIG_FTRACE=y in the fragment for every release: the lane's 6.12.117 kernel serves
+      // tracefs and `doorbell watch --source tracefs` runs there (the 6.x default is none).
+      FTRACE: 'y',
     },
   };
 }

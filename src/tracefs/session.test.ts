@@ -15,7 +15,7 @@ describe('tracefs session', () => {
     expect(await findTracefs(k)).toEqual({ root: '/sys/kernel/tracing', via: 'mounts' });
     k.setTracefsMounted(false);
     expect(await findTracefs(k)).toEqual({ root: '/sys/kernel/debug/tracing', via: 'debugfs' });
-    expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1' }))).toBeUndefined();
+    expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1', config: { FTRACE: 'n' } }))).toBeUndefined();
   });
 
   it('writes the filter before enabling, and removes the instance on close (twice is harmless)', async () => {
