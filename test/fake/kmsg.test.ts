@@ -23,8 +23,8 @@ describe('/dev/kmsg on the fake kernel', () => {
     expect(seqs).toEqual(seqs.map((_, i) => i));
   });
 
-  it('has no trace_pipe on a kernel without FTRACE (the lane\'s 6.12): ENOENT', async () => {
-    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12' });
+  it('has no trace_pipe on a kernel without FTRACE: ENOENT', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12', config: { FTRACE: 'n' } });
     const it = k.lines('/sys/kernel/tracing/trace_pipe')[Symbol.asyncIterator]();
     await expect(it.next()).rejects.toMatchObject({ code: 'ENOENT' });
   });
