@@ -271,7 +271,7 @@ export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams
     if (rung.length) findings.push(`tracefs watch saw ${rung.length} rings on a kernel without vNTB doorbells`);
     const pr = r.planRefusal as Cmd | undefined;
     if (pr?.exitCode !== 1) findings.push(`plan with doorbell: true exited ${pr?.exitCode}, expected 1 (refused)`);
-    else notes.push(`plan refused: ${pr.stderr.split('\n').find((l) => l.startsWith('error:'))?.slice(0, 160)}`);
+    else notes.push(`plan refused: ${`${pr.stdout ?? ''}\n${pr.stderr}`.split('\n').find((l) => l.startsWith('error:'))?.slice(0, 200)}`);
     notes.push(`polled vNTB: db_entry_size ${(r.ctrl as { dbEntrySize: number }).dbEntrySize}, no rows, watch saw ${tr.length} events`);
   }
   if (p.testDoorbell) {
