@@ -330,7 +330,7 @@ export async function checkDoorbellScenario(kind: 'doorbells' | 'doorbell-refusa
 }
 
 /**
- * What `--record-doorbells` keeps of a real run in test/fixtures/kernel/<release>/doorbells-<variant>.json,
+ * What `--record-doorbells` keeps of a real run in test/fixtures/kernel/<release>/doorbells/<variant>.json,
  * replayed in-process against the fake by scripts/lane/doorbell-fixture.test.ts: the host
  * protocol's registers and the doorbell rows, without times or the addresses of BAR memory the
  * kernel allocated.

@@ -1,5 +1,5 @@
 // The real kernels' doorbell results recorded by the lane (`--record-doorbells`:
-// test/fixtures/kernel/<release>/doorbells-<variant>.json) replayed in-process against the fake
+// test/fixtures/kernel/<release>/doorbells/<variant>.json) replayed in-process against the fake
 // of the same release and board: the vNTB control region and doorbell BAR target read through
 // the Cadence inbound-translation registers, the doorbell rows after N rings each, and
 // pci-epf-test's ENABLE / ring / DISABLE registers (or its failed ENABLE without a DISABLE).
@@ -30,12 +30,14 @@ interface Fixture {
 }
 
 const fixtures: { file: string; f: Fixture }[] = fs.existsSync(ROOT)
-  ? fs.readdirSync(ROOT).flatMap((rel) =>
-      fs
-        .readdirSync(path.join(ROOT, rel))
-        .filter((n) => /^doorbells-.*\.json$/.test(n))
-        .map((n) => ({ file: path.join(ROOT, rel, n), f: JSON.parse(fs.readFileSync(path.join(ROOT, rel, n), 'utf8')) as Fixture })),
-    )
+  ? fs.readdirSync(ROOT).flatMap((rel) => {
+      const dir = path.join(ROOT, rel, 'doorbells');
+      if (!fs.existsSync(dir)) return [];
+      return fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => ({ file: path.join(dir, n), f: JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Fixture }));
+    })
   : [];
 
 /** examples/pci-epf-vntb.yaml with db_count N, as epctl apply writes it (num_mws before mw1). */

@@ -60,7 +60,8 @@ function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; 
     if (recordDoorbells) {
       // The real kernel's results, replayed against the fake by scripts/lane/doorbell-fixture.test.ts.
       const variant = Object.entries(VARIANT_BOARD).find(([, b]) => b === board)![0];
-      const file = path.join('test/fixtures/kernel', release, `doorbells-${variant}.json`);
+      // In doorbells/: the differential's fixture lister takes every *.json beside it as an op trace.
+      const file = path.join('test/fixtures/kernel', release, 'doorbells', `${variant}.json`);
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, JSON.stringify(doorbellFixture(kind, release, variant, dbParams, data), null, 2) + '\n');
       c.notes.push(`recorded ${file}`);
