@@ -86,6 +86,8 @@ function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; 
       // the kernel's own errno. Its own boot: 6.12 takes one vNTB bind per boot.
       variant: 'msi-map',
       scenarios: [{ name: 'apply', params: { steps: applySteps(behaviourOf(release).vntbDoorbell) } }],
+      // 58-88 s on a quiet 2-core host; one run under load passed 120 s at its last command.
+      timeoutMs: 300_000,
       judge: async ([a]) => [a!.ok ? checkApply(a!.data) : { name: 'apply', findings: [a!.error], notes: [] }],
     },
     {
