@@ -2,12 +2,12 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
+// [--only SCENARIO|differential] [--record-doorbells] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
 import { bootGuest, BootError, type BootResult, type PreparedGuest } from './boot.js';
-import { checkNtb, checkProbe, checkVntb, type CheckResult } from './checks.js';
+import { checkNtb, checkProbe, checkVntb, VARIANT_BOARD, type CheckResult } from './checks.js';
 import { variantControllers, type DtVariant } from './dts.js';
 import { LaneError } from './errors.js';
 import type { ScenarioRequest, ScenarioResult } from './guest/protocol.js';
@@ -19,6 +19,9 @@ import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviou
 import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
 import { main as nvmeMain, nvmeStep } from './nvme-main.js';
+import { checkDoorbellScenario, doorbellFixture } from './doorbell-check.js';
+import type { DoorbellParams } from './doorbell-steps.js';
+import fsSync from 'node:fs';
 
 /** What the release carries, from the one table the fake models releases by (src/kernel/behaviour.ts). */
 function behaviourOf(release: string): KernelBehaviour {
@@ -37,14 +40,40 @@ interface Verdict {
 }
 
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
-function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioRequest[]; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
   const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
-  const probeOnly = (variant: DtVariant) => ({
+  // The doorbell scenarios (scripts/lane/doorbell-steps.ts): N rings per doorbell.
+  const dbParams: DoorbellParams = {
+    epc,
+    dbCount: 4,
+    rings: 3,
+    vntbDoorbell: behaviourOf(release).vntbDoorbell,
+    testDoorbell: db,
+    vntbYaml: fsSync.readFileSync('examples/pci-epf-vntb.yaml', 'utf8'),
+    testYaml: fsSync.readFileSync('examples/pci-epf-test.yaml', 'utf8'),
+  };
+  const dbJudge = async (kind: 'doorbells' | 'doorbell-refusal', board: string, r: ScenarioResult): Promise<CheckResult> => {
+    if (!r.ok) return { name: kind, findings: [r.error], notes: [] };
+    const data = r.data as Record<string, unknown>;
+    const c = await checkDoorbellScenario(kind, board, release, dbParams, data);
+    if (recordDoorbells) {
+      // The real kernel's results, replayed against the fake by scripts/lane/doorbell-fixture.test.ts.
+      const variant = Object.entries(VARIANT_BOARD).find(([, b]) => b === board)![0];
+      // In doorbells/: the differential's fixture lister takes every *.json beside it as an op trace.
+      const file = path.join('test/fixtures/kernel', release, 'doorbells', `${variant}.json`);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, JSON.stringify(doorbellFixture(kind, release, variant, dbParams, data), null, 2) + '\n');
+      c.notes.push(`recorded ${file}`);
+    }
+    return c;
+  };
+  const probeOnly = (variant: 'msi-parent' | 'no-msi') => ({
     variant,
-    scenarios: [{ name: 'probe' }],
-    judge: async ([p]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error })],
+    scenarios: [{ name: 'probe' }, { name: 'doorbell-refusal', params: dbParams }],
+    timeoutMs: 300_000,
+    judge: async ([p, r]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), await dbJudge('doorbell-refusal', VARIANT_BOARD[variant]!, r!)],
   });
   const [a, b] = variantControllers('two-epc') as [string, string];
   return [
@@ -58,7 +87,17 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
       // the kernel's own errno. Its own boot: 6.12 takes one vNTB bind per boot.
       variant: 'msi-map',
       scenarios: [{ name: 'apply', params: { steps: applySteps(behaviourOf(release).vntbDoorbell) } }],
+      // 58-88 s on a quiet 2-core host; one run under load passed 120 s at its last command.
+      timeoutMs: 300_000,
       judge: async ([a]) => [a!.ok ? checkApply(a!.data) : { name: 'apply', findings: [a!.error], notes: [] }],
+    },
+    {
+      // vNTB and pci-epf-test doorbells rung through devmem, seen by doorbell status and watch.
+      // Its own boot: 6.12 takes one vNTB bind per boot.
+      variant: 'msi-map',
+      scenarios: [{ name: 'doorbells', params: dbParams }],
+      timeoutMs: 300_000,
+      judge: async ([r]) => [await dbJudge('doorbells', 'qemu-virt', r!)],
     },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
@@ -70,15 +109,19 @@ function plan(g: PreparedGuest): { variant: DtVariant; scenarios: ScenarioReques
   ];
 }
 
-function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean } {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; recordDoorbells: boolean } {
   const kernels: KernelChoice[] = [];
   let configureOnly = false;
+  let recordDoorbells = false;
+  let only: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
     else if (args[i] === '--configure-only') configureOnly = true;
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--configure-only] [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--only' && args[i + 1]) only = args[++i];
+    else if (args[i] === '--record-doorbells') recordDoorbells = true;
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential|nvme] [--record-doorbells] [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly };
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, recordDoorbells, ...(only === undefined ? {} : { only }) };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -92,7 +135,7 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const { kernels, configureOnly } = parseArgs(rest);
+    const { kernels, configureOnly, only, recordDoorbells } = parseArgs(rest);
     const shared = await prepareShared(steps);
     if (configureOnly) {
       // Checks the fragment against each release without building (make Image is the slow part).
@@ -105,12 +148,13 @@ export async function main(args: string[]): Promise<number> {
     for (const choice of kernels) {
       const g = await prepareGuest(steps, shared, choice);
       versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
-      for (const boot of plan(g)) {
+      // --only NAME: just the boots that run scenario NAME (and the differential only when NAME is 'differential').
+      for (const boot of plan(g, recordDoorbells).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
         const label = `${g.kernel.release} ${boot.variant}`;
         let result: BootResult | undefined;
         try {
           result = await steps.run(`boot ${label}: ${boot.scenarios.map((s) => s.name).join(', ')}`, async (note) => {
-            const r = await bootGuest(g, { variant: boot.variant, scenarios: boot.scenarios });
+            const r = await bootGuest(g, { variant: boot.variant, scenarios: boot.scenarios, ...(boot.timeoutMs ? { timeoutMs: boot.timeoutMs } : {}) });
             const hello = r.records.find((x) => x.type === 'hello');
             note(`harness up at ${hello && 'uptime' in hello ? hello.uptime : '?'} s uptime; ${r.results.map((x) => `${x.scenario} ${x.ms.toFixed(0)} ms`).join(', ')}`);
             return r;
@@ -132,11 +176,15 @@ export async function main(args: string[]): Promise<number> {
         }
       }
       // Scenario 2: the differential test against the fake (scripts/lane/diff-main.ts).
-      const d = await diffStep(steps, g, diff);
-      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
+      if (only === undefined || only === 'differential') {
+        const d = await diffStep(steps, g, diff);
+        verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: `differential (seed ${diff.seed})`, ok: d.ok, findings: d.ok ? [] : [d.text], notes: [`${d.report.real.length} ops compared in ${d.boots} boot(s)${d.fixture ? `; recorded ${d.fixture}` : ''}`] });
+      }
       // Scenario nvme (nvme-main.ts): the NVMe endpoint; before nvmet_pci_epf (6.12) its refusals.
-      const n = await nvmeStep(steps, g, false, false);
-      verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: 'nvme endpoint', ok: n.ok, findings: n.findings, notes: [n.note] });
+      if (only === undefined || only === 'nvme') {
+        const n = await nvmeStep(steps, g, false, false);
+        verdicts.push({ kernel: g.kernel.release, variant: 'msi-map', check: 'nvme endpoint', ok: n.ok, findings: n.findings, notes: [n.note] });
+      }
     }
   } catch (e) {
     failure = e;

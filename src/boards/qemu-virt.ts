@@ -141,6 +141,9 @@ function qemuVirtProfile(name: string, title: string, epMsi: Readonly<Record<str
       // null_blk built in: /dev/nullb0 exists at boot (observed 7.3.4, the nvme lane scenario).
       BLK_DEV_NULL_BLK: 'y',
       PCI_EPF_MHI: 'n',
+      // CONFIG_FTRACE=y in the fragment for every release: the lane's 6.12.117 kernel serves
+      // tracefs and `doorbell watch --source tracefs` runs there (the 6.x default is none).
+      FTRACE: 'y',
     },
   };
 }

@@ -19,8 +19,8 @@ interface Run {
   stop(): Promise<void>;
 }
 
-function start(source: WatchSource, opts: { kernel?: string; intervalMs?: number } = {}): Run {
-  const k = createFakeKernel({ board: 'qemu-virt', ...(opts.kernel ? { kernel: opts.kernel } : {}) }) as FakeKernelImpl;
+function start(source: WatchSource, opts: { kernel?: string; intervalMs?: number; noFtrace?: boolean } = {}): Run {
+  const k = createFakeKernel({ board: 'qemu-virt', ...(opts.kernel ? { kernel: opts.kernel } : {}), ...(opts.noFtrace ? { config: { FTRACE: 'n' } } : {}) }) as FakeKernelImpl;
   const events: DoorbellEvent[] = [];
   const waiters: Array<() => void> = [];
   const ac = new AbortController();
@@ -208,7 +208,8 @@ describe('doorbell watch', () => {
   });
 
   it('auto falls back to polling on a kernel without FTRACE and says what it cannot see', async () => {
-    const w = start('auto', { kernel: '6.12' });
+    // qemu-virt models the lane's kernel, which has FTRACE on every release: switched off here.
+    const w = start('auto', { kernel: '6.12', noFtrace: true });
     const info = await w.info;
     await w.stop();
     expect(info.source).toBe('poll');
@@ -217,7 +218,7 @@ describe('doorbell watch', () => {
   });
 
   it('--source tracefs on a kernel without FTRACE is refused with the fix', async () => {
-    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12' });
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12', config: { FTRACE: 'n' } });
     await expect(watchDoorbells(k, { source: 'tracefs', intervalMs: 5, signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ hint: expect.stringMatching(/--source poll/) });
   });
 });

@@ -47,6 +47,10 @@ export interface HostKernel extends KernelContext {
 const BAR_PREFIX = 'bar:';
 const ITS_PREFIX = 'its:';
 const EDMA_PREFIX = 'edma:';
+const CDNS_PREFIX = 'cdns-at:';
+/** CDNS_PCIE_AT_IB_EP_FUNC_BAR_ADDR0(0, 0) from the "reg" base, and the per-function stride (pcie-cadence.h). */
+const CDNS_AT_IB_EP_FUNC_BAR_ADDR0 = 0x400840n;
+const CDNS_AT_FN_STRIDE = 0x40;
 
 /** Bound functions with BAR memory, in a stable order (controller, function number, device). */
 function boundDevices(k: KernelContext): EpfDevice[] {
@@ -114,7 +118,42 @@ export function rebuildRegions(k: HostKernel): void {
       },
     });
   }
-  for (const [key, addr] of barLayout(k)) {
+  // The Cadence inbound-translation registers, which the host emulation reads to find each BAR
+  // (src/host/cadence-devmem.ts): cdns_pcie_ep_set_bar() writes the BAR's target into
+  // CDNS_PCIE_AT_IB_EP_FUNC_BAR_ADDR0/1(fn, bar) = reg + 0x400840 + fn*0x40 + bar*8 (+4), and
+  // cdns_pcie_ep_clear_bar() writes 0 (drivers/pci/controller/cadence/pcie-cadence-ep.c,
+  // pcie-cadence.h). On the lane's QEMU board they are RAM the driver wrote; other bytes of the
+  // block read 0 and stores are not kept [inferred].
+  k.phys.unmapAll(CDNS_PREFIX);
+  const layout = barLayout(k);
+  for (const c of k.board.controllers) {
+    const unit = /^([0-9a-f]+)\./.exec(c.name);
+    if (c.driver !== 'cdns-pcie' || !unit) continue;
+    const target = (fn: number, bar: number): bigint => {
+      const d = Object.values(k.m.devices).find((x) => x.epc === c.name && x.funcNo === fn && x.pf === undefined && x.host !== undefined);
+      const inbound = d?.host?.inbound[String(bar)];
+      if (!d || inbound === 'cleared') return 0n;
+      return inbound !== undefined ? BigInt(inbound) : (layout.get(`${d.name}:${bar}`) ?? 0n);
+    };
+    const byteAt = (offset: number): bigint => {
+      const fn = Math.floor(offset / CDNS_AT_FN_STRIDE);
+      const inFn = offset % CDNS_AT_FN_STRIDE;
+      if (inFn >= 6 * 8) return 0n;
+      return (target(fn, Math.floor(inFn / 8)) >> BigInt(8 * (inFn % 8))) & 0xffn;
+    };
+    k.phys.map({
+      name: `${CDNS_PREFIX}${c.name}`,
+      base: BigInt(`0x${unit[1]}`) + CDNS_AT_IB_EP_FUNC_BAR_ADDR0,
+      size: BigInt(Math.max(1, c.maxFunctions) * CDNS_AT_FN_STRIDE),
+      read: (offset, width) => {
+        let v = 0n;
+        for (let i = width / 8 - 1; i >= 0; i--) v = (v << 8n) | byteAt(Number(offset) + i);
+        return v;
+      },
+      write: () => undefined,
+    });
+  }
+  for (const [key, addr] of layout) {
     const [name, barText] = splitKey(key);
     const bar = Number(barText);
     const size = BigInt(k.m.devices[name]!.host!.bars[barText]!);

@@ -31,7 +31,7 @@ describe('fake tracefs', () => {
     const k73 = kernel();
     expect(await k73.readdir(T)).toEqual(['events', 'instances', 'trace', 'trace_clock', 'trace_pipe', 'tracing_on']);
     expect(Buffer.from(await k73.read('/proc/mounts')).toString()).toContain('tracefs /sys/kernel/tracing tracefs');
-    const k612 = kernel({ kernel: '6.12' });
+    const k612 = kernel({ kernel: '6.12', config: { FTRACE: 'n' } });
     await expect(k612.readdir(T)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(Buffer.from(await k612.read('/proc/mounts')).toString()).not.toContain('tracefs');
     const with612 = kernel({ kernel: '6.12', config: { FTRACE: 'y' } });

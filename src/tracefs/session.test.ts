@@ -15,7 +15,7 @@ describe('tracefs session', () => {
     expect(await findTracefs(k)).toEqual({ root: '/sys/kernel/tracing', via: 'mounts' });
     k.setTracefsMounted(false);
     expect(await findTracefs(k)).toEqual({ root: '/sys/kernel/debug/tracing', via: 'debugfs' });
-    expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1' }))).toBeUndefined();
+    expect(await findTracefs(createFakeKernel({ board: 'qemu-virt', kernel: '6.1', config: { FTRACE: 'n' } }))).toBeUndefined();
   });
 
   it('not root (EACCES on the 0700 roots): auto polls saying "run as root", --source tracefs refuses with that fix', async () => {

@@ -40,8 +40,8 @@ describe('/dev/kmsg on the fake kernel', () => {
     expect(k.dmesg().at(-1)).toBe("nvmet: Invalid value 'nonsense\n' for trtype");
   });
 
-  it('has no trace_pipe on a kernel without FTRACE (the lane\'s 6.12): ENOENT', async () => {
-    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12' });
+  it('has no trace_pipe on a kernel without FTRACE: ENOENT', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '6.12', config: { FTRACE: 'n' } });
     const it = k.lines('/sys/kernel/tracing/trace_pipe')[Symbol.asyncIterator]();
     await expect(it.next()).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -3,6 +3,7 @@
 // host to judge. Add a scenario by adding an entry here.
 import { apply } from './apply.js';
 import { diff } from './diff.js';
+import { doorbellRefusal, doorbells } from './doorbells.js';
 import { ntbLinks } from './ntb.js';
 import { nvme } from './nvme.js';
 import { probe } from './probe.js';
@@ -28,4 +29,6 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   diff,
   apply,
   nvme,
+  doorbells,
+  'doorbell-refusal': doorbellRefusal,
 };

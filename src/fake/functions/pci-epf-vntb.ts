@@ -172,9 +172,12 @@ function vntbBars(dev: EpfDevice): { ctrl: number; db: number; mws: number[] } {
  * db_entry_size 0, db_data[i] = i (event ID = msi_index), db_offset[i] = the translater's
  * offset in the doorbell BAR, whose inbound window is the ITS page (0x08090000 for the
  * translater 0x08090040, so the base is aligned to the EPC's inbound alignment [inferred]).
- * BAR sizes are rounded to a power of two and to that alignment [inferred]. spad_offset is the
- * 7.3.4 value on every release: older sources align ctrl_size to the EPC alignment (or the next
- * power of two) first, which is not modelled.
+ * BAR sizes are rounded to a power of two and to that alignment [inferred]. spad_offset =
+ * ctrl_size: 7.3.4 takes ALIGN(sizeof(struct epf_ntb_ctrl), sizeof(u32)) = 0x134; 6.12.117
+ * aligns it to the EPC's alignment, or rounds it up to a power of two when that is 0
+ * (epf_ntb_config_spad_bar_alloc in each release's pci-epf-vntb.c): 0x200 on the lane's
+ * Cadence EPC (align 256), read by the real-kernel lane. Which release changed it is not known
+ * here: the fake takes the 6.12 layout before 6.19 [inferred].
  */
 function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   const align = Math.max(1, k.controller(dev.epc!).features.align);
@@ -198,7 +201,8 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   });
   const h = newHostState(sizes);
   write32(h, ctrl, VNTB_CTRL.NUM_MWS, mws.length);
-  write32(h, ctrl, VNTB_CTRL.SPAD_OFFSET, VNTB_CTRL_SIZE);
+  const ctrlSize = k.b.vntbDoorbell ? VNTB_CTRL_SIZE : k.controller(dev.epc!).features.align > 0 ? Math.ceil(VNTB_CTRL_SIZE / align) * align : pow2(VNTB_CTRL_SIZE);
+  write32(h, ctrl, VNTB_CTRL.SPAD_OFFSET, ctrlSize);
   write32(h, ctrl, VNTB_CTRL.SPAD_COUNT, spadCount);
   write32(h, ctrl, VNTB_CTRL.DB_ENTRY_SIZE, msi ? 0 : 4);
   for (let i = 0; i < Math.min(dbCount, 32); i++) {
