@@ -4,6 +4,7 @@
 // (exact counts) and compared with the fake's, field by field, after projecting away only
 // what cannot be equal (addresses of BAR memory the kernel allocated, times). A difference is
 // fixed in the fake, never here.
+import type { DoorbellEvent } from '../../src/doorbell/watch.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,17 +110,8 @@ interface WatchOut {
   stderr: string;
   lines: { t: number; line: string }[];
 }
-interface WatchEvent {
-  time: number;
-  event: string;
-  controller: string | null;
-  virq: number;
-  index: number | null;
-  chip: string | null;
-  action: string;
-  count: number;
-  delta: number;
-}
+/** One `doorbell watch --json` line (src/doorbell/watch.ts). */
+type WatchEvent = DoorbellEvent;
 
 const events = (w: WatchOut | undefined): WatchEvent[] =>
   (w?.lines ?? []).flatMap((l) => {
