@@ -12,49 +12,29 @@ import { execa } from 'execa';
 import { openPort } from '../../src/kernel/open.js';
 import { bundleEpctl } from './bundle.js';
 import type { CheckResult } from './checks.js';
-import { doorbellSteps, refusalSteps, type Child, type DoorbellEnv, type DoorbellParams, type Ran } from './doorbell-steps.js';
+import { doorbellSteps, refusalSteps, spawnChild, type Child, type DoorbellEnv, type DoorbellParams, type Ran } from './doorbell-steps.js';
 import { jsonDiff } from './json-diff.js';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The epctl bundle's text, built once per lane run; each fake run writes it into its own directory. */
 let bundled: Promise<string> | undefined;
-async function epctlBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-lane-bundle-'));
-    const f = path.join(dir, 'epctl.mjs');
-    await fs.writeFile(f, await bundleEpctl());
-    return f;
-  })();
-  return bundled;
-}
+const epctlBundle = (): Promise<string> => (bundled ??= bundleEpctl());
 
 /** Runs the steps against a fresh fake board; returns what the guest scenario returns. */
 export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: string, release: string, params: DoorbellParams): Promise<Record<string, unknown>> {
-  const bin = await epctlBundle();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-lane-fake-'));
+  // Inside the run's directory, so the finally below removes it with the rest.
+  const bin = path.join(dir, 'epctl.mjs');
+  await fs.writeFile(bin, await epctlBundle());
   const mockState = path.join(dir, 'board.json');
   const mock = ['--mock', board, '--kernel', release, '--mock-state', mockState];
   const ran = async (args: readonly string[]): Promise<Ran> => {
     const r = await execa(process.execPath, [bin, ...args, ...mock], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   };
-  const spawn = (args: readonly string[]): Child => {
-    const lines: { t: number; line: string }[] = [];
-    const p = execa(process.execPath, [bin, ...args, ...mock], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' }, buffer: { stdout: false, stderr: true } });
-    let pending = '';
-    p.stdout!.setEncoding('utf8');
-    p.stdout!.on('data', (chunk: string) => {
-      const t = now();
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        lines.push({ t, line: pending.slice(0, nl) });
-        pending = pending.slice(nl + 1);
-      }
-    });
-    return { pid: p.pid ?? -1, stop: () => void p.kill('SIGINT'), lines, done: p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? '') })) };
-  };
+  const spawn = (args: readonly string[]): Child => spawnChild(bin, [...args, ...mock], now, { NO_COLOR: '1' });
   // One open-access-save per access on the shared state, as each busybox devmem is one process.
   const access = async <T>(fn: (port: Awaited<ReturnType<typeof openPort>>['port']) => Promise<T>): Promise<T> => {
     const o = await openPort({ mock: board, kernel: release, mockState });

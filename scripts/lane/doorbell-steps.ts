@@ -11,6 +11,7 @@
 // through its register BAR under a tracefs watch. `doorbell-refusal` (msi-parent, no-msi):
 // plan refuses a doorbell config, --force plans it, apply --force does what the kernel lets
 // it, and pci-epf-test's ENABLE fails (never followed by a DISABLE).
+import { execa } from 'execa';
 import { cadenceBarAccess, type PhysAccess } from '../../src/host/cadence-devmem.js';
 import * as testHost from '../../src/host/pci-endpoint-test.js';
 import * as vntbHost from '../../src/host/vntb.js';
@@ -29,6 +30,28 @@ export interface Child {
   stop(): void;
   readonly lines: { t: number; line: string }[];
   readonly done: Promise<Ran>;
+}
+
+/**
+ * Starts `node FILE ARGS` (an epctl watch) as a child whose stdout lines are kept with the
+ * time each arrived (`now`, the same clock the steps use); in the guest and on the fake alike.
+ */
+export function spawnChild(file: string, args: readonly string[], now: () => number, env: Record<string, string> = {}): Child {
+  const lines: { t: number; line: string }[] = [];
+  const p = execa(process.execPath, [file, ...args], { reject: false, stdin: 'ignore', env, buffer: { stdout: false, stderr: true } });
+  let pending = '';
+  p.stdout!.setEncoding('utf8');
+  p.stdout!.on('data', (chunk: string) => {
+    const t = now();
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      lines.push({ t, line: pending.slice(0, nl) });
+      pending = pending.slice(nl + 1);
+    }
+  });
+  const done = p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? ''), ...(r.failed && r.exitCode === undefined ? { error: r.shortMessage } : {}) }));
+  return { pid: p.pid ?? -1, stop: () => void p.kill('SIGINT'), lines, done };
 }
 
 /** What differs between the guest and the fake. */

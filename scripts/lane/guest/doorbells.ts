@@ -3,9 +3,8 @@
 // watch runs as a child process, and the host is played through busybox devmem by the real
 // port's peek/poke (src/kernel/real.ts), so what runs here is what a person runs on a board.
 import fs from 'node:fs';
-import { execa } from 'execa';
 import { openPort } from '../../../src/kernel/open.js';
-import { doorbellSteps, refusalSteps, type Child, type DoorbellEnv, type DoorbellParams } from '../doorbell-steps.js';
+import { doorbellSteps, refusalSteps, spawnChild, type Child, type DoorbellEnv, type DoorbellParams } from '../doorbell-steps.js';
 import { run } from './run.js';
 import { parseTraceLine } from '../../../src/tracefs/trace-line.js';
 import type { GuestContext, Scenario } from './scenarios.js';
@@ -14,23 +13,7 @@ const EPCTL = '/lane/epctl.mjs';
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spawn(args: readonly string[]): Child {
-  const lines: { t: number; line: string }[] = [];
-  const p = execa(process.execPath, [EPCTL, ...args], { reject: false, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
-  let pending = '';
-  p.stdout!.setEncoding('utf8');
-  p.stdout!.on('data', (chunk: string) => {
-    const t = now();
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      lines.push({ t, line: pending.slice(0, nl) });
-      pending = pending.slice(nl + 1);
-    }
-  });
-  const done = p.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: '', stderr: String(r.stderr ?? ''), ...(r.failed && r.exitCode === undefined ? { error: r.shortMessage } : {}) }));
-  return { pid: p.pid ?? -1, stop: () => void p.kill('SIGINT'), lines, done };
-}
+const spawn = (args: readonly string[]): Child => spawnChild(EPCTL, args, now);
 
 /** The watch's tracefs instance (instances/epctl-<pid>, src/tracefs/session.ts) has its event enabled. */
 async function traceEnabled(pid: number): Promise<boolean> {
