@@ -8,6 +8,7 @@
 // The host reaches a BAR through the function's inbound translation: the BAR's memory, or the
 // ITS page while a doorbell owns it (drivers/pci/endpoint/functions/pci-epf-test.c,
 // pci-epf-vntb.c).
+import { cadenceInboundAddr0 } from '../host/cadence-devmem.js';
 import type { AccessWidth } from '../kernel/port.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -48,9 +49,8 @@ const BAR_PREFIX = 'bar:';
 const ITS_PREFIX = 'its:';
 const EDMA_PREFIX = 'edma:';
 const CDNS_PREFIX = 'cdns-at:';
-/** CDNS_PCIE_AT_IB_EP_FUNC_BAR_ADDR0(0, 0) from the "reg" base, and the per-function stride (pcie-cadence.h). */
-const CDNS_AT_IB_EP_FUNC_BAR_ADDR0 = 0x400840n;
-const CDNS_AT_FN_STRIDE = 0x40;
+/** The per-function stride of CDNS_PCIE_AT_IB_EP_FUNC_BAR_ADDR0 (pcie-cadence.h; cadenceInboundAddr0). */
+const CDNS_AT_FN_STRIDE = Number(cadenceInboundAddr0(1, 0) - cadenceInboundAddr0(0, 0));
 
 /** Bound functions with BAR memory, in a stable order (controller, function number, device). */
 function boundDevices(k: KernelContext): EpfDevice[] {
@@ -143,7 +143,7 @@ export function rebuildRegions(k: HostKernel): void {
     };
     k.phys.map({
       name: `${CDNS_PREFIX}${c.name}`,
-      base: BigInt(`0x${unit[1]}`) + CDNS_AT_IB_EP_FUNC_BAR_ADDR0,
+      base: BigInt(`0x${unit[1]}`) + cadenceInboundAddr0(0, 0),
       size: BigInt(Math.max(1, c.maxFunctions) * CDNS_AT_FN_STRIDE),
       read: (offset, width) => {
         let v = 0n;

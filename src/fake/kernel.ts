@@ -30,7 +30,7 @@ import { buildBoard, syncEpfBus } from './sysfs.js';
 import { procText, memfsPort, memfsStat, type ProcFile } from './procfs.js';
 import { driverModel, isModelledDriver } from './functions/index.js';
 import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
-import { PROC_INTERRUPTS } from '../procfs/interrupts.js';
+import { EMBEDDED_DOORBELL_CHIP, PROC_INTERRUPTS } from '../procfs/interrupts.js';
 import { PROC_MOUNTS } from '../procfs/mounts.js';
 import { KALLSYMS, type DoorbellImplementation } from '../procfs/kallsyms.js';
 import { KERNEL_IRQ } from '../sysfs/paths.js';
@@ -123,7 +123,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
       free: changing((virq: number) => this.irqTable.free(virq)),
       requestEmbedded: changing((epc: string, action: string) => {
         const c = this.m.controllers[epc]!;
-        c.edmaDbVirq ??= this.irqTable.alloc([{ chip: 'dw-edma-emul', trigger: 'Level' }]);
+        c.edmaDbVirq ??= this.irqTable.alloc([{ chip: EMBEDDED_DOORBELL_CHIP, trigger: 'Level' }]);
         this.irqTable.addAction(c.edmaDbVirq, action);
         return c.edmaDbVirq;
       }),

@@ -4,6 +4,8 @@
 // (CDNS_PCIE_AT_IB_EP_FUNC_BAR_ADDR0/1 in drivers/pci/controller/cadence/pcie-cadence.h), the
 // doorbell data and offsets from the packed struct epf_ntb_ctrl behind BAR0, and a 32-bit write
 // of db_data[i] to BAR1's target + db_offset[i]. Returns raw /proc/interrupts snapshots.
+import { VNTB_CTRL } from '../../../src/host/registers.js';
+import { cadenceInboundAddr0 } from '../../../src/host/cadence-devmem.js';
 import { interrupts, StepRunner } from './configfs.js';
 import { peek32, poke32 } from './run.js';
 import type { Scenario } from './scenarios.js';
@@ -14,16 +16,12 @@ export interface VntbParams {
   readonly ring: boolean;
 }
 
-/** struct epf_ntb_ctrl (pci-epf-vntb.c, __packed) offsets. */
-const CTRL = { numMws: 0x20, dbEntrySize: 0x30, dbData: 0x34, dbOffset: 0xb4 } as const;
-/** Cadence AT: function 0's BAR n inbound address, low word at reg + 0x400840 + n*8 (pcie-cadence.h). */
-const AT_IB_EP_FUNC0_BAR = 0x400840;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function barTarget(reg: bigint, bar: number): Promise<bigint> {
-  const lo = await peek32(reg + BigInt(AT_IB_EP_FUNC0_BAR + bar * 8));
-  const hi = await peek32(reg + BigInt(AT_IB_EP_FUNC0_BAR + bar * 8 + 4));
+  const lo = await peek32(reg + cadenceInboundAddr0(0, bar));
+  const hi = await peek32(reg + cadenceInboundAddr0(0, bar) + 4n);
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
@@ -54,10 +52,10 @@ export const vntbDoorbell: Scenario = async (raw, ctx) => {
   const dbData: number[] = [];
   const dbOffset: number[] = [];
   for (let i = 0; i < p.dbCount; i++) {
-    dbData.push(await peek32(bar0 + BigInt(CTRL.dbData + 4 * i)));
-    dbOffset.push(await peek32(bar0 + BigInt(CTRL.dbOffset + 4 * i)));
+    dbData.push(await peek32(bar0 + BigInt(VNTB_CTRL.DB_DATA + 4 * i)));
+    dbOffset.push(await peek32(bar0 + BigInt(VNTB_CTRL.DB_OFFSET + 4 * i)));
   }
-  const ctrl = { numMws: await peek32(bar0 + BigInt(CTRL.numMws)), dbEntrySize: await peek32(bar0 + BigInt(CTRL.dbEntrySize)), dbData, dbOffset };
+  const ctrl = { numMws: await peek32(bar0 + BigInt(VNTB_CTRL.NUM_MWS)), dbEntrySize: await peek32(bar0 + BigInt(VNTB_CTRL.DB_ENTRY_SIZE)), dbData, dbOffset };
   const rings: { doorbell: number; address: string; data: number; interrupts: string }[] = [];
   for (let i = 0; i < p.dbCount; i++) {
     const addr = bar1 + BigInt(dbOffset[i]!);
