@@ -114,3 +114,6 @@ export async function withBoard<T>(ctx: RunContext, fn: (port: KernelPort) => Pr
 
 /** How main.ts runs a command's action: flags checked into a RunContext, errors printed, exit set. */
 export type Run = (spec: CommandSpec, cmd: import('commander').Command, fn: (ctx: RunContext) => Promise<number>) => Promise<void>;
+
+/** plan's and apply's --force: what it skips and what it does not (plan.ts PlanInput.force). */
+export const FORCE_OPTION = ['--force', "skip the doorbell preflight (the device tree's verdict, the release); the plan says what it skipped, and a vNTB's doorbell rows are still checked after its link"] as const;

@@ -1,7 +1,7 @@
 // `epctl apply [-c FILE]`: converge the board to the config with the fewest configfs
 // operations, every write read back, rolled back on the first failure.
 import type { Command } from 'commander';
-import type { CommandSpec, Run } from '../context.js';
+import { FORCE_OPTION, type CommandSpec, type Run } from '../context.js';
 import { withBoardChange, waitSeconds } from '../board-change.js';
 import { DEFAULT_CONFIG } from '../../config/load.js';
 
@@ -15,7 +15,7 @@ export function register(program: Command, run: Run): void {
     .option('-y, --yes', 'do not ask for confirmation on a terminal (without a terminal epctl never asks)')
     .option('--wait <seconds>', 'wait this long for another epctl changing the board (default: fail at once)')
     .option('--json', 'print the result as JSON')
-    .option('--force', "skip the doorbell preflight (the device tree's verdict, the release); the plan says what it skipped, and a vNTB's doorbell rows are still checked after its link")
+    .option(...FORCE_OPTION)
     .addHelpText(
       'after',
       `

@@ -3,7 +3,7 @@
 // or recorded board (--root), so a config can be checked against a board dump.
 import type { Command } from 'commander';
 import { EXIT } from '../../exit-codes.js';
-import type { CommandSpec, Run } from '../context.js';
+import { FORCE_OPTION, type CommandSpec, type Run } from '../context.js';
 import { writeOut } from '../output.js';
 import { withBoardChange } from '../board-change.js';
 import { DEFAULT_CONFIG } from '../../config/load.js';
@@ -16,7 +16,7 @@ export function register(program: Command, run: Run): void {
     .description('Show the configfs operations that would bring the board to the config (reads only).')
     .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG)
     .option('--json', 'print the plan as JSON')
-    .option('--force', "skip the doorbell preflight (the device tree's verdict, the release); the plan says what it skipped, and a vNTB's doorbell rows are still checked after its link")
+    .option(...FORCE_OPTION)
     .addHelpText(
       'after',
       `
