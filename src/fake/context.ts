@@ -9,6 +9,7 @@ import type { BoardProfile, ControllerProfile } from '../boards/types.js';
 import type { FakeHook } from './api.js';
 import type { Model, EpfDevice } from './model.js';
 import type { Printk, SplatContext } from './printk.js';
+import type { KernelModule } from './modules.js';
 
 /** A kernel function's negative errno return. */
 export class Errno extends Error {
@@ -76,6 +77,8 @@ export interface KernelContext {
   hook(op: FakeHook, path: string): ErrnoCode | undefined;
   /** Kernel config symbol (board + modelled kernel + overrides). */
   config(symbol: string): 'y' | 'm' | 'n';
+  /** A modules.ts module is there: built in (=y), or a module (=m) modprobe loaded. */
+  moduleReady(module: KernelModule): boolean;
   msiDomain(epc: string): MsiDomain;
   controller(epc: string): ControllerProfile;
   /** configfs path of a device's function directory (for hooks and messages). */

@@ -51,7 +51,30 @@ function kernelConfig(board: BoardProfile, v: KernelVersion, overrides: Readonly
   if (board.controllers.some((c) => c.dwc)) config.set('DW_EDMA', 'y');
   for (const [k, val] of Object.entries(board.kernelConfig)) config.set(k, val);
   for (const [k, val] of Object.entries(overrides)) config.set(k, val);
+  nvmeTargetDepends(config, v);
   return config;
+}
+
+const TRISTATE_RANK = { n: 0, m: 1, y: 2 } as const;
+
+/**
+ * drivers/nvme/target/Kconfig: NVME_TARGET_PCI_EPF "depends on NVME_TARGET && PCI_ENDPOINT", so
+ * it is at most what NVME_TARGET is (=y needs NVME_TARGET=y; NVME_TARGET=m allows only =m).
+ * NVME_TARGET set by the board or an override is kept and bounds it; left unset, it is what the
+ * build of nvmet_pci_epf needed (=y for =y, =m for =m). A release without the driver (before
+ * 6.14, behaviour.ts nvmetPciEpf) has no such symbol, whatever the board or an override says.
+ */
+function nvmeTargetDepends(config: Map<string, 'y' | 'm' | 'n'>, v: KernelVersion): void {
+  const epf = config.get('NVME_TARGET_PCI_EPF');
+  if (epf === undefined) return;
+  if (!kernelBehaviour(v).nvmetPciEpf) {
+    config.delete('NVME_TARGET_PCI_EPF');
+    return;
+  }
+  const target = config.get('NVME_TARGET') ?? epf;
+  config.set('NVME_TARGET', target);
+  const bound = Math.min(TRISTATE_RANK[target], TRISTATE_RANK[config.get('PCI_ENDPOINT') ?? 'n']);
+  if (TRISTATE_RANK[epf] > bound) config.set('NVME_TARGET_PCI_EPF', bound === 2 ? 'y' : bound === 1 ? 'm' : 'n');
 }
 
 export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {

@@ -22,10 +22,11 @@ import { Errno, Oops, type KernelContext, type MsiDomain, type IrqOps } from './
 import { type CfsView, type CfsNode, kindOf, lookup, child, children, statOf, readlinkText, linkTarget, relPath } from './configfs.js';
 import * as cfs from './pci-ep-cfs.js';
 import { nullBlkDevices } from './nvmet-configfs.js';
+import { KERNEL_MODULE_SYMBOL, MODULE_DEPENDS, isKernelModule, type KernelModule } from './modules.js';
 import { armFault, takeFault } from './faults.js';
 import { IrqTable, type IrqTableState } from './irq.js';
 import type { Model } from './model.js';
-import { Printk, kmsgLine, type SplatContext } from './printk.js';
+import { KERN_INFO, Printk, kmsgLine, type SplatContext } from './printk.js';
 import { buildBoard, syncEpfBus } from './sysfs.js';
 import { procText, memfsPort, memfsStat, type ProcFile } from './procfs.js';
 import { driverModel, isModelledDriver } from './functions/index.js';
@@ -222,6 +223,10 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   config(symbol: string): 'y' | 'm' | 'n' {
     return this.cfg.get(symbol) ?? 'n';
   }
+  moduleReady(module: KernelModule): boolean {
+    const built = this.config(KERNEL_MODULE_SYMBOL[module]);
+    return built === 'y' || (built === 'm' && (this.m.modules ?? []).includes(module));
+  }
   msiDomain(epc: string): MsiDomain {
     return this.domains.get(epc) ?? { found: false, immutable: false, edma: 'none' };
   }
@@ -244,6 +249,8 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     this.m.faults.push(armFault(rule));
   }
   modprobe(driver: EpfDriverName): void {
+    // What it depends on first; kernelConfig (index.ts) keeps a dependency at least =m where its user is =m.
+    for (const dep of MODULE_DEPENDS[driver] ?? []) this.insmod(dep);
     cfs.loadDriver(this.view(), driver);
     this.modules.add(driver);
     syncEpfBus(this.vol, this.m, this.modules);
@@ -519,14 +526,42 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
     return this.m.log.records.map((r, seq) => ({ level: r.level, seq, usec: r.usec, text: r.text }));
   }
 
-  /** modprobe: 0 for a loaded or built-in module; a module the board does not ship is not found. */
+  /**
+   * modprobe: 0 for a loaded or built-in module, after loading what it depends on (modules.ts
+   * MODULE_DEPENDS); a module the board does not ship is not found.
+   */
   loadModule(module: string): Promise<void> {
     return this.serial(() => {
+      const notFound = (): KernelError =>
+        new KernelError({ code: 'ENOENT', syscall: 'modprobe', path: `/lib/modules/${this.release}`, hint: `modprobe: FATAL: Module ${module} not found in directory /lib/modules/${this.release}` });
+      if (isKernelModule(module)) {
+        if (this.config(KERNEL_MODULE_SYMBOL[module]) === 'n') throw notFound();
+        this.insmod(module);
+        return;
+      }
       if (isModelledDriver(module) && this.m.drivers[module]?.loaded) return;
-      if (!isModelledDriver(module) || !this.board.functionDrivers.includes(module) || this.cfg.get(EPF_DRIVER_SYMBOL[module]) !== 'm')
-        throw new KernelError({ code: 'ENOENT', syscall: 'modprobe', path: `/lib/modules/${this.release}`, hint: `modprobe: FATAL: Module ${module} not found in directory /lib/modules/${this.release}` });
+      if (!isModelledDriver(module) || !this.board.functionDrivers.includes(module) || this.cfg.get(EPF_DRIVER_SYMBOL[module]) !== 'm') throw notFound();
       this.modprobe(module);
+      this.changed = true;
     });
+  }
+
+  /** Loads one of the modules.ts modules: nothing when built in or loaded already. */
+  private insmod(module: KernelModule): void {
+    if (this.moduleReady(module)) return;
+    if (this.config(KERNEL_MODULE_SYMBOL[module]) !== 'm') throw new Error(`the fake kernel cannot load ${module}: CONFIG_${KERNEL_MODULE_SYMBOL[module]} is not =m`);
+    this.printk.tick();
+    (this.m.modules ??= []).push(module);
+    this.changed = true;
+    // nvmet_init (drivers/nvme/target/core.c) prints nothing when it succeeds; its
+    // nvmet_init_configfs (configfs.c) registers the nvmet subsystem: /sys/kernel/config/nvmet
+    // appears (view(), moduleReady). null_init (drivers/block/null_blk/main.c) creates
+    // nr_devices (default 1) disks, null_add_dev printing "disk nullb<N> created" for each, then
+    // "module loaded"; pr_info with pr_fmt "null_blk: ".
+    if (module === 'null_blk') {
+      for (const dev of nullBlkDevices(this)) this.printk.log(KERN_INFO, `null_blk: disk ${dev.slice('/dev/'.length)} created`);
+      this.printk.log(KERN_INFO, 'null_blk: module loaded');
+    }
   }
 
   /** mount -t configfs: EBUSY when mounted, ENODEV without CONFIG_CONFIGFS_FS. */
@@ -632,7 +667,7 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   }
 
   private view(): CfsView {
-    return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n', nvmet: this.cfg.get('NVME_TARGET') === 'y' };
+    return { k: this, pciEp: this.cfg.get('PCI_ENDPOINT_CONFIGFS') !== 'n', nvmet: this.moduleReady('nvmet') };
   }
 
   private route(p: string): Route {

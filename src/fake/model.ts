@@ -6,6 +6,7 @@ import type { Header } from '../configfs/header.js';
 import type { LogState } from './printk.js';
 import type { ArmedFault } from './faults.js';
 import type { NvmetCtrlRef, NvmetState } from './nvmet-configfs.js';
+import type { KernelModule } from './modules.js';
 
 /** struct pci_epf: the `<driver>.<N>` device on the pci-epf bus. */
 export interface EpfDevice {
@@ -115,6 +116,8 @@ export interface Model {
   tracefs?: unknown;
   /** The nvmet configfs tree (src/fake/nvmet-configfs.ts), once anything was made there. */
   nvmet?: NvmetState;
+  /** Modules of modules.ts (nvmet, null_blk) loaded by modprobe, in load order; absent = none. */
+  modules?: KernelModule[];
 }
 
 export { functionKey as fnKey } from '../configfs/paths.js';

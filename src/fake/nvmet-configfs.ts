@@ -359,9 +359,9 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
   throw new Errno('EISDIR');
 }
 
-/** null_blk's devices (/dev/nullb0 with nr_devices=1 when built in, drivers/block/null_blk/main.c). */
+/** null_blk's devices: null_init makes nr_devices (default 1) disks named nullb<index> (drivers/block/null_blk/main.c null_add_dev), built in or once modprobe loaded it. */
 export function nullBlkDevices(k: KernelContext): string[] {
-  return k.config('BLK_DEV_NULL_BLK') === 'y' ? ['/dev/nullb0'] : [];
+  return k.moduleReady('null_blk') ? ['/dev/nullb0'] : [];
 }
 
 /** mkdir below nvmet/: the make_group of subsystems/, namespaces/, ports/ and hosts/. */

@@ -7,6 +7,7 @@ import { en } from 'zod/locales';
 import { ERRNO, type ErrnoCode } from '../kernel/errno.js';
 import { parseRelease } from '../kernel/version.js';
 import type { FakeKernelState } from './api.js';
+import { KERNEL_MODULES, type KernelModule } from './modules.js';
 
 const driverName = z.enum(['pci_epf_test', 'pci_epf_vntb', 'pci_epf_ntb', 'pci_epf_mhi', 'nvmet_pci_epf']);
 const errno = z.enum(Object.keys(ERRNO) as [ErrnoCode, ...ErrnoCode[]]);
@@ -182,6 +183,7 @@ const model = z
     irq: z.optional(irqTable),
     tracefs: z.optional(tracefs),
     nvmet: z.optional(nvmet),
+    modules: z.optional(z.array(z.enum(KERNEL_MODULES as [KernelModule, ...KernelModule[]]))),
   })
   .check(
     z.superRefine((m, ctx) => {
