@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BOARDS, boardNames, getBoard } from './index.js';
 import type { BoardProfile } from './types.js';
 import { EpctlError } from '../kernel/errors.js';
+import { createFakeKernel } from '../fake/index.js';
 import { EXIT } from '../exit-codes.js';
 import { flatten, type DtNodeSpec, type DtValue, type FlatTree } from '../devicetree/spec.js';
 
@@ -293,5 +294,26 @@ describe('controller driver facts', () => {
     const { DWC_EP_DRIVERS } = await import('../doorbell/rules.js');
     for (const board of Object.values(BOARDS))
       for (const c of board.controllers) expect(c.dwc, `${board.name} ${c.name} (${c.driver})`).toBe((DWC_EP_DRIVERS as readonly string[]).includes(c.driver));
+  });
+});
+
+describe('boards that can be NVMe endpoints (nvmet_pci_epf, 6.14+)', () => {
+  for (const name of ['imx95', 'imx95-v6.18', 'rk3588', 'rk3588-msi-map']) {
+    it(`${name} on its default kernel: modprobe nvmet_pci_epf and null_blk give the nvmet tree, the function group and /dev/nullb0`, async () => {
+      const k = createFakeKernel({ board: name });
+      expect(await k.readdir('/sys/kernel/config')).not.toContain('nvmet');
+      await k.loadModule('nvmet_pci_epf');
+      await k.loadModule('null_blk');
+      expect(await k.readdir('/sys/kernel/config')).toContain('nvmet');
+      expect(await k.readdir('/sys/kernel/config/pci_ep/functions')).toContain('nvmet_pci_epf');
+      expect(await k.exists('/dev/nullb0')).toBe(true);
+    });
+  }
+
+  it('not on a release without the driver (imx95-vendor, 6.6): modprobe nvmet_pci_epf is not found, null_blk still loads', async () => {
+    const k = createFakeKernel({ board: 'imx95-vendor' });
+    await expect(k.loadModule('nvmet_pci_epf')).rejects.toMatchObject({ code: 'ENOENT' });
+    await k.loadModule('null_blk');
+    expect(await k.exists('/dev/nullb0')).toBe(true);
   });
 });

@@ -41,6 +41,26 @@ export const LAYERSCAPE_EPC_FEATURES: EpcFeatures = {
 /** EPF drivers built into the modelled kernels of the real boards. */
 export const EPF_DRIVERS_ALL: readonly EpfDriverName[] = ['pci_epf_test', 'pci_epf_ntb', 'pci_epf_vntb'];
 
+/**
+ * A board that can be an NVMe SSD for its host: EPF_DRIVERS_ALL plus nvmet_pci_epf
+ * (drivers/nvme/target/pci-epf.c, 6.14+; the fake leaves it out of older releases).
+ */
+export const EPF_DRIVERS_NVME: readonly EpfDriverName[] = [...EPF_DRIVERS_ALL, 'nvmet_pci_epf'];
+
+/**
+ * The NVMe target and null_blk as a distribution's arm64 kernel builds them: as modules. Chosen:
+ * the distribution .config files found in public repositories carry CONFIG_NVME_TARGET=m and
+ * CONFIG_BLK_DEV_NULL_BLK=m (nothing needs them at boot; null_blk is a test device); Debian's
+ * own arm64 config of this release was not at hand to check. arm64's defconfig sets neither. NVME_TARGET_PCI_EPF "depends on
+ * NVME_TARGET" (drivers/nvme/target/Kconfig), so with NVME_TARGET=m it can only be =m too.
+ * With these, modprobe nvmet_pci_epf (which loads nvmet) and modprobe null_blk set the board up.
+ */
+export const DISTRO_NVME_TARGET_CONFIG: Readonly<Record<string, 'y' | 'm' | 'n'>> = {
+  NVME_TARGET: 'm',
+  NVME_TARGET_PCI_EPF: 'm',
+  BLK_DEV_NULL_BLK: 'm',
+};
+
 /** `/cpus` with one `cpu@<reg>` per entry, `#address-cells = <1>` as on every board here. */
 export function cpus(list: readonly (readonly [reg: number, compatible: string])[]): DtNodeSpec {
   const children: Record<string, DtNodeSpec> = {};

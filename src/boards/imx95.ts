@@ -10,7 +10,8 @@
 import type { BoardProfile, ControllerProfile, EpcFeatures } from './types.js';
 import { cells, flag, node, ref, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
 import {
-  EPF_DRIVERS_ALL,
+  DISTRO_NVME_TARGET_CONFIG,
+  EPF_DRIVERS_NVME,
   GIC_CPU_MASK_SIMPLE,
   GIC_PPI,
   GIC_SPI,
@@ -157,9 +158,9 @@ function imx95Profile(name: string, title: string, maps: Imx95EpMsiMaps): BoardP
     dt: imx95Dt(maps),
     dtSymbols: true,
     controllers: [controller('4c300000.pcie-ep'), controller('4c380000.pcie-ep')],
-    functionDrivers: EPF_DRIVERS_ALL,
+    functionDrivers: EPF_DRIVERS_NVME,
     irqs: [archTimerIrq(11, 26), spiIrq(13, 19, 'fsl-lpuart')],
-    kernelConfig: { PCI_IMX6_EP: 'y', PCIE_DW_EP: 'y', ARM_GIC_V3_ITS: 'y' },
+    kernelConfig: { PCI_IMX6_EP: 'y', PCIE_DW_EP: 'y', ARM_GIC_V3_ITS: 'y', ...DISTRO_NVME_TARGET_CONFIG },
   };
 }
 

@@ -13,7 +13,8 @@
 import type { BoardProfile, EpcFeatures } from './types.js';
 import { cells, flag, node, ref, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
 import {
-  EPF_DRIVERS_ALL,
+  DISTRO_NVME_TARGET_CONFIG,
+  EPF_DRIVERS_NVME,
   GIC_PPI,
   GIC_SPI,
   IRQ_TYPE_LEVEL_HIGH,
@@ -149,10 +150,10 @@ function rk3588Profile(name: string, title: string, epMsiMap: DtValue | undefine
         probeLog: ['rockchip-dw-pcie a40000000.pcie-ep: eDMA: unroll T, 2 wr, 2 rd'],
       },
     ],
-    functionDrivers: EPF_DRIVERS_ALL,
+    functionDrivers: EPF_DRIVERS_NVME,
     // dw8250 requests its IRQ at open under the port name (serial2 alias → ttyS2).
     irqs: [archTimerIrq(11, 26), spiIrq(13, 333, 'ttyS2')],
-    kernelConfig: { PCIE_ROCKCHIP_DW_EP: 'y', PCIE_DW_EP: 'y', ARM_GIC_V3_ITS: 'y' },
+    kernelConfig: { PCIE_ROCKCHIP_DW_EP: 'y', PCIE_DW_EP: 'y', ARM_GIC_V3_ITS: 'y', ...DISTRO_NVME_TARGET_CONFIG },
   };
 }
 
