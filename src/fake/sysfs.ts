@@ -15,6 +15,7 @@ import type { Model } from './model.js';
 import { PCI_EPC_CLASS, PCI_EPF_BUS as EPF_BUS, KERNEL_IRQ } from '../sysfs/paths.js';
 import { PROC_VERSION } from '../procfs/version.js';
 import { PROC_CONFIG_GZ } from '../procfs/kconfig.js';
+import { CPU_ONLINE, formatCpuList } from '../sysfs/cpu.js';
 
 import { DT_BASE } from '../devicetree/tree.js';
 
@@ -93,6 +94,9 @@ export function buildBoard(vol: Volume, board: BoardProfile, files: BoardFiles):
   file(vol, `${EPF_BUS}/drivers_autoprobe`, '1\n');
   file(vol, `${EPF_BUS}/drivers_probe`, '', 0o200);
   file(vol, `${EPF_BUS}/uevent`, '', 0o200);
+
+  // drivers/base/cpu.c: the online mask as a cpulist (src/sysfs/cpu.ts); every CPU of the board is up.
+  file(vol, CPU_ONLINE, formatCpuList(Array.from({ length: board.cpus }, (_, i) => i)), 0o444);
 
   if (files.configfs) vol.mkdirSync('/sys/kernel/config', { recursive: true });
   vol.mkdirSync(KERNEL_IRQ, { recursive: true });
