@@ -232,3 +232,45 @@ describe('entries the kernel never shows, named as bad kernel data', () => {
     expect(c.doorbell.notes.join(' ')).toContain(`${rcMap} cannot be read`);
   });
 });
+
+describe('facts for the NVMe endpoint planner', () => {
+  const ONLINE = '/sys/devices/system/cpu/online';
+
+  it('onlineCpus: the count /sys/devices/system/cpu/online lists', async () => {
+    expect((await probe(createFakeKernel({ board: 'imx95' }))).onlineCpus).toBe(6);
+    expect((await probe(createFakeKernel({ board: 'qemu-virt' }))).onlineCpus).toBe(1);
+    const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), ONLINE, 'read', { bytes: Buffer.from('0,2-3\n') }));
+    expect(s.onlineCpus).toBe(3);
+    expect(s.problems).toEqual([]);
+  });
+
+  it('onlineCpus: null without the file (an older recording), with no problem', async () => {
+    const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), ONLINE, 'read', { errno: 'ENOENT' }));
+    expect(s.onlineCpus).toBeNull();
+    expect(s.problems).toEqual([]);
+  });
+
+  it('onlineCpus: null, and a problem naming the file, for a list the kernel never writes', async () => {
+    for (const text of ['0-3,2-5\n', '\n', 'all\n', '0-3']) {
+      const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), ONLINE, 'read', { bytes: Buffer.from(text) }));
+      expect(s.onlineCpus, JSON.stringify(text)).toBeNull();
+      expect(s.problems).toEqual([expect.objectContaining({ code: 'bad-kernel-data', path: ONLINE })]);
+      // The rest of the survey stands.
+      expect(s.controllers[0]!.doorbell.capable).toBe(true);
+    }
+  });
+
+  it('outboundWindows: the Cadence count the driver uses, DesignWare’s advisory num-ob-windows, or null', async () => {
+    const windows = async (board: string) => (await probe(createFakeKernel({ board }))).controllers.map((c) => [c.outboundWindows, c.outboundWindowsSource]);
+    expect(await windows('qemu-virt')).toEqual([[16, 'cdns,max-outbound-regions']]);
+    expect(await windows('imx8mp')).toEqual([[4, 'num-ob-windows']]);
+    expect(await windows('imx95')).toEqual([[null, null], [null, null]]);
+  });
+
+  it('outboundWindows: a property that is not one u32 is a device-tree problem that spoils nothing else', async () => {
+    const prop = '/sys/firmware/devicetree/base/pcie-ep@7e000000/cdns,max-outbound-regions';
+    const s = await probe(hostile(createFakeKernel({ board: 'qemu-virt' }), prop, 'read', { bytes: new Uint8Array([0, 0, 16]) }));
+    expect(s.controllers[0]).toMatchObject({ outboundWindows: null, outboundWindowsSource: null, doorbell: { capable: true } });
+    expect(s.problems).toEqual([expect.objectContaining({ code: 'bad-device-tree', path: prop })]);
+  });
+});

@@ -22,6 +22,8 @@ import { doorbellVerdict, gatherDoorbellFacts, type DoorbellVerdict } from '../d
 import { EpctlError, KernelDataError, KernelError } from '../kernel/errors.js';
 import { parseStart } from '../configfs/values.js';
 import { ERRNO } from '../kernel/errno.js';
+import { readOnlineCpus } from '../sysfs/cpu.js';
+import { outboundWindows, type OutboundWindows } from '../devicetree/outbound.js';
 
 /** In the order a person should fix them. */
 const PROBLEM_CODES = [
@@ -63,10 +65,23 @@ export interface ControllerState {
   doorbell: DoorbellVerdict;
   /** Doorbell IRQs live now (/proc/interrupts rows on chip ITS-pMSI-<epc>, kernel/irq/msi.c; observed 7.3.4). */
   doorbellIrqs: { virq: number; hwirq: number | null; actions: string[]; count: number }[];
+  /**
+   * Outbound (EP memory → PCI address) windows, as the EP node's DT states them
+   * (src/devicetree/outbound.ts); null when it states none or the DT is unreadable.
+   */
+  outboundWindows: number | null;
+  /**
+   * The property outboundWindows came from: `cdns,max-outbound-regions` is what the Cadence
+   * driver uses (map_addr can hold max-2 at once); `num-ob-windows` is DesignWare's deprecated
+   * one, which the driver ignores for the count it detects in the iATU (dw_pcie_iatu_detect).
+   */
+  outboundWindowsSource: OutboundWindows['property'] | null;
 }
 
 export interface BoardState {
   source: { backend: KernelPort['backend']; origin: string };
+  /** CPUs online now (/sys/devices/system/cpu/online, src/sysfs/cpu.ts); null when the file is missing or not the kernel's list. */
+  onlineCpus: number | null;
   kernel: {
     release: string | null;
     /** The kernel carries RC-to-EP doorbell code (drivers/pci/endpoint/pci-ep-msi.c): by its symbols, else by its release (6.17+). */
@@ -160,6 +175,8 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       hint: 'build the kernel with CONFIG_PCI_ENDPOINT=y and CONFIG_PCI_ENDPOINT_CONFIGFS=y (a bool: it cannot be a module); no stock Debian kernel has it',
     });
 
+  const onlineCpus = (await attempt(() => readOnlineCpus(port))) ?? null;
+
   const functionDrivers = ((await attempt(() => readdirIfExists(port, endpoint ? FUNCTIONS : `${PCI_EPF_BUS}/drivers`))) ?? []).sort();
   const cfsControllers = new Set((await attempt(() => readdirIfExists(port, CONTROLLERS))) ?? []);
 
@@ -209,12 +226,20 @@ export async function probe(port: KernelPort): Promise<BoardState> {
       inConfigfs: cfsControllers.has(epc.name),
       started: started ?? null,
       doorbellIrqs: irqsOf(epc.name),
+      outboundWindows: null as ControllerState['outboundWindows'],
+      outboundWindowsSource: null as ControllerState['outboundWindowsSource'],
     };
     if (!dtReadable || epc.dtNode === undefined) {
       controllers.push({ ...base, compatible: [], status: null, doorbell: unknownVerdict(dtReadable ? `${epc.name} has no of_node link, so its device-tree node is unknown` : `the kernel exposes no readable device tree at ${DT_BASE}`) });
       continue;
     }
     const dtNode = epc.dtNode;
+    // Apart from the doorbell facts: a broken count spoils only itself.
+    const windows = await attempt(() => outboundWindows(tree, dtNode));
+    if (windows) {
+      base.outboundWindows = windows.count;
+      base.outboundWindowsSource = windows.property;
+    }
     const seen = problems.length;
     const entry = await attempt(async (): Promise<ControllerState> => {
       const facts = await gatherDoorbellFacts(tree, dtNode);
@@ -267,6 +292,7 @@ export async function probe(port: KernelPort): Promise<BoardState> {
 
   return {
     source: { backend: port.backend, origin: port.origin },
+    onlineCpus,
     kernel: {
       release,
       doorbellCode: implementation ? implementation !== 'none' : version ? kernelBehaviour(version).doorbell : null,

@@ -17,6 +17,11 @@ const verdict = (d: { capable: boolean; mode: string; warnings: string[]; ringLo
         ? `yes${d.mode === 'its' ? '' : ` (${d.mode === 'embedded' ? 'embedded eDMA' : 'MSI, not ITS'})`}${d.warnings.length ? ', see warning' : ''}`
         : 'no';
 
+/** The count and what it rests on (src/devicetree/outbound.ts). */
+function outbound(count: number, source: string | null): string {
+  return source === 'num-ob-windows' ? `${count} (DT num-ob-windows, deprecated: the DesignWare driver detects the count in the iATU)` : `${count} (DT ${source})`;
+}
+
 export function renderProbe(s: BoardState): string {
   const out: string[] = [];
   const src = s.source.backend === 'fake' ? `${s.source.origin} (simulated board)` : s.source.backend === 'sysroot' ? `${s.source.origin} (recorded board)` : 'this system';
@@ -39,6 +44,7 @@ export function renderProbe(s: BoardState): string {
   out.push(`kernel     ${s.kernel.release ?? 'unknown'}${code ? `, ${code}` : ''}; ${cfg}`);
   out.push(`configfs   ${s.configfs.mounted ? `mounted at ${s.configfs.mountPoint}` : 'not mounted'}${s.configfs.mounted ? (s.configfs.endpoint ? ', pci_ep present' : ', no pci_ep') : ''}`);
   out.push(`functions  ${s.functionDrivers.length ? s.functionDrivers.join(' ') : '(none registered)'}`);
+  if (s.onlineCpus !== null) out.push(`cpus       ${s.onlineCpus} online`);
   if (s.controllers.length > 0) {
     out.push('');
     const rows = [['CONTROLLER', 'DT NODE', 'STATUS', 'DRIVER', 'START', 'DOORBELL']];
@@ -50,6 +56,7 @@ export function renderProbe(s: BoardState): string {
       if (c.doorbell.fix) out.push('  fix:', ...c.doorbell.fix.split('\n').map((l) => `    ${l}`));
       if (c.doorbell.fixMissing) out.push(`  fix: ${c.doorbell.fixMissing}`);
       for (const w of c.doorbell.warnings) out.push(`  warning: ${w}`);
+      if (c.outboundWindows !== null) out.push(`  outbound windows: ${outbound(c.outboundWindows, c.outboundWindowsSource)}`);
       if (c.doorbellIrqs.length)
         out.push(`  doorbell IRQs now: ${c.doorbellIrqs.map((i) => `${i.virq} (${i.actions.join(', ') || 'no action'}, ${i.count} rings)`).join(', ')}`);
     }
