@@ -270,8 +270,23 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
         if (s.cntlids.length) throw new Oops(k.printk.oops('0000000000000000', ['0x0 (P)', 'configfs_write_iter+0xec/0x124', 'vfs_write+0x110/0x160', 'ksys_write+0x60/0xa8', '__arm64_sys_write+0x14/0x1c', 'do_el0_svc+0xd0/0xe8', 'el0_svc+0x18/0x48', 'el0t_64_sync_handler+0x58/0x134', 'el0t_64_sync+0x154/0x158'], k.splat()));
         return;
       }
+      case 'attr_serial': {
+        // nvmet_subsys_attr_serial_store_locked [source]: the bytes up to the newline, 1..NVMET_SN_MAX_SIZE
+        // (20) of printable ASCII (nvmet_is_ascii), stored padded with blanks (memcpy_and_pad): it
+        // reads back 20 characters. (Refused once a host identified the controller; no host here.)
+        const v = line(text);
+        if (!v.length || v.length > 20) {
+          k.printk.log(KERN_ERR, 'nvmet: Serial Number can not be empty or exceed 20 Bytes');
+          throw new Errno('EINVAL');
+        }
+        if (!/^[\x20-\x7e]*$/.test(v)) {
+          k.printk.log(KERN_ERR, 'nvmet: Serial Number must contain only ASCII strings');
+          throw new Errno('EINVAL');
+        }
+        s.serial = v.padEnd(20, ' ');
+        return;
+      }
       case 'attr_version':
-      case 'attr_serial':
       case 'attr_cntlid_min':
       case 'attr_cntlid_max':
       case 'attr_ieee_oui':
