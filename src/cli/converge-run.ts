@@ -32,7 +32,7 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   const { functionPath } = await import('../plan/plan.js');
   const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
   const before = ownership.list();
-  const { plan, problems, pciEp } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), ...(opts.force ? { force: true } : {}), pendingRestarts: ownership.restarts() });
+  const { plan, problems, pciEp, nvmet } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), ...(opts.force ? { force: true } : {}), pendingRestarts: ownership.restarts() });
   const paint = paintFor(process.stdout);
   const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
   if (plan.refusals.length || plan.ops.length === 0) {
@@ -64,10 +64,11 @@ export async function converge(ctx: RunContext, { port, ownership }: BoardChange
   else {
     // After a rollback the record is what it was, plus what this run made new and could not
     // remove; a function that was on the board before (a foreign one recreated) stays foreign.
-    const existed = new Set(pciEp.functions.map((f) => `${f.driver}/${f.name}`));
+    const { isNvmetKey, nvmetKey, nvmetKeyPath } = await import('../configfs/nvmet.js');
+    const existed = new Set([...pciEp.functions.map((f) => `${f.driver}/${f.name}`), ...nvmet.subsystems.map((s) => nvmetKey(s.path)), ...nvmet.ports.map((p) => nvmetKey(p.path))]);
     const made = result.done.flatMap((d) => (d.op.kind === 'mkdir' && !existed.has(d.op.fn) ? [d.op.fn] : []));
     const keep: string[] = [];
-    for (const fn of new Set([...before, ...made])) if (await port.exists(functionPath(fn))) keep.push(fn);
+    for (const key of new Set([...before, ...made])) if (await port.exists(isNvmetKey(key) ? nvmetKeyPath(key) : functionPath(key))) keep.push(key);
     await ownership.replace(keep);
   }
   if (ctx.json) writeOut(JSON.stringify({ ...result, plan, problems }, null, 2) + '\n');

@@ -18,6 +18,63 @@ const header = z.strictObject(
   Object.fromEntries(HEADER_FIELDS.map((a) => [a.name, z.optional(z.int().check(z.minimum(0), z.maximum(2 ** a.bits - 1)))])) as Record<HeaderField, z.ZodMiniOptional<z.ZodMiniInt>>,
 );
 
+/**
+ * An NVMe Qualified Name as nvmet takes it for a subsystem directory: nvmet_subsys_alloc keeps
+ * at most NVMF_NQN_SIZE (223) bytes (kstrndup, a longer name is cut silently) and
+ * nvmet_pci_epf's nvme/subsysnqn holds as many (drivers/nvme/target/core.c, pci-epf.c); the
+ * discovery NQN is refused by nvmet_subsys_make. Printable ASCII without "/" or blanks (one
+ * configfs entry, written with a newline).
+ */
+const NQN = /^nqn\.[0-9]{4}-[0-9]{2}\.[\x21-\x2e\x30-\x7e]+$/;
+const nqn = z.string().check(
+  z.refine((s) => NQN.test(s) && Buffer.byteLength(s) <= 223 && s !== 'nqn.2014-08.org.nvmexpress.discovery', {
+    message: 'an NQN: nqn.YYYY-MM.<reverse domain>:<name>, up to 223 printable ASCII characters without "/" or blanks, not the discovery NQN',
+  }),
+);
+/** Printable ASCII of at most MAX bytes (nvmet_is_ascii: 0x20..0x7e, configfs.c model/serial stores). */
+const ascii = (max: number, what: string) =>
+  z.string().check(z.refine((s) => /^[\x20-\x7e]+$/.test(s) && s.length <= max && s.trim() === s, { message: `${what}: 1..${max} printable ASCII characters, no leading or trailing blanks` }));
+
+/** A namespace: a block device or file the host sees as nsid, or a null_blk test device. */
+export const namespaceSchema = z
+  .strictObject({
+    /** nvmet_ns_make: kstrtou32, not 0 and not 0xffffffff (NVME_NSID_ALL). Default: its place in the list, from 1. */
+    nsid: z.optional(z.int().check(z.minimum(1), z.maximum(0xfffffffe))),
+    /** A block device or a regular file (nvmet_ns_enable opens it). */
+    device: z.optional(z.string().check(z.refine((s) => s.startsWith('/') && !s.includes('\n') && !s.includes('\0') && s.length < 4096, { message: 'an absolute path of a block device or file, without newlines' }))),
+    /** null_blk's /dev/nullb0 (drivers/block/null_blk), loaded when absent: a RAM-less test disk. */
+    null_blk: z.optional(z.literal(true)),
+  })
+  .check(
+    z.superRefine((n, ctx) => {
+      if ((n.device === undefined) === (n.null_blk === undefined)) ctx.addIssue({ code: 'custom', path: ['device'], message: 'give either device (a block device or file path) or null_blk: true' });
+    }),
+  );
+
+/**
+ * The NVMe endpoint (drivers/nvme/target/pci-epf.c, Linux 6.14+): one object that epctl
+ * expands over both configfs trees — the nvmet subsystem, its namespaces and a `pci` port,
+ * and this function's nvme/ group (portid, subsysnqn, mdts_kb).
+ */
+export const nvmeSchema = z.strictObject({
+  /** The subsystem NQN (nvmet/subsystems/<nqn>, nvme/subsysnqn). */
+  nqn,
+  /** The nvmet port id (nvmet/ports/<id>, nvme/portid: kstrtou16). Default 1. */
+  port: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
+  /** I/O queue pairs (attr_qid_max: 1..NVMET_NR_QUEUES, 128). The admin queue comes on top. */
+  queue_pairs: z.optional(z.int().check(z.minimum(1), z.maximum(128))),
+  /** Maximum data transfer size in KiB (nvme/mdts_kb: a power of two up to 2048; the kernel's default 512). */
+  mdts_kb: z.optional(z.int().check(z.refine((n) => n >= 1 && n <= 2048 && (n & (n - 1)) === 0, { message: 'a power of two from 1 to 2048 (KiB): nvmet_pci_epf refuses others, and clamps above 2048' }))),
+  /** attr_model: what `nvme id-ctrl` shows as mn (NVMET_MN_MAX_SIZE 40). */
+  model: z.optional(ascii(40, 'a model number')),
+  /** attr_serial (NVMET_SN_MAX_SIZE 20). Default: the kernel's random one. */
+  serial: z.optional(ascii(20, 'a serial number')),
+  /** attr_vendor_id / attr_subsys_vendor_id (from 6.14, with nvmet_pci_epf): the PCI vendor IDs the host sees (epc_init copies them into the header). */
+  vendor_id: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
+  subsys_vendor_id: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
+  namespaces: z.array(namespaceSchema).check(z.minLength(1), z.maxLength(1024)),
+});
+
 /** A type-group attribute value, written as the kernel parses it (kstrto* or a string). */
 const typeValue = z.union([z.int(), z.string(), z.boolean()]);
 
@@ -37,12 +94,27 @@ export const functionSchema = z
     /** Attributes of the driver's type group, by the kernel's names (db_count, bar0_size, …). */
     type: z.optional(z.record(entry('type-group attribute'), typeValue)),
     doorbell: z.optional(z.boolean()),
+    /** nvmet_pci_epf only: the NVMe endpoint this function presents (its nvme/ group and the nvmet tree). */
+    nvme: z.optional(nvmeSchema),
   })
   .check(
     z.superRefine((f, ctx) => {
       const links = [f.controller, f.primary].filter((x) => x !== undefined).length;
       if (links > 1) ctx.addIssue({ code: 'custom', path: ['primary'], message: 'give either controller (linked through controllers/) or primary/secondary (NTB, vNTB), not both' });
       if (f.secondary !== undefined && f.primary === undefined) ctx.addIssue({ code: 'custom', path: ['secondary'], message: 'secondary needs primary' });
+      if (f.nvme !== undefined && f.driver !== 'nvmet_pci_epf') ctx.addIssue({ code: 'custom', path: ['nvme'], message: `nvme belongs to driver nvmet_pci_epf, not ${f.driver}` });
+      if (f.driver === 'nvmet_pci_epf' && f.nvme === undefined && f.type && ['portid', 'subsysnqn'].some((a) => a in f.type!))
+        ctx.addIssue({ code: 'custom', path: ['type'], message: 'declare the NVMe endpoint as nvme: { nqn, namespaces, … } (epctl makes the nvmet subsystem and port too), not as type.portid/subsysnqn' });
+      if (f.nvme !== undefined) {
+        for (const a of ['vendorid', 'subsys_vendor_id'] as const)
+          if (f.header?.[a] !== undefined)
+            ctx.addIssue({ code: 'custom', path: ['header', a], message: `nvmet_pci_epf overwrites ${a} from the nvmet subsystem when it binds (pci-epf.c epc_init): declare nvme.${a === 'vendorid' ? 'vendor_id' : 'subsys_vendor_id'} instead` });
+        if (f.type && Object.keys(f.type).length) ctx.addIssue({ code: 'custom', path: ['type'], message: 'with nvme, epctl writes the nvme/ group itself (portid, subsysnqn, mdts_kb): drop type' });
+        const ids = f.nvme.namespaces.map((n, i) => n.nsid ?? i + 1);
+        ids.forEach((id, i) => {
+          if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['nvme', 'namespaces', i, 'nsid'], message: `nsid ${id} is used twice (an unset nsid is its place in the list, from 1)` });
+        });
+      }
     }),
   );
 

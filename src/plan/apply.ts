@@ -12,11 +12,13 @@ import { CONTROLLERS, FUNCTIONS } from '../configfs/paths.js';
 import { HAZARD_REASON } from './hazards.js';
 import { FUNCTION_ATTRIBUTES } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
-import type { ObservedFunction } from '../configfs/observe.js';
+import type { AttributeRead, ObservedFunction } from '../configfs/observe.js';
 import { readsAs } from './attributes.js';
 import { DOORBELL_ACTION, PROC_INTERRUPTS, doorbellChip, parseInterrupts } from '../procfs/interrupts.js';
 import { doorbellRows, doorbellsWithHandler } from '../doorbell/irqs.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
+import { RESTORE_ORDER } from './nvme.js';
+import { NVMET_PORTS as NVMET_PORTS_DIR } from '../configfs/nvmet.js';
 
 export interface ApplyHooks {
   /** Called before a function is made (owned: true) and after one is removed (false), so a kill leaves the record right. */
@@ -134,10 +136,9 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         await port.mountConfigfs();
         return 'done';
       case 'modprobe':
-        // Left loaded on rollback: the module registers only its functions/ entry.
+        // Left loaded on rollback: the module registers only its functions/ entry (or null_blk's device).
         await port.loadModule(op.module);
-        if (!(await port.exists(`${FUNCTIONS}/${op.driver}`)))
-          throw new StepFailed('ENOENT', `modprobe ${op.module} succeeded, but ${FUNCTIONS}/${op.driver} did not appear`, `${FUNCTIONS}/${op.driver}`);
+        if (!(await port.exists(op.appears))) throw new StepFailed('ENOENT', `modprobe ${op.module} succeeded, but ${op.appears} did not appear`, op.appears);
         return 'done';
       case 'start': {
         try {
@@ -200,12 +201,32 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         }
         if (before !== undefined) undo.push({ step: `write ${JSON.stringify(before.trimEnd())} to ${path}`, run: async () => void (await port.write(path, before)) });
         const back = await readText(port, path);
-        if (!readsAs(back, op.declared))
+        if (op.readBack !== undefined ? back !== op.readBack : !readsAs(back, op.declared))
           throw new StepFailed('MISMATCH', `wrote ${JSON.stringify(op.value.trimEnd())} to ${path}, but it reads back ${JSON.stringify(back.trimEnd())}: the kernel stores this attribute in a narrower field or adjusts it`, path);
         return 'done';
       }
+      case 'nvmet-link':
+        await port.symlink(op.target, op.path);
+        undo.push({ step: `rm ${op.path}`, run: () => port.unlink(op.path) });
+        return 'done';
+      case 'nvmet-unlink':
+        await port.unlink(op.path);
+        undo.push({ step: `ln -s ${op.target} ${op.path}`, run: () => port.symlink(op.target, op.path) });
+        return 'done';
+      case 'nvmet-rmdir':
+        await port.rmdir(op.path);
+        undo.push({ step: `recreate ${op.path}`, run: () => restoreNvmet(port, op.path, op.was) });
+        return 'done';
       case 'link': {
         const since = logStart === null ? null : await port.kmsg().then(lastSeq, () => null);
+        // nvmet_pci_epf's epc_init copies the subsystem's vendor IDs into the header all its
+        // functions share (pci-epf.c): a rollback puts them back after the unlink.
+        if (op.nvme !== undefined)
+          for (const name of NVME_OVERWRITTEN) {
+            const path = `${op.target}/${name}`;
+            const was = await readText(port, path);
+            undo.push({ step: `write ${JSON.stringify(was.trimEnd())} to ${path}`, run: async () => void (await port.write(path, was)) });
+          }
         await port.symlink(op.target, op.path);
         undo.push(
           op.noUndo === undefined
@@ -215,6 +236,7 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         if ((await port.lstat(op.path)).kind !== 'symlink') throw new StepFailed('EIO', `${op.path} is not a link after ln -s`, op.path);
         // Doorbell lines decide nothing by themselves: a vNTB's rows below do (the MSI path logs
         // "Can't find MSI domain for EPC" before an embedded fallback succeeds, pci-ep-msi.c).
+        if (op.nvme !== undefined) await expectNvmeController(op.nvme, op.fn, op.path, await recordsAfter(since));
         const failed = (await recordsAfter(since)).filter((r) => r.level <= 3 && !isBindNoise(r.text) && !(isDoorbellNoise(r.text) && (!op.doorbell || op.doorbellRows !== undefined)));
         if (failed.length)
           throw new StepFailed('LOGGED', `ln -s returned 0, but the kernel logged a failure while binding ${op.fn} to ${op.epc}: ${failed.map((r) => r.text).join(' / ')}`, op.path);
@@ -244,6 +266,7 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
       done.push({ op, outcome });
       hooks.progress?.(op, outcome);
       if (op.kind === 'rmdir') await hooks.own?.(op.fn, false);
+      if (op.kind === 'nvmet-rmdir' && op.owner !== null) await hooks.own?.(op.owner, false);
     } catch (e) {
       if (e instanceof KernelOops) throw e;
       if (!(e instanceof StepFailed) && !isKernelError(e)) throw e;
@@ -290,6 +313,55 @@ function isBindNoise(text: string): boolean {
 /** pci-ep-msi.c: a function that did not ask for doorbells may log failing to get one and go on polling. */
 function isDoorbellNoise(text: string): boolean {
   return /Failed to allocate doorbell|Can't find MSI domain for EPC|Mutable MSI controller not supported|Failed to allocate MSI|doesn't support multiple EPF/.test(text);
+}
+
+/** Header fields nvmet_pci_epf_epc_init overwrites from the nvmet subsystem. */
+const NVME_OVERWRITTEN = ['vendorid', 'subsys_vendor_id'] as const;
+
+/**
+ * After an nvmet_pci_epf link: its epc_init made a controller, or only logged why not
+ * (drivers/nvme/target/pci-epf.c; since ≈6.11 pci-epc-core.c does not pass the error back, so
+ * `ln -s` returned 0). Success is its own line, `New PCI ctrl "<nqn>", N I/O queues, mdts M B`;
+ * each known failure line is turned into what to do.
+ */
+async function expectNvmeController(want: { nqn: string; port: number }, fn: string, path: string, records: KmsgRecord[]): Promise<void> {
+  const lines = records.map((r) => r.text);
+  const made = lines.find((l) => l.includes(`New PCI ctrl "${want.nqn}"`));
+  if (made) return;
+  const said = lines.filter((l) => /nvmet|nvme|null_blk/i.test(l));
+  const has = (re: RegExp): string | undefined => said.find((l) => re.test(l));
+  const fix = has(/Port not found/)
+    ? `nvmet port ${want.port} is missing or has no subsystem linked (a port is enabled only by its subsystems/ link): check ${NVMET_PORTS_DIR}/${want.port}/subsystems/, then apply again`
+    : has(/Invalid maximum number of queues/)
+      ? 'give the function at least 2 interrupt vectors (msix_interrupts, or msi_interrupts where the controller has no MSI-X)'
+      : has(/connect request for invalid subsystem|Failed to create target controller/)
+        ? `nvme/subsysnqn does not name an existing subsystem (a write without its trailing newline loses the last character): it must read ${want.nqn}`
+        : has(/not allowed/)
+          ? 'set attr_allow_any_host to 1 on the subsystem: nvmet_pci_epf connects with a random host NQN'
+          : has(/Protection information/)
+            ? 'turn protection information off on the subsystem (attr_pi_enable 0)'
+            : has(/BAR 0/)
+              ? 'nvmet_pci_epf needs BAR 0 free and 64-bit on this controller; it cannot serve NVMe here'
+              : 'see the kernel log lines below, and `epctl status`';
+  throw new StepFailed(
+    'LOGGED',
+    `ln -s returned 0, but nvmet_pci_epf made no NVMe controller for ${fn} (no "New PCI ctrl \"${want.nqn}\"" in the kernel log${said.length ? `; it logged: ${said.join(' / ')}` : ''}); fix: ${fix}`,
+    path,
+  );
+}
+
+/** Makes an nvmet subsystem, namespace or port again from what was read before its rmdir (a rollback). */
+async function restoreNvmet(port: KernelPort, path: string, was: { kind: 'subsystem' | 'namespace' | 'port'; attributes: Record<string, AttributeRead> }): Promise<void> {
+  await port.mkdir(path);
+  for (const name of RESTORE_ORDER[was.kind]) {
+    const a = was.attributes[name];
+    if (!a || !('text' in a)) continue;
+    const now = await readText(port, `${path}/${name}`).catch(() => undefined);
+    if (now === a.text) continue;
+    // An unset device_path reads "(null)", an unset port address reads empty: nothing to restore.
+    if ((name === 'device_path' && a.text === '(null)\n') || a.text === '\n') continue;
+    await port.write(`${path}/${name}`, a.text);
+  }
 }
 
 /** Polls until PATH exists (primary/ made by delayed work before 7.0, c7a1d2620a29). */

@@ -9,7 +9,9 @@
 import { CONTROLLERS, FUNCTIONS, CONFIGFS, PCI_EP, functionKey } from '../configfs/paths.js';
 import { HEADER_FIELDS, type HeaderField } from '../configfs/header.js';
 import { driverFacts } from '../configfs/drivers.js';
-import { attributeText, type ObservedFunction, type PciEpState } from '../configfs/observe.js';
+import { attributeText, type AttributeRead, type ObservedFunction, type PciEpState } from '../configfs/observe.js';
+import { isNvmetKey, type NvmetState } from '../configfs/nvmet.js';
+import { DEFAULT_NVMET_PORT, nvmeGroup, planNvme, type NvmeWant } from './nvme.js';
 import type { BoardState } from '../probe/probe.js';
 import type { Config, FunctionConfig } from '../config/schema.js';
 import type { KernelVersion } from '../kernel/version.js';
@@ -21,7 +23,14 @@ import { kstrtou } from '../configfs/values.js';
 
 export type PlanOp =
   | { kind: 'mount'; path: string }
-  | { kind: 'modprobe'; module: string; driver: string }
+  | {
+      kind: 'modprobe';
+      module: string;
+      /** The function driver it registers (functions/<driver> appears), for an EPF module. */
+      driver?: string;
+      /** The path that must exist after it loaded (functions/<driver>, /dev/nullb0). */
+      appears: string;
+    }
   | { kind: 'start'; path: string; epc: string; value: boolean }
   | {
       kind: 'unlink';
@@ -44,7 +53,14 @@ export type PlanOp =
       fn: string;
       /** What it reads now: known (undo writes it back), unknown (apply reads it first), or none needed (a new function's own attribute: rmdir undoes it). */
       before: { text: string } | 'read-first' | 'none';
+      /** The exact read-back, where the kernel pads what it stores (nvmet attr_serial). */
+      readBack?: string;
     }
+  /** ln -s nvmet/subsystems/<nqn> nvmet/ports/<id>/subsystems/ (enables the port, nvmet_port_subsys_allow_link). */
+  | { kind: 'nvmet-link'; path: string; target: string; owner: string }
+  | { kind: 'nvmet-unlink'; path: string; target: string; owner: string }
+  /** rmdir of an nvmet subsystem, namespace or port; `was` lets a rollback make it again. `owner`: the key it disowns (null for a namespace). */
+  | { kind: 'nvmet-rmdir'; path: string; owner: string | null; was: { kind: 'subsystem' | 'namespace' | 'port'; attributes: Record<string, AttributeRead> } }
   | {
       kind: 'link';
       path: string;
@@ -56,6 +72,8 @@ export type PlanOp =
       doorbellRows?: number;
       /** Why this link cannot be taken off again on this kernel (a rollback leaves it and says so). */
       noUndo?: string;
+      /** nvmet_pci_epf: the subsystem whose controller the bind must make ("New PCI ctrl" in the log: epc_init failures are only logged). */
+      nvme?: { nqn: string; port: number };
     };
 
 /** A config entry the board cannot take, with why and what to do. */
@@ -71,7 +89,7 @@ export interface Plan {
   /** Things a reader should know: recreated functions and why, foreign functions left alone. */
   notes: string[];
   refusals: Refusal[];
-  /** Function keys (`driver/name`) epctl owns after the plan is applied. */
+  /** What epctl owns after the plan is applied: function keys (`driver/name`) and nvmet keys (`nvmet/subsystems/<nqn>`, `nvmet/ports/<id>`). */
   owned: string[];
 }
 
@@ -79,8 +97,12 @@ export interface PlanInput {
   config: Config;
   board: BoardState;
   pciEp: PciEpState;
-  /** Functions epctl created (state file), as `driver/name`. */
+  /** What epctl created (state file): functions as `driver/name`, nvmet objects as `nvmet/…`. */
   owned: ReadonlySet<string>;
+  /** The nvmet tree (absent: nvmet not loaded, or nothing read). */
+  nvmet?: NvmetState;
+  /** Whether each block device or file an NVMe namespace names exists (and /dev/nullb0). */
+  devices?: ReadonlyMap<string, boolean>;
   release: KernelVersion | null;
   /** `clear --all`: foreign functions go too. */
   removeForeign?: boolean;
@@ -146,8 +168,12 @@ export function plan(input: PlanInput): Plan {
 
   // ---- what the config wants ----
   const wants: Want[] = [];
-  (config.functions ?? []).forEach((fc, i) => {
+  (config.functions ?? []).forEach((declared, i) => {
     const field = `functions.${i}`;
+    // The NVMe endpoint's nvme/ group is written like any type group (portid, subsysnqn, mdts_kb).
+    const fc: FunctionConfig = declared.nvme ? { ...declared, type: nvmeGroup(declared.nvme) } : declared;
+    if (fc.driver === 'nvmet_pci_epf' && behaviour && !behaviour.nvmetPciEpf)
+      refuse(`${field}.driver`, `the NVMe endpoint target nvmet_pci_epf arrived in Linux 6.14 (drivers/nvme/target/pci-epf.c); ${input.release!.release} does not have it`, 'run Linux 6.14 or newer');
     const facts = driverFacts(fc.driver);
     const epcName = fc.controller ?? fc.primary;
     const epc = epcName === undefined ? null : resolveEpc(epcName, `${field}.${fc.controller !== undefined ? 'controller' : 'primary'}`);
@@ -168,7 +194,7 @@ export function plan(input: PlanInput): Plan {
     if (!pciEp.drivers.includes(fc.driver) && !pre.some((o) => o.kind === 'modprobe' && o.driver === fc.driver)) {
       const symbol = (EPF_DRIVER_SYMBOL as Record<string, string>)[fc.driver];
       if (symbol && board.kernel.config[symbol] === 'n') refuse(`${field}.driver`, `the kernel was built without CONFIG_${symbol}`, `use a kernel with CONFIG_${symbol}=y or =m`);
-      else pre.push({ kind: 'modprobe', module: facts.module || fc.driver, driver: fc.driver });
+      else pre.push({ kind: 'modprobe', module: facts.module || fc.driver, driver: fc.driver, appears: `${FUNCTIONS}/${fc.driver}` });
     }
     const via = epc !== null && (fc.controller !== undefined || (secondary === null && rules.linkPrimaryThroughControllers)) ? 'controllers' : 'primary';
     if (via === 'primary' && rules.refuseSubGroupUnlink)
@@ -305,6 +331,18 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
+  // ---- the NVMe endpoints' nvmet side (nvme.ts): before the functions, which it may rebuild ----
+  const leaving = new Set(
+    pciEp.functions.map((f) => functionKey(f.driver, f.name)).filter((k) => !wants.some((w) => w.key === k) && (input.owned.has(k) || input.removeForeign)),
+  );
+  const nvmeWants = wants.filter((w): w is Want & NvmeWant => w.fc.nvme !== undefined);
+  const nvme = planNvme(
+    { config, board, pciEp, nvmet: input.nvmet ?? { present: false, subsystems: [], ports: [] }, owned: input.owned, removed: leaving, devices: input.devices ?? new Map(), force: input.force === true },
+    nvmeWants,
+  );
+  refusals.push(...nvme.refusals);
+  notes.push(...nvme.notes);
+
   // ---- converge each wanted function ----
   const attachedTo = (f: ObservedFunction): { epc: string | null; secondary: string | null } => ({
     epc: f.primary ?? (pciEp.controllers.find((c) => c.links.some((l) => l.function === functionKey(f.driver, f.name)))?.name ?? null),
@@ -331,7 +369,8 @@ export function plan(input: PlanInput): Plan {
     const headerBefore = new Map(headerOf(w.fc.driver));
     const writes = writesFor(w, observed, false);
     const staleHeader = headerChanges.has(w.fc.driver) && linked(observed);
-    if (routeRight && writes.length === 0 && !staleHeader) continue;
+    const nvmeWhy = nvme.rebuild.get(w.key);
+    if (routeRight && writes.length === 0 && !staleHeader && nvmeWhy === undefined) continue;
     if (!linked(observed) && w.epc === null) {
       builds.push(...writes);
       continue;
@@ -339,7 +378,9 @@ export function plan(input: PlanInput): Plan {
     // Rebuilt instead: the new function reads the shared header as it is now (rmdir keeps it).
     header.set(w.fc.driver, headerBefore);
     const why = linked(observed)
-      ? routeRight
+      ? nvmeWhy !== undefined && routeRight && writes.length === 0 && !staleHeader
+        ? `${nvmeWhy}, which must not happen under its live controller, and ${HAZARD_REASON.rebind}`
+        : routeRight
         ? `${writes.length ? describe(writes) : `the ${w.fc.driver} header it shares`} changes reach the controller only at the next bind, and ${HAZARD_REASON.rebind}`
         : `it must move to ${w.epc ?? 'no controller'}, and ${HAZARD_REASON.rebind}`
       : `it must be linked, it may have been bound before, and ${HAZARD_REASON.rebind}`;
@@ -383,8 +424,9 @@ export function plan(input: PlanInput): Plan {
     const dbCount = typeof db === 'number' ? db : typeof db === 'string' ? kstrtou(db, 32) : undefined;
     const rows = doorbell && w.fc.driver === 'pci_epf_vntb' && dbCount !== undefined ? (typeof dbCount === 'number' ? { doorbellRows: dbCount } : dbCount.ok ? { doorbellRows: Number(dbCount.value) } : {}) : {};
     const noUndo = rules.refuseSubGroupUnlink ? { noUndo: `${HAZARD_REASON.swappedUnlink}; reboot to remove it` } : {};
-    if (w.via === 'controllers') links.push({ kind: 'link', path: `${CONTROLLERS}/${w.epc}/${linkName(w)}`, target, fn: w.key, epc: w.epc!, doorbell, ...rows });
-    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell, ...rows, ...noUndo });
+    const nvmeCtrl = w.fc.nvme ? { nvme: { nqn: w.fc.nvme.nqn, port: w.fc.nvme.port ?? DEFAULT_NVMET_PORT } } : {};
+    if (w.via === 'controllers') links.push({ kind: 'link', path: `${CONTROLLERS}/${w.epc}/${linkName(w)}`, target, fn: w.key, epc: w.epc!, doorbell, ...rows, ...nvmeCtrl });
+    else links.push({ kind: 'link', path: `${target}/primary/${w.epc}`, target: `${CONTROLLERS}/${w.epc}`, fn: w.key, epc: w.epc!, doorbell, ...rows, ...noUndo, ...nvmeCtrl });
     if (w.secondary !== null) links.push({ kind: 'link', path: `${target}/secondary/${w.secondary}`, target: `${CONTROLLERS}/${w.secondary}`, fn: w.key, epc: w.secondary, doorbell: false, ...noUndo });
   }
   /** The link name in controllers/<epc>/: the function's name, unless two linked there share it. */
@@ -438,11 +480,15 @@ export function plan(input: PlanInput): Plan {
     ...[...stops].sort().map((epc): PlanOp => ({ kind: 'start', path: startPath(epc), epc, value: false })),
     // Physical functions first: their VF links must go before a VF's rmdir.
     ...[...teardowns].sort((a, b) => Number(b.holdsVfs) - Number(a.holdsVfs)).flatMap((t) => t.ops),
+    // nvmet objects go once no controller uses them, and come before the functions that bind to them.
+    ...nvme.teardown,
+    ...nvme.build,
     ...builds,
     ...doorbellFirst,
     ...starts,
   ];
-  return { ops, notes, refusals, owned: [...owned].sort() };
+  const ownedAfter = [...[...owned].filter((k) => !isNvmetKey(k)), ...nvme.owned];
+  return { ops: [...ops.slice(0, pre.length), ...nvme.modules, ...ops.slice(pre.length)], notes, refusals, owned: ownedAfter.sort() };
 }
 
 /** Placeholder for the type-group directory in planned paths; apply finds the real one by listing. */

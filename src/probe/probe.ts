@@ -112,6 +112,9 @@ const CONFIG_SYMBOLS = [
   'CONFIGFS_FS',
   // The embedded (eDMA) doorbell needs it built in (doorbell/rules.ts).
   'DW_EDMA',
+  // The NVMe endpoint: the nvmet core (its configfs tree) and null_blk's test device (plan/nvme.ts).
+  'NVME_TARGET',
+  'BLK_DEV_NULL_BLK',
 ];
 
 /** The first problem decides the exit code of `probe`; none means 0. */

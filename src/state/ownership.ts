@@ -1,5 +1,5 @@
-// What epctl made on a board: the functions it created (so clear and a later apply remove
-// only those, and foreign functions survive), kept in a small JSON file written atomically
+// What epctl made on a board: the functions it created, and the nvmet subsystems and ports of
+// its NVMe endpoints (so clear and a later apply remove only those, and foreign ones survive), kept in a small JSON file written atomically
 // (default /var/lib/epctl/state.json; beside --mock-state in mock mode). Functions are
 // recorded before mkdir, so an apply killed half way leaves a record the next run converges from.
 import fs from 'node:fs/promises';
@@ -18,6 +18,8 @@ const stateSchema = z.strictObject({
   board: z.string(),
   /** `driver/name` of each function epctl created. */
   functions: z.array(z.string().check(z.regex(/^[^/\s]+\/[^/\s]+$/))),
+  /** nvmet subsystems and ports epctl created for NVMe endpoints: `nvmet/subsystems/<nqn>`, `nvmet/ports/<id>`. */
+  nvmet: z.optional(z.array(z.string().check(z.regex(/^nvmet\/(subsystems|ports)\/[^/\s]+$/)))),
   /** Controllers an apply stopped to change their links and has not started again yet (a kill between the two leaves them here). */
   restart: z.optional(z.array(z.string())),
 });
@@ -57,14 +59,16 @@ export async function loadOwnership(file: string | undefined, board: string): Pr
       if (!r.success) throw new EpctlError(`the state file ${file} is not an epctl state file (format epctl-state, version 1)`, { exitCode: EXIT.ERROR, hint: 'move it away, or give another with --state FILE' });
       if (r.data.board !== board)
         throw new EpctlError(`the state file ${file} belongs to board ${r.data.board}, not ${board}`, { exitCode: EXIT.ERROR, hint: 'give this board its own --state FILE' });
-      for (const f of r.data.functions) owned.add(f);
+      for (const f of [...r.data.functions, ...(r.data.nvmet ?? [])]) owned.add(f);
       restart = r.data.restart ?? [];
     }
   }
   const save = async (): Promise<void> => {
     if (file === undefined) return;
     await fs.mkdir(nodePath.dirname(file), { recursive: true });
-    const state: OwnershipState = { format: 'epctl-state', version: 1, board, functions: [...owned].sort(), ...(restart.length ? { restart } : {}) };
+    const all = [...owned].sort();
+    const nvmet = all.filter((k) => k.startsWith('nvmet/'));
+    const state: OwnershipState = { format: 'epctl-state', version: 1, board, functions: all.filter((k) => !k.startsWith('nvmet/')), ...(nvmet.length ? { nvmet } : {}), ...(restart.length ? { restart } : {}) };
     await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 });
   };
   return {

@@ -1,7 +1,8 @@
 // The human view of a plan and of an apply: each configfs operation as the shell command a
-// person would type (paths under pci_ep/), marked + (adds), ~ (changes), - (removes), in
+// person would type (paths under pci_ep/, nvmet's as ../nvmet/), marked + (adds), ~ (changes), - (removes), in
 // colour on a terminal; then the notes, and the refusals with their fixes.
-import { PCI_EP } from '../../configfs/paths.js';
+import { CONFIGFS, PCI_EP } from '../../configfs/paths.js';
+import { NVMET } from '../../configfs/nvmet.js';
 import type { Plan, PlanOp } from '../../plan/plan.js';
 import type { ApplyResult } from '../../plan/apply.js';
 
@@ -21,7 +22,7 @@ export function paintFor(stream: NodeJS.WriteStream): Paint {
   return stream.isTTY && !process.env['NO_COLOR'] ? coloured : plain;
 }
 
-const rel = (p: string): string => (p.startsWith(PCI_EP + '/') ? p.slice(PCI_EP.length + 1) : p);
+const rel = (p: string): string => (p.startsWith(PCI_EP + '/') ? p.slice(PCI_EP.length + 1) : p.startsWith(NVMET + '/') ? `../${p.slice(CONFIGFS.length + 1)}` : p);
 const shown = (v: string): string => v.trimEnd();
 
 /** The marker and shell form of one operation. */
@@ -44,7 +45,12 @@ export function describeOp(op: PlanOp): { mark: '+' | '~' | '-' | '·'; text: st
     case 'write':
       return { mark: '~', text: `echo ${shown(op.value)} > ${rel(op.path)}${typeof op.before === 'object' ? `   (was ${shown(op.before.text)})` : ''}` };
     case 'link':
+    case 'nvmet-link':
       return { mark: '+', text: `ln -s ${rel(op.target)} ${rel(op.path)}` };
+    case 'nvmet-unlink':
+      return { mark: '-', text: `rm ${rel(op.path)}` };
+    case 'nvmet-rmdir':
+      return { mark: '-', text: `rmdir ${rel(op.path)}` };
   }
 }
 
