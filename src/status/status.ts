@@ -1,5 +1,5 @@
-// `epctl status`: the pci_ep configfs tree as it is now (configfs/observe.ts), with the
-// problems met while reading it. Read-only; the JSON is what plan will diff against.
+// `epctl status`: the pci_ep configfs tree as it is now (configfs/observe.ts), the nvmet tree
+// and the NVMe endpoints on it (status/nvme.ts), with the problems met while reading them. Read-only; the JSON is what plan will diff against.
 import type { KernelPort } from '../kernel/port.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { PCI_EP } from '../configfs/paths.js';
@@ -8,6 +8,8 @@ import { attempter, type Problem } from '../probe/probe.js';
 import { EpctlError } from '../kernel/errors.js';
 import { doorbellStatus, type FunctionDoorbellMode } from '../doorbell/status.js';
 import type { LinkState } from '../debugfs/ltssm.js';
+import { observeNvmet, type NvmetState } from '../configfs/nvmet.js';
+import { nvmeStatus, type NvmeEndpointStatus } from './nvme.js';
 
 export interface StatusState {
   source: { backend: KernelPort['backend']; origin: string };
@@ -18,6 +20,10 @@ export interface StatusState {
   readiness: Record<string, { ready: boolean; reason: string; mode: FunctionDoorbellMode }>;
   /** Per controller: the link state (DesignWare debugfs ltssm_status), or why there is none. */
   links: Record<string, LinkState>;
+  /** The nvmet tree (subsystems, namespaces, ports). */
+  nvmet: NvmetState;
+  /** Per nvmet_pci_epf function: its subsystem, port and controller (status/nvme.ts). */
+  nvme: NvmeEndpointStatus[];
   problems: Problem[];
 }
 
@@ -32,7 +38,10 @@ export async function status(port: KernelPort, ownership: StatusState['ownership
   const readiness: StatusState['readiness'] = {};
   for (const f of [...(db?.controllers.flatMap((c) => c.functions) ?? []), ...(db?.unlinked ?? [])]) readiness[f.function] = { ready: f.ready, reason: f.reason, mode: f.mode };
   const links = Object.fromEntries((db?.controllers ?? []).map((c) => [c.name, c.link]));
-  return { source: { backend: port.backend, origin: port.origin }, pciEp, ownership, readiness, links, problems };
+  const nvmet = await observeNvmet(port, attempter(problems));
+  // The controller's life is only in the kernel log; an unreadable log (dmesg_restrict) leaves it unknown.
+  const nvme = pciEp.functions.some((f) => f.driver === 'nvmet_pci_epf') ? nvmeStatus(pciEp, nvmet, await port.kmsg().catch(() => [])) : [];
+  return { source: { backend: port.backend, origin: port.origin }, pciEp, ownership, readiness, links, nvmet, nvme, problems };
 }
 
 export function statusExitCode(s: StatusState): ExitCode {
