@@ -305,6 +305,8 @@ describe('the shipped examples', () => {
     ['examples/pci-epf-vntb.yaml', 'qemu-virt'],
     ['examples/ntb-pair.yaml', 'ls1028a'],
     ['examples/lx2160a.yaml', 'lx2160a'],
+    ['examples/imx95-nvme.yaml', 'imx95'],
+    ['examples/rk3588-nvme.yaml', 'rk3588'],
   ];
   for (const [file, board] of EXAMPLES)
     it(`${file} applies on ${board}, re-applies with zero writes, and clears to an empty board`, async () => {
