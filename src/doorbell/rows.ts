@@ -37,7 +37,7 @@ const MAX_IRQ_DIGITS = 10;
 
 const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 13;
 function isDoorbellAction(a: string): boolean {
-  for (const name of DOORBELL_ACTIONS) if (a === name) return true;
+  for (const name of DOORBELL_ACTIONS) if (a.length === name.length && a === name) return true;
   return false;
 }
 
@@ -89,10 +89,12 @@ export function findDoorbellRows(text: string, controller?: string): DoorbellRow
     // The header (a hit there is no row).
     if (lineStart === 0) continue;
     // A line without the chip is dropped unread: the substring is a view of the text (no
-    // copy), and includes() a native search bounded by the line.
+    // copy), and indexOf a native search bounded by the line. In a well-formed row the first
+    // occurrence of the chip is its chip column: before it are only blanks and digits.
     const line = text.substring(lineStart, lineEnd);
-    if (!line.includes(chip ?? CHIP_PREFIX) && !line.includes(EMBEDDED_DOORBELL_CHIP)) continue;
-    const row = parseRow(text, lineStart, lineEnd, ncpu, chip);
+    const at = line.indexOf(chip ?? CHIP_PREFIX);
+    if (at < 0 && !line.includes(EMBEDDED_DOORBELL_CHIP)) continue;
+    const row = parseRow(text, lineStart, lineEnd, ncpu, at < 0 ? -1 : lineStart + at, chip, controller);
     if (row) rows.push(row);
   }
   re.lastIndex = 0;
@@ -146,7 +148,15 @@ function isTrigger(text: string, from: number, to: number): boolean {
  * parseInterrupts reads one), another chip, or no doorbell action. Read in place, one
  * charCodeAt at a time; only the chip and the actions are sliced out.
  */
-function parseRow(text: string, lineStart: number, lineEnd: number, ncpu: number, chipWanted: string | undefined): DoorbellRow | undefined {
+function parseRow(
+  text: string,
+  lineStart: number,
+  lineEnd: number,
+  ncpu: number,
+  chipAt: number,
+  chipWanted: string | undefined,
+  controller: string | undefined,
+): DoorbellRow | undefined {
   // Past `stop` there is only whitespace, then "\n" or the end of the text (charCodeAt: NaN),
   // so scans of digits and of the blanks between tokens end there without a bound check.
   let stop = lineEnd;
@@ -181,13 +191,22 @@ function parseRow(text: string, lineStart: number, lineEnd: number, ncpu: number
     total += v;
   }
   while (i < stop && isSpace(c)) c = text.charCodeAt(++i);
-  // Chip: an embedded doorbell's chip names no controller, so it is kept whichever controller
-  // is asked for.
+  // Chip: the wanted one where findDoorbellRows found it (CHIPAT), or an embedded doorbell's,
+  // which names no controller and is kept whichever controller is asked for.
   const chipStart = i;
   while (i < stop && !isSpace(c)) c = text.charCodeAt(++i);
-  const chip = text.slice(chipStart, i);
-  const embedded = chip === EMBEDDED_DOORBELL_CHIP;
-  if (!embedded && !(chipWanted === undefined ? chip.length > CHIP_PREFIX.length && chip.startsWith(CHIP_PREFIX) : chip === chipWanted)) return undefined;
+  const chipLength = i - chipStart;
+  let chip: string;
+  let epc: string | null;
+  if (chipStart === chipAt && (chipWanted === undefined ? chipLength > CHIP_PREFIX.length : chipLength === chipWanted.length)) {
+    chip = chipWanted ?? text.slice(chipStart, i);
+    epc = controller ?? chip.slice(CHIP_PREFIX.length);
+  } else if (chipLength === EMBEDDED_DOORBELL_CHIP.length && text.startsWith(EMBEDDED_DOORBELL_CHIP, chipStart)) {
+    chip = EMBEDDED_DOORBELL_CHIP;
+    epc = null;
+  } else {
+    return undefined;
+  }
   // [hwirq] [Edge|Level] [-descName], as parseInterrupts reads them: a hwirq is a number
   // followed by the trigger, or a plain number, or x86's "<hwirq>-<descName>".
   while (i < stop && isSpace(text.charCodeAt(i))) i++;
@@ -237,5 +256,5 @@ function parseRow(text: string, lineStart: number, lineEnd: number, ncpu: number
   }
   const action = actions.find(isDoorbellAction);
   if (action === undefined) return undefined;
-  return { virq, chip, controller: embedded ? null : chip.slice(CHIP_PREFIX.length), index, action, actions, counts, total };
+  return { virq, chip, controller: epc, index, action, actions, counts, total };
 }
