@@ -3,12 +3,14 @@
 // the EPC's per-device platform-MSI domain, `ITS-pMSI-<epc>` (or, for the DesignWare eDMA's
 // embedded doorbell, `dw-edma-emul`, which names no controller), and a doorbell action
 // (`pci-ep-test-doorbell`, `pci_epf_vntb_db`; kernel/irq/msi.c, procfs/interrupts.ts). The
-// action names are rare, so the text is searched for them (one native regexp scan); only the
-// lines holding one are read, in place in the text (no slice of the line), by the same rules as
-// parseInterrupts (whitespace separates, never columns; all three layouts of kernel/irq/proc.c):
-// label, one count per CPU of the header, chip (a line of another chip is dropped there), then
-// [hwirq] [trigger] [-descName] and the actions joined by ", ". A line parseInterrupts would
-// reject is skipped. bench/doorbell-poll.ts measures it against a bare split of the same text.
+// action names are rare, so the text is searched for them (one native regexp scan, about as
+// costly as the split); a line holding one is dropped unread unless it holds the wanted chip
+// (a native search bounded by the line), and the few left are read in place in the text, one
+// character at a time, by the same rules as parseInterrupts (whitespace separates, never
+// columns; all three layouts of kernel/irq/proc.c): label, one count per CPU of the header,
+// chip, then [hwirq] [trigger] [-descName] and the actions joined by ", ". A line
+// parseInterrupts would reject is skipped. bench/doorbell-poll.ts measures it against a bare
+// split of the same text.
 import { DOORBELL_ACTION, EMBEDDED_DOORBELL_CHIP, doorbellChip } from '../procfs/interrupts.js';
 
 export const DOORBELL_ACTIONS: readonly string[] = Object.values(DOORBELL_ACTION);
@@ -58,9 +60,10 @@ function cpuColumns(text: string): number {
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * The doorbell action names, either. Irregexp scans for the alternation natively (measured:
- * about twice as fast as one String.prototype.indexOf pass per name over the bench's text); a
- * hit is only a candidate line, which is then read in full (the name must be one of its actions).
+ * The doorbell action names, either. Irregexp scans for the alternation natively: on the
+ * bench's text about as fast as text.split('\n'), where one String.prototype.indexOf pass per
+ * name took about 2.5 times that, each. A hit only makes its line a candidate, which is then
+ * read in full (the name must be one of the line's actions).
  */
 const CANDIDATES = new RegExp(DOORBELL_ACTIONS.map(escape).join('|'), 'g');
 
@@ -102,11 +105,12 @@ export function findDoorbellRows(text: string, controller?: string): DoorbellRow
 }
 
 /**
- * Where the line holding HIT (which ends at LINEEND) begins. Counts are "%10u" per CPU (u32:
- * never wider), and label, chip, hwirq, trigger and the doorbell name take under 130 more
- * characters for any chip epctl looks for: look for the newline before the line from there,
+ * Where the line holding HIT (the end of a doorbell name; the line ends at LINEEND) begins.
+ * Counts are "%10u" per CPU (u32: never wider), and label, chip, hwirq, trigger and the name
+ * take under 130 more characters while the chip column is under about 60 wide (the 7.2+
+ * layout pads every chip to the widest): look for the newline before the line from there,
  * forward, instead of walking back over the counts (lastIndexOf steps back one character at a
- * time). A longer line (long action lists, hostile text) falls back to lastIndexOf.
+ * time). A longer line (wider chips, long action lists, hostile text) falls back to lastIndexOf.
  */
 function lineStartOf(text: string, hit: number, lineEnd: number, ncpu: number): number {
   const guess = hit - ncpu * 11 - 130;
@@ -146,7 +150,8 @@ function isTrigger(text: string, from: number, to: number): boolean {
 /**
  * The doorbell row of text[lineStart, lineEnd), or undefined: not a well-formed IRQ row (as
  * parseInterrupts reads one), another chip, or no doorbell action. Read in place, one
- * charCodeAt at a time; only the chip and the actions are sliced out.
+ * charCodeAt at a time; only the actions (and the chip, when no controller is asked for) are
+ * sliced out.
  */
 function parseRow(
   text: string,
