@@ -446,6 +446,11 @@ export function plan(input: PlanInput): Plan {
       refuse(`${w.field}.doorbell`, `${'function' in kept ? kept.function : functionKey(kept.driver, kept.name)} is already linked to ${w.epc}, and only the first function linked there can own doorbells (pci-ep-msi.c)`, 'remove that function from the controller first');
   }
 
+  // Documentation/nvme/nvme-pci-endpoint-target.rst: the host finds the controller when it enumerates.
+  for (const l of links)
+    if (l.nvme)
+      notes.push(`${l.fn}: the host sees the NVMe controller (class 01:08:02) when it enumerates the endpoint: power the host on after apply, or rescan it (echo 1 > /sys/bus/pci/rescan) where its slot can take a device that comes later`);
+
   // ---- one vNTB bound at a time (H-one-vntb) ----
   const vntbBound = [
     ...new Set([
