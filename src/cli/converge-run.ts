@@ -27,51 +27,41 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 export async function converge(ctx: RunContext, { port, ownership }: BoardChange, config: Config, opts: ConvergeOptions): Promise<ExitCode> {
-  const { planFor } = await import('../plan/converge.js');
-  const { apply } = await import('../plan/apply.js');
-  const { functionPath } = await import('../plan/plan.js');
+  const { convergeBoard } = await import('../plan/run.js');
   const { renderPlan, renderApply, paintFor } = await import('./render/plan.js');
-  const before = ownership.list();
-  const { plan, problems, pciEp, nvmet } = await planFor(port, config, new Set(before), { ...(opts.removeForeign ? { removeForeign: true } : {}), ...(opts.force ? { force: true } : {}), pendingRestarts: ownership.restarts() });
+  const { deferSignals } = await import('./cleanup.js');
   const paint = paintFor(process.stdout);
   const head = `${ctx.command} ${opts.what} on ${port.origin === '/' ? 'this board' : port.origin}`;
-  if (plan.refusals.length || plan.ops.length === 0) {
-    if (plan.refusals.length === 0) await ownership.replace(plan.owned);
-    if (ctx.json) writeOut(JSON.stringify({ ok: plan.refusals.length === 0, plan, done: [], problems }, null, 2) + '\n');
-    else writeOut(renderPlan(plan, head, paint) + (plan.refusals.length ? 'nothing was changed\n' : ''));
-    return plan.refusals.length ? EXIT.ERROR : EXIT.OK;
-  }
   const interactive = !ctx.json && process.stdin.isTTY === true && process.stdout.isTTY === true;
-  if (interactive && !opts.yes) {
-    writeOut(renderPlan(plan, head, paint));
-    if (!(await confirm(`carry out these ${plan.ops.length} operations? [y/N] `))) {
-      writeErr('epctl: nothing was changed\n');
-      return EXIT.ERROR;
-    }
-  } else if (!ctx.json) writeOut(`${head}\n`);
-
-  const { deferSignals } = await import('./cleanup.js');
   const stop = new AbortController();
-  const restore = deferSignals((sig) => {
-    writeErr(`epctl: ${sig}: stopping after this operation and rolling back (again to quit at once)\n`);
-    stop.abort();
-  });
-  // Written before the first stop: if this run is killed before it starts them again, the next one does.
-  await ownership.setRestarts(plan.ops.flatMap((o) => (o.kind === 'start' && o.value ? [o.epc] : [])).filter((epc) => plan.ops.some((o) => o.kind === 'start' && !o.value && o.epc === epc)));
-  const result = await apply(port, plan, { own: (fn, owned) => ownership.set(fn, owned), signal: stop.signal }).finally(restore);
-  await ownership.setRestarts([]);
-  if (result.ok) await ownership.replace(plan.owned);
-  else {
-    // After a rollback the record is what it was, plus what this run made new and could not
-    // remove; a function that was on the board before (a foreign one recreated) stays foreign.
-    const { isNvmetKey, nvmetKey, nvmetKeyPath } = await import('../configfs/nvmet.js');
-    const existed = new Set([...pciEp.functions.map((f) => `${f.driver}/${f.name}`), ...nvmet.subsystems.map((s) => nvmetKey(s.path)), ...nvmet.ports.map((p) => nvmetKey(p.path))]);
-    const made = result.done.flatMap((d) => (d.op.kind === 'mkdir' && !existed.has(d.op.fn) ? [d.op.fn] : []));
-    const keep: string[] = [];
-    for (const key of new Set([...before, ...made])) if (await port.exists(isNvmetKey(key) ? nvmetKeyPath(key) : functionPath(key))) keep.push(key);
-    await ownership.replace(keep);
+  let restore: (() => void) | undefined;
+  const out = await convergeBoard(port, ownership, config, {
+    ...(opts.removeForeign ? { removeForeign: true } : {}),
+    ...(opts.force ? { force: true } : {}),
+    signal: stop.signal,
+    confirm: async (plan) => {
+      if (interactive && !opts.yes) {
+        writeOut(renderPlan(plan, head, paint));
+        if (!(await confirm(`carry out these ${plan.ops.length} operations? [y/N] `))) return false;
+      } else if (!ctx.json) writeOut(`${head}\n`);
+      restore = deferSignals((sig) => {
+        writeErr(`epctl: ${sig}: stopping after this operation and rolling back (again to quit at once)\n`);
+        stop.abort();
+      });
+      return true;
+    },
+  }).finally(() => restore?.());
+  const { plan, problems } = out;
+  if (out.kind === 'refused' || out.kind === 'nothing') {
+    if (ctx.json) writeOut(JSON.stringify({ ok: out.kind === 'nothing', plan, done: [], problems }, null, 2) + '\n');
+    else writeOut(renderPlan(plan, head, paint) + (out.kind === 'refused' ? 'nothing was changed\n' : ''));
+    return out.kind === 'refused' ? EXIT.ERROR : EXIT.OK;
   }
-  if (ctx.json) writeOut(JSON.stringify({ ...result, plan, problems }, null, 2) + '\n');
-  else writeOut(renderApply(result, paint));
-  return result.ok ? EXIT.OK : EXIT.ERROR;
+  if (out.kind === 'declined') {
+    writeErr('epctl: nothing was changed\n');
+    return EXIT.ERROR;
+  }
+  if (ctx.json) writeOut(JSON.stringify({ ...out.result, plan, problems }, null, 2) + '\n');
+  else writeOut(renderApply(out.result, paint));
+  return out.result.ok ? EXIT.OK : EXIT.ERROR;
 }
