@@ -82,6 +82,11 @@ export interface DoorbellEnv {
    */
   clockOffset(): Promise<{ offset: number; error: number } | undefined>;
   /**
+   * How a tracefs watch reads its trace_pipe: "blocking" or "O_NONBLOCK" (the open flags of its
+   * fd, /proc/PID/fdinfo), undefined where it cannot be seen (the fake).
+   */
+  pipeMode(child: Child): string | undefined;
+  /**
    * The baseline for the watch's delay: a plain blocking `cat` of the trace_pipe of an instance
    * set up as the watch's, reading (its lines stamped as a watch's) once this resolves; the
    * fake has none (undefined).
@@ -168,6 +173,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   const expected = rows + (p.vntbDoorbell ? p.dbCount * p.rings : 0);
   const watch = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', ...(expected ? ['--count', String(expected)] : []), '--duration', p.vntbDoorbell ? '120' : '3']);
   await env.watchReady(watch, 'tracefs', rows);
+  const pipeMode = env.pipeMode(watch);
   const rings: { doorbell: number; t0: number; t1: number }[] = [];
   for (let i = 0; i < p.dbCount; i++)
     for (let n = 0; n < p.rings; n++) {
@@ -176,7 +182,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
       await vntbHost.ring(a, bars, ctrl, i);
       rings.push({ doorbell: i, t0, t1: env.now() });
     }
-  out.tracefs = { rings, ...(await finish(env, watch)) };
+  out.tracefs = { rings, pipeMode, ...(await finish(env, watch)) };
   out.statusAfter = await cmd(env, ['doorbell', 'status', '--json']);
 
   out.clockBefore = await env.clockOffset();

@@ -99,6 +99,23 @@ async function catTrace(port: KernelPort): Promise<CatTrace> {
   };
 }
 
+/** The open flags of the watch's trace_pipe fd: no O_NONBLOCK means its reads wait in the kernel (src/tracefs/pipe.ts). */
+function pipeMode(child: Child): string | undefined {
+  const fds = `/proc/${child.pid}/fd`;
+  for (const fd of fs.readdirSync(fds)) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`${fds}/${fd}`);
+    } catch {
+      continue;
+    }
+    if (!target.endsWith('/trace_pipe')) continue;
+    const flags = parseInt(/^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? 'NaN', 8);
+    return flags & fs.constants.O_NONBLOCK ? 'O_NONBLOCK' : 'blocking';
+  }
+  return undefined;
+}
+
 async function env(ctx: GuestContext): Promise<DoorbellEnv> {
   const { port } = await openPort({});
   return {
@@ -126,6 +143,7 @@ async function env(ctx: GuestContext): Promise<DoorbellEnv> {
     kmsg: () => ctx.kmsg(),
     clockOffset: () => clockOffset(port),
     catTrace: () => catTrace(port),
+    pipeMode,
     op: (name) => ctx.op(name),
   };
 }
