@@ -261,7 +261,7 @@ export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams
     const d = delays((r.tracefs as { rings: { t0: number; t1: number }[] }).rings, r.tracefs as WatchOut, off.offset);
     const mode = (r.tracefs as { pipeMode?: string }).pipeMode;
     if (mode !== 'blocking') findings.push(`tracefs watch: its trace_pipe fd is ${mode ?? 'not found'}, expected blocking (src/tracefs/pipe.ts: reads wait in the kernel, woken by trace_marker)`);
-    notes.push(`vNTB ring → watch line (trace_pipe read ${mode ?? "unknown"}): ${stats(d.afterKernel)} after the kernel's irq_handler_entry timestamp; ${stats(d.afterRingStart)} after the devmem spawn began; kernel timestamp inside the devmem window for ${d.kernelInWindow}/${d.afterKernel.length}`);
+    notes.push(`vNTB ring → watch line (trace_pipe read ${mode ?? 'unknown'}): ${stats(d.afterKernel)} after the kernel's irq_handler_entry timestamp; ${stats(d.afterRingStart)} after the devmem spawn began; kernel timestamp inside the devmem window for ${d.kernelInWindow}/${d.afterKernel.length}`);
     // The baseline: the same path (kernel → trace_pipe → a child's stdout → this harness) with a plain blocking `cat` as the reader.
     const cat = r.catBaseline as ({ rings: { t0: number; t1: number }[] } & Partial<WatchOut>) | undefined;
     const entries = catEntries(cat as WatchOut | undefined, [DOORBELL_ACTION.pci_epf_vntb]);

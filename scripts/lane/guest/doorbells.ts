@@ -99,21 +99,30 @@ async function catTrace(port: KernelPort): Promise<CatTrace> {
   };
 }
 
+/** The watch's open trace_pipe: its fd number, or undefined while it has none. */
+function tracePipeFd(child: Child): string | undefined {
+  const fds = `/proc/${child.pid}/fd`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(fds);
+  } catch {
+    return undefined;
+  }
+  return names.find((fd) => {
+    try {
+      return fs.readlinkSync(`${fds}/${fd}`).endsWith('/trace_pipe');
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The open flags of the watch's trace_pipe fd: no O_NONBLOCK means its reads wait in the kernel (src/tracefs/pipe.ts). */
 function pipeMode(child: Child): string | undefined {
-  const fds = `/proc/${child.pid}/fd`;
-  for (const fd of fs.readdirSync(fds)) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`${fds}/${fd}`);
-    } catch {
-      continue;
-    }
-    if (!target.endsWith('/trace_pipe')) continue;
-    const flags = parseInt(/^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? 'NaN', 8);
-    return flags & fs.constants.O_NONBLOCK ? 'O_NONBLOCK' : 'blocking';
-  }
-  return undefined;
+  const fd = tracePipeFd(child);
+  if (fd === undefined) return undefined;
+  const flags = parseInt(/^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? 'NaN', 8);
+  return flags & fs.constants.O_NONBLOCK ? 'O_NONBLOCK' : 'blocking';
 }
 
 async function env(ctx: GuestContext): Promise<DoorbellEnv> {
@@ -131,7 +140,12 @@ async function env(ctx: GuestContext): Promise<DoorbellEnv> {
     watchReady: async (child, source, rows) => {
       const end = Date.now() + 20_000;
       for (;;) {
-        const ready = source === 'tracefs' ? (await traceEnabled(child.pid)) && child.lines.length >= rows : child.lines.length >= rows && (rows > 0 || child.lines.length >= 0);
+        // tracefs: the event is enabled before trace_pipe is opened (src/tracefs/session.ts), so a
+        // ring in between would wait in the buffer: ready once the pipe is open too.
+        const ready =
+          source === 'tracefs'
+            ? (await traceEnabled(child.pid)) && child.lines.length >= rows && tracePipeFd(child) !== undefined
+            : child.lines.length >= rows && (rows > 0 || child.lines.length >= 0);
         if (ready) break;
         if (Date.now() > end) throw new Error(`epctl doorbell watch --source ${source} (pid ${child.pid}) was not ready after 20 s (${child.lines.length} lines)`);
         await sleep(10);
