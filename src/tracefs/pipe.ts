@@ -33,7 +33,6 @@
 // __remove_instance answers EBUSY while it is held, so the instance cannot be removed until
 // the pipe is closed.
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { guard } from '../kernel/node-fs.js';
 
 /** The open trace_pipe, as onOpen tells it. */
@@ -107,8 +106,10 @@ function lineSplitter(): (bytes: Uint8Array) => string[] {
 export async function* tracePipeLines(path: string, opts: TracePipeOptions = {}): AsyncIterable<string> {
   const { signal } = opts;
   if (signal?.aborted) return;
-  // Unique to this reader: a marker another process writes is an ordinary (unparsed) line.
-  const token = `epctl-wake-${process.pid}-${randomBytes(6).toString('hex')}`;
+  // Unique to this reader (pid and start time; not node:crypto, whose first use may wait for
+  // the kernel's CRNG on a freshly booted board): a marker another process writes stays an
+  // ordinary line.
+  const token = `epctl-wake-${process.pid}-${process.hrtime.bigint()}`;
   const markerFd = await openMarker(opts.marker ?? markerBeside(path), `${token}\n`);
   const blocking = markerFd !== undefined;
   let fd: number;
