@@ -99,6 +99,24 @@ async function catTrace(port: KernelPort): Promise<CatTrace> {
   };
 }
 
+/** A process's fds and what they are (for a watch that never got ready). */
+function fdTargets(pid: number): string {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return `${fd}→${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+        } catch (e) {
+          return `${fd}:${(e as { code?: string }).code}`;
+        }
+      })
+      .join(' ');
+  } catch (e) {
+    return `unreadable (${(e as { code?: string }).code})`;
+  }
+}
+
 /** The watch's open trace_pipe: its fd number, or undefined while it has none. */
 function tracePipeFd(child: Child): string | undefined {
   const fds = `/proc/${child.pid}/fd`;
@@ -147,7 +165,10 @@ async function env(ctx: GuestContext): Promise<DoorbellEnv> {
             ? (await traceEnabled(child.pid)) && child.lines.length >= rows && tracePipeFd(child) !== undefined
             : child.lines.length >= rows && (rows > 0 || child.lines.length >= 0);
         if (ready) break;
-        if (Date.now() > end) throw new Error(`epctl doorbell watch --source ${source} (pid ${child.pid}) was not ready after 20 s (${child.lines.length} lines)`);
+        if (Date.now() > end)
+          throw new Error(
+            `epctl doorbell watch --source ${source} (pid ${child.pid}) was not ready after 20 s (${child.lines.length} lines${source === 'tracefs' ? `, event enabled ${await traceEnabled(child.pid)}, fds ${fdTargets(child.pid)}` : ''})`,
+          );
         await sleep(10);
       }
       // poll with no rows prints nothing when ready: give it its first poll.
