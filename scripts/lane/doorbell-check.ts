@@ -14,6 +14,8 @@ import { bundleEpctl } from './bundle.js';
 import type { CheckResult } from './checks.js';
 import { doorbellSteps, refusalSteps, spawnChild, type Child, type DoorbellEnv, type DoorbellParams, type Ran } from './doorbell-steps.js';
 import { jsonDiff } from './json-diff.js';
+import { parseTraceLine } from '../../src/tracefs/trace-line.js';
+import { DOORBELL_ACTION } from '../../src/procfs/interrupts.js';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,6 +69,8 @@ export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: str
     kmsg: () => [],
     op: () => undefined,
     clockOffset: async () => undefined,
+    catTrace: async () => undefined,
+    pipeMode: () => undefined,
   };
   try {
     return kind === 'doorbells' ? await doorbellSteps(env, params) : await refusalSteps(env, params);
@@ -187,26 +191,43 @@ function stats(xs: number[]): string {
 }
 
 /**
- * Ring → watch event: ring k matched with the k-th `rung` event (the rings are sequential). The
- * event's time is the kernel's irq_handler_entry timestamp on the trace clock; `offset` (trace
- * clock − CLOCK_MONOTONIC, measured in the guest) puts it on the clock the rings and the
- * arrival of each watch line were read on.
+ * Ring → line: ring k matched with the k-th event line (the rings are sequential), EVENTS in the
+ * order they arrived, each with its arrival time `t` (CLOCK_MONOTONIC) and `time`, the kernel's
+ * irq_handler_entry timestamp on the trace clock; `offset` (trace clock − CLOCK_MONOTONIC,
+ * measured in the guest) puts it on the clock the rings and the arrivals were read on.
  */
-function delays(rings: { t0: number; t1: number }[], w: WatchOut | undefined, offset: number): { afterKernel: number[]; afterRingStart: number[]; kernelInWindow: number } {
-  const rung = (w?.lines ?? []).map((l) => ({ t: l.t, e: JSON.parse(l.line) as WatchEvent })).filter((x) => x.e.event === 'rung');
+function delaysOf(rings: { t0: number; t1: number }[], events: { t: number; time: number }[], offset: number): { afterKernel: number[]; afterRingStart: number[]; kernelInWindow: number } {
   const afterKernel: number[] = [];
   const afterRingStart: number[] = [];
   let kernelInWindow = 0;
   rings.forEach((r, k) => {
-    const ev = rung[k];
+    const ev = events[k];
     if (!ev) return;
-    const kernel = ev.e.time - offset;
+    const kernel = ev.time - offset;
     afterKernel.push(ev.t - kernel);
     afterRingStart.push(ev.t - r.t0);
     if (kernel >= r.t0 && kernel <= r.t1) kernelInWindow++;
   });
   return { afterKernel, afterRingStart, kernelInWindow };
 }
+
+/** The watch's `rung` lines: the event's `time` is the kernel's timestamp. */
+const delays = (rings: { t0: number; t1: number }[], w: WatchOut | undefined, offset: number) =>
+  delaysOf(
+    rings,
+    (w?.lines ?? []).map((l) => ({ t: l.t, e: JSON.parse(l.line) as WatchEvent })).filter((x) => x.e.event === 'rung').map((x) => ({ t: x.t, time: x.e.time })),
+    offset,
+  );
+
+/** The cat baseline's irq_handler_entry lines of ACTIONS: the timestamp is the trace line's own. */
+function catEntries(w: WatchOut | undefined, actions: readonly string[]): { t: number; time: number; name: string }[] {
+  return (w?.lines ?? []).flatMap((l) => {
+    const p = parseTraceLine(l.line);
+    return p?.kind === 'irq_handler_entry' && actions.includes(p.name) ? [{ t: l.t, time: p.usec / 1e6, name: p.name }] : [];
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 type Offset = { offset: number; error: number } | undefined;
 const offsetOf = (r: Record<string, unknown>): { offset: number; text: string } => {
@@ -238,7 +259,18 @@ export function checkDoorbellsReal(r: Record<string, unknown>, p: DoorbellParams
     const off = offsetOf(r);
     notes.push(off.text);
     const d = delays((r.tracefs as { rings: { t0: number; t1: number }[] }).rings, r.tracefs as WatchOut, off.offset);
-    notes.push(`vNTB ring → watch line: ${stats(d.afterKernel)} after the kernel's irq_handler_entry timestamp; ${stats(d.afterRingStart)} after the devmem spawn began; kernel timestamp inside the devmem window for ${d.kernelInWindow}/${d.afterKernel.length}`);
+    const mode = (r.tracefs as { pipeMode?: string }).pipeMode;
+    if (mode !== 'blocking') findings.push(`tracefs watch: its trace_pipe fd is ${mode ?? 'not found'}, expected blocking (src/tracefs/pipe.ts: reads wait in the kernel, woken by trace_marker)`);
+    notes.push(`vNTB ring → watch line (trace_pipe read ${mode ?? 'unknown'}): ${stats(d.afterKernel)} after the kernel's irq_handler_entry timestamp; ${stats(d.afterRingStart)} after the devmem spawn began; kernel timestamp inside the devmem window for ${d.kernelInWindow}/${d.afterKernel.length}`);
+    // The baseline: the same path (kernel → trace_pipe → a child's stdout → this harness) with a plain blocking `cat` as the reader.
+    const cat = r.catBaseline as ({ rings: { t0: number; t1: number }[] } & Partial<WatchOut>) | undefined;
+    const entries = catEntries(cat as WatchOut | undefined, [DOORBELL_ACTION.pci_epf_vntb]);
+    if (entries.length !== p.dbCount * p.rings) findings.push(`cat baseline: ${entries.length} irq_handler_entry lines of ${DOORBELL_ACTION.pci_epf_vntb}, expected ${p.dbCount * p.rings}`);
+    else {
+      const c = delaysOf(cat!.rings, entries, off.offset);
+      notes.push(`vNTB ring → cat line (busybox cat of a trace_pipe set up as the watch's, the baseline): ${stats(c.afterKernel)} after the kernel's irq_handler_entry timestamp; kernel timestamp inside the devmem window for ${c.kernelInWindow}/${c.afterKernel.length}`);
+      if (d.afterKernel.length && c.afterKernel.length) notes.push(`watch / cat median delay after the kernel timestamp: ${(median(d.afterKernel) / median(c.afterKernel)).toFixed(2)} (${ms(median(d.afterKernel))} / ${ms(median(c.afterKernel))})`);
+    }
   } else {
     if (rung.length) findings.push(`tracefs watch saw ${rung.length} rings on a kernel without vNTB doorbells`);
     const pr = r.planRefusal as Cmd | undefined;

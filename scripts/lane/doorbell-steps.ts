@@ -6,7 +6,8 @@
 //
 // `doorbells` (DT msi-map): a vNTB function from `epctl apply`, each doorbell rung N times
 // through devmem while `epctl doorbell watch --json --source tracefs` runs as a child, then
-// `doorbell status --json`, then a `--source poll` watch over N more rings each; then (kernels
+// `doorbell status --json`, then a `--source poll` watch over N more rings each, then N more
+// read by a plain `cat` of a trace_pipe (the baseline for the watch's delay); then (kernels
 // with pci-epf-test doorbells) pci-epf-test's doorbell enabled, rung N times and disabled
 // through its register BAR under a tracefs watch. `doorbell-refusal` (msi-parent, no-msi):
 // plan refuses a doorbell config, --force plans it, apply --force does what the kernel lets
@@ -37,8 +38,13 @@ export interface Child {
  * time each arrived (`now`, the same clock the steps use); in the guest and on the fake alike.
  */
 export function spawnChild(file: string, args: readonly string[], now: () => number, env: Record<string, string> = {}): Child {
+  return spawnProgram(process.execPath, [file, ...args], now, env);
+}
+
+/** Starts PROGRAM ARGS (argument arrays, no shell) with its stdout lines stamped as spawnChild's. */
+export function spawnProgram(program: string, args: readonly string[], now: () => number, env: Record<string, string> = {}): Child {
   const lines: { t: number; line: string }[] = [];
-  const p = execa(process.execPath, [file, ...args], { reject: false, stdin: 'ignore', env, buffer: { stdout: false, stderr: true } });
+  const p = execa(program, args, { reject: false, stdin: 'ignore', env, buffer: { stdout: false, stderr: true } });
   let pending = '';
   p.stdout!.setEncoding('utf8');
   p.stdout!.on('data', (chunk: string) => {
@@ -70,12 +76,32 @@ export interface DoorbellEnv {
   kmsg(): string[];
   op(name: string): void;
   /**
-   * The trace clock (irq_handler_entry timestamps, trace_clock "local") minus now(), measured with
-   * a trace_marker write between two now() reads, ± half that window; undefined on the fake.
+   * The watch's trace clock (irq_handler_entry timestamps; "mono" where the kernel has it,
+   * src/tracefs/session.ts) minus now(), measured with a trace_marker write between two now()
+   * reads in an instance set up as the watch's, ± half that window; undefined on the fake.
    */
   clockOffset(): Promise<{ offset: number; error: number } | undefined>;
+  /**
+   * How a tracefs watch reads its trace_pipe: "blocking" or "O_NONBLOCK" (the open flags of its
+   * fd, /proc/PID/fdinfo), undefined where it cannot be seen (the fake).
+   */
+  pipeMode(child: Child): string | undefined;
+  /**
+   * The baseline for the watch's delay: a plain blocking `cat` of the trace_pipe of an instance
+   * set up as the watch's, reading (its lines stamped as a watch's) once this resolves; the
+   * fake has none (undefined).
+   */
+  catTrace(): Promise<CatTrace | undefined>;
   /** epctl's apply state file (--state). */
   readonly stateFile: string;
+}
+
+/** A running `cat` of a trace_pipe (DoorbellEnv.catTrace). */
+export interface CatTrace {
+  /** Its trace lines as they arrived. */
+  readonly lines: { t: number; line: string }[];
+  /** Waits (a few seconds at most) until it printed EXPECTED irq_handler_entry lines, then stops it and removes its instance. */
+  finish(expected: number): Promise<{ exitCode: number; stderr: string; lines: { t: number; line: string }[] }>;
 }
 
 export interface DoorbellParams {
@@ -147,6 +173,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   const expected = rows + (p.vntbDoorbell ? p.dbCount * p.rings : 0);
   const watch = env.spawnEpctl(['doorbell', 'watch', '--json', '--source', 'tracefs', ...(expected ? ['--count', String(expected)] : []), '--duration', p.vntbDoorbell ? '120' : '3']);
   await env.watchReady(watch, 'tracefs', rows);
+  const pipeMode = env.pipeMode(watch);
   const rings: { doorbell: number; t0: number; t1: number }[] = [];
   for (let i = 0; i < p.dbCount; i++)
     for (let n = 0; n < p.rings; n++) {
@@ -155,7 +182,7 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
       await vntbHost.ring(a, bars, ctrl, i);
       rings.push({ doorbell: i, t0, t1: env.now() });
     }
-  out.tracefs = { rings, ...(await finish(env, watch)) };
+  out.tracefs = { rings, pipeMode, ...(await finish(env, watch)) };
   out.statusAfter = await cmd(env, ['doorbell', 'status', '--json']);
 
   out.clockBefore = await env.clockOffset();
@@ -174,6 +201,21 @@ export async function doorbellSteps(env: DoorbellEnv, p: DoorbellParams): Promis
   poll.stop();
   out.poll = await finish(env, poll);
   out.statusPoll = await cmd(env, ['doorbell', 'status', '--json']);
+  if (p.vntbDoorbell) {
+    // The baseline the tracefs watch's delay is read against: N more rings each, read by a
+    // plain blocking `cat` of a trace_pipe in the guest. The fake has no cat but rings too, so
+    // that both boards count the same rings from here on.
+    const cat = await env.catTrace();
+    const catRings: { doorbell: number; t0: number; t1: number }[] = [];
+    for (let i = 0; i < p.dbCount; i++)
+      for (let n = 0; n < p.rings; n++) {
+        env.op(`ring vNTB doorbell ${i} (cat baseline #${n + 1})`);
+        const t0 = env.now();
+        await vntbHost.ring(a, bars, ctrl, i);
+        catRings.push({ doorbell: i, t0, t1: env.now() });
+      }
+    out.catBaseline = { rings: catRings, ...(cat ? await cat.finish(p.dbCount * p.rings) : {}) };
+  }
   if (!p.testDoorbell) return out;
 
   // pci-epf-test: its row lives only between ENABLE and DISABLE.

@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import fsSync from 'node:fs';
-import { nonBlockingLines, readFdBounded } from './node-fs.js';
+import { readFdBounded } from './node-fs.js';
 import { tempDirs } from '../../test/helpers/tmp.js';
 
 const tmp = tempDirs('epctl-nodefs');
@@ -34,22 +33,5 @@ describe('readFdBounded', () => {
         await fh.close();
       }
     }
-  });
-});
-
-describe('nonBlockingLines', () => {
-  it('tells the open fd (for an exit hook to close before rmdir of a trace instance), then undefined before it closes it', async () => {
-    const file = path.join(await tmp(), 'pipe');
-    await fs.writeFile(file, 'a\nb\n');
-    const fds: Array<number | undefined> = [];
-    const lines: string[] = [];
-    for await (const l of nonBlockingLines(file, undefined, 1, (fd) => fds.push(fd))) {
-      lines.push(l);
-      expect(fsSync.fstatSync(fds[0]!).isFile()).toBe(true);
-    }
-    expect(lines).toEqual(['a', 'b']);
-    expect(fds).toHaveLength(2);
-    expect(typeof fds[0]).toBe('number');
-    expect(fds[1]).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
 // ("/sys/kernel/config/pci_ep/..."), whatever the backend.
 
 import { KernelDataError } from './errors.js';
+import type { OpenPipe } from '../tracefs/pipe.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -41,10 +42,11 @@ export interface StreamOptions {
   /** Stops the stream; the iterator then ends without an error. */
   signal?: AbortSignal;
   /**
-   * Told the open file descriptor (real backend, tracefs trace_pipe), then undefined once it is
-   * closed: a last-resort exit hook closes it so that the trace instance can be removed.
+   * Told the open trace_pipe (real backend, src/tracefs/pipe.ts), then undefined before it is
+   * closed: a last-resort exit hook stops it (wakes a waiting read, closes the fd) so that the
+   * process can exit and the trace instance can be removed.
    */
-  onFd?: (fd: number | undefined) => void;
+  onOpen?: (pipe: OpenPipe | undefined) => void;
 }
 
 export interface KernelPort {

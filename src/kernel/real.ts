@@ -10,7 +10,8 @@ import { CONFIGFS } from '../configfs/paths.js';
 import { EXIT } from '../exit-codes.js';
 import { KernelError, fromNodeError } from './errors.js';
 import type { ErrnoCode } from './errno.js';
-import { guard, toKernelStat, writeFd, fileLines, nonBlockingLines, rawKind, readFdBounded } from './node-fs.js';
+import { guard, toKernelStat, writeFd, fileLines, rawKind, readFdBounded } from './node-fs.js';
+import { tracePipeLines } from '../tracefs/pipe.js';
 import { describeKind, isSpecial, type RawKind } from './raw-tree.js';
 import { readLimit } from './limits.js';
 
@@ -94,7 +95,7 @@ export class RealKernel implements KernelPort {
     }
   }
   lines(path: string, opts: StreamOptions = {}): AsyncIterable<string> {
-    if (path.endsWith('/trace_pipe')) return nonBlockingLines(path, opts.signal, undefined, opts.onFd);
+    if (path.endsWith('/trace_pipe')) return tracePipeLines(path, { signal: opts.signal, onOpen: opts.onOpen });
     return fileLines(path, opts.signal);
   }
 

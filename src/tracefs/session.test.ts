@@ -6,6 +6,7 @@ import type { FakeKernelImpl } from '../fake/kernel.js';
 import { findTracefs } from './find.js';
 import { openIrqTrace } from './session.js';
 import { watchDoorbells } from '../doorbell/watch.js';
+import type { StreamOptions } from '../kernel/port.js';
 
 const k73 = (): FakeKernelImpl => createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
 
@@ -72,45 +73,51 @@ describe('tracefs session', () => {
     expect(k.traceInstances()).toEqual([`epctl-${live}`, `epctl-${process.pid}`, 'someone-else'].sort());
   });
 
-  it('on a live board the exit hook closes the trace_pipe fd before it rmdirs (an open pipe holds tr->ref: EBUSY)', async () => {
+  it('on a live board the exit hook stops the trace_pipe reader (wakes its read, closes the fd) before it rmdirs, retrying EBUSY while the read lets go', async () => {
     const k = k73();
-    // The fake as a real board whose trace_pipe reads through fd 42.
+    const calls: Array<[string, ...Array<number | string>]> = [];
+    // The fake as a real board whose trace_pipe reader is told as an OpenPipe.
     const port = new Proxy(k, {
       get(target, prop) {
         if (prop === 'backend') return 'real';
         const v = Reflect.get(target, prop, target) as unknown;
         if (prop === 'lines')
-          return (path: string, opts: { signal?: AbortSignal; onFd?: (fd: number | undefined) => void } = {}) => {
-            opts.onFd?.(42);
+          return (path: string, opts: StreamOptions = {}) => {
+            opts.onOpen?.({ fd: 42, mode: 'blocking', stopSync: () => void calls.push(['stop', 42]) });
             return k.lines(path, opts);
           };
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
     let hook: (() => void) | undefined;
-    const calls: Array<[string, number | string]> = [];
+    let busy = 2;
     const t = await openIrqTrace(port, {
       root: '/sys/kernel/tracing',
       actions: ['x'],
       name: 'epctl-hook',
       atExit: (fn) => ((hook = fn), () => (hook = undefined)),
-      sync: { closeSync: (fd) => void calls.push(['close', fd]), rmdirSync: (p) => void calls.push(['rmdir', p]) },
+      sync: {
+        rmdirSync: (p) => {
+          calls.push(['rmdir', p]);
+          if (busy-- > 0) throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+        },
+        sleepSync: (ms) => void calls.push(['sleep', ms]),
+      },
     });
     const ac = new AbortController();
     const it = t.events(ac.signal)[Symbol.asyncIterator]();
     const first = it.next();
     await new Promise((r) => setTimeout(r, 10));
     hook!();
-    expect(calls).toEqual([
-      ['close', 42],
-      ['rmdir', '/sys/kernel/tracing/instances/epctl-hook'],
-    ]);
+    const dir = '/sys/kernel/tracing/instances/epctl-hook';
+    expect(calls).toEqual([['stop', 42], ['rmdir', dir], ['sleep', 1], ['rmdir', dir], ['sleep', 2], ['rmdir', dir]]);
     ac.abort();
     await first;
     await t.close();
     expect(hook).toBeUndefined();
-    // A hook whose rmdir still fails says so (cleanup swallows the error) with the fix.
+    // A hook whose rmdir stays EBUSY (about half a second of tries) says so, with the fix: cleanup swallows the error.
     const warned: string[] = [];
+    const slept: number[] = [];
     const t2 = await openIrqTrace(port, {
       root: '/sys/kernel/tracing',
       actions: ['x'],
@@ -118,13 +125,14 @@ describe('tracefs session', () => {
       atExit: (fn) => ((hook = fn), () => (hook = undefined)),
       warn: (m) => void warned.push(m),
       sync: {
-        closeSync: () => undefined,
         rmdirSync: () => {
           throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
         },
+        sleepSync: (ms) => void slept.push(ms),
       },
     });
     hook!();
+    expect(slept).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
     expect(warned).toEqual(['epctl: could not remove the trace instance /sys/kernel/tracing/instances/epctl-hook2 (EBUSY); remove it with: rmdir /sys/kernel/tracing/instances/epctl-hook2\n']);
     await t2.close();
   });

@@ -5,14 +5,18 @@
 // event and rmdirs it; rmdir of an instance whose trace_pipe is still open is EBUSY
 // (the open pipe holds a reference on the trace array, __remove_instance), so the reader is
 // stopped first and the rmdir retried a few times while the pipe closes. A cleanup hook
-// (cli/cleanup.ts atExit) covers an exit that never reaches close() on a live board: it closes
-// the trace_pipe fd first (the open pipe holds tr->ref; __remove_instance in
-// kernel/trace/trace.c is EBUSY while `tr->ref > 1`), then rmdirs.
+// (cli/cleanup.ts atExit) covers an exit that never reaches close() on a live board: it stops
+// the trace_pipe reader first (tracefs/pipe.ts stopSync: a trace_marker line wakes a read
+// waiting in the kernel, which would otherwise keep process.exit from joining the threadpool,
+// and the fd is closed; the open pipe holds tr->ref and __remove_instance in
+// kernel/trace/trace.c is EBUSY while `tr->ref > 1`), then rmdirs, retrying briefly while the
+// woken read returns and releases the file.
 // At start, instances/epctl-<pid> of processes that are gone (kill(pid, 0): ESRCH) are
 // removed; an epctl-<pid> that exists and is not ours (a dead run whose pid came back, or a
 // process of another pid namespace, a container, with our pid) is never shared: epctl-<pid>-<n>.
 import fs from 'node:fs';
 import type { KernelPort } from '../kernel/port.js';
+import type { OpenPipe } from './pipe.js';
 import { KernelError } from '../kernel/errors.js';
 import { eventDir, instanceDir, traceClock, tracePipe, INSTANCE_PREFIX } from './paths.js';
 import { readText } from '../kernel/port.js';
@@ -28,8 +32,8 @@ export interface IrqTraceOptions {
   name?: string;
   /** Register a synchronous last-resort remover (cleanup.atExit); returns its unregisterer. */
   atExit?: (fn: () => void) => () => void;
-  /** The hook's synchronous calls (tests); default node:fs. */
-  sync?: { closeSync(fd: number): void; rmdirSync(path: string): void };
+  /** The hook's synchronous calls (tests); default node:fs and an Atomics.wait sleep. */
+  sync?: { rmdirSync(path: string): void; sleepSync?(ms: number): void };
   /** Where the exit hook says it could not remove the instance; default stderr. */
   warn?: (message: string) => void;
   /** kill(pid, 0) (tests); default process.kill. */
@@ -52,6 +56,9 @@ export interface IrqTrace {
 }
 
 const RMDIR_TRIES = 20;
+/** The exit hook's rmdir tries: sleeps of 1, 2, 4 … 256 ms (≈ 0.5 s in all) while the woken read lets go. */
+const HOOK_RMDIR_TRIES = 10;
+const sleepSync = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 /** epctl-<pid>, or epctl-<pid>-<n> when that name was taken. */
 const OURS = new RegExp(`^${INSTANCE_PREFIX}(\\d+)(?:-\\d+)?$`);
 const SUFFIX_TRIES = 100;
@@ -112,28 +119,31 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
   }
   const dir = instanceDir(opts.root, name);
   const entry = eventDir(dir, 'irq_handler_entry');
-  // A kill that never reaches close(): on a live board close the trace_pipe fd (it holds
-  // tr->ref, so the rmdir would be EBUSY), then rmdir (nothing to do for other backends).
-  let pipeFd: number | undefined;
-  const sync = opts.sync ?? fs;
+  // A kill that never reaches close(): on a live board stop the trace_pipe reader (it holds
+  // tr->ref, so the rmdir would be EBUSY; a read left waiting would hang the exit), then rmdir
+  // (nothing to do for other backends).
+  let pipe: OpenPipe | undefined;
+  const sync = opts.sync ?? { rmdirSync: (p: string) => fs.rmdirSync(p) };
   const forget =
     port.backend === 'real'
       ? opts.atExit?.(() => {
-          if (pipeFd !== undefined) {
-            const fd = pipeFd;
-            pipeFd = undefined;
+          pipe?.stopSync();
+          pipe = undefined;
+          for (let i = 0; ; i++) {
             try {
-              sync.closeSync(fd);
-            } catch {
-              // already closed
+              sync.rmdirSync(dir);
+              return;
+            } catch (e) {
+              const code = (e as { code?: string }).code;
+              if (code === 'ENOENT') return;
+              if (code === 'EBUSY' && i < HOOK_RMDIR_TRIES - 1) {
+                (sync.sleepSync ?? sleepSync)(2 ** i);
+                continue;
+              }
+              // cleanup.removeAllSync swallows errors: say it here, with the fix.
+              (opts.warn ?? ((m: string) => void process.stderr.write(m)))(`epctl: could not remove the trace instance ${dir} (${code ?? String(e)}); remove it with: rmdir ${dir}\n`);
+              return;
             }
-          }
-          try {
-            sync.rmdirSync(dir);
-          } catch (e) {
-            // cleanup.removeAllSync swallows errors: say it here, with the fix.
-            const code = (e as { code?: string }).code;
-            if (code !== 'ENOENT') (opts.warn ?? ((m: string) => void process.stderr.write(m)))(`epctl: could not remove the trace instance ${dir} (${code ?? String(e)}); remove it with: rmdir ${dir}\n`);
           }
         })
       : undefined;
@@ -171,7 +181,7 @@ export async function openIrqTrace(port: KernelPort, opts: IrqTraceOptions): Pro
     clock,
     close,
     async *events(signal) {
-      for await (const line of port.lines(tracePipe(dir), { signal, onFd: (fd) => (pipeFd = fd) })) {
+      for await (const line of port.lines(tracePipe(dir), { signal, onOpen: (p) => (pipe = p) })) {
         const parsed = parseTraceLine(line);
         if (parsed) yield parsed;
       }
