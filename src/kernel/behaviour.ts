@@ -54,6 +54,14 @@ export interface KernelBehaviour {
    * 7.1 material): v7.1 [inferred; mainline hash not checked]. Read in 7.3.4.
    */
   barRsvdRegions: boolean;
+  /**
+   * pcie-designware-ep.c dw_pcie_ep_set_bar() switches on the BAR's type and refuses any other
+   * than fixed, programmable or resizable: a BAR_RESERVED BAR → dev_err "Invalid BAR type",
+   * -EINVAL. From 3a3d4cabe681 ("PCI: dwc: ep: Allow EPF drivers to configure the size of
+   * Resizable BARs", applied Feb 2025: v6.15 [inferred]); read in 7.3.4. 6.12.117's set_bar
+   * has no type check and programs a reserved BAR like any other.
+   */
+  dwcSetBarChecksType: boolean;
   /** pci-epf-vntb.c MSI doorbells (v6.19, dc693d606644). */
   vntbDoorbell: boolean;
   /** vNTB type group ctrl_bar/db_bar/mwN_bar (v6.18.y and newer). */
@@ -125,6 +133,7 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     doorbellBusyCheck: v73,
     doorbellRefactored: v73,
     barRsvdRegions: atLeast(v, '7.1'),
+    dwcSetBarChecksType: atLeast(v, '6.15'),
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,
