@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { BOARDS, boardNames, getBoard } from './index.js';
 import type { BoardProfile } from './types.js';
+import { dmaCtrlBarOf } from './common.js';
+import { dmaCtrlBar } from '../devicetree/dwc.js';
 import { EpctlError } from '../kernel/errors.js';
 import { createFakeKernel } from '../fake/index.js';
 import { EXIT } from '../exit-codes.js';
@@ -140,6 +142,13 @@ describe.each(profiles.map((b) => [b.name, b] as const))('board profile %s', (_n
       expect(c.devicePath).toBe(['/sys/devices/platform', ...buses, c.name].join('/'));
     });
 
+    it('reserves a DMA-register BAR exactly where the compatible says (devicetree/dwc.ts dmaCtrlBar)', () => {
+      const spec = nodes![nodes!.length - 1]![1];
+      const want = dmaCtrlBar(strings(spec.props['compatible']));
+      expect(dmaCtrlBarOf(c.features)).toEqual(want);
+      if (want) expect(c.features.bars[want.bar]!.type).toBe('reserved');
+    });
+
     it('takes maxFunctions from the DT max-functions byte, default 1 (pci-ep.yaml)', () => {
       const v = nodes![nodes!.length - 1]![1].props['max-functions'];
       expect(c.maxFunctions).toBe(v?.kind === 'u8' ? v.values[0] : 1);
@@ -232,6 +241,14 @@ describe('msi-map history', () => {
     const its = phandle('imx95-v6.18', 'its');
     expect(epMap('imx95-v6.18', '/soc/pcie-ep@4c300000')).toEqual([0, its, 0x98, 1]);
     expect(epMap('imx95-v6.18', '/soc/pcie-ep@4c380000')).toBeUndefined();
+  });
+
+  it('rk3588 reserves BAR4 for the eDMA registers (rk3588_bar4_rsvd: DMA_CTRL_MMIO at 0, 0x2000 bytes); rk3568-like BARs stay resizable', () => {
+    for (const name of ['rk3588', 'rk3588-msi-map']) {
+      const bars = getBoard(name).controllers[0]!.features.bars;
+      expect(bars.map((b) => b.type)).toEqual(['resizable', 'resizable', 'resizable', 'resizable', 'reserved', 'resizable']);
+      expect(bars[4]!.dmaCtrl).toEqual({ offset: 0, size: 0x2000 });
+    }
   });
 
   it('rk3588 EP has no msi-map upstream; rk3588-msi-map maps IDs 0..0xfff to its1 like the RC', () => {

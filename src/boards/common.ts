@@ -22,6 +22,12 @@ export const disabled = (): DtValue => str('disabled');
 /** A BAR the driver declares nothing about (BAR_PROGRAMMABLE in older kernels). */
 export const STD: BarFeature = { type: 'standard' };
 export const RESERVED: BarFeature = { type: 'reserved' };
+
+/** The reserved BAR behind which the controller shows its DMA registers (BarFeature.dmaCtrl), if any. */
+export function dmaCtrlBarOf(features: EpcFeatures): { bar: number; offset: number; size: number } | undefined {
+  const bar = features.bars.findIndex((b) => b.type === 'reserved' && b.dmaCtrl !== undefined);
+  return bar < 0 ? undefined : { bar, ...features.bars[bar]!.dmaCtrl! };
+}
 export const RESIZABLE: BarFeature = { type: 'resizable' };
 
 /**

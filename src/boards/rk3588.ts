@@ -8,9 +8,10 @@
 //
 // Chosen (no cited source): root compatible/model; the pcie30phy and mmu600_pcie regs; the RC
 // reduced to dbi reg, msi-map and iommu-map; uart2 (console, SPI 333); timer flags; EPC
-// features other than the BAR types (msi/msix, linkup_notifier, align 64 KiB as
+// features other than the BAR types and BAR4's reserved region (msi/msix, linkup_notifier, align 64 KiB as
 // pcie-dw-rockchip.c); virq numbers; dtSymbols (overlay base built with -@).
-import type { BoardProfile, EpcFeatures } from './types.js';
+import type { BarFeature, BoardProfile, EpcFeatures } from './types.js';
+import { dmaCtrlBar } from '../devicetree/dwc.js';
 import { cells, flag, node, ref, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
 import {
   DISTRO_NVME_TARGET_CONFIG,
@@ -29,13 +30,22 @@ import {
   spiIrq,
 } from './common.js';
 
-/** drivers/pci/controller/dwc/pcie-dw-rockchip.c: every BAR resizable; BAR4 shows the eDMA registers by default. */
+const RK3588_EP_COMPATIBLE = 'rockchip,rk3588-pcie-ep';
+/** BAR4: the eDMA registers (devicetree/dwc.ts dmaCtrlBar, rk3588_bar4_rsvd). */
+const DMA_BAR = dmaCtrlBar([RK3588_EP_COMPATIBLE])!;
+const DMA_RESERVED: BarFeature = { type: 'reserved', dmaCtrl: { offset: DMA_BAR.offset, size: DMA_BAR.size } };
+
+/**
+ * drivers/pci/controller/dwc/pcie-dw-rockchip.c rockchip_pcie_epc_features_rk3588: BAR0-3 and
+ * BAR5 resizable; BAR4 BAR_RESERVED, since it exposes the DMA registers to the host whatever
+ * its iATU settings.
+ */
 const RK3588_EPC_FEATURES: EpcFeatures = {
   msiCapable: true,
   msixCapable: true,
   linkupNotifier: true,
   align: SZ_64K,
-  bars: [RESIZABLE, RESIZABLE, RESIZABLE, RESIZABLE, RESIZABLE, RESIZABLE],
+  bars: [0, 1, 2, 3, 4, 5].map((n) => (n === DMA_BAR.bar ? DMA_RESERVED : RESIZABLE)) as unknown as EpcFeatures['bars'],
 };
 
 /** The GIC has `#interrupt-cells = <4>` (PPI partitions): SPIs carry a trailing 0. */
@@ -74,7 +84,7 @@ function rk3588Dt(epMsiMap: DtValue | undefined): DtNodeSpec {
     }, {}, 'pcie3x4'),
     // Root level, dbi first: the EPC is a40000000.pcie-ep, not fe150000 (of_device_make_bus_id, drivers/of/device.c).
     'pcie-ep@fe150000': node({
-      compatible: str('rockchip,rk3588-pcie-ep'),
+      compatible: str(RK3588_EP_COMPATIBLE),
       reg: cells(
         0xa, 0x40000000, 0x0, 0x00100000, // dbi
         0xa, 0x40100000, 0x0, 0x00100000, // dbi2

@@ -14,6 +14,12 @@ export interface BarFeature {
   fixedSize?: number;
   /** Only usable as a 64-bit BAR (Layerscape BAR2/BAR4); the next BAR is its upper half. */
   only64bit?: boolean;
+  /**
+   * A reserved BAR's PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO region (struct pci_epc_bar_rsvd_region):
+   * the integrated DMA controller's registers, offset and size in the BAR. From
+   * devicetree/dwc.ts dmaCtrlBar(); the kernel describes it from KernelBehaviour.barRsvdRegions.
+   */
+  dmaCtrl?: { offset: number; size: number };
 }
 
 export interface EpcFeatures {

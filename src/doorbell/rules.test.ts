@@ -510,6 +510,34 @@ describe('doorbellVerdict: GICv5 and the embedded (eDMA) fallback', () => {
     expect(unknown.notes.join(' ')).toMatch(/driver is unknown/);
   });
 
+  /** rk3588() with the EP node's reg entries (dbi, dbi2, apb, addr_space, 1 MiB atu: eDMA in the iATU window). */
+  async function rkVerdict(ep: Record<string, DtValue>, release = '7.3.4'): Promise<DoorbellVerdict> {
+    // This root has the DT defaults (2 address cells, 1 size cell).
+    const reg = cells(0xa, 0x40000000, 0x100000, 0xa, 0x40100000, 0x100000, 0, 0xfe150000, 0x10000, 0x9, 0, 0x40000000, 0xa, 0x40300000, 0x100000);
+    const spec = rk3588({ reg, 'reg-names': str('dbi', 'dbi2', 'apb', 'addr_space', 'atu'), ...ep });
+    const facts = await gatherDoorbellFacts(new DeviceTree(dtPort(spec, { symbols: true })), RK_EP);
+    return doorbellVerdict({ ...facts, kernel: parseRelease(release), config: 'y', controller: 'a40000000.pcie-ep', implementation: 'merged', driver: 'rockchip-dw-pcie', embeddedCode: true, edmaDriver: 'y' });
+  }
+
+  it('RK3588 embedded: names BAR4, where the doorbell is published (offset 0xa0), DB_BAR 4 and vNTB\'s db_bar 4', async () => {
+    const v = await rkVerdict({});
+    expect(v).toMatchObject({ capable: true, mode: 'embedded', reservedBar: 4, doorbellBar: { bar: 4, offset: 0xa0 } });
+    expect(v.notes[0]).toMatch(/^The eDMA registers of pcie-ep@fe150000 sit in BAR4, which its driver reserves .*offset 0xa0.*pci-epf-test reports DB_BAR 4; vNTB needs its doorbell BAR to be BAR4 \(db_bar = 4 in its pci_epf_vntb\.N\/ group; .*-EINVAL and it polls, silently\.$/);
+  });
+
+  it('RK3588 with an ITS doorbell: BAR4 is still reserved, said in a note, and no doorbell lives there', async () => {
+    const v = await rkVerdict({ 'msi-map': cells(0, ref('its1'), 0, 0x1000) });
+    expect(v).toMatchObject({ capable: true, mode: 'its', reservedBar: 4 });
+    expect(v.doorbellBar).toBeUndefined();
+    expect(v.notes.join('\n')).toMatch(/reserves BAR4 for its DMA registers \(BAR_RESERVED\).*"Invalid BAR type"/);
+  });
+
+  it('other controllers reserve no DMA BAR', async () => {
+    const v = await embedded({ driver: 'imx6q-pcie', code: true });
+    expect(v.reservedBar).toBeUndefined();
+    expect(v.doorbellBar).toBeUndefined();
+  });
+
   it('never falls back when the MSI path works (an ITS doorbell) or fails with something other than ENODEV', async () => {
     expect(await embedded({ driver: 'imx6q-pcie', code: true, msiMap: true })).toMatchObject({ capable: true, mode: 'its', code: 'capable' });
   });

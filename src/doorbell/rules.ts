@@ -17,7 +17,7 @@ import {
 } from '../devicetree/msi.js';
 import { hex, nodeRef, renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
 import type { DoorbellImplementation } from '../procfs/kallsyms.js';
-import { edmaRegisters, type EdmaRegisters } from '../devicetree/dwc.js';
+import { dmaCtrlBar, edmaRegisters, EDMA_V0_DOORBELL_OFFSET, type DmaCtrlBar, type EdmaRegisters } from '../devicetree/dwc.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
@@ -98,6 +98,8 @@ export interface DoorbellDtFacts {
   rcSibling?: RcSiblingFact;
   /** Where a DesignWare driver would find this controller's eDMA registers. */
   edma: EdmaRegisters;
+  /** The BAR the controller's driver reserves for its DMA registers, by the node's compatible (devicetree/dwc.ts dmaCtrlBar). */
+  dmaCtrlBar?: DmaCtrlBar;
 }
 
 export interface DoorbellInput extends DoorbellDtFacts {
@@ -170,6 +172,16 @@ export interface DoorbellVerdict {
    * allocation succeeds); the human view says the ring is lost instead of "yes".
    */
   ringLost?: true;
+  /**
+   * A BAR the controller reserves for its DMA registers (BAR_RESERVED, devicetree/dwc.ts
+   * dmaCtrlBar): no function may program it (set_bar fails "Invalid BAR type").
+   */
+  reservedBar?: number;
+  /**
+   * Where the kernel publishes the doorbell when it is already exposed in that reserved BAR
+   * (mode embedded): pci-epf-test reports it as DB_BAR/DB_OFFSET, and vNTB's db_bar must name it.
+   */
+  doorbellBar?: { bar: number; offset: number };
 }
 
 const ref = nodeRef;
@@ -248,12 +260,44 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
     unchecked.push('The kernel version is unknown (no readable /proc/version), so this verdict rests on the device tree alone: the doorbell needs v6.17 or newer with CONFIG_PCI_ENDPOINT_MSI_DOORBELL=y (check `uname -r`).');
   else if (input.config === undefined)
     unchecked.push(`The kernel config is unreadable (no /proc/config.gz), so CONFIG_PCI_ENDPOINT_MSI_DOORBELL could not be checked: look in /boot/config-${input.kernel.release} or /lib/modules/${input.kernel.release}/modules.builtin (pci-ep-msi.o); without it the allocation fails with ENODATA (-61) and no kernel log line.`);
+  const reserved = reservedBarPart(input);
   if (!dt.capable) {
     const fallback = embeddedFallback(input, dt);
-    if (fallback.mode === 'embedded') return verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...fallback.notes, ...unchecked], warnings: fallback.warnings });
-    return verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...unchecked] });
+    if (fallback.mode === 'embedded') {
+      const inBar = embeddedDoorbellBar(input);
+      const bar = inBar ? { doorbellBar: inBar, notes: [embeddedBarNote(input, inBar)] } : reserved;
+      return { ...verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...bar.notes, ...fallback.notes, ...unchecked], warnings: fallback.warnings }), ...withReserved(input), ...('doorbellBar' in bar ? { doorbellBar: bar.doorbellBar } : {}) };
+    }
+    return { ...verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...reserved.notes, ...unchecked] }), ...withReserved(input) };
   }
-  return verdict(true, 'capable', dt.reason, { notes: unchecked });
+  return { ...verdict(true, 'capable', dt.reason, { notes: [...reserved.notes, ...unchecked] }), ...withReserved(input) };
+}
+
+const withReserved = (input: DoorbellInput): { reservedBar?: number } => (input.dmaCtrlBar ? { reservedBar: input.dmaCtrlBar.bar } : {});
+
+/**
+ * The embedded doorbell's place in the controller's reserved DMA BAR: dw_pcie_ep_get_aux_resources()
+ * (pcie-designware-ep.c) reports bar = the BAR of the PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO region and
+ * bar_offset = its offset + the eDMA's db_offset, when the release describes reserved regions
+ * (KernelBehaviour.barRsvdRegions; an unknown release is taken to, since its embedded doorbell
+ * came after them).
+ */
+function embeddedDoorbellBar(input: DoorbellInput): { bar: number; offset: number } | undefined {
+  const dma = input.dmaCtrlBar;
+  if (!dma || (input.kernel && !kernelBehaviour(input.kernel).barRsvdRegions)) return undefined;
+  return { bar: dma.bar, offset: dma.offset + Number(EDMA_V0_DOORBELL_OFFSET) };
+}
+
+function embeddedBarNote(input: DoorbellInput, at: { bar: number; offset: number }): string {
+  const ep = nodeName(input.controllerPath);
+  return `The eDMA registers of ${ep} sit in BAR${at.bar}, which its driver reserves (BAR_RESERVED with a DMA_CTRL_MMIO region): the kernel publishes the doorbell there, at offset 0x${at.offset.toString(16)}, with no BAR of the function's own. pci-epf-test reports DB_BAR ${at.bar}; vNTB needs its doorbell BAR to be BAR${at.bar} (db_bar = ${at.bar} in its pci_epf_vntb.N/ group; the automatic choice never takes a reserved BAR), else its doorbell setup fails with -EINVAL and it polls, silently.`;
+}
+
+/** A reserved DMA BAR outside the embedded doorbell: no function may use it. */
+function reservedBarPart(input: DoorbellInput): { notes: string[] } {
+  const dma = input.dmaCtrlBar;
+  if (!dma) return { notes: [] };
+  return { notes: [`${nodeName(input.controllerPath)} reserves BAR${dma.bar} for its DMA registers (BAR_RESERVED): functions skip it, and a BAR set there by hand (vNTB's ctrl_bar, db_bar or mwN_bar = ${dma.bar}) fails in the controller's set_bar ("Invalid BAR type").`] };
 }
 
 /**
@@ -568,7 +612,7 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     if (!isOwnParseError(tree, e, [controllerDtPath], ['msi-parent'])) throw e;
     msiParent = { phandle: 0, args: [], malformed: e.reason };
   }
-  const [status, label, itsPaths, v5Paths, rc, edma] = await Promise.all([
+  const [status, label, itsPaths, v5Paths, rc, edma, compatible] = await Promise.all([
     tree.status(controllerDtPath),
     tree.pathLabel(controllerDtPath),
     // drivers/irqchip/irq-gic-v3-its.c its_of_probe() is __init: the kernel makes MSI domains
@@ -577,7 +621,9 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     tree.findCompatible(GICV5_ITS_COMPATIBLE, { bootOnly: true }),
     rcSibling(tree, controllerDtPath),
     edmaRegisters(tree, controllerDtPath),
+    tree.compatible(controllerDtPath),
   ]);
+  const dma = dmaCtrlBar(compatible);
   const target = msiMap.kind === 'mapped' ? await nodeFact(tree, msiMap.target) : undefined;
   let epDeviceId: ItsDeviceId | undefined;
   if (msiMap.kind === 'mapped' && isIts(target)) {
@@ -601,5 +647,6 @@ export async function gatherDoorbellFacts(tree: DeviceTree, controllerDtPath: st
     gicV5Its: await Promise.all(v5Paths.map((p) => nodeFact(tree, p))),
     ...(rc ? { rcSibling: rc } : {}),
     edma,
+    ...(dma ? { dmaCtrlBar: dma } : {}),
   };
 }

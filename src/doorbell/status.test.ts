@@ -58,6 +58,23 @@ describe('doorbell status after apply', () => {
     expect(s.waiting).toEqual([`pci_epf_vntb/func1: ${f.reason}`]);
   });
 
+  it('vNTB on RK3588 whose db_bar is not the reserved BAR4 of the embedded doorbell: polled, the reason and the db_bar fix', async () => {
+    // --force past the preflight, as a board configured by hand would be.
+    const k = createFakeKernel({ board: 'rk3588' });
+    const { plan } = await planFor(k, parseConfig(VNTB, 'test.yaml'), new Set(), { force: true });
+    expect((await apply(k, { ...plan, ops: plan.ops.map((o) => (o.kind === 'link' ? { ...o, doorbellRows: 0 } : o)) })).ok).toBe(true);
+    const f = (await doorbellStatus(k)).controllers[0]!.functions[0]!;
+    expect(f).toMatchObject({ mode: 'polled', ready: false });
+    expect(f.reason).toMatch(/its db_bar is 1, but the embedded doorbell is in the reserved BAR4, and pci-epf-vntb\.c gives up \(-EINVAL, no log line\)/);
+    expect(f.notes[0]).toMatch(/^Set db_bar to 4 \(\/sys\/kernel\/config\/pci_ep\/functions\/pci_epf_vntb\/func1\/pci_epf_vntb\.0\/db_bar, written while unlinked\)/);
+  });
+
+  it('pci-epf-test on RK3588: the note says the embedded doorbell is published in BAR4 (DB_BAR 4)', async () => {
+    const f = (await doorbellStatus(await applied('rk3588', TEST))).controllers[0]!.functions[0]!;
+    expect(f).toMatchObject({ mode: 'on-demand', ready: true });
+    expect(f.notes.join('\n')).toContain("The doorbell is published in a40000000.pcie-ep's reserved BAR4 (its eDMA registers), at offset 0xa0: the host reads DB_BAR 4.");
+  });
+
   it('vNTB on 6.12 polls: the kernel has no vNTB MSI doorbells', async () => {
     const s = await doorbellStatus(await applied('qemu-virt', VNTB.replace(/^ {4}doorbell: true\n/m, '').replace('db_count: 16', 'db_count: 4'), '6.12'));
     expect(s.controllers[0]!.functions[0]).toMatchObject({ mode: 'polled', ready: false });

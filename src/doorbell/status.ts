@@ -231,13 +231,22 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
     if (input.rows === undefined) return result('none', false, `${PROC_INTERRUPTS} is unreadable, so whether vNTB got its MSI doorbells is unknown.`);
     if (input.version && !kernelBehaviour(input.version).vntbDoorbell)
       return result('polled', false, `Linux ${input.version.release} has no vNTB MSI doorbells (they came in 6.19, dc693d606644): vNTB polls its doorbell registers.`);
-    if (mine.length === 0)
+    if (mine.length === 0) {
+      // The embedded doorbell sits in the controller's reserved BAR: vNTB's db_bar must be it.
+      const at = verdict.mode === 'embedded' ? verdict.doorbellBar : undefined;
+      const dbBar = attributeText(fn.typeGroup?.attributes['db_bar'])?.trim();
+      const misplaced = at !== undefined && dbBar !== undefined && dbBar !== String(at.bar);
       return result(
         'polled',
         false,
-        `bound to ${epc}, but ${PROC_INTERRUPTS} has no ${action} row on ${chip}: vNTB silently fell back to polling its doorbell BAR (every 5 ms)${verdict.capable === true ? '' : `; ${verdict.reason}`}`,
-        ['`epctl probe` gives the controller\'s doorbell verdict and its fix; the link must then be redone (unlink and link the function).'],
+        `bound to ${epc}, but ${PROC_INTERRUPTS} has no ${action} row on ${chip}: vNTB silently fell back to polling its doorbell BAR (every 5 ms)${misplaced ? `: its db_bar is ${dbBar}, but the embedded doorbell is in the reserved BAR${at.bar}, and pci-epf-vntb.c gives up (-EINVAL, no log line) when they differ` : verdict.capable === true ? '' : `; ${verdict.reason}`}`,
+        [
+          misplaced
+            ? `Set db_bar to ${at.bar} (${fn.path}/${fn.typeGroup?.name ?? 'pci_epf_vntb.N'}/db_bar, written while unlinked), then link the function again.`
+            : '`epctl probe` gives the controller\'s doorbell verdict and its fix; the link must then be redone (unlink and link the function).',
+        ],
       );
+    }
     // An embedded doorbell is one shared row with one action per doorbell (pci-ep-msi.c IRQF_SHARED).
     const mode: FunctionDoorbellMode = mine.every((r) => r.chip === EMBEDDED_DOORBELL_CHIP) ? 'embedded' : 'its';
     const where = mode === 'embedded' ? `the shared ${EMBEDDED_DOORBELL_CHIP} irq ${mine[0]!.virq} (the eDMA's embedded doorbell)` : chip;
@@ -265,7 +274,12 @@ export function functionDoorbells(input: FunctionInput): FunctionDoorbells {
   const onDemand = `the doorbell itself (${action} on ${chip}) appears only when the host sends ENABLE_DOORBELL and is gone after DISABLE_DOORBELL`;
   if (input.doorbellCode === false) return result('none', false, `this kernel carries no RC-to-EP doorbell code (drivers/pci/endpoint/pci-ep-msi.c, v6.17+): ENABLE_DOORBELL will fail.`);
   if (verdict.capable !== true) return result('none', false, `${epc} cannot allocate a doorbell: ${verdict.reason}`);
-  const enabled = mine.length ? [`The host has enabled it now: irq ${mine.map((r) => r.virq).join(', ')}.`] : [];
+  const enabled = [
+    ...(mine.length ? [`The host has enabled it now: irq ${mine.map((r) => r.virq).join(', ')}.`] : []),
+    ...(verdict.mode === 'embedded' && verdict.doorbellBar
+      ? [`The doorbell is published in ${epc}'s reserved BAR${verdict.doorbellBar.bar} (its eDMA registers), at offset 0x${verdict.doorbellBar.offset.toString(16)}: the host reads DB_BAR ${verdict.doorbellBar.bar}.`]
+      : []),
+  ];
   if (verdict.ringLost) return result('on-demand', false, `the kernel allocates the doorbell, but a host's ring would not reach it (see the warning of \`epctl probe\`).`, enabled);
   if (controller.started !== true)
     return result('on-demand', false, `linked to ${epc}, but ${epc} is not started${controller.started === null ? ' (its start file could not be read)' : ''}: echo 1 > ${CONTROLLERS}/${epc}/start; ${onDemand}.`, enabled);

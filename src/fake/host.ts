@@ -7,8 +7,10 @@
 //   (observed 7.3.4).
 // The host reaches a BAR through the function's inbound translation: the BAR's memory, or the
 // ITS page while a doorbell owns it (drivers/pci/endpoint/functions/pci-epf-test.c,
-// pci-epf-vntb.c).
+// pci-epf-vntb.c); a BAR the controller reserves for its DMA registers reaches those (dmaBar).
 import { cadenceInboundAddr0 } from '../host/cadence-devmem.js';
+import { dmaCtrlBarOf } from '../boards/common.js';
+import { EDMA_V0_DOORBELL_OFFSET } from '../devicetree/dwc.js';
 import type { AccessWidth } from '../kernel/port.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -189,6 +191,20 @@ function runKernelWork(fn: () => void): void {
   }
 }
 
+/**
+ * A BAR the controller reserves for its DMA registers (RK3588's BAR4, devicetree/dwc.ts
+ * dmaCtrlBar): it shows them to the host whatever the iATU says (pcie-dw-rockchip.c), so a host
+ * access at `offset` lands at the eDMA register base (edma_reg_phys) + the region's offset +
+ * `offset`. Only rd_int_status, the embedded doorbell, does anything there; other registers read
+ * all-ones [not modelled]. `base` is undefined when the controller's eDMA was not found.
+ */
+function dmaBar(k: KernelContext, controller: string, bar: number): { size: number; base: bigint | undefined } | undefined {
+  const dma = dmaCtrlBarOf(k.controller(controller).features);
+  if (dma?.bar !== bar) return undefined;
+  const doorbell = k.msiDomain(controller).edmaDoorbell;
+  return { size: dma.size, base: doorbell === undefined ? undefined : doorbell - EDMA_V0_DOORBELL_OFFSET + BigInt(dma.offset) };
+}
+
 /** The embedded doorbell: the controller's emulation virq fires once, and every function sharing it runs its handler. */
 function embeddedRing(k: KernelContext, epc: string): void {
   const virq = k.m.controllers[epc]?.edmaDbVirq;
@@ -259,6 +275,12 @@ export function makeHost(k: HostKernel, serial: <T>(fn: () => T) => Promise<T>):
     if (!epc.start) throw new HostAccessError(`the link of ${controller} is down: the host sees no function there`, `start the controller (write 1 to controllers/${controller}/start, e.g. with \`epctl apply\`)`);
     const d = Object.values(k.m.devices).find((x) => x.epc === controller && x.funcNo === fn && x.pf === undefined);
     if (!d?.host) throw new HostAccessError(`no function is bound as function ${fn} of ${controller}`, 'link a function to the controller first (`epctl apply`)');
+    const dma = dmaBar(k, controller, bar);
+    if (dma) {
+      if (!Number.isInteger(offset) || offset < 0 || offset + width / 8 > dma.size || offset % (width / 8) !== 0)
+        throw new HostAccessError(`offset 0x${offset.toString(16)} (${width}-bit) is outside the eDMA registers in reserved BAR${bar} of ${controller} (0x${dma.size.toString(16)} bytes) or unaligned`, `give an aligned offset below 0x${dma.size.toString(16)}`);
+      return { target: dma.base === undefined ? undefined : dma.base + BigInt(offset), d };
+    }
     const size = d.host.bars[String(bar)];
     if (size === undefined) throw new HostAccessError(`${d.name} has no BAR${bar}`, `its BARs are ${hostBars(d).map((b) => `BAR${b.bar}`).join(', ') || 'none'}`);
     if (!Number.isInteger(offset) || offset < 0 || offset + width / 8 > size || offset % (width / 8) !== 0)

@@ -7,6 +7,8 @@ import { Errno, type KernelContext } from './context.js';
 import type { EpfDevice } from './model.js';
 import { KERN_ERR, KERN_INFO } from './printk.js';
 import { doorbellChip } from '../procfs/interrupts.js';
+import { dmaCtrlBarOf } from '../boards/common.js';
+import { EDMA_V0_DOORBELL_OFFSET } from '../devicetree/dwc.js';
 
 
 /**
@@ -92,6 +94,20 @@ function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: strin
   dev.doorbellVirqs = virqs;
   dev.doorbellEmbedded = action;
   return virqs;
+}
+
+/**
+ * The BAR where the embedded doorbell is already exposed to the host (the doorbell message's
+ * `bar` and `offset`, pci-ep-msi.c pci_epf_alloc_doorbell_embedded): dw_pcie_ep_get_aux_resources()
+ * finds the controller's PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO region (RK3588: BAR4, offset 0) and
+ * reports bar_offset = region offset + the eDMA's db_offset. Undefined (NO_BAR) when the
+ * controller reserves no such BAR or the release cannot describe one (barRsvdRegions): then the
+ * function maps the doorbell through a BAR of its own.
+ */
+export function embeddedDoorbellBar(k: KernelContext, epc: string): { bar: number; offset: number } | undefined {
+  const dma = dmaCtrlBarOf(k.controller(epc).features);
+  if (!k.b.barRsvdRegions || dma === undefined) return undefined;
+  return { bar: dma.bar, offset: dma.offset + Number(EDMA_V0_DOORBELL_OFFSET) };
 }
 
 /** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go (an embedded doorbell's virq stays with dw-edma); cannot fail. */

@@ -125,3 +125,16 @@ export function removeVepf(pf: EpfDevice, vf: EpfDevice): void {
   delete vf.pf;
   delete vf.vfuncNo;
 }
+
+/**
+ * pci_epc_set_bar() as far as a reserved BAR goes: the DesignWare set_bar refuses it
+ * (dw_pcie_ep_set_bar: dev_err(pci->dev, "Invalid BAR type"), -EINVAL) where the release checks
+ * the BAR's type (KernelBehaviour.dwcSetBarChecksType). Other EPCs' set_bar and the other
+ * checks of pci_epc_set_bar are not modelled here.
+ */
+export function epcSetBar(k: KernelContext, epcName: string, bar: number): void {
+  const c = k.controller(epcName);
+  if (!c.dwc || !k.b.dwcSetBarChecksType || c.features.bars[bar]?.type !== 'reserved') return;
+  k.printk.dev(KERN_ERR, c.driver, c.name, 'Invalid BAR type');
+  throw new Errno('EINVAL');
+}

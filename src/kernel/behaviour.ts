@@ -40,8 +40,28 @@ export interface KernelBehaviour {
    * (pci-ep-msi.c, pci-epc-core.c pci_epc_get_aux_resources(); in 7.3.4, first release not
    * dated): "Failed to allocate doorbell: %d", "Doorbell doesn't support multiple EPF", and an
    * EPC without auxiliary resources turns the MSI path's ENODEV into EOPNOTSUPP (-95).
+   * The series (a3a079e5c5b7 "pci-ep-msi: Refactor doorbell allocation for new backends",
+   * e4f26243953f "Add embedded doorbell fallback", ec2075cfc629 "dwc: ep: Expose integrated
+   * eDMA resources via EPC aux-resource API") was in the PCI tree's next branch in May 2026,
+   * which points at v7.2 [inferred]; still modelled from 7.3, the release observed.
    */
   doorbellRefactored: boolean;
+  /**
+   * include/linux/pci-epc.h struct pci_epc_bar_rsvd_region: a BAR_RESERVED BAR can describe what
+   * sits behind it (PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO: RK3588's BAR4, devicetree/dwc.ts), and
+   * dw_pcie_ep_get_aux_resources() reports the embedded doorbell in that BAR. "PCI: endpoint:
+   * Describe reserved subregions within BARs" (f51644eb40a7 in linux-next, March 2026, with
+   * 7.1 material): v7.1 [inferred; mainline hash not checked]. Read in 7.3.4.
+   */
+  barRsvdRegions: boolean;
+  /**
+   * pcie-designware-ep.c dw_pcie_ep_set_bar() switches on the BAR's type and refuses any other
+   * than fixed, programmable or resizable: a BAR_RESERVED BAR → dev_err "Invalid BAR type",
+   * -EINVAL. From 3a3d4cabe681 ("PCI: dwc: ep: Allow EPF drivers to configure the size of
+   * Resizable BARs", applied Feb 2025: v6.15 [inferred]); read in 7.3.4. 6.12.117's set_bar
+   * has no type check and programs a reserved BAR like any other.
+   */
+  dwcSetBarChecksType: boolean;
   /** pci-epf-vntb.c MSI doorbells (v6.19, dc693d606644). */
   vntbDoorbell: boolean;
   /** vNTB type group ctrl_bar/db_bar/mwN_bar (v6.18.y and newer). */
@@ -112,6 +132,8 @@ export function kernelBehaviour(v: KernelVersion): KernelBehaviour {
     doorbellImmutableCheck: atLeast(v, '6.17'),
     doorbellBusyCheck: v73,
     doorbellRefactored: v73,
+    barRsvdRegions: atLeast(v, '7.1'),
+    dwcSetBarChecksType: atLeast(v, '6.15'),
     vntbDoorbell: atLeast(v, '6.19'),
     vntbBarAttributes: atLeast(v, '6.18'),
     newWarnFormat: v73,

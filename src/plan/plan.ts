@@ -20,6 +20,7 @@ import { EPF_DRIVER_SYMBOL } from '../procfs/kconfig.js';
 import { HAZARD_REASON, hazardRules } from './hazards.js';
 import { readsAs, writeText, type DeclaredValue } from './attributes.js';
 import { kstrtou } from '../configfs/values.js';
+import { reservedBarFindings } from './bars.js';
 
 export type PlanOp =
   | { kind: 'mount'; path: string }
@@ -223,6 +224,17 @@ export function plan(input: PlanInput): Plan {
     const rivals = wants.filter((o) => o !== w && o.fc.doorbell && o.epc === w.epc);
     if (rivals.length && wants.indexOf(rivals[0]!) > wants.indexOf(w))
       refuse(`${rivals[0]!.field}.doorbell`, `only the first function linked to ${w.epc} can own doorbells (pci_epf_alloc_doorbell: "Doorbell doesn't support multiple EPF"), and ${w.key} asks too`, 'keep doorbell on one function per controller');
+  }
+
+  // ---- BARs the controller reserves for its DMA registers (plan/bars.ts) ----
+  for (const w of wants) {
+    if (w.epc === null) continue;
+    const verdict = board.controllers.find((c) => c.name === w.epc)?.doorbell;
+    for (const f of reservedBarFindings(w.fc, w.epc, verdict, behaviour, input.release?.release ?? null)) {
+      // Like the doorbell preflight: what rests on the verdict's doorbell mode yields to --force.
+      if (f.preflight && input.force) notes.push(`--force: skipped the doorbell preflight for ${w.key} on ${w.epc}: ${f.reason}`);
+      else refuse(`${w.field}.${f.field}`, f.reason, f.fix);
+    }
   }
 
   // ---- the shared header each driver shows now (pci-ep-cfs.c: one struct per driver) ----

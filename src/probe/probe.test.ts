@@ -274,3 +274,17 @@ describe('facts for the NVMe endpoint planner', () => {
     expect(s.problems).toEqual([expect.objectContaining({ code: 'bad-device-tree', path: prop })]);
   });
 });
+
+describe('probe on RK3588: the reserved BAR4', () => {
+  it('rk3588 (no msi-map): the embedded doorbell, published in BAR4, and the note that says so', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'rk3588' }))).controllers;
+    expect(c!.doorbell).toMatchObject({ capable: true, mode: 'embedded', reservedBar: 4, doorbellBar: { bar: 4, offset: 0xa0 } });
+    expect(c!.doorbell.notes[0]).toMatch(/sit in BAR4, .*DB_BAR 4.*db_bar = 4/);
+  });
+
+  it('rk3588-msi-map: ITS doorbells; BAR4 still reserved and named in a note', async () => {
+    const [c] = (await probe(createFakeKernel({ board: 'rk3588-msi-map' }))).controllers;
+    expect(c!.doorbell).toMatchObject({ capable: true, mode: 'its', reservedBar: 4 });
+    expect(c!.doorbell.notes.join('\n')).toMatch(/reserves BAR4 for its DMA registers/);
+  });
+});

@@ -7,7 +7,7 @@ import { MSI_VECTORS, MSIX_VECTORS } from '../../configfs/header.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
-import { allocDoorbell, freeDoorbell, RequestIrqFailed } from '../pci-ep-msi.js';
+import { allocDoorbell, embeddedDoorbellBar, freeDoorbell, RequestIrqFailed } from '../pci-ep-msi.js';
 import { DOORBELL_ACTION } from '../../procfs/interrupts.js';
 import { TEST_COMMAND, TEST_IRQ_TYPE, TEST_NO_BAR, TEST_REG, TEST_REG_SIZE, TEST_STATUS } from '../../host/registers.js';
 import { hostBars, newHostState, pow2, read32, write32 } from '../bar-space.js';
@@ -106,7 +106,8 @@ const orStatus = (dev: EpfDevice, bits: number): void => {
 
 /**
  * pci_epf_test_enable_doorbell (pci-epf-test.c): allocate one doorbell, take the next free
- * BAR, publish DB_DATA/DB_BAR/DB_OFFSET and point that BAR's inbound window at the ITS page.
+ * BAR, publish DB_DATA/DB_BAR/DB_OFFSET and point that BAR's inbound window at the ITS page;
+ * or, when the doorbell is already exposed in a reserved BAR, publish that BAR and offset.
  * A failed allocation leaves DB_* untouched (observed 7.3.4: all 0).
  */
 function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
@@ -119,6 +120,17 @@ function enableDoorbell(k: KernelContext, dev: EpfDevice): void {
     // A failed request_irq runs err_doorbell_cleanup: DB_BAR = NO_BAR.
     if (e instanceof RequestIrqFailed) write32(h, reg, TEST_REG.DB_BAR, TEST_NO_BAR);
     orStatus(dev, TEST_STATUS.DOORBELL_ENABLE_FAIL);
+    return;
+  }
+  // db->bar != NO_BAR: the doorbell is already exposed through a platform-owned BAR (the
+  // embedded doorbell in RK3588's reserved BAR4): DB_BAR/DB_OFFSET come from the message and
+  // no set_bar() is made (db_bar_programmed stays false).
+  const exposed = dev.doorbellEmbedded !== undefined ? embeddedDoorbellBar(k, dev.epc!) : undefined;
+  if (exposed) {
+    write32(h, reg, TEST_REG.DB_DATA, 0);
+    write32(h, reg, TEST_REG.DB_BAR, exposed.bar);
+    write32(h, reg, TEST_REG.DB_OFFSET, exposed.offset);
+    orStatus(dev, TEST_STATUS.DOORBELL_ENABLE_SUCCESS);
     return;
   }
   const bar = nextFreeBar(dev);
@@ -169,8 +181,10 @@ function disableDoorbell(k: KernelContext, dev: EpfDevice): void {
   freeDoorbell(k, dev);
   write32(h, reg, TEST_REG.DB_BAR, TEST_NO_BAR);
   // v6.18+: pci_epc_set_bar(&epf->bar[bar]) restores the BAR's memory; v6.17: pci_epc_clear_bar.
-  if (k.b.testDoorbellRestoresBar) delete h.inbound[String(bar)];
-  else h.inbound[String(bar)] = 'cleared';
+  // Only a BAR the doorbell programmed (db_bar_programmed): not a platform-owned one.
+  const programmed = h.bars[String(bar)] !== undefined;
+  if (programmed && k.b.testDoorbellRestoresBar) delete h.inbound[String(bar)];
+  else if (programmed) h.inbound[String(bar)] = 'cleared';
   orStatus(dev, TEST_STATUS.DOORBELL_DISABLE_SUCCESS);
 }
 

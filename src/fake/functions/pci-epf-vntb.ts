@@ -6,9 +6,9 @@ import { kstrtou, kstrtoint } from '../../configfs/values.js';
 import { Errno, Oops, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
-import { allocDoorbell, freeDoorbell } from '../pci-ep-msi.js';
+import { allocDoorbell, embeddedDoorbellBar, freeDoorbell } from '../pci-ep-msi.js';
 import { DOORBELL_ACTION } from '../../procfs/interrupts.js';
-import type { CallChain } from '../pci-epf-core.js';
+import { epcSetBar, type CallChain } from '../pci-epf-core.js';
 import { BASE_HEADER, type EpfDriverModel, type TypeGroupModel } from './types.js';
 import { newHostState, pow2, read32, write32 } from '../bar-space.js';
 import { VNTB_CTRL, VNTB_CTRL_SIZE, vntbDbData, vntbDbOffset } from '../../host/registers.js';
@@ -125,14 +125,17 @@ function spadAlloc(k: KernelContext, dev: EpfDevice, chain: CallChain): void {
  * epf_ntb_init_epc_bar, first in bind: the control, doorbell and first window BARs left
  * automatic (-1) get the lowest BARs not chosen by hand, in that order, and keep them (the
  * attributes read them back, after unlink and after a bind that failed later). Observed 7.3.4 by
- * the differential: 0/1/2 by default, ctrl_bar=3 gave db 0 and mw1 1; mw2..mw4 stay -1.
+ * the differential: 0/1/2 by default, ctrl_bar=3 gave db 0 and mw1 1; mw2..mw4 stay -1. A BAR
+ * the EPC reserves is never chosen (epf_ntb_find_bar → pci_epc_get_next_free_bar).
  */
-function assignBars(dev: EpfDevice): void {
+function assignBars(k: KernelContext, dev: EpfDevice): void {
   const bars = ['ctrl_bar', 'db_bar', 'mw1_bar', 'mw2_bar', 'mw3_bar', 'mw4_bar'];
   const used = new Set(bars.map((b) => Number(dev.typeGroup[b] ?? -1)).filter((n) => n >= 0));
+  // pci_epc_get_next_free_bar() skips the BARs the EPC reserves (RK3588's BAR4).
+  const features = k.controller(dev.epc!).features;
   for (const b of ['ctrl_bar', 'db_bar', 'mw1_bar']) {
     if (Number(dev.typeGroup[b] ?? -1) !== -1) continue;
-    const free = [0, 1, 2, 3, 4, 5].find((n) => !used.has(n));
+    const free = [0, 1, 2, 3, 4, 5].find((n) => !used.has(n) && features.bars[n]!.type !== 'reserved');
     if (free === undefined) return;
     dev.typeGroup[b] = free;
     used.add(free);
@@ -144,11 +147,18 @@ function assignBars(dev: EpfDevice): void {
  * up to num_mws needs a non-zero size and a BAR; only mw1 gets one automatically (assignBars),
  * so mw2..mwN left at -1 fail with "MW set failed" (mw2_bar=3 with mw1_bar=2 worked).
  */
-function mwBarsSet(dev: EpfDevice): boolean {
+function mwBarsSet(k: KernelContext, dev: EpfDevice): boolean {
   const n = Number(dev.typeGroup['num_mws']);
   for (let i = 1; i <= n; i++) {
     if (BigInt(dev.typeGroup[`mw${i}`]!) === 0n) return false;
     if (i >= 2 && Number(dev.typeGroup[`mw${i}_bar`] ?? -1) === -1) return false;
+    // A window on a reserved BAR: the controller's set_bar refuses it ("Invalid BAR type").
+    try {
+      epcSetBar(k, dev.epc!, vntbBars(dev).mws[i - 1]!);
+    } catch (e) {
+      if (e instanceof Errno) return false;
+      throw e;
+    }
   }
   return true;
 }
@@ -190,12 +200,15 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   // pci_epf_alloc_doorbell_embedded: one address/data replicated).
   const embedded = dev.doorbellEmbedded !== undefined;
   const domain = k.msiDomain(dev.epc!);
-  const translater = embedded ? domain.edmaDoorbell : domain.its?.translater;
+  // An embedded doorbell the EPC exposes in its reserved BAR (the db_bar, msiDoorbellBar): no
+  // memory and no inbound window of vNTB's own; db_offset[i] is the message's offset there.
+  const exposed = embedded ? embeddedDoorbellBar(k, dev.epc!) : undefined;
+  const translater = exposed ? undefined : embedded ? domain.edmaDoorbell : domain.its?.translater;
   const base = translater === undefined ? undefined : translater & ~BigInt(align - 1);
-  const dbOffset = translater === undefined || base === undefined ? 0 : Number(translater - base);
+  const dbOffset = exposed ? exposed.offset : translater === undefined || base === undefined ? 0 : Number(translater - base);
   const sizes: Record<number, number> = {};
   sizes[ctrl] = Math.max(align, pow2(VNTB_CTRL_SIZE + 2 * spadCount * 4));
-  sizes[db] = Math.max(align, pow2(msi ? dbOffset + 4 : 4 * Math.max(1, dbCount)));
+  if (!exposed) sizes[db] = Math.max(align, pow2(msi ? dbOffset + 4 : 4 * Math.max(1, dbCount)));
   mws.forEach((bar, i) => {
     if (!(bar in sizes)) sizes[bar] = Math.max(align, pow2(Number(BigInt(dev.typeGroup[`mw${i + 1}`] ?? '0'))));
   });
@@ -213,6 +226,31 @@ function setupHostSide(k: KernelContext, dev: EpfDevice): void {
   dev.host = h;
 }
 
+/**
+ * epf_ntb_db_bar_init_msi_doorbell after pci_epf_alloc_doorbell() succeeded (7.3.4
+ * pci-epf-vntb.c): a doorbell the EPC already exposes in a BAR of its own (db_msg[0].bar, the
+ * embedded doorbell in RK3588's BAR4) must be that BAR, the db_bar: otherwise -EINVAL, with no
+ * log line, and vNTB polls. Else the doorbell BAR gets an inbound window onto the doorbell
+ * (pci_epf_assign_bar_space, pci_epc_set_bar: "Failed to set Doorbell BAR"). Either failure
+ * frees the doorbell and throws Errno.
+ */
+function msiDoorbellBar(k: KernelContext, dev: EpfDevice, db: number): void {
+  const exposed = dev.doorbellEmbedded !== undefined ? embeddedDoorbellBar(k, dev.epc!) : undefined;
+  if (exposed) {
+    if (exposed.bar === db) return;
+    freeDoorbell(k, dev);
+    throw new Errno('EINVAL');
+  }
+  try {
+    epcSetBar(k, dev.epc!, db);
+  } catch (e) {
+    if (!(e instanceof Errno)) throw e;
+    dev_err(k, dev, 'Failed to set Doorbell BAR');
+    freeDoorbell(k, dev);
+    throw e;
+  }
+}
+
 export const pciEpfVntb: EpfDriverModel = {
   name: 'pci_epf_vntb',
   // Memory controller class (epf_ntb_header in pci-epf-vntb.c).
@@ -227,8 +265,19 @@ export const pciEpfVntb: EpfDriverModel = {
     // epf_ntb_bind returns 0 at once until the primary EPC is set.
     if (dev.epc === undefined) return;
     if (k.b.strictTypeGroups) {
-      assignBars(dev);
+      assignBars(k, dev);
       spadAlloc(k, dev, chain);
+    }
+    const bars = vntbBars(dev);
+    // epf_ntb_epc_init → epf_ntb_config_sspad_bar_set: pci_epc_set_bar() of the ctrl BAR.
+    try {
+      epcSetBar(k, dev.epc, bars.ctrl);
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      dev_err(k, dev, 'inft: Config/Status/SPAD BAR set failed');
+      dev_err(k, dev, 'Config/self SPAD BAR init failed');
+      dev_err(k, dev, 'Failed to initialize EPC');
+      throw e;
     }
     const dbCount = Number(dev.typeGroup['db_count']);
     if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) {
@@ -251,12 +300,26 @@ export const pciEpfVntb: EpfDriverModel = {
     if (k.b.vntbDoorbell) {
       try {
         allocDoorbell(k, dev, dbCount, DOORBELL_ACTION.pci_epf_vntb);
+        msiDoorbellBar(k, dev, bars.db);
       } catch (e) {
         // epf_ntb_db_bar_init: any failure falls back to polled doorbells, silently.
         if (!(e instanceof Errno)) throw e;
       }
     }
-    if (k.b.strictTypeGroups && !mwBarsSet(dev)) {
+    if (dev.doorbellVirqs === undefined) {
+      // The polled fallback: pci_epf_alloc_space() (no check of the BAR's type) and
+      // pci_epc_set_bar() of the doorbell BAR; its failure returns -1 (-EPERM to `ln -s`).
+      try {
+        epcSetBar(k, dev.epc, bars.db);
+      } catch (e) {
+        if (!(e instanceof Errno)) throw e;
+        dev_err(k, dev, 'Doorbell BAR set failed');
+        dev_err(k, dev, 'DB BAR init failed');
+        dev_err(k, dev, 'Failed to initialize EPC');
+        throw new Errno('EPERM');
+      }
+    }
+    if (k.b.strictTypeGroups && !mwBarsSet(k, dev)) {
       // epf_ntb_epc_init → epf_ntb_mw_bar_init fails after the doorbells were set up; they are undone.
       if (k.b.vntbDoorbell) freeDoorbell(k, dev);
       dev_err(k, dev, 'MW set failed');
