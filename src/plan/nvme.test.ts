@@ -13,6 +13,9 @@ import { apply } from './apply.js';
 import { describeOp } from '../cli/render/plan.js';
 import { status } from '../status/status.js';
 import { readText } from '../kernel/port.js';
+import { probe } from '../probe/probe.js';
+import { plan } from './plan.js';
+import { parseRelease } from '../kernel/version.js';
 
 const cfg = (yaml: string): Config => parseConfig(yaml, 'test.yaml');
 const NQN = 'nqn.2026-11.io.epctl:test';
@@ -267,6 +270,13 @@ functions:
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3', config: { BLK_DEV_NULL_BLK: 'n' } });
     const { plan } = await planFor(k, nvmeConfig(), new Set());
     expect(plan.refusals).toEqual([expect.objectContaining({ reason: expect.stringContaining('without CONFIG_BLK_DEV_NULL_BLK') })]);
+  });
+  it('a controller that reserves BAR 0 ("BAR 0 is not free")', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
+    const board = await probe(k);
+    board.controllers[0]!.doorbell.reservedBar = 0;
+    const p = plan({ config: nvmeConfig(), board, pciEp: await observePciEp(k, (fn) => fn()), nvmet: await observeNvmet(k, (fn) => fn()), devices: new Map([['/dev/nullb0', true]]), owned: new Set(), release: parseRelease('7.3.4') ?? null });
+    expect(p.refusals).toEqual([expect.objectContaining({ where: 'functions.0.controller', reason: expect.stringContaining('BAR 0 is not free') })]);
   });
   it('a namespace device that does not exist', async () => {
     const p = await refusal(cfg(`

@@ -198,7 +198,12 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
     const qp = n.queue_pairs ?? (vectors !== undefined ? Math.min(vectors - 1, 128) : undefined);
     if (qp !== undefined && board.onlineCpus !== null && qp > board.onlineCpus)
       preflight(`${field}.nvme.queue_pairs`, `${qp} I/O queue pairs on a board with ${board.onlineCpus} online CPUs: the NVMe target core limits I/O queues to the online CPUs (Documentation/nvme/nvme-pci-endpoint-target.rst)`, `set nvme.queue_pairs to ${board.onlineCpus} or fewer${n.queue_pairs === undefined ? ` (without it, the vectors give ${qp})` : ''}`);
-    const windows = d.want.epc === null ? null : (board.controllers.find((c) => c.name === d.want.epc)?.outboundWindows ?? null);
+    const ctrl = d.want.epc === null ? undefined : board.controllers.find((c) => c.name === d.want.epc);
+    // pci-epf.c nvmet_pci_epf_configure_bar: the register BAR is the first free BAR and must be
+    // BAR 0 ("BAR 0 is not free", -ENODEV at bind), set 64-bit.
+    if (ctrl?.doorbell.reservedBar === 0)
+      refuse(`${field}.controller`, `${ctrl.name} reserves BAR 0, and nvmet_pci_epf puts the NVMe registers in BAR 0 (its bind fails: "BAR 0 is not free")`, 'put the NVMe endpoint on another controller');
+    const windows = ctrl?.outboundWindows ?? null;
     if (qp !== undefined && windows !== null && qp + 1 > windows - 2)
       preflight(`${field}.nvme.queue_pairs`, `${qp + 1} completion queues (the admin queue's and ${qp}) need ${qp + 3} outbound windows (one per completion queue, one for interrupts, one for MMIO), and ${d.want.epc} has ${windows}: PCI address mapping can fail under load (Documentation/nvme/nvme-pci-endpoint-target.rst)`, `set nvme.queue_pairs to ${Math.max(windows - 3, 1)} or fewer`);
   }
