@@ -129,5 +129,11 @@ function crossChecks(config: Config): { path: (string | number)[]; message: stri
 
 /** Reads and checks the config FILE. */
 export async function loadConfig(file: string): Promise<Config> {
-  return parseConfig(await readConfigFile(file), file);
+  return (await loadConfigText(file)).config;
+}
+
+/** Reads and checks the config FILE, with the text it was read from (the agent records its hash). */
+export async function loadConfigText(file: string): Promise<{ text: string; config: Config }> {
+  const text = await readConfigFile(file);
+  return { text, config: parseConfig(text, file) };
 }

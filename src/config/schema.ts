@@ -118,8 +118,23 @@ export const functionSchema = z
     }),
   );
 
+/** How `epctl agent` keeps the board (ignored by apply/plan/clear). */
+export const agentSchema = z.strictObject({
+  /** At boot, how long to wait for the controllers the config names to appear (EPC drivers probe late). Default 120. */
+  wait_timeout_s: z.optional(z.int().check(z.minimum(0), z.maximum(86400))),
+  /** How often to compare the board with the config (0: never). Default 30. */
+  drift_interval_s: z.optional(z.int().check(z.minimum(0), z.maximum(86400))),
+  /** Put a drifted board back (default false: only report it). */
+  correct_drift: z.optional(z.boolean()),
+  /** Tell systemd READY even when the first apply was refused or failed (default false: the unit fails to start). */
+  ready_on_failure: z.optional(z.boolean()),
+  /** Watch doorbell interrupts for the status API and metrics (default true). */
+  doorbell_watch: z.optional(z.boolean()),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION),
+  agent: z.optional(agentSchema),
   /** Per controller (by EPC name, or "auto" for the board's only one): whether it is started. */
   controllers: z.optional(z.record(z.string(), z.strictObject({ start: z.optional(z.boolean()) }))),
   functions: z.optional(z.array(functionSchema)),
@@ -127,6 +142,7 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type FunctionConfig = z.infer<typeof functionSchema>;
+export type AgentConfig = z.infer<typeof agentSchema>;
 
 // Messages in words ("Too big: expected number to be <=32"), not zod/mini's bare "Invalid input".
 z.config(en());

@@ -1,0 +1,312 @@
+// `epctl agent`: keeps a board converged to its config for as long as it runs.
+//   boot: wait (bounded) for the controllers the config names — EPC drivers probe late, and
+//         "no controller in pci_ep/controllers" is the commonest first-boot report — then apply
+//         with the same engine as `epctl apply` (src/plan/run.ts), then READY=1 to systemd
+//         (or, when the config allows it, READY=1 after a failed first apply too);
+//   then: reload on a config change (the caller's file watcher) and on SIGHUP — a config that
+//         does not load is refused with its error and the last good one stays in use, nothing
+//         half-applied; compare the board with the config every drift_interval_s and report a
+//         difference (correct it only when the config says so); ping the watchdog.
+// Every board access is one cycle under the board lock (the CLI's lock: an `epctl apply` run
+// meanwhile waits or names the agent), run one at a time, so a reload never races an apply.
+// Dependencies come in (board access, config loading, notifier, log, clock), so the loop is
+// tested on the fake kernel with a fake clock.
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import type { BoardChange } from '../cli/board-change.js';
+import { convergeBoard, type ConvergeOutcome } from '../plan/run.js';
+import { planFor } from '../plan/converge.js';
+import { describeOp } from '../cli/render/plan.js';
+import { probe } from '../probe/probe.js';
+import { status as readStatus } from '../status/status.js';
+import { EpctlError } from '../kernel/errors.js';
+import type { Notifier } from './notify.js';
+import type { AgentApplyRecord, AgentPhase, AgentStatus } from './status.js';
+
+/** The defaults of the config's `agent:` section. */
+export const AGENT_DEFAULTS = { wait_timeout_s: 120, drift_interval_s: 30, correct_drift: false, ready_on_failure: false, doorbell_watch: true } as const;
+
+export interface AgentLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface AgentClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface AgentDeps {
+  configFile: string;
+  /** Reads and checks the config: its text and the parsed Config (ConfigError on a bad one). */
+  load(file: string): Promise<{ text: string; config: Config }>;
+  /** One board cycle under the lock (cli/board-change.ts withBoardChange). */
+  withBoard<T>(fn: (c: BoardChange) => Promise<T>): Promise<T>;
+  notifier: Notifier;
+  log: AgentLog;
+  clock?: AgentClock;
+  /** Poll period while waiting for controllers (default 1000 ms). */
+  waitPollMs?: number;
+}
+
+const realClock: AgentClock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+const RECENT_LOG = 100;
+
+/** The controllers a config names (not "auto"), and whether it needs at least one ("auto"). */
+export function namedControllers(config: Config): { names: string[]; any: boolean } {
+  const names = new Set<string>();
+  let any = false;
+  const add = (n: string | undefined): void => {
+    if (n === undefined) return;
+    if (n === 'auto') any = true;
+    else names.add(n);
+  };
+  for (const n of Object.keys(config.controllers ?? {})) add(n);
+  for (const f of config.functions ?? []) {
+    add(f.controller);
+    add(f.primary);
+    add(f.secondary);
+  }
+  return { names: [...names].sort(), any };
+}
+
+export class Agent {
+  readonly status: AgentStatus;
+  private config: Config | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private driftTimer: unknown;
+  private watchdogTimer: unknown;
+  private stopped = false;
+  private readonly clock: AgentClock;
+
+  constructor(private readonly deps: AgentDeps) {
+    this.clock = deps.clock ?? realClock;
+    this.status = {
+      format: 'epctl-agent-status',
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date(this.clock.now()).toISOString(),
+      phase: 'starting',
+      statusLine: 'starting',
+      config: { file: deps.configFile, loadedAt: null, sha256: null, error: null },
+      waitingFor: [],
+      lastApply: null,
+      applies: { total: 0, failed: 0, driftCorrections: 0 },
+      drift: { intervalS: AGENT_DEFAULTS.drift_interval_s, correct: AGENT_DEFAULTS.correct_drift, detected: null, lastCheckAt: null },
+      board: null,
+      doorbells: { counts: [], recent: [] },
+      kernelLog: [],
+    };
+  }
+
+  private settings(): Required<NonNullable<Config['agent']>> {
+    return { ...AGENT_DEFAULTS, ...(this.config?.agent ?? {}) };
+  }
+
+  private async phase(phase: AgentPhase, line: string): Promise<void> {
+    this.status.phase = phase;
+    this.status.statusLine = line;
+    await this.deps.notifier.notify({ STATUS: line }).catch((e: unknown) => this.deps.log.warn({ err: String(e) }, 'systemd-notify failed'));
+  }
+
+  /** Runs FN after every cycle queued before it (one board access at a time). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Loads the config file; on failure keeps the last good one and records why. Returns whether a new config is in use. */
+  private async loadConfig(): Promise<boolean> {
+    try {
+      const { text, config } = await this.deps.load(this.deps.configFile);
+      const sha = createHash('sha256').update(text).digest('hex');
+      this.config = config;
+      this.status.config = { file: this.deps.configFile, loadedAt: new Date(this.clock.now()).toISOString(), sha256: sha, error: null };
+      const s = this.settings();
+      this.status.drift.intervalS = s.drift_interval_s;
+      this.status.drift.correct = s.correct_drift;
+      return true;
+    } catch (e) {
+      if (!(e instanceof EpctlError)) throw e;
+      this.status.config.error = `${e.message}${e.hint ? ` (fix: ${e.hint})` : ''}`;
+      this.deps.log.error({ file: this.deps.configFile, error: e.message, hint: e.hint }, this.config ? 'config refused: the last good config stays in use' : 'config refused: nothing to apply until it is fixed');
+      return false;
+    }
+  }
+
+  /** Boot: load, wait for the controllers, apply, READY (see the module comment). Resolves once READY was sent or the first apply failed without ready_on_failure. */
+  async start(): Promise<{ ready: boolean }> {
+    await this.phase('starting', `reading ${this.deps.configFile}`);
+    if (!(await this.loadConfig())) {
+      await this.phase('failed', `config ${this.deps.configFile} refused: ${this.status.config.error}`);
+      return { ready: false };
+    }
+    await this.waitForControllers();
+    const outcome = await this.serial(() => this.applyCycle('start'));
+    const ok = outcome === 'nothing' || outcome === 'applied';
+    const s = this.settings();
+    if (!ok && !s.ready_on_failure) return { ready: false };
+    await this.deps.notifier.notify({ READY: '1', STATUS: this.status.statusLine }).catch((e: unknown) => this.deps.log.warn({ err: String(e) }, 'systemd-notify failed'));
+    this.deps.log.info({ phase: this.status.phase }, 'ready');
+    this.armWatchdog();
+    this.armDrift();
+    return { ready: true };
+  }
+
+  private async waitForControllers(): Promise<void> {
+    const want = namedControllers(this.config!);
+    const timeoutMs = this.settings().wait_timeout_s * 1000;
+    const start = this.clock.now();
+    for (;;) {
+      const seen = await this.serial(() => this.deps.withBoard(async ({ port }) => (await probe(port)).controllers.map((c) => c.name)));
+      const missing = [...want.names.filter((n) => !seen.includes(n)), ...(want.any && seen.length === 0 ? ['any endpoint controller (auto)'] : [])];
+      this.status.waitingFor = missing;
+      if (missing.length === 0) return;
+      const waited = this.clock.now() - start;
+      if (waited >= timeoutMs || this.stopped) {
+        this.deps.log.warn({ missing, waitedS: Math.round(waited / 1000) }, 'gave up waiting for controllers; applying anyway (the plan will say what is missing)');
+        this.status.waitingFor = [];
+        return;
+      }
+      await this.phase('waiting', `waiting for ${missing.join(', ')} (${Math.round(waited / 1000)} of ${timeoutMs / 1000} s)`);
+      await new Promise<void>((r) => this.clock.setTimeout(r, this.deps.waitPollMs ?? 1000));
+    }
+  }
+
+  /** One converge of the board to the config in use, recorded. */
+  private async applyCycle(reason: AgentApplyRecord['reason']): Promise<AgentApplyRecord['outcome']> {
+    const config = this.config;
+    if (!config) return 'refused';
+    await this.phase('applying', `applying ${this.deps.configFile} (${reason})`);
+    const t0 = this.clock.now();
+    let out: ConvergeOutcome;
+    try {
+      out = await this.deps.withBoard(async (c) => {
+        const o = await convergeBoard(c.port, c.ownership, config);
+        this.status.board = await readStatus(c.port, { stateFile: '', functions: c.ownership.list() }).catch(() => this.status.board);
+        this.noteKernelLog(o.kind === 'applied' || o.kind === 'failed' ? o.result.kernelLog : []);
+        return o;
+      });
+    } catch (e) {
+      if (!(e instanceof EpctlError)) throw e;
+      const record: AgentApplyRecord = { at: new Date(this.clock.now()).toISOString(), reason, outcome: 'failed', operations: 0, errors: [`${e.message}${e.hint ? ` (fix: ${e.hint})` : ''}`], durationMs: this.clock.now() - t0 };
+      return this.record(record);
+    }
+    const errors =
+      out.kind === 'refused'
+        ? out.plan.refusals.map((r) => `${r.where}: ${r.reason} (fix: ${r.fix.split('\n')[0]})`)
+        : out.kind === 'failed'
+          ? [`${out.result.failure!.code} at ${out.result.failure!.path}: ${out.result.failure!.message}`, ...out.result.rollback!.errors.map((x) => `rollback: ${x.step}: ${x.message}`)]
+          : [];
+    const kind = out.kind === 'declined' ? 'refused' : out.kind;
+    return this.record({ at: new Date(this.clock.now()).toISOString(), reason, outcome: kind, operations: out.kind === 'applied' || out.kind === 'failed' ? out.result.done.length : 0, errors, durationMs: this.clock.now() - t0 });
+  }
+
+  private async record(r: AgentApplyRecord): Promise<AgentApplyRecord['outcome']> {
+    this.status.lastApply = r;
+    if (r.outcome === 'applied' || r.outcome === 'failed') this.status.applies.total++;
+    if (r.outcome === 'failed' || r.outcome === 'refused') this.status.applies.failed++;
+    if (r.reason === 'drift' && r.outcome === 'applied') this.status.applies.driftCorrections++;
+    const ok = r.outcome === 'nothing' || r.outcome === 'applied';
+    if (ok) {
+      this.status.drift.detected = null;
+      this.deps.log.info({ reason: r.reason, outcome: r.outcome, operations: r.operations, ms: r.durationMs }, 'converged');
+      await this.phase('converged', `converged to ${this.deps.configFile}${r.operations ? ` (${r.operations} operations)` : ''}`);
+    } else {
+      this.deps.log.error({ reason: r.reason, outcome: r.outcome, errors: r.errors }, 'apply did not converge');
+      await this.phase('failed', `${r.outcome === 'refused' ? 'refused' : 'failed'}: ${r.errors[0] ?? 'see the log'}`);
+    }
+    return r.outcome;
+  }
+
+  private noteKernelLog(lines: readonly string[]): void {
+    this.status.kernelLog.push(...lines);
+    if (this.status.kernelLog.length > RECENT_LOG) this.status.kernelLog.splice(0, this.status.kernelLog.length - RECENT_LOG);
+  }
+
+  /** A config change or SIGHUP: load again; a good config is applied, a bad one refused (the board keeps the last good one). */
+  async reload(reason: 'config-changed' | 'sighup'): Promise<AgentApplyRecord['outcome'] | 'config-refused'> {
+    if (this.stopped) return 'config-refused';
+    await this.deps.notifier.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` }).catch(() => undefined);
+    const loaded = await this.loadConfig();
+    if (!loaded) {
+      await this.deps.notifier.notify({ READY: '1', STATUS: `config refused, keeping the last good one: ${this.status.config.error}` }).catch(() => undefined);
+      this.status.statusLine = `config refused, keeping the last good one: ${this.status.config.error}`;
+      return 'config-refused';
+    }
+    const outcome = await this.serial(() => this.applyCycle(reason));
+    await this.deps.notifier.notify({ READY: '1', STATUS: this.status.statusLine }).catch(() => undefined);
+    this.armDrift();
+    return outcome;
+  }
+
+  /** Compares the board with the config; reports (and with correct_drift, corrects) a difference. */
+  async checkDrift(): Promise<'same' | 'drift' | 'corrected' | 'skipped'> {
+    const config = this.config;
+    if (!config || this.stopped) return 'skipped';
+    const found = await this.serial(() =>
+      this.deps.withBoard(async ({ port, ownership }) => {
+        const { plan } = await planFor(port, config, new Set(ownership.list()), { pendingRestarts: ownership.restarts() });
+        this.status.board = await readStatus(port, { stateFile: '', functions: ownership.list() }).catch(() => this.status.board);
+        return plan;
+      }),
+    );
+    this.status.drift.lastCheckAt = new Date(this.clock.now()).toISOString();
+    if (found.ops.length === 0 && found.refusals.length === 0) {
+      if (this.status.drift.detected) this.deps.log.info({}, 'the board matches the config again');
+      this.status.drift.detected = null;
+      return 'same';
+    }
+    const operations = [...found.ops.map((o) => describeOp(o).text), ...found.refusals.map((r) => `refused: ${r.where}: ${r.reason}`)];
+    this.status.drift.detected = { at: this.status.drift.lastCheckAt, operations };
+    this.deps.log.warn({ operations }, 'drift: the board differs from the config');
+    if (!this.settings().correct_drift || found.refusals.length) return 'drift';
+    const outcome = await this.serial(() => this.applyCycle('drift'));
+    return outcome === 'applied' || outcome === 'nothing' ? 'corrected' : 'drift';
+  }
+
+  private armDrift(): void {
+    if (this.driftTimer !== undefined) this.clock.clearTimeout(this.driftTimer);
+    this.driftTimer = undefined;
+    const s = this.settings().drift_interval_s;
+    if (s === 0 || this.stopped) return;
+    const tick = (): void => {
+      this.driftTimer = this.clock.setTimeout(() => {
+        this.checkDrift()
+          .catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'drift check failed'))
+          .finally(() => {
+            if (!this.stopped) tick();
+          });
+      }, s * 1000);
+    };
+    tick();
+  }
+
+  /** Pings at half the watchdog period (sd_watchdog_enabled(3)'s advice). */
+  private armWatchdog(): void {
+    const period = this.deps.notifier.watchdogMs;
+    if (period === null) return;
+    const tick = (): void => {
+      this.watchdogTimer = this.clock.setTimeout(() => {
+        if (this.stopped) return;
+        void this.deps.notifier.notify({ WATCHDOG: '1' }).catch(() => undefined);
+        tick();
+      }, period / 2);
+    };
+    tick();
+  }
+
+  /** STOPPING=1, timers off, and the cycle under way finished (never cut: the board stays as configured). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.driftTimer !== undefined) this.clock.clearTimeout(this.driftTimer);
+    if (this.watchdogTimer !== undefined) this.clock.clearTimeout(this.watchdogTimer);
+    await this.phase('stopping', 'stopping');
+    await this.deps.notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+    await this.queue;
+  }
+}
