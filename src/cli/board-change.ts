@@ -19,6 +19,7 @@ export async function withBoardChange<T>(ctx: RunContext, opts: { lock: boolean;
   // The lock spans opening the board and saving it: a simulated board (--mock-state) is read
   // at open and written at close, and another run must not slip in between.
   const lock = !opts.lock || ctx.lockFile === undefined ? undefined : await acquireLock(ctx.lockFile, ctx.command, (opts.waitSeconds ?? 0) * 1000);
+  if (lock && ctx.command !== 'agent') await sayIfAgentRuns(ctx.lockFile!);
   // Tracked once it is ours: a signal then removes our lock, never another run's.
   const forget = lock && ctx.cleanup.track(lock.file);
   try {
@@ -38,4 +39,32 @@ export function waitSeconds(v: string | undefined): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) throw new UsageError(`--wait ${JSON.stringify(v)} is not a number of seconds`, 'give --wait 0..86400 (0: fail at once when another epctl holds the board)');
   return n;
+}
+
+/** Beside the board's lock while `epctl agent` runs: who keeps the board, and to which config. */
+export const agentMarker = (lockFile: string): string => `${lockFile}.agent`;
+
+export interface AgentMarker {
+  pid: number;
+  config: string;
+  since: string;
+}
+
+/** A change made by hand while the agent keeps the board: the user is told what the agent will make of it. */
+async function sayIfAgentRuns(lockFile: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { writeErr } = await import('./output.js');
+  let m: AgentMarker;
+  try {
+    m = JSON.parse(await fs.readFile(agentMarker(lockFile), 'utf8')) as AgentMarker;
+  } catch {
+    return;
+  }
+  if (typeof m?.pid !== 'number' || m.pid === process.pid) return;
+  try {
+    process.kill(m.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
+  }
+  writeErr(`epctl: note: the epctl agent (pid ${m.pid}, since ${m.since}) keeps this board converged to ${m.config}: what this command changes is drift to it, reported at its next check (and undone with agent.correct_drift); change ${m.config} instead to make it last\n`);
 }

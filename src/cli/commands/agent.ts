@@ -1,0 +1,123 @@
+// `epctl agent`: the daemon that keeps the board converged to its config (src/agent/agent.ts),
+// run by systemd as a Type=notify service or by hand in a terminal.
+import type { Command } from 'commander';
+import os from 'node:os';
+import { type CommandSpec, type Run, UsageError } from '../context.js';
+import { withBoardChange, waitSeconds } from '../board-change.js';
+import { DEFAULT_CONFIG } from '../../config/load.js';
+import { EXIT } from '../../exit-codes.js';
+
+export const spec: CommandSpec = { name: 'agent', readsBoard: true };
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+export function register(program: Command, run: Run): void {
+  program
+    .command(spec.name)
+    .description('Keep the board converged to the config: wait for its controllers, apply, reload on change, report drift (a systemd service).')
+    .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG)
+    .option('--wait <seconds>', 'how long each board change waits for another epctl holding the board', '60')
+    .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
+    .addHelpText(
+      'after',
+      `
+At start the agent waits, at most agent.wait_timeout_s (default 120 s), for the endpoint
+controllers the config names — EPC drivers and modules probe late at boot — then applies the
+config exactly as \`epctl apply\` does. Under systemd (Type=notify) it signals READY only once
+that apply has converged (or failed, with agent.ready_on_failure: true), keeps a STATUS line
+current for \`systemctl status epctl\`, and pings the watchdog at half of WatchdogSec.
+
+It reloads when the config file changes and on SIGHUP (\`systemctl reload epctl\`): a config
+that does not load is refused with its error in the log and the last good one stays in use,
+nothing half-applied. Every agent.drift_interval_s (default 30; 0: never) it compares the board
+with the config and reports a difference made by hand; with agent.correct_drift: true it puts
+the board back. SIGTERM stops it after the change under way; the board stays as configured.
+
+Each board change takes the same lock as \`epctl apply\`, so the two never interleave.
+Logs are JSON lines on stdout (journald keeps them), readable ones on a terminal.
+
+Examples:
+  epctl agent -c /etc/epctl/epctl.yaml
+  epctl agent --mock qemu-virt --mock-state board.json -c examples/pci-epf-test.yaml
+
+It exits 0 when stopped by SIGTERM or SIGINT, 1 when its first apply did not converge (unless
+agent.ready_on_failure), 65 when the config file is not valid at start.`,
+    )
+    .action((opts: { config: string; wait: string; logLevel: string }, cmd: Command) =>
+      run(spec, cmd, async (ctx) => {
+        if (!(LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level ${JSON.stringify(opts.logLevel)} is not a level`, `give one of ${LEVELS.join(', ')}`);
+        const wait = waitSeconds(opts.wait);
+        const { Agent } = await import('../../agent/agent.js');
+        const { systemdNotifier } = await import('../../agent/notify.js');
+        const { loadConfigText } = await import('../../config/load.js');
+        const { agentLogger } = await import('../../agent/log.js');
+        const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
+        const agent = new Agent({
+          configFile: opts.config,
+          load: loadConfigText,
+          withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
+          notifier: systemdNotifier(),
+          log,
+        });
+
+        // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
+        const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+        const saved = SIGNALS.map((sig) => [sig, process.listeners(sig)] as const);
+        for (const sig of SIGNALS) process.removeAllListeners(sig);
+        let stopping = false;
+        let finish!: (code: number) => void;
+        const finished = new Promise<number>((r) => (finish = r));
+        const stop = (sig: NodeJS.Signals): void => {
+          if (stopping) {
+            ctx.cleanup.removeAllSync();
+            process.exit(128 + os.constants.signals[sig]);
+          }
+          stopping = true;
+          log.info({ signal: sig }, 'stopping');
+          void agent.stop().then(() => finish(EXIT.OK));
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.on('SIGHUP', () => {
+          log.info({}, 'SIGHUP: reloading');
+          void agent.reload('sighup').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
+        });
+
+        const { watch } = await import('chokidar');
+        let debounce: NodeJS.Timeout | undefined;
+        // Editors save by rename: watch the path, and settle a burst of events into one reload.
+        const watcher = watch(opts.config, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
+        watcher.on('all', (event) => {
+          if (event !== 'add' && event !== 'change') return;
+          clearTimeout(debounce);
+          debounce = setTimeout(() => {
+            log.info({ file: opts.config }, 'config changed: reloading');
+            void agent.reload('config-changed').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
+          }, 250);
+        });
+        // Marks the board as kept by this agent, so a CLI change says what the agent will make of it.
+        const { agentMarker } = await import('../board-change.js');
+        const marker = ctx.lockFile === undefined ? undefined : agentMarker(ctx.lockFile);
+        const fs = await import('node:fs/promises');
+        const forgetMarker = marker === undefined ? undefined : ctx.cleanup.track(marker);
+        if (marker !== undefined) await fs.writeFile(marker, JSON.stringify({ pid: process.pid, config: opts.config, since: new Date().toISOString() }) + '\n');
+        try {
+          const { ready } = await agent.start();
+          if (!ready) {
+            await agent.stop();
+            return agent.status.config.error && !agent.status.config.loadedAt ? EXIT.CONFIG : EXIT.ERROR;
+          }
+          return await finished;
+        } finally {
+          if (marker !== undefined) await fs.rm(marker, { force: true });
+          forgetMarker?.();
+          clearTimeout(debounce);
+          await watcher.close();
+          for (const [sig, listeners] of saved) {
+            process.removeAllListeners(sig);
+            for (const l of listeners) process.on(sig, l as (s: NodeJS.Signals) => void);
+          }
+        }
+      }),
+    );
+}
