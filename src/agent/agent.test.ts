@@ -12,6 +12,8 @@ import { loadConfigText } from '../config/load.js';
 import { observePciEp } from '../configfs/observe.js';
 import { Agent, namedControllers, type AgentClock } from './agent.js';
 import type { Notifier } from './notify.js';
+import type { FakeKernelImpl } from '../fake/kernel.js';
+import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
 
 const TEST = `version: 1
 agent: { drift_interval_s: 30 }
@@ -182,6 +184,26 @@ describe('epctl agent', () => {
     expect(c.agent.status.drift.detected).toBeNull();
     expect(await c.agent.checkDrift()).toBe('same');
     await c.agent.stop();
+  });
+
+  it('watches doorbells once ready: counts per virq in its status, and every event to subscribers', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' }) as FakeKernelImpl;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'epctl.yaml');
+    await fs.writeFile(file, TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'));
+    const ownership = await loadOwnership(undefined, k.origin);
+    const agent = new Agent({ configFile: file, load: loadConfigText, withBoard: (fn) => fn({ port: k, ownership }), watchBoard: (fn) => fn(k), notifier: recorder(), log: quiet });
+    const seen: string[] = [];
+    agent.subscribe((e) => seen.push(`${e.event} ${e.virq} ${e.count}`));
+    await agent.start();
+    const virq = k.irq.request(doorbellChip('7e000000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    await vi.waitFor(() => expect(seen).toContain(`allocated ${virq} 0`), { timeout: 5000 });
+    k.irq.fire(virq, 0);
+    k.irq.fire(virq, 0);
+    await vi.waitFor(() => expect(agent.status.doorbells.counts).toEqual([expect.objectContaining({ virq, index: 0, count: 2, action: DOORBELL_ACTION.pci_epf_vntb })]), { timeout: 5000 });
+    expect(agent.status.doorbells.recent.filter((e) => e.event === 'rung')).toHaveLength(2);
+    await agent.stop();
   });
 
   it('names the controllers a config waits for', () => {

@@ -22,6 +22,8 @@ import { status as readStatus } from '../status/status.js';
 import { EpctlError } from '../kernel/errors.js';
 import type { Notifier } from './notify.js';
 import type { AgentApplyRecord, AgentPhase, AgentStatus } from './status.js';
+import type { KernelPort } from '../kernel/port.js';
+import { watchDoorbells, type DoorbellEvent, type WatchOptions } from '../doorbell/watch.js';
 
 /** The defaults of the config's `agent:` section. */
 export const AGENT_DEFAULTS = { wait_timeout_s: 120, drift_interval_s: 30, correct_drift: false, ready_on_failure: false, doorbell_watch: true } as const;
@@ -49,10 +51,20 @@ export interface AgentDeps {
   clock?: AgentClock;
   /** Poll period while waiting for controllers (default 1000 ms). */
   waitPollMs?: number;
+  /**
+   * A read-only view of the board for as long as FN runs (the doorbell watch): the live
+   * system, or a simulated board followed across processes. Absent: no doorbell watch.
+   */
+  watchBoard?(fn: (port: KernelPort) => Promise<void>): Promise<void>;
+  /** The watch itself (tests); default doorbell/watch.ts watchDoorbells. */
+  watch?: (port: KernelPort, opts: WatchOptions) => Promise<unknown>;
 }
 
 const realClock: AgentClock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 const RECENT_LOG = 100;
+const RECENT_EVENTS = 200;
+/** After the doorbell watch ends with an error: wait this long before watching again. */
+const WATCH_RETRY_MS = 5000;
 
 /** The controllers a config names (not "auto"), and whether it needs at least one ("auto"). */
 export function namedControllers(config: Config): { names: string[]; any: boolean } {
@@ -80,6 +92,9 @@ export class Agent {
   private watchdogTimer: unknown;
   private stopped = false;
   private readonly clock: AgentClock;
+  private readonly listeners = new Set<(e: DoorbellEvent) => void>();
+  private watchAbort: AbortController | undefined;
+  private watching: Promise<void> | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? realClock;
@@ -153,7 +168,54 @@ export class Agent {
     this.deps.log.info({ phase: this.status.phase }, 'ready');
     this.armWatchdog();
     this.armDrift();
+    if (this.settings().doorbell_watch && this.deps.watchBoard) this.watching = this.watchLoop();
     return { ready: true };
+  }
+
+  /** Doorbell events as they come (the status API's stream); returns the unsubscriber. */
+  subscribe(listener: (e: DoorbellEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private onDoorbell(e: DoorbellEvent): void {
+    const counts = this.status.doorbells.counts;
+    const i = counts.findIndex((c) => c.virq === e.virq);
+    if (e.event === 'freed') {
+      if (i >= 0) counts.splice(i, 1);
+    } else {
+      const row = { virq: e.virq, index: e.index ?? undefined, chip: e.chip ?? '', action: e.action, count: e.count };
+      if (i >= 0) counts[i] = row;
+      else counts.push(row);
+    }
+    const recent = this.status.doorbells.recent;
+    recent.push(e);
+    if (recent.length > RECENT_EVENTS) recent.splice(0, recent.length - RECENT_EVENTS);
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Watches doorbells until stopped; a watch that ends with an error is logged and started again. */
+  private async watchLoop(): Promise<void> {
+    const watch = this.deps.watch ?? watchDoorbells;
+    while (!this.stopped) {
+      const ac = new AbortController();
+      this.watchAbort = ac;
+      try {
+        await this.deps.watchBoard!((port) =>
+          watch(port, {
+            source: 'auto',
+            signal: ac.signal,
+            onEvent: (e) => this.onDoorbell(e),
+            onWarning: (m) => this.deps.log.warn({ doorbells: true }, m),
+          }).then(() => undefined),
+        );
+      } catch (e) {
+        if (this.stopped) break;
+        this.deps.log.error({ err: e instanceof Error ? e.message : String(e) }, `doorbell watch ended; watching again in ${WATCH_RETRY_MS / 1000} s`);
+      }
+      if (this.stopped) break;
+      await new Promise<void>((r) => this.clock.setTimeout(r, WATCH_RETRY_MS));
+    }
   }
 
   private async waitForControllers(): Promise<void> {
@@ -307,6 +369,9 @@ export class Agent {
     if (this.watchdogTimer !== undefined) this.clock.clearTimeout(this.watchdogTimer);
     await this.phase('stopping', 'stopping');
     await this.deps.notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+    this.watchAbort?.abort();
     await this.queue;
+    // A watch waiting to start again resolves at its retry timer: not waited for.
+    await Promise.race([this.watching, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }

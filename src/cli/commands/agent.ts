@@ -2,7 +2,7 @@
 // run by systemd as a Type=notify service or by hand in a terminal.
 import type { Command } from 'commander';
 import os from 'node:os';
-import { type CommandSpec, type Run, UsageError } from '../context.js';
+import { type CommandSpec, type Run, UsageError, withBoard } from '../context.js';
 import { withBoardChange, waitSeconds } from '../board-change.js';
 import { DEFAULT_CONFIG } from '../../config/load.js';
 import { EXIT } from '../../exit-codes.js';
@@ -56,6 +56,8 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           configFile: opts.config,
           load: loadConfigText,
           withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
+          // The doorbell watch reads without the lock; a simulated board is followed, never written.
+          watchBoard: (fn) => withBoard(ctx, fn, { follow: true }),
           notifier: systemdNotifier(),
           log,
         });
