@@ -5,11 +5,9 @@
 // (attr_vendor_id arrived with nvmet_pci_epf; 6.12 has none). Links are resolved to the
 // object they name. A broken entry spoils only itself.
 import { type KernelPort, joinPath, resolveLink, basename, dirname } from '../kernel/port.js';
-import { readText } from '../kernel/port.js';
-import { isKernelError, KernelDataError } from '../kernel/errors.js';
-import { EXIT } from '../exit-codes.js';
+import { KernelDataError } from '../kernel/errors.js';
 import { CONFIGFS } from './paths.js';
-import type { AttributeRead } from './observe.js';
+import { readAttribute, type AttributeRead } from './observe.js';
 
 export const NVMET = `${CONFIGFS}/nvmet`;
 export const NVMET_SUBSYSTEMS = `${NVMET}/subsystems`;
@@ -71,15 +69,6 @@ function number0(name: string): number | undefined {
   if (!m) return undefined;
   const n = m[1] !== undefined ? parseInt(m[1], 16) : m[2] !== undefined ? (m[2] === '' ? 0 : parseInt(m[2], 8)) : parseInt(m[3]!, 10);
   return Number.isSafeInteger(n) ? n : undefined;
-}
-
-async function readAttribute(port: KernelPort, path: string): Promise<AttributeRead> {
-  try {
-    return { text: await readText(port, path) };
-  } catch (e) {
-    if (isKernelError(e) && e.exitCode !== EXIT.BAD_DATA) return { errno: e.code };
-    throw e;
-  }
 }
 
 /** The regular files of DIR, read (write-only ones, such as revalidate_size, 0200, as their errno). */

@@ -74,7 +74,8 @@ export function classifyLink(linkPath: string, target: string): LinkTarget {
   return { kind: 'other', path: abs };
 }
 
-async function readAttribute(port: KernelPort, path: string): Promise<AttributeRead> {
+/** An attribute's text, or the errno its show() returned (a broken read that is not the kernel's answer throws). */
+export async function readAttribute(port: KernelPort, path: string): Promise<AttributeRead> {
   try {
     return { text: await readText(port, path) };
   } catch (e) {
