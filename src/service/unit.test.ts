@@ -82,6 +82,14 @@ describe('the unit before systemd', () => {
     expect(devmem.exposure).toBeLessThanOrEqual(2.3);
   });
 
+  it("README.md's service section states the exposures measured here", async () => {
+    const readme = (await fs.readFile('README.md', 'utf8')).split(/^## Run as a service$/m)[1]!.split(/^## /m)[0]!;
+    const base = await security(await unitFile(await tempDir(), defaults));
+    const devmem = await security(await unitFile(await tempDir(), { ...defaults, devmem: true }));
+    expect(readme).toContain(`rates the unit **${base.exposure.toFixed(1)} OK**`);
+    expect(readme).toContain(`**${devmem.exposure.toFixed(1)} OK** with \`--devmem\``);
+  });
+
   it('a socket group changes no exposure', async () => {
     const s = await security(await unitFile(await tempDir(), { ...defaults, socketGroup: 'epctl' }));
     expect(s).toEqual(await security(await unitFile(await tempDir(), defaults)));
