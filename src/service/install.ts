@@ -60,6 +60,18 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
+/** FILE exists (a parent that is a file means it does not). */
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw cannot('read', file, e);
+  }
+}
+
 function cannot(verb: string, file: string, e: unknown): EpctlError {
   const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   return new EpctlError(`cannot ${verb} ${file}: ${code}`, { exitCode: EXIT.CANT_WRITE, hint: 'run it as root, or give --root a directory you can write', cause: e });
@@ -88,13 +100,19 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   if (unitAction === 'differs' && !opts.dryRun)
     throw new EpctlError(`${unitFile} exists and differs from the unit epctl would write`, {
       exitCode: EXIT.CANT_WRITE,
-      hint: `see the difference with \`epctl service install --dry-run${opts.root === '/' ? '' : ` --root ${opts.root}`} | diff ${unitFile} -\`; keep local changes in a drop-in (systemctl edit epctl) and add --force to replace it`,
+      hint: `compare it with what --dry-run prints (with the same options); keep local changes in a drop-in (systemctl edit epctl) and add --force to replace it`,
     });
-  const configAction: FileAction = (await readIfExists(configFile)) === undefined ? 'created' : 'kept';
+  const configAction: FileAction = (await exists(configFile)) ? 'kept' : 'created';
 
   if (!opts.dryRun) {
     if (unitAction === 'created' || unitAction === 'replaced') await write(unitFile, text, UNIT_MODE);
-    if (configAction === 'created') await write(configFile, EXAMPLE_CONFIG, CONFIG_MODE);
+    if (configAction === 'created')
+      await write(configFile, EXAMPLE_CONFIG, CONFIG_MODE).catch(async (e: unknown) => {
+        // All or nothing: the unit goes back to what it was.
+        if (unitAction === 'created') await fs.rm(unitFile, { force: true }).catch(() => undefined);
+        if (unitAction === 'replaced' && current !== undefined) await writeFileAtomic(unitFile, current).catch(() => undefined);
+        throw e;
+      });
   }
 
   const notes: string[] = [];

@@ -129,6 +129,16 @@ describe('epctl service install', () => {
     expect(r.stderr).toContain(`cannot write ${path.join(root, UNIT)}`);
     expect(noStackTrace(r)).toBe(true);
   });
+
+  it('writes all or nothing: a config it cannot write takes the new unit back', async () => {
+    const root = await tempDir();
+    await fs.mkdir(path.join(root, 'etc'));
+    await fs.writeFile(path.join(root, 'etc/board'), '');
+    const r = await epctl(['service', 'install', '--root', root, '-c', '/etc/board/epctl.yaml']);
+    expect(r.exitCode).toBe(73);
+    expect(r.stderr).toContain(`cannot write ${path.join(root, 'etc/board/epctl.yaml')}`);
+    expect(await files(root)).toEqual(['etc/board']);
+  });
 });
 
 describe('packaging/epctl.service', () => {
