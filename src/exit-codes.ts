@@ -32,7 +32,11 @@ export const EXIT = {
   CONFIG: 65,
   /** A bug in epctl: a stack trace was printed. */
   BUG: 70,
-  /** Writing an output file failed partway (disk full, I/O error); what the run wrote is removed. */
+  /**
+   * Writing an output file failed partway (disk full, I/O error); what the run wrote is removed.
+   * Also `service install` finding a unit that differs from its own (it may hold local edits):
+   * nothing is written, and the fix is --force.
+   */
   CANT_WRITE: 73,
   /** Standard output could not be written (closed pipe, full disk); epctl stops quietly. */
   STDOUT: 74,

@@ -43,6 +43,8 @@ export interface RunContext {
    */
   readonly lockFile: string | undefined;
   readonly cleanup: Cleanup;
+  /** --root of a command that installs files (CommandSpec.rootIsTarget): the directory to install under. */
+  readonly installRoot?: string;
 }
 
 /** A wrong command line: exit 64, one line, a fix. */
@@ -57,13 +59,16 @@ export interface CommandSpec {
   name: string;
   /** It reads a board: --root, --mock, --kernel, --mock-state apply. */
   readsBoard: boolean;
+  /** It reads no board and takes --root as the directory it installs files under (`service install`). */
+  rootIsTarget?: boolean;
 }
 
 const flag = (name: keyof GlobalFlags): string => `--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
 
 /** Normalises and checks the flags for COMMAND; every refusal names the option and the fix. */
 export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Cleanup): RunContext {
-  const given = (['root', 'mock', 'kernel', 'mockState', 'state'] as const).filter((k) => flags[k] !== undefined);
+  const given = (['root', 'mock', 'kernel', 'mockState', 'state'] as const).filter((k) => flags[k] !== undefined && !(k === 'root' && spec.rootIsTarget));
+  if (spec.rootIsTarget && flags.root === '') throw new UsageError('--root is empty', 'give --root a directory, or drop it to install under /');
   if (!spec.readsBoard && given.length > 0) {
     const k = given[0]!;
     throw new UsageError(`${flag(k)} does not apply to \`epctl ${spec.name}\`: it reads no board`, `drop ${flag(k)} ${flags[k]}`);
@@ -87,7 +92,7 @@ export function runContext(spec: CommandSpec, flags: GlobalFlags, cleanup: Clean
   const stateFile =
     flags.state ?? (board?.kind === 'live' ? DEFAULT_STATE_FILE : board?.kind === 'mock' && board.stateFile !== undefined ? `${board.stateFile}.epctl-state.json` : undefined);
   const lockFile = board?.kind === 'live' ? LIVE_LOCK : board?.kind === 'mock' && board.stateFile !== undefined ? `${board.stateFile}.lock` : undefined;
-  return Object.freeze({ command: spec.name, json: flags.json === true, board, stateFile, lockFile, cleanup });
+  return Object.freeze({ command: spec.name, json: flags.json === true, board, stateFile, lockFile, cleanup, ...(spec.rootIsTarget && flags.root !== undefined ? { installRoot: flags.root } : {}) });
 }
 
 /** Opens the context's board, runs FN on it, and closes it (saving --mock-state) after. */

@@ -24,6 +24,7 @@ import * as mockCommand from './commands/mock.js';
 import * as devmemCommand from './commands/devmem.js';
 import * as doorbellCommand from './commands/doorbell.js';
 import * as agentCommand from './commands/agent.js';
+import * as serviceCommand from './commands/service.js';
 
 /** The `Exit codes:` block of --help, from the one table in src/exit-codes.ts. */
 function exitCodesHelp(): string {
@@ -67,7 +68,7 @@ ${exitCodesHelp()}`,
 }
 
 /** Every verb, in --help order: registered and named in usage hints from this one list. */
-const COMMANDS = [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, doorbellCommand, agentCommand, snapshotCommand, boardsCommand, devmemCommand, mockCommand];
+const COMMANDS = [probeCommand, statusCommand, validateCommand, planCommand, applyCommand, clearCommand, saveCommand, doorbellCommand, agentCommand, serviceCommand, snapshotCommand, boardsCommand, devmemCommand, mockCommand];
 
 /** A commander usage error as epctl reports it: the message, and where to read the usage. */
 function usageError(e: CommanderError, argv: readonly string[]): EpctlError {

@@ -1,0 +1,122 @@
+// `epctl service install`: runs `epctl agent` under systemd. Writes the hardened unit
+// (src/service/unit.ts) and, when there is none, an example config, under --root (a packager's
+// DESTDIR) or /; prints what it wrote and the commands that start it. --dry-run prints the unit
+// and writes nothing.
+import type { Command } from 'commander';
+import { EXIT } from '../../exit-codes.js';
+import { UsageError, type CommandSpec, type Run } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
+import { DEFAULT_CONFIG } from '../../config/load.js';
+import { DEFAULT_BIN, DEFAULT_WATCHDOG_SEC, UNIT_PATH, badGroup, unsafePath } from '../../service/unit.js';
+import type { InstallResult } from '../../service/install.js';
+
+/** The group, as main.ts's usage errors name it (`epctl service --help`). */
+export const spec: CommandSpec = { name: 'service', readsBoard: false };
+/** --root here is the directory to install into, not a recorded board. */
+const installSpec: CommandSpec = { name: 'service install', readsBoard: false, rootIsTarget: true };
+
+interface InstallFlags {
+  bin: string;
+  config: string;
+  devmem?: boolean;
+  socketGroup?: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+function checkPath(option: string, value: string): string {
+  const why = unsafePath(value);
+  if (why) throw new UsageError(`${option} ${JSON.stringify(value)}: ${why}`, `give ${option} an absolute path such as ${option === '--bin' ? DEFAULT_BIN : DEFAULT_CONFIG}`);
+  return value;
+}
+
+export function register(program: Command, run: Run): void {
+  const group = program
+    .command(spec.name)
+    .description('Run `epctl agent` as a systemd service on the board.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  epctl service install && systemctl daemon-reload && systemctl enable --now epctl
+  epctl service install --dry-run                  the unit it would write
+  epctl service install --root "$D" --bin /usr/bin/epctl   a package's files, into DESTDIR`,
+    );
+  group
+    .command('install')
+    .description(`Write the hardened unit ${UNIT_PATH} and, when there is none, an example config; print the commands that start it.`)
+    .option('--root <dir>', 'install under DIR instead of / (a package build\'s DESTDIR, a test)')
+    .option('--bin <path>', 'the epctl binary the unit runs', DEFAULT_BIN)
+    .option('-c, --config <file>', 'the config the agent keeps the board at', DEFAULT_CONFIG)
+    .option('--devmem', 'the config uses devmem: give the agent /dev/mem and CAP_SYS_RAWIO (off: neither)')
+    .option('--socket-group <name>', "give this group access to the agent's socket (/run/epctl/agent.sock)")
+    .option('--force', 'replace a unit that differs from the one epctl writes')
+    .option('--dry-run', 'print the unit and what would be written; write nothing')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The unit runs \`epctl agent -c FILE\` as Type=notify with a ${DEFAULT_WATCHDOG_SEC} s watchdog, reloads on
+\`systemctl reload epctl\` (SIGHUP), keeps its state in /var/lib/epctl and its socket in /run/epctl,
+and is sandboxed: read-only system but for configfs, its trace instances and /run/lock; no network;
+only CAP_SYS_MODULE (modprobe) and CAP_SYSLOG (/dev/kmsg), and /dev/mem with CAP_SYS_RAWIO only with
+--devmem. Each permission it keeps is explained in a comment in the unit.
+
+A config that exists is kept; otherwise an example is written that asks for nothing (edit it, then
+\`epctl validate\`). A unit that exists is left alone when it is the same and refused when it differs
+(keep local changes in a drop-in: \`systemctl edit epctl\`) unless --force.
+
+Examples:
+  epctl service install
+  epctl service install --devmem --socket-group pcie
+  epctl service install --dry-run > epctl.service
+  epctl service install --root "$D" --bin /usr/bin/epctl --json   in a package build (Yocto: D)
+
+It exits 0 when the files are written (or already right), 64 for a bad option, 73 when a unit that
+differs is there (without --force) or a file cannot be written.`,
+    )
+    .action((opts: InstallFlags, cmd: Command) =>
+      run(installSpec, cmd, async (ctx) => {
+        const { install } = await import('../../service/install.js');
+        const root = ctx.installRoot ?? '/';
+        const socketGroup = opts.socketGroup;
+        if (socketGroup !== undefined && badGroup(socketGroup)) throw new UsageError(`--socket-group ${JSON.stringify(socketGroup)}: ${badGroup(socketGroup)}`, 'give the name of a group, e.g. --socket-group pcie');
+        const result = await install({
+          root,
+          unit: { bin: checkPath('--bin', opts.bin), config: checkPath('--config', opts.config), devmem: opts.devmem === true, socketGroup, watchdogSec: DEFAULT_WATCHDOG_SEC },
+          force: opts.force === true,
+          dryRun: opts.dryRun === true,
+        });
+        if (ctx.json) writeOut(JSON.stringify(result, null, 2) + '\n');
+        else if (result.dryRun) {
+          // The unit alone on stdout (`> epctl.service`); what would happen on stderr.
+          writeOut(result.text);
+          writeErr(summary(result));
+        } else writeOut(summary(result));
+        return EXIT.OK;
+      }),
+    );
+}
+
+const VERB: Record<Exclude<InstallResult['unit']['action'], 'differs'>, [done: string, dry: string]> = {
+  created: ['wrote', 'would write'],
+  replaced: ['replaced', 'would replace'],
+  unchanged: ['unchanged', 'unchanged'],
+  kept: ['kept', 'would keep'],
+};
+
+function summary(r: InstallResult): string {
+  const verb = (a: keyof typeof VERB): string => VERB[a][r.dryRun ? 1 : 0];
+  const lines = [
+    r.unit.action === 'differs'
+      ? `${r.unit.written} differs from this unit: install refuses to replace it without --force`
+      : `${verb(r.unit.action)} ${r.unit.written}${r.unit.action === 'unchanged' ? '' : ` (${r.unit.mode})`}`,
+    r.config.action === 'kept'
+      ? `${verb('kept')} ${r.config.written}: it exists`
+      : `${verb('created')} ${r.config.written} (${r.config.mode}): an example that asks for nothing yet; edit it, then \`epctl validate\``,
+    ...r.notes.map((n) => `note: ${n}`),
+    `next${r.root === '/' ? '' : ', on the target system'}:`,
+    `  ${r.next.join(' && ')}`,
+  ];
+  return lines.join('\n') + '\n';
+}
