@@ -28,7 +28,7 @@ const epctlBundle = (): Promise<string> => (bundled ??= bundleEpctl());
 export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: string, release: string, params: DoorbellParams): Promise<Record<string, unknown>> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-lane-fake-'));
   // Inside the run's directory, so the finally below removes it with the rest.
-  const bin = path.join(dir, 'epctl.mjs');
+  const bin = path.join(dir, 'epctl.cjs');
   await fs.writeFile(bin, await epctlBundle());
   const mockState = path.join(dir, 'board.json');
   const mock = ['--mock', board, '--kernel', release, '--mock-state', mockState];

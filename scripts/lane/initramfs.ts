@@ -88,7 +88,7 @@ export async function nodePart(root: string, pkgs: GuestPackages): Promise<{ fil
 export function harnessPart(harness: string, epctl: string, input: unknown): Buffer {
   const entries: CpioEntry[] = [
     { kind: 'file', name: 'lane/harness.mjs', data: Buffer.from(harness) },
-    { kind: 'file', name: 'lane/epctl.mjs', data: Buffer.from(epctl), mode: 0o755 },
+    { kind: 'file', name: 'lane/epctl.cjs', data: Buffer.from(epctl), mode: 0o755 },
     { kind: 'file', name: 'lane/input.json', data: Buffer.from(JSON.stringify(input)) },
   ];
   return Buffer.concat(newcArchive(entries));

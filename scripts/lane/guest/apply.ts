@@ -16,7 +16,7 @@ export const apply: Scenario = async (params, ctx) => {
   for (const s of (params as { steps: ApplyStep[] }).steps) {
     for (const [file, text] of Object.entries(s.files ?? {})) await fs.writeFile(file, text);
     ctx.op(`epctl ${s.args.join(' ')}`);
-    const r = await run(process.execPath, ['/lane/epctl.mjs', ...s.args]);
+    const r = await run(process.execPath, ['/lane/epctl.cjs', ...s.args]);
     let json: unknown;
     try {
       json = JSON.parse(r.stdout);

@@ -1,5 +1,5 @@
 // Scenarios `doorbells` and `doorbell-refusal` in the guest: the shared steps
-// (scripts/lane/doorbell-steps.ts) on the real kernel. epctl is the bundled CLI (/lane/epctl.mjs),
+// (scripts/lane/doorbell-steps.ts) on the real kernel. epctl is the bundled CLI (/lane/epctl.cjs),
 // watch runs as a child process, and the host is played through busybox devmem by the real
 // port's peek/poke (src/kernel/real.ts), so what runs here is what a person runs on a board.
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ import { run } from './run.js';
 import { parseTraceLine } from '../../../src/tracefs/trace-line.js';
 import type { GuestContext, Scenario } from './scenarios.js';
 
-const EPCTL = '/lane/epctl.mjs';
+const EPCTL = '/lane/epctl.cjs';
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

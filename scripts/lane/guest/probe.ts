@@ -5,7 +5,7 @@ import type { Scenario } from './scenarios.js';
 
 export const probe: Scenario = async (_params, ctx) => {
   ctx.op('epctl probe --json');
-  const r = await run(process.execPath, ['/lane/epctl.mjs', 'probe', '--json']);
+  const r = await run(process.execPath, ['/lane/epctl.cjs', 'probe', '--json']);
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);

@@ -9,6 +9,8 @@ import { writeErr, writeOut } from '../output.js';
 import { EXIT } from '../../exit-codes.js';
 import { renderDoorbellStatus } from '../render/doorbell.js';
 import type { DoorbellStatus } from '../../doorbell/status.js';
+import { formatOption, renderReport, reportFormat, reportingFailure, suiteOf } from '../report-format.js';
+import { doorbellChecks } from '../../report/checks.js';
 
 /** The group, as main.ts's usage errors name it (`epctl doorbell --help`). */
 export const spec: CommandSpec = { name: 'doorbell', readsBoard: true };
@@ -53,6 +55,7 @@ function registerStatus(group: Command, run: Run): void {
     .option('--json', 'print the result as JSON')
     .option('--wait-ready', 'poll until every doorbell function is ready (exit 0) or --timeout passes (exit 75)')
     .option('--timeout <seconds>', `how long --wait-ready waits (default ${DEFAULT_TIMEOUT_S}; 0 looks once)`)
+    .addOption(formatOption())
     .addHelpText(
       'after',
       `
@@ -72,6 +75,12 @@ Examples:
   epctl doorbell status --mock qemu-virt
   epctl doorbell status --json
   epctl doorbell status --wait-ready --timeout 60   in a script, before the host runs its test
+  epctl doorbell status --format tap                for a board farm; --format junit for CI
+
+--format's checks: kernel release known, configfs mounted, pci_ep in configfs, endpoint
+controllers, device tree readable, kernel data readable, doorbell functions exist; per
+controller its doorbell verdict, link up (skipped where no link-state reading exists) and no
+unclaimed doorbell rows; per function doorbell ready (skipped for drivers without doorbells).
 
 It exits 0, 75 when --wait-ready timed out before every doorbell function was ready (the
 reasons are printed), or the code of the first problem met while reading the board.`,
@@ -81,6 +90,7 @@ reasons are printed), or the code of the first problem met while reading the boa
         const opts = cmd.opts() as { waitReady?: boolean; timeout?: string };
         if (opts.timeout !== undefined && !opts.waitReady) throw new UsageError('--timeout only applies with --wait-ready', `add --wait-ready, or drop --timeout ${opts.timeout}`);
         const timeout = opts.timeout === undefined ? DEFAULT_TIMEOUT_S : parseTimeout(opts.timeout);
+        const format = reportFormat(cmd, ctx);
         const { doorbellStatus, doorbellStatusExitCode } = await import('../../doorbell/status.js');
         const deadline = Date.now() + timeout * 1000;
         // Each look opens the board anew, so what another run (apply) changes is seen. A
@@ -97,7 +107,7 @@ reasons are printed), or the code of the first problem met while reading the boa
             forget?.();
           }
         };
-        let state = await look();
+        let state = await reportingFailure(format, statusSpec.name, look);
         if (opts.waitReady) {
           let said = '';
           while (!state.ready && Date.now() < deadline) {
@@ -105,10 +115,16 @@ reasons are printed), or the code of the first problem met while reading the boa
             if (now !== said) writeErr(`epctl: waiting for doorbells (${Math.ceil((deadline - Date.now()) / 1000)} s left):\n${state.waiting.map((w) => `  ${w}\n`).join('')}`);
             said = now;
             await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-            state = await look();
+            state = await reportingFailure(format, statusSpec.name, look);
           }
         }
-        writeOut(ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderDoorbellStatus(state));
+        writeOut(
+          format !== undefined
+            ? renderReport(format, suiteOf(statusSpec.name, state.source, state.kernel.release), doorbellChecks(state))
+            : ctx.json
+              ? JSON.stringify(state, null, 2) + '\n'
+              : renderDoorbellStatus(state),
+        );
         if (!opts.waitReady) return doorbellStatusExitCode(state);
         if (state.ready) return EXIT.OK;
         writeErr(`epctl: doorbells not ready after ${timeout} s:\n${state.waiting.map((w) => `  ${w}\n`).join('')}  fix: the reasons above say what is missing; \`epctl probe\` gives each controller's doorbell verdict\n`);

@@ -7,6 +7,8 @@ import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js
 import { writeOut } from '../output.js';
 import { renderDtso, overlayable } from '../../doorbell/dt-fix.js';
 import type { BoardState } from '../../probe/probe.js';
+import { formatOption, renderReport, reportFormat, reportingFailure, suiteOf } from '../report-format.js';
+import { probeChecks } from '../../report/checks.js';
 
 /**
  * Every controller's device-tree fix as one overlay. Controllers whose fix cannot be an overlay
@@ -38,6 +40,7 @@ export function register(program: Command, run: Run): void {
     .description('Report the kernel, configfs, function drivers and every endpoint controller, with its doorbell verdict.')
     .option('--json', 'print the result as JSON')
     .option('--dtso', 'print the device-tree fixes as an overlay (.dtso) to compile with dtc, instead of the report')
+    .addOption(formatOption())
     .addHelpText(
       'after',
       `
@@ -50,16 +53,24 @@ Examples:
   epctl probe --mock qemu-virt-msi-parent  why msi-parent is not enough
   epctl probe --root board.tar.gz --json  a recorded board, for a script
   epctl probe --dtso > fix.dtso           the fixes as an overlay: dtc -@ -o fix.dtbo fix.dtso
+  epctl probe --format tap                for a board farm (LAVA, labgrid); --format junit for CI
+
+--format's checks: kernel release known, configfs mounted, pci_ep in configfs, endpoint
+controllers, device tree readable, kernel data readable, and per controller: in configfs, its
+doorbell verdict (not ok when the kernel cannot allocate a doorbell there, or a ring is lost).
 
 It exits 0 when the board can do endpoint work, else with the code of the first problem
-(4 configfs not mounted, 5 no pci_ep, 6 no controller, 7 unreadable device tree or /proc data).`,
+(4 configfs not mounted, 5 no pci_ep, 6 no controller, 7 unreadable device tree or /proc data),
+with --format too.`,
     )
     .action((_opts, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         const dtso = (cmd.opts() as { dtso?: boolean }).dtso === true;
         if (dtso && ctx.json) throw new UsageError('--dtso and --json both print to stdout: choose one', 'drop --json to get the overlay, or --dtso to get the report as JSON');
-        const state = await withBoard(ctx, probe);
-        writeOut(dtso ? dtsoOf(state) : ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderProbe(state));
+        const format = reportFormat(cmd, ctx, { '--dtso': dtso });
+        const state = await reportingFailure(format, spec.name, () => withBoard(ctx, probe));
+        if (format !== undefined) writeOut(renderReport(format, suiteOf(spec.name, state.source, state.kernel.release), probeChecks(state)));
+        else writeOut(dtso ? dtsoOf(state) : ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderProbe(state));
         return exitCodeOf(state);
       }),
     );
