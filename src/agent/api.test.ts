@@ -10,41 +10,11 @@ import { startApi, type AgentStreamEvent, type ApiServer, type ApiOptions } from
 import { agentGet, agentStream } from './client.js';
 import { parseGroupFile } from './group.js';
 import type { AgentStatus } from './status.js';
-import type { DoorbellEvent } from '../doorbell/watch.js';
+import { agentStatus, ring } from '../../test/helpers/agent.js';
 import { EXIT } from '../exit-codes.js';
 import { EpctlError } from '../kernel/errors.js';
 
 const tmp = tempDirs('epctl-api', { each: true });
-
-export function agentStatus(over: Partial<AgentStatus> = {}): AgentStatus {
-  return {
-    format: 'epctl-agent-status',
-    version: 1,
-    pid: 4242,
-    startedAt: '2026-11-30T10:00:00.000Z',
-    phase: 'converged',
-    statusLine: 'converged: 2 functions on 1 controller',
-    config: { file: '/etc/epctl/board.yaml', loadedAt: '2026-11-30T10:00:01.000Z', sha256: 'ab'.repeat(32), error: null },
-    waitingFor: [],
-    lastApply: { at: '2026-11-30T10:00:02.000Z', reason: 'start', outcome: 'applied', operations: 7, errors: [], durationMs: 120 },
-    applies: { total: 1, failed: 0, driftCorrections: 0 },
-    drift: { intervalS: 60, correct: true, detected: null, lastCheckAt: null },
-    board: null,
-    doorbells: {
-      counts: [
-        { virq: 77, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', action: 'pci_epf_vntb_db', count: 12 },
-        { virq: 78, index: undefined, chip: 'dw-edma-emul', action: 'pci-ep-test-doorbell', count: 0 },
-      ],
-      recent: [],
-    },
-    kernelLog: [],
-    ...over,
-  };
-}
-
-export function ring(virq: number, count: number): DoorbellEvent {
-  return { time: 100 + count / 1000, event: 'rung', controller: '4c300000.pcie-ep', virq, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', action: 'pci_epf_vntb_db', count, delta: 1, rate: 1 };
-}
 
 /** An event source the test drives, as the agent core will. */
 function bus(): { events: ApiOptions['events']; emit(e: AgentStreamEvent): void; readonly listeners: number } {
