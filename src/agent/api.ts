@@ -35,8 +35,7 @@ import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { resolveGroup } from './group.js';
 
-/** The socket `epctl agent` serves and `--agent` reads by default (systemd RuntimeDirectory=epctl). */
-export const DEFAULT_SOCKET = '/run/epctl/agent.sock';
+export { DEFAULT_SOCKET } from './client.js';
 
 /** What flows on the event stream: a doorbell event, or rings the trace lost. */
 export type AgentStreamEvent = DoorbellEvent | LostEvents;

@@ -5,6 +5,10 @@
 import http from 'node:http';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
+import type { AgentStatus } from './status.js';
+
+/** The socket `epctl agent` serves and `--agent` reads by default (systemd RuntimeDirectory=epctl). */
+export const DEFAULT_SOCKET = '/run/epctl/agent.sock';
 
 /** A status or health answer is a few hundred KiB at most (bounded lists); more is not the agent. */
 const MAX_BODY = 16 << 20;
@@ -71,13 +75,14 @@ export async function agentGet(socketPath: string, route: string): Promise<{ sta
 
 /**
  * Reads the event stream, calling ONLINE with each line (without its newline), until SIGNAL
- * aborts (resolves) or the agent ends it (an EpctlError, exit 69: the agent stopped).
+ * aborts (resolves) or the agent ends it (an EpctlError, exit 69: the agent stopped). An error
+ * ONLINE throws ends the stream and rejects with it. ONOPEN: the agent accepted the stream.
  */
-export async function agentStream(socketPath: string, route: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+export async function agentStream(socketPath: string, route: string, signal: AbortSignal, onLine: (line: string) => void, onOpen?: () => void): Promise<void> {
   if (signal.aborted) return;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (e?: EpctlError): void => {
+    const finish = (e?: unknown): void => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', abort);
@@ -103,6 +108,7 @@ export async function agentStream(socketPath: string, route: string, signal: Abo
         });
         return;
       }
+      onOpen?.();
       let rest = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
@@ -111,7 +117,13 @@ export async function agentStream(socketPath: string, route: string, signal: Abo
         while ((nl = rest.indexOf('\n')) >= 0 && !settled) {
           const line = rest.slice(0, nl);
           rest = rest.slice(nl + 1);
-          if (line !== '') onLine(line);
+          if (line === '') continue;
+          try {
+            onLine(line);
+          } catch (e) {
+            // ONLINE's error (a line it cannot read) ends the stream and is the caller's.
+            finish(e);
+          }
         }
         if (rest.length > MAX_LINE) finish(unavailable(socketPath, `a stream line is over ${MAX_LINE} bytes: it is not an epctl agent`));
       });
@@ -123,4 +135,14 @@ export async function agentStream(socketPath: string, route: string, signal: Abo
     req.on('error', (e: NodeJS.ErrnoException) => finish(connectError(socketPath, e)));
     signal.addEventListener('abort', abort);
   });
+}
+
+/** The AgentStatus in a GET /v1/status answer; an answer that is not one is not the agent. */
+export function readAgentStatus(socketPath: string, answer: { status: number; body: unknown }): AgentStatus {
+  const b = answer.body as Partial<AgentStatus> | null;
+  if (answer.status !== 200 || typeof b !== 'object' || b === null || b.format !== 'epctl-agent-status')
+    throw unavailable(socketPath, `its answer to GET /v1/status is not an epctl agent status (HTTP ${answer.status})`);
+  if (b.version !== 1)
+    throw new EpctlError(`the agent on ${socketPath} speaks status version ${String(b.version)}; this epctl reads version 1`, { exitCode: EXIT.ERROR, hint: 'use the epctl of the same release as the agent (the one systemctl runs)' });
+  return b as AgentStatus;
 }
