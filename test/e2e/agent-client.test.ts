@@ -1,6 +1,7 @@
 // `epctl status --agent` and `epctl doorbell watch --agent` as a person runs them, against the
 // status API (src/agent/api.ts) served in this process on a socket in a temp directory.
 import { describe, it, expect, afterEach } from 'vitest';
+import http from 'node:http';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BIN, epctl, isOneLineRefusal, noStackTrace } from '../helpers/cli.js';
@@ -153,5 +154,29 @@ describe('epctl doorbell watch --agent', () => {
     expect(String(r.stderr)).toContain(`epctl: watching doorbells through the agent at ${sock}`);
     expect(String(r.stderr)).toContain('the agent ended the event stream (it stopped or restarted)');
     expect(noStackTrace({ exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) })).toBe(true);
+  });
+
+  it('the agent dropping this client (too slow): its last line passed through under --json, exit 1 with the reason', async () => {
+    const dir = await tmp();
+    const sock = path.join(dir, 'agent.sock');
+    // The agent's side of a drop, as src/agent/api.ts writes it: lines, then the last one.
+    const dropped = { time: 50, event: 'dropped', reason: 'the client did not read the stream fast enough: 1025 lines were waiting (the agent keeps at most 1024)', buffered: 1025 };
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.end(`${JSON.stringify(ring(77, 13))}\n${JSON.stringify(dropped)}\n`);
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const j = await epctl(['doorbell', 'watch', '--agent', sock, '--json'], { env: { TMPDIR: dir } });
+      expect(j.exitCode).toBe(EXIT.ERROR);
+      expect(j.stdout.split('\n').slice(0, 2).map((l) => JSON.parse(l))).toEqual([JSON.parse(JSON.stringify(ring(77, 13))), dropped]);
+      const p = await epctl(['doorbell', 'watch', '--agent', sock], { env: { TMPDIR: dir } });
+      expect(p.exitCode).toBe(EXIT.ERROR);
+      expect(p.stdout).toBe(eventLine(ring(77, 13)));
+      expect(p.stderr).toContain(`epctl: the agent at ${sock} dropped this watch: ${dropped.reason}`);
+      expect(noStackTrace(p)).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
