@@ -1,7 +1,8 @@
 // Exit codes of every epctl command, one per failure class; documented in README.md and in
 // `epctl --help` (test/e2e/exit-codes.test.ts holds the three together).
-// 1 is the generic error; 2 is `plan`'s "changes pending"; 64, 70, 73, 74 and 75 follow
-// BSD sysexits.h (EX_USAGE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL).
+// 1 is the generic error; 2 is `plan`'s "changes pending"; 64, 65, 69, 70, 73, 74 and 75 follow
+// BSD sysexits.h (EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CANTCREAT, EX_IOERR,
+// EX_TEMPFAIL).
 export const EXIT = {
   OK: 0,
   /** A kernel operation or another step failed. */
@@ -30,6 +31,11 @@ export const EXIT = {
   USAGE: 64,
   /** The config file is not valid (sysexits EX_DATAERR): every issue with file, line and column. */
   CONFIG: 65,
+  /**
+   * `--agent`: no epctl agent answers on its socket (missing, refused, not allowed), or it ended
+   * the stream (sysexits EX_UNAVAILABLE: a service is unavailable).
+   */
+  AGENT_UNAVAILABLE: 69,
   /** A bug in epctl: a stack trace was printed. */
   BUG: 70,
   /**
@@ -65,6 +71,7 @@ export const EXIT_SUMMARY: Readonly<Record<ExitCode, string>> = {
   8: 'the simulated kernel oopsed',
   64: 'bad command line',
   65: 'the config file is not valid',
+  69: 'the agent is unavailable: no epctl agent answers on the `--agent` socket',
   70: 'a bug in epctl',
   73: 'an output file could not be written',
   74: 'standard output could not be written',

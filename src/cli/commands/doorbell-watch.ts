@@ -4,11 +4,16 @@
 // --count events or --duration seconds.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { UsageError, withBoard, type CommandSpec, type Run } from '../context.js';
+import { UsageError, withBoard, type CommandSpec, type Run, type RunContext } from '../context.js';
+import { EpctlError } from '../../kernel/errors.js';
+import { EXIT } from '../../exit-codes.js';
+import type { AgentStreamEvent, DroppedLine } from '../../agent/api.js';
 import { writeErr, writeOut } from '../output.js';
 import { deferSignals } from '../cleanup.js';
 
 export const spec: CommandSpec = { name: 'doorbell watch', readsBoard: true };
+/** `doorbell watch --agent` reads the agent's stream, not the board: the board options do not apply. */
+const agentSpec: CommandSpec = { name: 'doorbell watch --agent', readsBoard: false };
 
 
 export interface WatchFlags {
@@ -17,6 +22,7 @@ export interface WatchFlags {
   controller?: string;
   count?: string;
   duration?: string;
+  agent?: string | true;
 }
 
 /** The longest delay setTimeout takes (a signed 32-bit ms count); above it Node warns and fires after 1 ms. */
@@ -49,6 +55,7 @@ export function addWatchCommand(doorbell: Command, run: Run): void {
     .option('--controller <epc>', 'only this endpoint controller\'s doorbells')
     .option('--count <n>', 'stop after N events')
     .option('--duration <s>', 'stop after S seconds')
+    .option('--agent [socket]', "read the running `epctl agent`'s doorbell events from its socket (default /run/epctl/agent.sock) instead of watching the board")
     .addHelpText(
       'after',
       `
@@ -64,11 +71,19 @@ Examples:
   epctl doorbell watch                                  live view on a terminal
   epctl doorbell watch --json --count 100 > rings.jsonl  the next 100 events, for a script
   epctl doorbell watch --mock qemu-virt --mock-state b.json   rings another process makes
+  epctl doorbell watch --agent                          what the running agent sees, as it sees it
 
-It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
+With --agent the agent watches (it keeps one watch for everyone) and epctl shows its events
+the same way: first its current counts as allocated lines, then each event; --controller,
+--count and --duration apply, --source and --interval are the agent's.
+
+It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration). With --agent: 69 when no agent
+answers on the socket or it ends the stream (it stopped), 1 when it dropped this watch for
+reading too slowly.`,
     )
-    .action((_opts, cmd: Command) =>
-      run(spec, cmd, async (ctx) => {
+    .action((_opts, cmd: Command) => {
+      if ((cmd.opts() as WatchFlags).agent !== undefined) return run(agentSpec, cmd, (ctx) => watchAgent(ctx, cmd));
+      return run(spec, cmd, async (ctx) => {
         const f = cmd.opts() as WatchFlags;
         const { interval, count, duration } = watchNumbers(f);
         const { watchDoorbells } = await import('../../doorbell/watch.js');
@@ -129,6 +144,74 @@ It exits 0 when stopped (Ctrl-C, SIGTERM, --count, --duration).`,
           if (timer) clearTimeout(timer);
           restore();
         }
-      }),
-    );
+      });
+    });
+}
+
+/** `doorbell watch --agent`: the agent's event stream, shown as the local watch shows its events. */
+async function watchAgent(ctx: RunContext, cmd: Command): Promise<number> {
+  const f = cmd.opts() as WatchFlags;
+  for (const [flag, given] of [
+    ['--source', cmd.getOptionValueSource('source') === 'cli'],
+    ['--interval', f.interval !== undefined],
+  ] as const)
+    if (given) throw new UsageError(`${flag} does not apply with --agent: the agent watches the board its own way`, `drop ${flag}, or drop --agent to watch the board directly`);
+  const { count, duration } = watchNumbers(f);
+  const { agentStream, DEFAULT_SOCKET } = await import('../../agent/client.js');
+  const { LiveView, eventLine, lostLine } = await import('../render/watch.js');
+  const socket = f.agent === true || f.agent === undefined ? DEFAULT_SOCKET : f.agent;
+  const ac = new AbortController();
+  const restore = deferSignals(() => ac.abort());
+  const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
+  const tty = !ctx.json && process.stdout.isTTY === true;
+  let view: InstanceType<typeof LiveView> | undefined;
+  let redraw: NodeJS.Timeout | undefined;
+  // Once the agent accepted the stream, as the local watch starts its view once its source is ready.
+  const onOpen = (): void => {
+    if (tty) {
+      view = new LiveView((s) => writeOut(s), `doorbells via the agent at ${socket} — Ctrl-C stops`, undefined, () => process.stdout.columns ?? 80);
+      view.draw();
+      redraw = setInterval(() => view?.draw(), 250);
+    } else if (!ctx.json) writeErr(`epctl: watching doorbells through the agent at ${socket}\n`);
+  };
+  let seen = 0;
+  let dropped: { reason: string } | undefined;
+  try {
+    await agentStream(socket, '/v1/doorbells/events', ac.signal, (line) => {
+      if (ac.signal.aborted) return;
+      let e: AgentStreamEvent | DroppedLine;
+      try {
+        e = JSON.parse(line) as AgentStreamEvent | DroppedLine;
+      } catch {
+        throw new EpctlError(`the stream from ${socket} holds a line that is not JSON: it is not an epctl agent`, { exitCode: EXIT.AGENT_UNAVAILABLE, hint: 'give --agent the socket `epctl agent` serves (systemctl status epctl)' });
+      }
+      if (e.event === 'dropped') {
+        dropped = e;
+        if (ctx.json) writeOut(`${line}\n`);
+        ac.abort();
+        return;
+      }
+      if (e.event === 'lost') {
+        if (view) view.lost(e.count);
+        else writeOut(`${ctx.json ? line : lostLine(e)}\n`);
+        return;
+      }
+      // --controller: that controller's doorbells, and those whose controller is unknown, as the local watch keeps them.
+      if (f.controller !== undefined && e.controller !== null && e.controller !== f.controller) return;
+      if (count !== undefined && seen >= count) return;
+      seen++;
+      if (view) view.add(e);
+      else writeOut(`${ctx.json ? line : eventLine(e)}\n`);
+      if (count !== undefined && seen >= count) ac.abort();
+    }, onOpen);
+    view?.draw();
+    if (dropped)
+      throw new EpctlError(`the agent at ${socket} dropped this watch: ${dropped.reason}`, { exitCode: EXIT.ERROR, hint: 'read the output as it comes (not through a stalled pipe), or watch the board directly without --agent' });
+    if (!ctx.json && !tty) writeErr(`epctl: ${seen} events (agent)\n`);
+    return EXIT.OK;
+  } finally {
+    if (redraw) clearInterval(redraw);
+    if (timer) clearTimeout(timer);
+    restore();
+  }
 }

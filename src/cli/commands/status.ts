@@ -6,12 +6,15 @@ import { writeOut } from '../output.js';
 import { renderStatus } from '../render/status.js';
 
 export const spec: CommandSpec = { name: 'status', readsBoard: true };
+/** `status --agent` asks the agent, not the board: the board options do not apply. */
+const agentSpec: CommandSpec = { name: 'status --agent', readsBoard: false };
 
 export function register(program: Command, run: Run): void {
   program
     .command(spec.name)
     .description('Show the PCI endpoint configfs now: controllers, functions, their attributes, type groups and links.')
     .option('--json', 'print the result as JSON')
+    .option('--agent [socket]', "ask the running `epctl agent` on its socket (default /run/epctl/agent.sock): its phase, config, last apply, drift, and the board as it last read it")
     .addHelpText(
       'after',
       `
@@ -24,12 +27,25 @@ alone by \`epctl clear\` and by apply.
 Examples:
   epctl status --mock imx95                 a fresh simulated board
   epctl status --root board.tar.gz --json   a recorded board, for a script
+  epctl status --agent                      what the agent (systemctl status epctl) knows
+  epctl status --agent --json               its status as JSON (GET /v1/status)
 
 It exits 0, 5 when the kernel has no pci_ep configfs, or 7 when an entry could not be read
-(the rest is still shown).`,
+(the rest is still shown). With --agent: 0 when the agent answered (its phase is in the
+output), 69 when no agent answers on the socket.`,
     )
-    .action((_opts, cmd: Command) =>
-      run(spec, cmd, async (ctx) => {
+    .action((_opts, cmd: Command) => {
+      const agent = (cmd.opts() as { agent?: string | true }).agent;
+      if (agent !== undefined)
+        return run(agentSpec, cmd, async (ctx) => {
+          const { agentGet, readAgentStatus, DEFAULT_SOCKET } = await import('../../agent/client.js');
+          const socket = agent === true ? DEFAULT_SOCKET : agent;
+          const s = readAgentStatus(socket, await agentGet(socket, '/v1/status'));
+          const { renderAgentStatus } = await import('../render/agent.js');
+          writeOut(ctx.json ? JSON.stringify(s, null, 2) + '\n' : renderAgentStatus(s, socket));
+          return 0;
+        });
+      return run(spec, cmd, async (ctx) => {
         const { status, statusExitCode } = await import('../../status/status.js');
         const { loadOwnership } = await import('../../state/ownership.js');
         const state = await withBoard(ctx, async (port) => {
@@ -42,6 +58,6 @@ It exits 0, 5 when the kernel has no pci_ep configfs, or 7 when an entry could n
         });
         writeOut(ctx.json ? JSON.stringify(state, null, 2) + '\n' : renderStatus(state));
         return statusExitCode(state);
-      }),
-    );
+      });
+    });
 }
