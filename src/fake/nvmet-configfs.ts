@@ -378,7 +378,9 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
  * O_RDWR | O_LARGEFILE | O_DIRECT, every failure logged "failed to open file"). A directory
  * opened for writing is EISDIR (fs/namei.c may_open); a character device such as /dev/kmsg
  * opens, then fails do_dentry_open's O_DIRECT check (fs/open.c: no FMODE_CAN_ODIRECT) with
- * EINVAL. The enable write returns that errno. The fake's only block devices are null_blk's.
+ * EINVAL. The enable write returns that errno. Observed 7.3.4 (the lane's nvme-apply):
+ * /sys/kernel/config EISDIR with "nvmet: failed to open file /sys/kernel/config: (-21)", /dev/kmsg
+ * EINVAL with "… /dev/kmsg: (-22)", nothing else logged. The fake's only block devices are null_blk's.
  */
 function nsOpen(k: KernelContext, ns: { devicePath: string | null; bufferedIo: boolean }): void {
   const path = ns.devicePath!;

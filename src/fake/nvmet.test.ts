@@ -94,7 +94,7 @@ describe('nvmet configfs (drivers/nvme/target/configfs.c, observed 7.3.4)', () =
     expect(await code(fake.write(`${SUB}/namespaces/1/enable`, '1\n'))).toBe('ENOENT');
   });
 
-  it('a namespace on a path that exists but is no block device: the file open fails with its own errno, one log line [source]', async () => {
+  it('a namespace on a path that exists but is no block device: the file open fails with its own errno, one log line (observed 7.3.4)', async () => {
     const fake = boot();
     await fake.mkdir(SUB);
     await fake.mkdir(`${SUB}/namespaces/1`);
