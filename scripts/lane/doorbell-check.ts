@@ -26,10 +26,19 @@ const epctlBundle = (): Promise<string> => (bundled ??= bundleEpctl());
 
 /** Runs the steps against a fresh fake board; returns what the guest scenario returns. */
 export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: string, release: string, params: DoorbellParams): Promise<Record<string, unknown>> {
+  return withFake(board, release, (env) => (kind === 'doorbells' ? doorbellSteps(env, params) : refusalSteps(env, params)));
+}
+
+/**
+ * Runs FN with a DoorbellEnv over a fresh fake board of BOARD at RELEASE (one --mock-state in
+ * a directory of its own, removed afterwards): epctl is BIN, or the lane's bundle written into
+ * that directory.
+ */
+export async function withFake<T>(board: string, release: string, fn: (env: DoorbellEnv) => Promise<T>, epctlBin?: string): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-lane-fake-'));
   // Inside the run's directory, so the finally below removes it with the rest.
-  const bin = path.join(dir, 'epctl.cjs');
-  await fs.writeFile(bin, await epctlBundle());
+  const bin = epctlBin ?? path.join(dir, 'epctl.cjs');
+  if (epctlBin === undefined) await fs.writeFile(bin, await epctlBundle());
   const mockState = path.join(dir, 'board.json');
   const mock = ['--mock', board, '--kernel', release, '--mock-state', mockState];
   const ran = async (args: readonly string[]): Promise<Ran> => {
@@ -73,7 +82,7 @@ export async function fakeRun(kind: 'doorbells' | 'doorbell-refusal', board: str
     pipeMode: () => undefined,
   };
   try {
-    return kind === 'doorbells' ? await doorbellSteps(env, params) : await refusalSteps(env, params);
+    return await fn(env);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -137,7 +137,7 @@ function jsonOf(r: Ran): unknown {
 }
 
 /** A command's outcome as recorded: exit, JSON (or text), stderr, and the kernel log meanwhile. */
-async function cmd(env: DoorbellEnv, args: string[]): Promise<{ args: string[]; exitCode: number; json?: unknown; stdout?: string; stderr: string; kmsg: string[] }> {
+export async function cmd(env: Pick<DoorbellEnv, 'op' | 'epctl' | 'kmsg'>, args: string[]): Promise<{ args: string[]; exitCode: number; json?: unknown; stdout?: string; stderr: string; kmsg: string[] }> {
   env.op(`epctl ${args.join(' ')}`);
   const r = await env.epctl(args);
   const json = jsonOf(r);

@@ -2,7 +2,7 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--only SCENARIO|differential] [--record-doorbells] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
+// [--only SCENARIO|differential] [--record-doorbells] [--record-nvme-apply] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
@@ -20,6 +20,8 @@ import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
 import { main as nvmeMain, nvmeStep } from './nvme-main.js';
 import { checkDoorbellScenario, doorbellFixture } from './doorbell-check.js';
+import { checkNvmeApplyScenario, nvmeApplyFixture } from './nvme-apply-check.js';
+import { BAD_DEVICES, type NvmeApplyParams } from './nvme-apply-steps.js';
 import type { DoorbellParams } from './doorbell-steps.js';
 import fsSync from 'node:fs';
 
@@ -40,7 +42,7 @@ interface Verdict {
 }
 
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
-function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
   const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
@@ -75,6 +77,22 @@ function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; 
     timeoutMs: 300_000,
     judge: async ([p, r]: ScenarioResult[]) => [await checkProbe(variant, release, db, p!.ok ? p!.data : { exitCode: -1, stderr: p!.error }), await dbJudge('doorbell-refusal', VARIANT_BOARD[variant]!, r!)],
   });
+  // Issue 10 on the real kernel (scripts/lane/nvme-apply-steps.ts).
+  const nvParams: NvmeApplyParams = { epc, supported: behaviourOf(release).nvmetPciEpf, badDevices: BAD_DEVICES };
+  const nvJudge = async (r: ScenarioResult): Promise<CheckResult> => {
+    const name = 'nvme-apply';
+    if (!r.ok) return { name, findings: [r.error], notes: [] };
+    const data = r.data as Record<string, unknown>;
+    const c = await checkNvmeApplyScenario(release, nvParams, data);
+    if (recordNvmeApply) {
+      // The real kernel's projection, replayed against the fake by scripts/lane/nvme-apply-fixture.test.ts.
+      const file = path.join('test/fixtures/kernel', release, 'nvme-apply', 'qemu-virt.json');
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, JSON.stringify(nvmeApplyFixture(release, nvParams, data), null, 2) + '\n');
+      c.notes.push(`recorded ${file}`);
+    }
+    return c;
+  };
   const [a, b] = variantControllers('two-epc') as [string, string];
   return [
     {
@@ -99,6 +117,13 @@ function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; 
       timeoutMs: 300_000,
       judge: async ([r]) => [await dbJudge('doorbells', 'qemu-virt', r!)],
     },
+    {
+      // The NVMe endpoint through epctl (issue 10): its own boot, so the fake it is compared with starts fresh too.
+      variant: 'msi-map',
+      scenarios: [{ name: 'nvme-apply', params: nvParams }],
+      timeoutMs: 300_000,
+      judge: async ([r]) => [await nvJudge(r!)],
+    },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
     {
@@ -109,19 +134,21 @@ function plan(g: PreparedGuest, recordDoorbells = false): { variant: DtVariant; 
   ];
 }
 
-function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; recordDoorbells: boolean } {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; recordDoorbells: boolean; recordNvmeApply: boolean } {
   const kernels: KernelChoice[] = [];
   let configureOnly = false;
   let recordDoorbells = false;
+  let recordNvmeApply = false;
   let only: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
     else if (args[i] === '--configure-only') configureOnly = true;
     else if (args[i] === '--only' && args[i + 1]) only = args[++i];
     else if (args[i] === '--record-doorbells') recordDoorbells = true;
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential|nvme] [--record-doorbells] [--configure-only] [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--record-nvme-apply') recordNvmeApply = true;
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential|nvme] [--record-doorbells] [--record-nvme-apply] [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, recordDoorbells, ...(only === undefined ? {} : { only }) };
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, recordDoorbells, recordNvmeApply, ...(only === undefined ? {} : { only }) };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -135,7 +162,7 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const { kernels, configureOnly, only, recordDoorbells } = parseArgs(rest);
+    const { kernels, configureOnly, only, recordDoorbells, recordNvmeApply } = parseArgs(rest);
     const shared = await prepareShared(steps);
     if (configureOnly) {
       // Checks the fragment against each release without building (make Image is the slow part).
@@ -149,7 +176,7 @@ export async function main(args: string[]): Promise<number> {
       const g = await prepareGuest(steps, shared, choice);
       versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
       // --only NAME: just the boots that run scenario NAME (and the differential only when NAME is 'differential').
-      for (const boot of plan(g, recordDoorbells).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
+      for (const boot of plan(g, recordDoorbells, recordNvmeApply).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
         const label = `${g.kernel.release} ${boot.variant}`;
         let result: BootResult | undefined;
         try {

@@ -83,4 +83,10 @@ export interface KernelContext {
   controller(epc: string): ControllerProfile;
   /** configfs path of a device's function directory (for hooks and messages). */
   functionPath(dev: EpfDevice): string;
+  /**
+   * What PATH names once symlinks are followed, as a kernel-internal open sees it (kern_path):
+   * a block or character device node, a directory, a regular file, something else, or nothing
+   * (null: ENOENT).
+   */
+  inode(path: string): 'block' | 'char' | 'dir' | 'file' | 'other' | null;
 }

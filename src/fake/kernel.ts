@@ -223,6 +223,20 @@ export class FakeKernelImpl implements FakeKernel, KernelContext {
   config(symbol: string): 'y' | 'm' | 'n' {
     return this.cfg.get(symbol) ?? 'n';
   }
+  inode(path: string): 'block' | 'char' | 'dir' | 'file' | 'other' | null {
+    const p = normalize(path);
+    const r = this.route(p);
+    if (r.fs === 'blockdev') return 'block';
+    if (r.fs === 'kmsg') return 'char';
+    try {
+      const st = this.statRoute(p, r, true);
+      return st.kind === 'dir' || st.kind === 'file' ? st.kind : 'other';
+    } catch (e) {
+      if (e instanceof Errno || isErrnoCode((e as { code?: unknown }).code)) return null;
+      throw e;
+    }
+  }
+
   moduleReady(module: KernelModule): boolean {
     const built = this.config(KERNEL_MODULE_SYMBOL[module]);
     return built === 'y' || (built === 'm' && (this.m.modules ?? []).includes(module));

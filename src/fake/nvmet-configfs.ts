@@ -9,6 +9,7 @@
 // dhchap_* files (observed: attr_pi_enable and param_pi_enable are ENOENT).
 import { kstrtobool, kstrtou } from '../configfs/values.js';
 import { Errno, Oops, type KernelContext } from './context.js';
+import { ERRNO } from '../kernel/errno.js';
 import { KERN_ERR, KERN_INFO, KERN_WARNING } from './printk.js';
 
 /** include/linux/nvme.h NVME_DISC_SUBSYS_NAME. */
@@ -318,12 +319,7 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
           if (!nvmetNewer(k)) k.printk.log(KERN_ERR, 'nvmet: failed to open block device (null): (-22)');
           throw new Errno('EINVAL');
         }
-        if (!nullBlkDevices(k).includes(ns.devicePath)) {
-          // [source] nvmet_bdev_ns_enable then nvmet_file_ns_enable: neither opens it.
-          k.printk.log(KERN_ERR, `nvmet: failed to open block device ${ns.devicePath}: (-2)`);
-          k.printk.log(KERN_ERR, `nvmet: failed to open file ${ns.devicePath}: (-2)`);
-          throw new Errno('ENOENT');
-        }
+        nsOpen(k, ns);
         ns.enabled = true;
         return;
       }
@@ -372,6 +368,36 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
     }
   }
   throw new Errno('EISDIR');
+}
+
+/**
+ * nvmet_ns_enable's open of device_path (drivers/nvme/target/core.c): nvmet_bdev_ns_enable
+ * first (io-cmd-bdev.c: bdev_file_open_by_path → lookup_bdev, block/bdev.c: a missing path is
+ * kern_path's ENOENT, logged "failed to open block device"; an existing non-block inode is
+ * ENOTBLK, not logged), then on ENOTBLK nvmet_file_ns_enable (io-cmd-file.c: filp_open with
+ * O_RDWR | O_LARGEFILE | O_DIRECT, every failure logged "failed to open file"). A directory
+ * opened for writing is EISDIR (fs/namei.c may_open); a character device such as /dev/kmsg
+ * opens, then fails do_dentry_open's O_DIRECT check (fs/open.c: no FMODE_CAN_ODIRECT) with
+ * EINVAL. The enable write returns that errno. Observed 7.3.4 (the lane's nvme-apply):
+ * /sys/kernel/config EISDIR with "nvmet: failed to open file /sys/kernel/config: (-21)", /dev/kmsg
+ * EINVAL with "… /dev/kmsg: (-22)", nothing else logged. The fake's only block devices are null_blk's.
+ */
+function nsOpen(k: KernelContext, ns: { devicePath: string | null; bufferedIo: boolean }): void {
+  const path = ns.devicePath!;
+  const fail = (code: 'ENOENT' | 'EISDIR' | 'EINVAL'): never => {
+    k.printk.log(KERN_ERR, `nvmet: failed to open file ${path}: (-${ERRNO[code].errno})`);
+    throw new Errno(code);
+  };
+  const node = k.inode(path);
+  if (node === 'block' && nullBlkDevices(k).includes(path) && !ns.bufferedIo) return;
+  if (node === null) {
+    // buffered_io skips the block device open: ENOTBLK before lookup_bdev.
+    if (!ns.bufferedIo) k.printk.log(KERN_ERR, `nvmet: failed to open block device ${path}: (-${ERRNO.ENOENT.errno})`);
+    fail('ENOENT');
+  }
+  if (!ns.bufferedIo && node === 'dir') fail('EISDIR');
+  if (!ns.bufferedIo && node === 'char') fail('EINVAL');
+  throw new Error(`the fake kernel does not model enabling an nvmet namespace on ${path} (${node}${ns.bufferedIo ? ', buffered_io' : ''}): drivers/nvme/target/io-cmd-file.c nvmet_file_ns_enable`);
 }
 
 /** null_blk's devices: null_init makes nr_devices (default 1) disks named nullb<index> (drivers/block/null_blk/main.c null_add_dev), built in or once modprobe loaded it. */

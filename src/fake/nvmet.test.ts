@@ -94,6 +94,26 @@ describe('nvmet configfs (drivers/nvme/target/configfs.c, observed 7.3.4)', () =
     expect(await code(fake.write(`${SUB}/namespaces/1/enable`, '1\n'))).toBe('ENOENT');
   });
 
+  it('a namespace on a path that exists but is no block device: the file open fails with its own errno, one log line (observed 7.3.4)', async () => {
+    const fake = boot();
+    await fake.mkdir(SUB);
+    await fake.mkdir(`${SUB}/namespaces/1`);
+    const tries: [string, string, string[]][] = [
+      ['/dev/nullb7', 'ENOENT', ['nvmet: failed to open block device /dev/nullb7: (-2)', 'nvmet: failed to open file /dev/nullb7: (-2)']],
+      // lookup_bdev's ENOTBLK is not logged; filp_open(O_RDWR) of a directory is EISDIR.
+      [CFS, 'EISDIR', [`nvmet: failed to open file ${CFS}: (-21)`]],
+      // A character device opens, then fails the O_DIRECT check (fs/open.c do_dentry_open).
+      ['/dev/kmsg', 'EINVAL', ['nvmet: failed to open file /dev/kmsg: (-22)']],
+    ];
+    for (const [dev, errno, log] of tries) {
+      await fake.write(`${SUB}/namespaces/1/device_path`, `${dev}\n`);
+      let got = '';
+      expect(await logOf(fake, async () => (got = await code(fake.write(`${SUB}/namespaces/1/enable`, '1\n'))))).toEqual(log);
+      expect(got).toBe(errno);
+      expect(await text(fake, `${SUB}/namespaces/1/enable`)).toBe('0\n');
+    }
+  });
+
   it('rmdir in the wrong order: a linked subsystem is EBUSY, a port holding a link ENOTEMPTY', async () => {
     const fake = boot();
     await nvmetSide(fake);

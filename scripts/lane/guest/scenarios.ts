@@ -6,6 +6,7 @@ import { diff } from './diff.js';
 import { doorbellRefusal, doorbells } from './doorbells.js';
 import { ntbLinks } from './ntb.js';
 import { nvme } from './nvme.js';
+import { nvmeApply } from './nvme-apply.js';
 import { probe } from './probe.js';
 import { vntbDoorbell } from './vntb.js';
 
@@ -29,6 +30,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   diff,
   apply,
   nvme,
+  'nvme-apply': nvmeApply,
   doorbells,
   'doorbell-refusal': doorbellRefusal,
 };
