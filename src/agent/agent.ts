@@ -56,6 +56,8 @@ export interface AgentDeps {
    * system, or a simulated board followed across processes. Absent: no doorbell watch.
    */
   watchBoard?(fn: (port: KernelPort) => Promise<void>): Promise<void>;
+  /** Told of what the metrics count (agent/metrics.ts). */
+  hooks?: { applied?(r: AgentApplyRecord): void; driftDetected?(): void; configRefused?(): void };
   /** The watch itself (tests); default doorbell/watch.ts watchDoorbells. */
   watch?: (port: KernelPort, opts: WatchOptions) => Promise<unknown>;
 }
@@ -147,6 +149,7 @@ export class Agent {
     } catch (e) {
       if (!(e instanceof EpctlError)) throw e;
       this.status.config.error = `${e.message}${e.hint ? ` (fix: ${e.hint})` : ''}`;
+      this.deps.hooks?.configRefused?.();
       this.deps.log.error({ file: this.deps.configFile, error: e.message, hint: e.hint }, this.config ? 'config refused: the last good config stays in use' : 'config refused: nothing to apply until it is fixed');
       return false;
     }
@@ -269,6 +272,7 @@ export class Agent {
 
   private async record(r: AgentApplyRecord): Promise<AgentApplyRecord['outcome']> {
     this.status.lastApply = r;
+    this.deps.hooks?.applied?.(r);
     if (r.outcome === 'applied' || r.outcome === 'failed') this.status.applies.total++;
     if (r.outcome === 'failed' || r.outcome === 'refused') this.status.applies.failed++;
     if (r.reason === 'drift' && r.outcome === 'applied') this.status.applies.driftCorrections++;
@@ -324,6 +328,7 @@ export class Agent {
     }
     const operations = [...found.ops.map((o) => describeOp(o).text), ...found.refusals.map((r) => `refused: ${r.where}: ${r.reason}`)];
     this.status.drift.detected = { at: this.status.drift.lastCheckAt, operations };
+    this.deps.hooks?.driftDetected?.();
     this.deps.log.warn({ operations }, 'drift: the board differs from the config');
     if (!this.settings().correct_drift || found.refusals.length) return 'drift';
     const outcome = await this.serial(() => this.applyCycle('drift'));

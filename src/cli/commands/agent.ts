@@ -18,6 +18,11 @@ export function register(program: Command, run: Run): void {
     .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG)
     .option('--wait <seconds>', 'how long each board change waits for another epctl holding the board', '60')
     .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
+    .option('--socket <path>', 'serve the status API on this unix socket (default /run/epctl/agent.sock on a live board, FILE.agent.sock beside --mock-state)')
+    .option('--socket-group <group>', 'group given the socket (mode 0660), so its members can read the status without root')
+    .option('--no-socket', 'serve no status API')
+    .option('--metrics <addr:port>', 'serve Prometheus metrics on this address (off by default; loopback only unless --metrics-allow-remote)')
+    .option('--metrics-allow-remote', 'let --metrics listen on an address other hosts reach (it has no authentication)')
     .addHelpText(
       'after',
       `
@@ -43,7 +48,7 @@ Examples:
 It exits 0 when stopped by SIGTERM or SIGINT, 1 when its first apply did not converge (unless
 agent.ready_on_failure), 65 when the config file is not valid at start.`,
     )
-    .action((opts: { config: string; wait: string; logLevel: string }, cmd: Command) =>
+    .action((opts: { config: string; wait: string; logLevel: string; socket: string | boolean; socketGroup?: string; metrics?: string; metricsAllowRemote?: boolean }, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         if (!(LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level ${JSON.stringify(opts.logLevel)} is not a level`, `give one of ${LEVELS.join(', ')}`);
         const wait = waitSeconds(opts.wait);
@@ -52,7 +57,11 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         const { loadConfigText } = await import('../../config/load.js');
         const { agentLogger } = await import('../../agent/log.js');
         const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
+        const { createMetrics, startMetrics } = await import('../../agent/metrics.js');
+        let agentRef: InstanceType<typeof Agent> | undefined;
+        const metrics = createMetrics({ status: () => agentRef?.status });
         const agent = new Agent({
+          hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError() },
           configFile: opts.config,
           load: loadConfigText,
           withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
@@ -61,6 +70,14 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           notifier: systemdNotifier(),
           log,
         });
+        agentRef = agent;
+        // The status API: the given socket, the live board's /run/epctl/agent.sock, or beside --mock-state.
+        const { DEFAULT_SOCKET, startApi } = await import('../../agent/api.js');
+        const socketPath = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : ctx.board?.kind === 'mock' ? (ctx.board.stateFile === undefined ? undefined : `${ctx.board.stateFile}.agent.sock`) : DEFAULT_SOCKET;
+        const api = socketPath === undefined ? undefined : await startApi({ socketPath, ...(opts.socketGroup ? { group: opts.socketGroup } : {}), status: () => agent.status, events: (l) => agent.subscribe(l), log });
+        const metricsServer = opts.metrics === undefined ? undefined : await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log });
+        if (api) log.info({ socket: api.socketPath }, 'status API listening');
+        if (metricsServer) log.info({ metrics: `${metricsServer.address.host}:${metricsServer.address.port}` }, 'metrics listening');
 
         // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
         const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -111,6 +128,8 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           }
           return await finished;
         } finally {
+          await api?.close();
+          await metricsServer?.close();
           if (marker !== undefined) await fs.rm(marker, { force: true });
           forgetMarker?.();
           clearTimeout(debounce);
