@@ -90,7 +90,7 @@ export async function withFake<T>(board: string, release: string, fn: (env: Door
 
 // ---- projections: what must be equal between the real kernel and the fake ----
 
-interface Cmd {
+export interface Cmd {
   args: string[];
   exitCode: number;
   json?: Record<string, unknown>;

@@ -6,20 +6,12 @@
 // what differs from run to run (the host NQN's uuid, the platform device's index). A difference
 // is fixed in the fake, never here.
 import type { CheckResult } from './checks.js';
-import { withFake } from './doorbell-check.js';
+import { withFake, type Cmd } from './doorbell-check.js';
 import { jsonDiff } from './json-diff.js';
 import { MODEL_A, MODEL_B, NVME_APPLY_NQN, nvmeApplySteps, type NvmeApplyParams } from './nvme-apply-steps.js';
 
 // ---- the projection: what must be equal between the real kernel and the fake ----
 
-interface Cmd {
-  args: string[];
-  exitCode: number;
-  json?: Record<string, unknown>;
-  stdout?: string;
-  stderr: string;
-  kmsg: string[];
-}
 type Attr = { text?: string; errno?: string } | undefined;
 interface ApplyJson {
   ok?: boolean;
