@@ -27,6 +27,20 @@ function lavaCases(tap: string): string[] {
     .map((m) => `${m[2]!.replace(/[^A-Za-z0-9._-]/g, '_')} --result ${m[1] === 'not ok' ? 'fail' : / # SKIP /.test(m[0]) ? 'skip' : 'pass'}`);
 }
 
+
+/** A temp dir with stand-ins for LAVA's lava-test-case and lava-test-set that log their arguments. */
+async function lavaStandIns(): Promise<{ dir: string; bin: string; log: string }> {
+  const dir = await tmp();
+  const bin = path.join(dir, 'bin');
+  await fs.mkdir(bin);
+  const log = path.join(dir, 'lava.log');
+  for (const helper of ['lava-test-case', 'lava-test-set']) {
+    await fs.writeFile(path.join(bin, helper), `#!/bin/sh\nprintf '%s\\n' "${helper} $*" >> '${log}'\n`);
+    await fs.chmod(path.join(bin, helper), 0o755);
+  }
+  return { dir, bin, log };
+}
+
 describe('examples/lava/epctl-probe.yaml', () => {
   it('is a Lava-Test Test Definition 1.0: metadata (format, name, description), string params, run.steps', async () => {
     const def = await yamlOf(LAVA);
@@ -39,14 +53,7 @@ describe('examples/lava/epctl-probe.yaml', () => {
   });
 
   it('its steps, run by sh -e on a configured simulated board, report every TAP check and both exit codes', async () => {
-    const dir = await tmp();
-    const bin = path.join(dir, 'bin');
-    await fs.mkdir(bin);
-    const log = path.join(dir, 'lava.log');
-    for (const helper of ['lava-test-case', 'lava-test-set']) {
-      await fs.writeFile(path.join(bin, helper), `#!/bin/sh\nprintf '%s\\n' "${helper} $*" >> '${log}'\n`);
-      await fs.chmod(path.join(bin, helper), 0o755);
-    }
+    const { dir, bin, log } = await lavaStandIns();
     const state = path.join(dir, 'board.json');
     const mock = ['--mock', 'qemu-virt', '--mock-state', state];
     expect((await epctl(['apply', '-c', path.resolve('examples/pci-epf-vntb.yaml'), ...mock])).exitCode).toBe(0);
@@ -80,14 +87,7 @@ describe('examples/lava/epctl-probe.yaml', () => {
   });
 
   it('a failing check and a failing exit code are failures in LAVA, not a stopped run', async () => {
-    const dir = await tmp();
-    const bin = path.join(dir, 'bin');
-    await fs.mkdir(bin);
-    const log = path.join(dir, 'lava.log');
-    for (const helper of ['lava-test-case', 'lava-test-set']) {
-      await fs.writeFile(path.join(bin, helper), `#!/bin/sh\nprintf '%s\\n' "${helper} $*" >> '${log}'\n`);
-      await fs.chmod(path.join(bin, helper), 0o755);
-    }
+    const { dir, bin, log } = await lavaStandIns();
     const def = await yamlOf(LAVA);
     const steps = (def['run'] as { steps: string[] }).steps;
     // A recorded board that does not exist: probe exits 3 and bails out.
