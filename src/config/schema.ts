@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { HEADER_FIELDS, MSI_VECTORS, MSIX_VECTORS, type HeaderField } from '../configfs/header.js';
+import { MDTS_KB_MAX, NVME_DISC_SUBSYS_NAME, NVMET_MN_MAX_SIZE, NVMET_NR_QUEUES, NVMET_SN_MAX_SIZE, NVMF_NQN_SIZE } from '../configfs/nvmet.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -27,8 +28,8 @@ const header = z.strictObject(
  */
 const NQN = /^nqn\.[0-9]{4}-[0-9]{2}\.[\x21-\x2e\x30-\x7e]+$/;
 const nqn = z.string().check(
-  z.refine((s) => NQN.test(s) && Buffer.byteLength(s) <= 223 && s !== 'nqn.2014-08.org.nvmexpress.discovery', {
-    message: 'an NQN: nqn.YYYY-MM.<reverse domain>:<name>, up to 223 printable ASCII characters without "/" or blanks, not the discovery NQN',
+  z.refine((s) => NQN.test(s) && Buffer.byteLength(s) <= NVMF_NQN_SIZE && s !== NVME_DISC_SUBSYS_NAME, {
+    message: `an NQN: nqn.YYYY-MM.<reverse domain>:<name>, up to ${NVMF_NQN_SIZE} printable ASCII characters without "/" or blanks, not the discovery NQN`,
   }),
 );
 /** Printable ASCII of at most MAX bytes (nvmet_is_ascii: 0x20..0x7e, configfs.c model/serial stores). */
@@ -62,13 +63,13 @@ export const nvmeSchema = z.strictObject({
   /** The nvmet port id (nvmet/ports/<id>, nvme/portid: kstrtou16). Default 1. */
   port: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
   /** I/O queue pairs (attr_qid_max: 1..NVMET_NR_QUEUES, 128). The admin queue comes on top. */
-  queue_pairs: z.optional(z.int().check(z.minimum(1), z.maximum(128))),
+  queue_pairs: z.optional(z.int().check(z.minimum(1), z.maximum(NVMET_NR_QUEUES))),
   /** Maximum data transfer size in KiB (nvme/mdts_kb: a power of two up to 2048; the kernel's default 512). */
-  mdts_kb: z.optional(z.int().check(z.refine((n) => n >= 1 && n <= 2048 && (n & (n - 1)) === 0, { message: 'a power of two from 1 to 2048 (KiB): nvmet_pci_epf refuses others, and clamps above 2048' }))),
+  mdts_kb: z.optional(z.int().check(z.refine((n) => n >= 1 && n <= MDTS_KB_MAX && (n & (n - 1)) === 0, { message: `a power of two from 1 to ${MDTS_KB_MAX} (KiB): nvmet_pci_epf refuses others, and clamps above ${MDTS_KB_MAX}` }))),
   /** attr_model: what `nvme id-ctrl` shows as mn (NVMET_MN_MAX_SIZE 40). */
-  model: z.optional(ascii(40, 'a model number')),
+  model: z.optional(ascii(NVMET_MN_MAX_SIZE, 'a model number')),
   /** attr_serial (NVMET_SN_MAX_SIZE 20). Default: the kernel's random one. */
-  serial: z.optional(ascii(20, 'a serial number')),
+  serial: z.optional(ascii(NVMET_SN_MAX_SIZE, 'a serial number')),
   /** attr_vendor_id / attr_subsys_vendor_id (from 6.14, with nvmet_pci_epf): the PCI vendor IDs the host sees (epc_init copies them into the header). */
   vendor_id: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
   subsys_vendor_id: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),

@@ -10,6 +10,23 @@ import { CONFIGFS } from './paths.js';
 import { readAttribute, type AttributeRead } from './observe.js';
 
 export const NVMET = `${CONFIGFS}/nvmet`;
+
+// The limits nvmet and nvmet_pci_epf hold a config to, used by the schema, the planner and the
+// fake kernel alike.
+/** include/linux/nvme.h NVMF_NQN_SIZE: nvmet_subsys_alloc keeps this many bytes of a name (kstrndup), nvmet_pci_epf's subsysnqn holds as many. */
+export const NVMF_NQN_SIZE = 223;
+/** include/linux/nvme.h NVME_DISC_SUBSYS_NAME: nvmet_subsys_make refuses it. */
+export const NVME_DISC_SUBSYS_NAME = 'nqn.2014-08.org.nvmexpress.discovery';
+/** drivers/nvme/target/nvmet.h NVMET_NR_QUEUES: attr_qid_max's upper bound. */
+export const NVMET_NR_QUEUES = 128;
+/** drivers/nvme/target/nvmet.h NVMET_MN_MAX_SIZE / NVMET_SN_MAX_SIZE: attr_model and attr_serial (serial reads back padded to it). */
+export const NVMET_MN_MAX_SIZE = 40;
+export const NVMET_SN_MAX_SIZE = 20;
+/** drivers/nvme/target/pci-epf.c NVMET_PCI_EPF_MDTS_KB and NVMET_PCI_EPF_MAX_MDTS_KB (4 × 512). */
+export const MDTS_KB_DEFAULT = 512;
+export const MDTS_KB_MAX = 2048;
+/** null_blk's first device, made at module load with nr_devices=1 (drivers/block/null_blk/main.c null_init). */
+export const NULL_BLK_DEVICE = '/dev/nullb0';
 export const NVMET_SUBSYSTEMS = `${NVMET}/subsystems`;
 export const NVMET_PORTS = `${NVMET}/ports`;
 

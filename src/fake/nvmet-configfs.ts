@@ -12,10 +12,8 @@ import { Errno, Oops, type KernelContext } from './context.js';
 import { ERRNO } from '../kernel/errno.js';
 import { KERN_ERR, KERN_INFO, KERN_WARNING } from './printk.js';
 
-/** include/linux/nvme.h NVME_DISC_SUBSYS_NAME. */
-export const NVME_DISC_SUBSYS_NAME = 'nqn.2014-08.org.nvmexpress.discovery';
-/** drivers/nvme/target/nvmet.h NVMET_NR_QUEUES. */
-export const NVMET_NR_QUEUES = 128;
+import { NULL_BLK_DEVICE, NVME_DISC_SUBSYS_NAME, NVMET_MN_MAX_SIZE, NVMET_NR_QUEUES, NVMET_SN_MAX_SIZE } from '../configfs/nvmet.js';
+export { NVME_DISC_SUBSYS_NAME, NVMET_NR_QUEUES };
 /** include/linux/nvme.h NVME_CNTLID_MAX. */
 const NVME_CNTLID_MAX = 0xffef;
 
@@ -252,8 +250,8 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
         const v = line(text);
         if (!v.length) throw new Errno('EINVAL');
         // NVMET_MN_MAX_SIZE 40; printable ASCII only [source].
-        if (v.length > 40) {
-          k.printk.log(KERN_ERR, 'nvmet: Model number size can not exceed 40 Bytes');
+        if (v.length > NVMET_MN_MAX_SIZE) {
+          k.printk.log(KERN_ERR, `nvmet: Model number size can not exceed ${NVMET_MN_MAX_SIZE} Bytes`);
           throw new Errno('EINVAL');
         }
         if (!/^[\x20-\x7e]*$/.test(v)) throw new Errno('EINVAL');
@@ -276,15 +274,15 @@ export function nvmetStore(k: KernelContext, st: NvmetState, path: readonly stri
         // (20) of printable ASCII (nvmet_is_ascii), stored padded with blanks (memcpy_and_pad): it
         // reads back 20 characters. (Refused once a host identified the controller; no host here.)
         const v = line(text);
-        if (!v.length || v.length > 20) {
-          k.printk.log(KERN_ERR, 'nvmet: Serial Number can not be empty or exceed 20 Bytes');
+        if (!v.length || v.length > NVMET_SN_MAX_SIZE) {
+          k.printk.log(KERN_ERR, `nvmet: Serial Number can not be empty or exceed ${NVMET_SN_MAX_SIZE} Bytes`);
           throw new Errno('EINVAL');
         }
         if (!/^[\x20-\x7e]*$/.test(v)) {
           k.printk.log(KERN_ERR, 'nvmet: Serial Number must contain only ASCII strings');
           throw new Errno('EINVAL');
         }
-        s.serial = v.padEnd(20, ' ');
+        s.serial = v.padEnd(NVMET_SN_MAX_SIZE, ' ');
         return;
       }
       case 'attr_version':
@@ -402,7 +400,7 @@ function nsOpen(k: KernelContext, ns: { devicePath: string | null; bufferedIo: b
 
 /** null_blk's devices: null_init makes nr_devices (default 1) disks named nullb<index> (drivers/block/null_blk/main.c null_add_dev), built in or once modprobe loaded it. */
 export function nullBlkDevices(k: KernelContext): string[] {
-  return k.moduleReady('null_blk') ? ['/dev/nullb0'] : [];
+  return k.moduleReady('null_blk') ? [NULL_BLK_DEVICE] : [];
 }
 
 /** mkdir below nvmet/: the make_group of subsystems/, namespaces/, ports/ and hosts/. */

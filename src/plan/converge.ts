@@ -7,7 +7,7 @@ import { probe, attempter, type BoardState, type Problem } from '../probe/probe.
 import type { Config } from '../config/schema.js';
 import { plan, type Plan } from './plan.js';
 import { observeNvmet, type NvmetState } from '../configfs/nvmet.js';
-import { NULL_BLK_DEVICE } from './nvme.js';
+import { NULL_BLK_DEVICE } from '../configfs/nvmet.js';
 
 export interface Planned {
   board: BoardState;

@@ -21,6 +21,9 @@ import type { ObservedFunction, PciEpState } from '../configfs/observe.js';
 import { attributeText } from '../configfs/observe.js';
 import { functionKey } from '../configfs/paths.js';
 import {
+  NULL_BLK_DEVICE,
+  NVMET_NR_QUEUES,
+  NVMET_SN_MAX_SIZE,
   NVMET,
   namespacePath,
   nvmetKey,
@@ -37,12 +40,8 @@ import type { PlanOp, Refusal } from './plan.js';
 
 /** The port id when `nvme.port` is not given. */
 export const DEFAULT_NVMET_PORT = 1;
-/** null_blk's first device, made at module load with nr_devices=1 (drivers/block/null_blk/main.c). */
-export const NULL_BLK_DEVICE = '/dev/nullb0';
 /** PCI IDs, written in hex as the how-to writes them (kstrtou16 base 0 takes either). */
 const HEX = new Set(['attr_vendor_id', 'attr_subsys_vendor_id']);
-/** NVMET_SN_MAX_SIZE: attr_serial reads back padded with blanks to 20 ("%.*s\n", memcpy_and_pad). */
-const SERIAL_WIDTH = 20;
 
 export interface NvmeWant {
   field: string;
@@ -95,8 +94,8 @@ export function nvmeGroup(n: NonNullable<FunctionConfig['nvme']>): Record<string
   return { portid: n.port ?? DEFAULT_NVMET_PORT, subsysnqn: n.nqn, ...(n.mdts_kb !== undefined ? { mdts_kb: n.mdts_kb } : {}) };
 }
 
-/** The exact read-back of attr_serial for S. */
-const serialReadBack = (s: string): string => `${s.padEnd(SERIAL_WIDTH, ' ')}\n`;
+/** The exact read-back of attr_serial for S (configfs.c: "%.*s\n" of a field memcpy_and_pad filled with blanks). */
+const serialReadBack = (s: string): string => `${s.padEnd(NVMET_SN_MAX_SIZE, ' ')}\n`;
 
 function desired(w: NvmeWant, subsystemAttrs: readonly string[] | undefined): Desired {
   const n = w.fc.nvme;
@@ -195,7 +194,7 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
     else if (vectors < 2) refuse(`${field}.${which}`, `${vectors} vector leaves no I/O queue: nvmet_pci_epf_epc_init logs "Invalid maximum number of queues ${vectors}" and makes no controller`, `set ${which} to at least ${(n.queue_pairs ?? 1) + 1}`);
     else if (n.queue_pairs !== undefined && vectors < n.queue_pairs + 1)
       refuse(`${field}.${which}`, `${n.queue_pairs} I/O queue pairs and the admin queue need ${n.queue_pairs + 1} vectors, and ${which} gives ${vectors}: the host would get ${vectors - 1} I/O queues`, `set ${which} to ${n.queue_pairs + 1}, or queue_pairs to ${vectors - 1}`);
-    const qp = n.queue_pairs ?? (vectors !== undefined ? Math.min(vectors - 1, 128) : undefined);
+    const qp = n.queue_pairs ?? (vectors !== undefined ? Math.min(vectors - 1, NVMET_NR_QUEUES) : undefined);
     if (qp !== undefined && board.onlineCpus !== null && qp > board.onlineCpus)
       preflight(`${field}.nvme.queue_pairs`, `${qp} I/O queue pairs on a board with ${board.onlineCpus} online CPUs: the NVMe target core limits I/O queues to the online CPUs (Documentation/nvme/nvme-pci-endpoint-target.rst)`, `set nvme.queue_pairs to ${board.onlineCpus} or fewer${n.queue_pairs === undefined ? ` (without it, the vectors give ${qp})` : ''}`);
     const ctrl = d.want.epc === null ? undefined : board.controllers.find((c) => c.name === d.want.epc);

@@ -14,11 +14,7 @@ import { KERN_ERR, KERN_INFO } from '../printk.js';
 import type { EpfDriverModel, TypeGroupModel } from './types.js';
 import { BASE_HEADER } from './types.js';
 
-/** pci-epf.c NVMET_PCI_EPF_MDTS_KB (512) and NVMET_PCI_EPF_MAX_MDTS_KB (4 × 512). */
-export const MDTS_KB_DEFAULT = 512;
-export const MDTS_KB_MAX = 2048;
-/** include/linux/nvme.h NVMF_NQN_SIZE: the store's buffer is one byte more. */
-const NVMF_NQN_SIZE = 223;
+import { MDTS_KB_DEFAULT, MDTS_KB_MAX, NVMF_NQN_SIZE } from '../../configfs/nvmet.js';
 /** NVME_REG_DBS (0x1000) + NVMET_NR_QUEUES × 2 doorbells × 4 B, aligned to 8. */
 const REG_SIZE = 0x1000 + NVMET_NR_QUEUES * 2 * 4;
 /** PCI_MSIX_ENTRY_SIZE. */
