@@ -26,12 +26,12 @@ import {
   NVMET_SN_MAX_SIZE,
   NVMET,
   namespacePath,
+  isNvmetKey,
   nvmetKey,
   portPath,
   portSubsystemLink,
   subsystemPath,
   type NvmetState,
-  type ObservedNamespace,
   type ObservedPort,
   type ObservedSubsystem,
 } from '../configfs/nvmet.js';
@@ -167,7 +167,9 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
   const teardown: PlanOp[] = [];
   const build: PlanOp[] = [];
   const rebuild = new Map<string, string>();
-  const owned = new Set([...input.owned].filter((k) => k.startsWith('nvmet/')));
+  // What epctl made and is still on the board; the declared objects join below, removed ones leave.
+  const onBoard = new Set([...nvmet.subsystems.map((s) => nvmetKey(s.path)), ...nvmet.ports.map((p) => nvmetKey(p.path))]);
+  const owned = new Set([...input.owned].filter((k) => isNvmetKey(k) && onBoard.has(k)));
 
   // ---- the configs themselves ----
   const subsysAttrs = nvmet.subsystems[0] ? Object.keys(nvmet.subsystems[0].attributes) : undefined;
@@ -342,7 +344,6 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
       owned.delete(key);
     }
   }
-  for (const key of [...owned]) if (!all.some((d) => nvmetKey(subsystemPath(d.nqn)) === key || nvmetKey(portPath(d.port)) === key) && !nvmet.subsystems.some((s) => nvmetKey(s.path) === key) && !nvmet.ports.some((p) => nvmetKey(p.path) === key)) owned.delete(key);
 
   if (!nvmet.present && all.length && board.kernel.config['NVME_TARGET'] === 'n')
     refuse(all[0]!.want.field, `the kernel was built without CONFIG_NVME_TARGET, so ${NVMET} can never appear`, 'use a kernel with CONFIG_NVME_TARGET and CONFIG_NVME_TARGET_PCI_EPF (=y or =m)');
@@ -370,4 +371,3 @@ export const RESTORE_ORDER: Readonly<Record<'subsystem' | 'namespace' | 'port', 
   port: ['addr_trtype', 'addr_adrfam', 'addr_traddr', 'addr_trsvcid', 'addr_treq'],
 };
 
-export type { ObservedNamespace };
