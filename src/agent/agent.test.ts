@@ -123,6 +123,16 @@ describe('epctl agent', () => {
     expect(agent.status.lastApply?.errors[0]).toContain('a0.pcie-ep');
   });
 
+  it('stopped while it waits for a controller, it applies nothing and never sends READY', async () => {
+    const { agent, notifier, functions } = await setup(TEST.replace('controller: auto', 'controller: a0.pcie-ep').replace('drift_interval_s: 30', 'drift_interval_s: 30, wait_timeout_s: 600'));
+    const started = agent.start();
+    await vi.waitFor(() => expect(agent.status.phase).toBe('waiting'));
+    await agent.stop();
+    expect(await started).toEqual({ ready: false });
+    expect(notifier.sent.some((m) => m['READY'] || m['STATUS']?.startsWith('applying'))).toBe(false);
+    expect(await functions()).toEqual([]);
+  });
+
   it('reloads a changed config (file change or SIGHUP) and applies it', async () => {
     const { agent, file, functions } = await setup(TEST);
     await agent.start();

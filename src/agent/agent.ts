@@ -58,6 +58,8 @@ export interface AgentDeps {
   watchBoard?(fn: (port: KernelPort) => Promise<void>): Promise<void>;
   /** Told of what the metrics count (agent/metrics.ts). */
   hooks?: { applied?(r: AgentApplyRecord): void; driftDetected?(): void; configRefused?(): void };
+  /** cleanup.atExit: the doorbell watch's tracefs instance is removed on a forced exit too. */
+  atExit?: (fn: () => void) => () => void;
   /** The watch itself (tests); default doorbell/watch.ts watchDoorbells. */
   watch?: (port: KernelPort, opts: WatchOptions) => Promise<unknown>;
 }
@@ -97,6 +99,8 @@ export class Agent {
   private readonly listeners = new Set<(e: DoorbellEvent) => void>();
   private watchAbort: AbortController | undefined;
   private watching: Promise<void> | undefined;
+  /** Ends the boot wait's current sleep (stop). */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? realClock;
@@ -122,10 +126,15 @@ export class Agent {
     return { ...AGENT_DEFAULTS, ...(this.config?.agent ?? {}) };
   }
 
+  /** Tells systemd; a notification that fails is logged and never stops the agent. */
+  private async notify(fields: Readonly<Record<string, string>>): Promise<void> {
+    await this.deps.notifier.notify(fields).catch((e: unknown) => this.deps.log.warn({ err: String(e), fields }, 'systemd-notify failed'));
+  }
+
   private async phase(phase: AgentPhase, line: string): Promise<void> {
     this.status.phase = phase;
     this.status.statusLine = line;
-    await this.deps.notifier.notify({ STATUS: line }).catch((e: unknown) => this.deps.log.warn({ err: String(e) }, 'systemd-notify failed'));
+    await this.notify({ STATUS: line });
   }
 
   /** Runs FN after every cycle queued before it (one board access at a time). */
@@ -163,11 +172,13 @@ export class Agent {
       return { ready: false };
     }
     await this.waitForControllers();
+    // Stopped while waiting: nothing is applied and READY never follows STOPPING.
+    if (this.stopped) return { ready: false };
     const outcome = await this.serial(() => this.applyCycle('start'));
     const ok = outcome === 'nothing' || outcome === 'applied';
     const s = this.settings();
     if (!ok && !s.ready_on_failure) return { ready: false };
-    await this.deps.notifier.notify({ READY: '1', STATUS: this.status.statusLine }).catch((e: unknown) => this.deps.log.warn({ err: String(e) }, 'systemd-notify failed'));
+    await this.notify({ READY: '1', STATUS: this.status.statusLine });
     this.deps.log.info({ phase: this.status.phase }, 'ready');
     this.armWatchdog();
     this.armDrift();
@@ -187,7 +198,7 @@ export class Agent {
     if (e.event === 'freed') {
       if (i >= 0) counts.splice(i, 1);
     } else {
-      const row = { virq: e.virq, index: e.index ?? undefined, chip: e.chip ?? '', action: e.action, count: e.count };
+      const row = { virq: e.virq, index: e.index ?? undefined, chip: e.chip ?? '', controller: e.controller, action: e.action, count: e.count };
       if (i >= 0) counts[i] = row;
       else counts.push(row);
     }
@@ -210,6 +221,7 @@ export class Agent {
             signal: ac.signal,
             onEvent: (e) => this.onDoorbell(e),
             onWarning: (m) => this.deps.log.warn({ doorbells: true }, m),
+            ...(this.deps.atExit ? { atExit: this.deps.atExit } : {}),
           }).then(() => undefined),
         );
       } catch (e) {
@@ -229,15 +241,23 @@ export class Agent {
       const seen = await this.serial(() => this.deps.withBoard(async ({ port }) => (await probe(port)).controllers.map((c) => c.name)));
       const missing = [...want.names.filter((n) => !seen.includes(n)), ...(want.any && seen.length === 0 ? ['any endpoint controller (auto)'] : [])];
       this.status.waitingFor = missing;
-      if (missing.length === 0) return;
+      if (missing.length === 0 || this.stopped) return;
       const waited = this.clock.now() - start;
-      if (waited >= timeoutMs || this.stopped) {
+      if (waited >= timeoutMs) {
         this.deps.log.warn({ missing, waitedS: Math.round(waited / 1000) }, 'gave up waiting for controllers; applying anyway (the plan will say what is missing)');
         this.status.waitingFor = [];
         return;
       }
       await this.phase('waiting', `waiting for ${missing.join(', ')} (${Math.round(waited / 1000)} of ${timeoutMs / 1000} s)`);
-      await new Promise<void>((r) => this.clock.setTimeout(r, this.deps.waitPollMs ?? 1000));
+      await new Promise<void>((r) => {
+        const h = this.clock.setTimeout(r, this.deps.waitPollMs ?? 1000);
+        // stop() ends the wait at once.
+        this.wake = () => {
+          this.clock.clearTimeout(h);
+          r();
+        };
+      });
+      this.wake = undefined;
     }
   }
 
@@ -251,7 +271,7 @@ export class Agent {
     try {
       out = await this.deps.withBoard(async (c) => {
         const o = await convergeBoard(c.port, c.ownership, config);
-        this.status.board = await readStatus(c.port, { stateFile: '', functions: c.ownership.list() }).catch(() => this.status.board);
+        await this.readBoard(c);
         this.noteKernelLog(o.kind === 'applied' || o.kind === 'failed' ? o.result.kernelLog : []);
         return o;
       });
@@ -288,6 +308,11 @@ export class Agent {
     return r.outcome;
   }
 
+  /** The board as `epctl status` shows it, kept as of this cycle (an unreadable one keeps the last). */
+  private async readBoard(c: BoardChange): Promise<void> {
+    this.status.board = await readStatus(c.port, { stateFile: c.ownership.file ?? '', functions: c.ownership.list() }).catch(() => this.status.board);
+  }
+
   private noteKernelLog(lines: readonly string[]): void {
     this.status.kernelLog.push(...lines);
     if (this.status.kernelLog.length > RECENT_LOG) this.status.kernelLog.splice(0, this.status.kernelLog.length - RECENT_LOG);
@@ -296,15 +321,15 @@ export class Agent {
   /** A config change or SIGHUP: load again; a good config is applied, a bad one refused (the board keeps the last good one). */
   async reload(reason: 'config-changed' | 'sighup'): Promise<AgentApplyRecord['outcome'] | 'config-refused'> {
     if (this.stopped) return 'config-refused';
-    await this.deps.notifier.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` }).catch(() => undefined);
+    await this.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` });
     const loaded = await this.loadConfig();
     if (!loaded) {
-      await this.deps.notifier.notify({ READY: '1', STATUS: `config refused, keeping the last good one: ${this.status.config.error}` }).catch(() => undefined);
       this.status.statusLine = `config refused, keeping the last good one: ${this.status.config.error}`;
+      await this.notify({ READY: '1', STATUS: this.status.statusLine });
       return 'config-refused';
     }
     const outcome = await this.serial(() => this.applyCycle(reason));
-    await this.deps.notifier.notify({ READY: '1', STATUS: this.status.statusLine }).catch(() => undefined);
+    await this.notify({ READY: '1', STATUS: this.status.statusLine });
     this.armDrift();
     return outcome;
   }
@@ -316,7 +341,7 @@ export class Agent {
     const found = await this.serial(() =>
       this.deps.withBoard(async ({ port, ownership }) => {
         const { plan } = await planFor(port, config, new Set(ownership.list()), { pendingRestarts: ownership.restarts() });
-        this.status.board = await readStatus(port, { stateFile: '', functions: ownership.list() }).catch(() => this.status.board);
+        await this.readBoard({ port, ownership });
         return plan;
       }),
     );
@@ -359,7 +384,7 @@ export class Agent {
     const tick = (): void => {
       this.watchdogTimer = this.clock.setTimeout(() => {
         if (this.stopped) return;
-        void this.deps.notifier.notify({ WATCHDOG: '1' }).catch(() => undefined);
+        void this.notify({ WATCHDOG: '1' });
         tick();
       }, period / 2);
     };
@@ -373,7 +398,8 @@ export class Agent {
     if (this.driftTimer !== undefined) this.clock.clearTimeout(this.driftTimer);
     if (this.watchdogTimer !== undefined) this.clock.clearTimeout(this.watchdogTimer);
     await this.phase('stopping', 'stopping');
-    await this.deps.notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+    await this.notify({ STOPPING: '1' });
+    this.wake?.();
     this.watchAbort?.abort();
     await this.queue;
     // A watch waiting to start again resolves at its retry timer: not waited for.

@@ -30,7 +30,6 @@ import path from 'node:path';
 import type { AgentStatus } from './status.js';
 import type { DoorbellEvent, LostEvents } from '../doorbell/watch.js';
 import { eventJson, lostJson } from '../cli/render/watch.js';
-import { doorbellChip } from '../procfs/interrupts.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { resolveGroup } from './group.js';
@@ -102,11 +101,10 @@ const monotonic = (): number => Number(process.hrtime.bigint()) / 1e9;
 
 /** The baseline of a stream: one `allocated` line per doorbell row the agent counts now, with its count. */
 export function baselineEvents(status: AgentStatus, time: number): DoorbellEvent[] {
-  const prefix = doorbellChip('');
   return status.doorbells.counts.map((c) => ({
     time,
     event: 'allocated' as const,
-    controller: c.chip.startsWith(prefix) ? c.chip.slice(prefix.length) : null,
+    controller: c.controller,
     virq: c.virq,
     index: c.index ?? null,
     chip: c.chip,

@@ -61,7 +61,7 @@ describe('the metrics registry', () => {
       [{ controller: '4c300000.pcie-ep', index: '0', virq: '77' }, 12],
       [{ controller: '', index: '', virq: '78' }, 0],
     ]);
-    status = agentStatus({ doorbells: { counts: [{ virq: 77, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', action: 'pci_epf_vntb_db', count: 3 }], recent: [] } });
+    status = agentStatus({ doorbells: { counts: [{ virq: 77, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', controller: '4c300000.pcie-ep', action: 'pci_epf_vntb_db', count: 3 }], recent: [] } });
     expect(await rings()).toEqual([[{ controller: '4c300000.pcie-ep', index: '0', virq: '77' }, 3]]);
   });
 
@@ -87,7 +87,7 @@ describe('the metrics registry', () => {
     const hostile = fc.string({ unit: fc.constantFrom('"', '\\', '\n', 'n', '\\n', '\r', ' ', '{', '}', ',', '=', '#', 'é', '🙂', 'a', '\t') });
     await fc.assert(
       fc.asyncProperty(fc.uniqueArray(hostile, { minLength: 1, maxLength: 4 }), async (names) => {
-        const status = agentStatus({ doorbells: { counts: names.map((n, i) => ({ virq: 100 + i, index: i, chip: `ITS-pMSI-${n}`, action: 'pci_epf_vntb_db', count: i })), recent: [] } });
+        const status = agentStatus({ doorbells: { counts: names.map((n, i) => ({ virq: 100 + i, index: i, chip: `ITS-pMSI-${n}`, controller: n, action: 'pci_epf_vntb_db', count: i })), recent: [] } });
         const m = createMetrics({ status: () => status, defaultMetrics: false });
         const got = parsePromText(await m.text()).get('epctl_doorbell_rings_total')!.samples.map((s) => s.labels.controller);
         expect(got).toEqual(names);

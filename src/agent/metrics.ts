@@ -29,7 +29,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentApplyRecord, AgentPhase, AgentStatus } from './status.js';
-import { doorbellChip } from '../procfs/interrupts.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -72,7 +71,6 @@ export function createMetrics(opts: MetricsOptions): AgentMetrics {
   const drift = new Counter({ name: 'epctl_drift_detected_total', help: 'Drift checks that found the board differing from the config.', registers });
   const corrections = new Counter({ name: 'epctl_drift_corrections_total', help: 'Applies started by a drift check that changed the board back.', registers });
   const reloadErrors = new Counter({ name: 'epctl_config_reload_errors_total', help: 'Config reloads refused (the previous config stays in use).', registers });
-  const prefix = doorbellChip('');
   new Counter({
     name: 'epctl_doorbell_rings_total',
     help: "The kernel's count of rings of each doorbell row in /proc/interrupts (restarts at 0 when a row is freed and allocated again).",
@@ -82,7 +80,7 @@ export function createMetrics(opts: MetricsOptions): AgentMetrics {
       // Set, not counted: the value is the kernel's own cumulative count (see the module comment).
       this.reset();
       for (const c of opts.status()?.doorbells.counts ?? [])
-        this.inc({ controller: c.chip.startsWith(prefix) ? c.chip.slice(prefix.length) : '', index: c.index === undefined ? '' : String(c.index), virq: String(c.virq) }, c.count);
+        this.inc({ controller: c.controller ?? '', index: c.index === undefined ? '' : String(c.index), virq: String(c.virq) }, c.count);
     },
   });
   const poll = new Histogram({ name: 'epctl_interrupts_poll_seconds', help: 'Time one /proc/interrupts poll took.', buckets: POLL_BUCKETS, registers });

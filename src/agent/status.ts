@@ -53,7 +53,7 @@ export interface AgentStatus {
   board: StatusState | null;
   doorbells: {
     /** Per virq: its function's row and count. */
-    counts: { virq: number; index: number | undefined; chip: string; action: string; count: number }[];
+    counts: { virq: number; index: number | undefined; chip: string; controller: string | null; action: string; count: number }[];
     /** The most recent events, oldest first (bounded). */
     recent: DoorbellEvent[];
   };

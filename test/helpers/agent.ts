@@ -19,8 +19,8 @@ export function agentStatus(over: Partial<AgentStatus> = {}): AgentStatus {
     board: null,
     doorbells: {
       counts: [
-        { virq: 77, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', action: 'pci_epf_vntb_db', count: 12 },
-        { virq: 78, index: undefined, chip: 'dw-edma-emul', action: 'pci-ep-test-doorbell', count: 0 },
+        { virq: 77, index: 0, chip: 'ITS-pMSI-4c300000.pcie-ep', controller: '4c300000.pcie-ep', action: 'pci_epf_vntb_db', count: 12 },
+        { virq: 78, index: undefined, chip: 'dw-edma-emul', controller: null, action: 'pci-ep-test-doorbell', count: 0 },
       ],
       recent: [],
     },

@@ -67,6 +67,7 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
           // The doorbell watch reads without the lock; a simulated board is followed, never written.
           watchBoard: (fn) => withBoard(ctx, fn, { follow: true }),
+          atExit: (fn) => ctx.cleanup.atExit(fn),
           notifier: systemdNotifier(),
           log,
         });
@@ -76,8 +77,6 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         const socketPath = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : ctx.board?.kind === 'mock' ? (ctx.board.stateFile === undefined ? undefined : `${ctx.board.stateFile}.agent.sock`) : DEFAULT_SOCKET;
         const api = socketPath === undefined ? undefined : await startApi({ socketPath, ...(opts.socketGroup ? { group: opts.socketGroup } : {}), status: () => agent.status, events: (l) => agent.subscribe(l), log });
         const metricsServer = opts.metrics === undefined ? undefined : await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log });
-        if (api) log.info({ socket: api.socketPath }, 'status API listening');
-        if (metricsServer) log.info({ metrics: `${metricsServer.address.host}:${metricsServer.address.port}` }, 'metrics listening');
 
         // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
         const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
