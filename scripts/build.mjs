@@ -20,7 +20,7 @@ await build({
   minify: true,
   keepNames: true,
   chunkNames: 'chunks/[name]-[hash]',
-  define: { EPCTL_VERSION: JSON.stringify(pkg.version) },
+  define: { EPCTL_VERSION: JSON.stringify(pkg.version), EPCTL_ENTRY: 'true' },
   banner: {
     // memfs is CommonJS: give its bundled require() calls a real require.
     js: "#!/usr/bin/env node\nimport { createRequire as __epctlCreateRequire } from 'node:module';\nconst require = __epctlCreateRequire(import.meta.url);",

@@ -38,7 +38,7 @@ export async function bundleEpctl(repo, outfile = bundlePath(repo)) {
     target: 'node20',
     minify: true,
     keepNames: true,
-    define: { EPCTL_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__epctlImportMetaUrl' },
+    define: { EPCTL_VERSION: JSON.stringify(pkg.version), EPCTL_ENTRY: 'true', 'import.meta.url': '__epctlImportMetaUrl' },
     banner: { js: "#!/usr/bin/env node\nvar __epctlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });

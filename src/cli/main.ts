@@ -3,6 +3,8 @@
 // module sets up the program, prints errors (one line and the fix; as JSON on stdout too under
 // --json, usage errors included) and exits with the code of their class (src/exit-codes.ts);
 // only a bug prints a stack trace.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, EXIT_SUMMARY, type ExitCode } from '../exit-codes.js';
 import { EpctlError, KernelOops } from '../kernel/errors.js';
@@ -120,8 +122,21 @@ export async function main(argv: readonly string[], cleanup: Cleanup = createCle
   }
 }
 
-const isEntry = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/epctl.js') || process.argv[1]?.endsWith('/epctl');
-if (isEntry) {
+/** Set by the builds (scripts/build.mjs, scripts/bundle.mjs): their output is the program, whatever a board names it. */
+declare const EPCTL_ENTRY: boolean | undefined;
+
+/** Whether this module is the program being run (not imported by a test): a build says so; the source compares the real path. */
+function isEntry(): boolean {
+  if (typeof EPCTL_ENTRY === 'boolean') return EPCTL_ENTRY;
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return pathToFileURL(realpathSync(arg)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+if (isEntry()) {
   process.exitCode = 0;
   const cleanup = createCleanup();
   removeOnSignal(cleanup, (code) => process.exit(code));

@@ -34,6 +34,10 @@ beforeAll(async () => {
   // As /usr/bin/epctl: no extension, run through its #! line.
   await fs.copyFile(out, path.join(board, 'epctl'));
   await fs.chmod(path.join(board, 'epctl'), 0o755);
+  // Under a directory with a blank in its name, and through a symlink of another name.
+  await fs.mkdir(path.join(board, 'opt epctl'));
+  await fs.copyFile(out, path.join(board, 'opt epctl', 'epctl-bundle.cjs'));
+  await fs.symlink(path.join(board, 'epctl'), path.join(board, 'epctl-1'));
 }, 120_000);
 
 describe('the one-file bundle', () => {
@@ -50,7 +54,7 @@ describe('the one-file bundle', () => {
 
   it('prints its version', async () => {
     const pkg = JSON.parse(await fs.readFile('package.json', 'utf8')) as { version: string };
-    for (const [file, shebang] of [[path.join(board, 'epctl-bundle.cjs'), false], [path.join(board, 'epctl'), true]] as const) {
+    for (const [file, shebang] of [[path.join(board, 'epctl-bundle.cjs'), false], [path.join(board, 'epctl'), true], [path.join(board, 'opt epctl', 'epctl-bundle.cjs'), false], [path.join(board, 'epctl-1'), true]] as const) {
       const r = await run(file, ['--version'], shebang);
       expect(r).toEqual({ exitCode: 0, stdout: pkg.version, stderr: '' });
     }
