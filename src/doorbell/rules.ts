@@ -237,6 +237,8 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
       warnings: [...(extra.warnings ?? []), ...dt.warnings],
       notes: [...(extra.notes ?? []), ...dt.notes, firstEpfNote(input.kernel, input.implementation)],
       ...(capable && dt.ringLost ? { ringLost: true as const } : {}),
+      // Whatever the doorbell: a BAR the controller reserves stays reserved (plan/bars.ts reads it).
+      ...withReserved(input),
     };
   };
   const later = dt.capable ? [] : [`Once that is solved: ${dt.reason}`];
@@ -244,7 +246,7 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
   // The symbols outrank the release: vendor kernels backport (procfs/kallsyms.ts).
   if (input.implementation === 'none' && input.config !== 'n' && !(input.kernel && !kernelBehaviour(input.kernel).doorbell))
     return verdict(false, 'no-doorbell-code', `/proc/kallsyms lists neither pci_epf_write_msi_msg (the doorbell as merged in v6.17) nor pci_epc_write_msi_msg (its v9 posting), so this kernel${input.kernel ? ` (${input.kernel.release})` : ''} carries no RC-to-EP doorbell code, whatever its release says.`, { notes: later });
-  if (input.implementation === 'posted-v9') return postedV9Verdict(input, controllerNode);
+  if (input.implementation === 'posted-v9') return { ...postedV9Verdict(input, controllerNode), ...withReserved(input) };
   // pci-ep-msi.c and CONFIG_PCI_ENDPOINT_MSI_DOORBELL landed in v6.17 (1c3b002c6bf6).
   if (input.implementation !== 'merged' && input.kernel && !kernelBehaviour(input.kernel).doorbell)
     return verdict(false, 'kernel-too-old', `Linux ${input.kernel.release} has no RC-to-EP doorbell: drivers/pci/endpoint/pci-ep-msi.c arrived in v6.17.`, { notes: later });
@@ -266,11 +268,11 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
     if (fallback.mode === 'embedded') {
       const inBar = embeddedDoorbellBar(input);
       const bar = inBar ? { doorbellBar: inBar, notes: [embeddedBarNote(input, inBar)] } : reserved;
-      return { ...verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...bar.notes, ...fallback.notes, ...unchecked], warnings: fallback.warnings }), ...withReserved(input), ...('doorbellBar' in bar ? { doorbellBar: bar.doorbellBar } : {}) };
+      return { ...verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...bar.notes, ...fallback.notes, ...unchecked], warnings: fallback.warnings }), ...('doorbellBar' in bar ? { doorbellBar: bar.doorbellBar } : {}) };
     }
-    return { ...verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...reserved.notes, ...unchecked] }), ...withReserved(input) };
+    return verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...reserved.notes, ...unchecked] });
   }
-  return { ...verdict(true, 'capable', dt.reason, { notes: [...reserved.notes, ...unchecked] }), ...withReserved(input) };
+  return verdict(true, 'capable', dt.reason, { notes: [...reserved.notes, ...unchecked] });
 }
 
 const withReserved = (input: DoorbellInput): { reservedBar?: number } => (input.dmaCtrlBar ? { reservedBar: input.dmaCtrlBar.bar } : {});

@@ -29,6 +29,13 @@ async function planOn(board: string, yaml: string, force = false) {
 const shown = (r: { where: string; reason: string; fix: string }[]): string[] => r.map((x) => `${x.where}: ${x.reason} | fix: ${x.fix}`);
 
 describe('reserved BAR4 preflight on RK3588 (7.3)', () => {
+  it('holds whatever the doorbell verdict: a kernel built without the doorbell option still refuses ctrl_bar 4', async () => {
+    const k = createFakeKernel({ board: 'rk3588', config: { PCI_ENDPOINT_MSI_DOORBELL: 'n' } });
+    const { plan, board } = await planFor(k, parseConfig(vntb({ ctrl_bar: 4 }, false), 'x.yaml'), new Set());
+    expect(board.controllers[0]!.doorbell.code).toBe('config-disabled');
+    expect(plan.refusals.map((r) => r.where)).toEqual(['functions.0.type.ctrl_bar']);
+  });
+
   it('a vNTB doorbell left on its automatic BAR (BAR1) in embedded mode is refused at the doorbell, naming BAR4 and the db_bar fix', async () => {
     const { plan, writes } = await planOn('rk3588', vntb({}));
     expect(shown(plan.refusals)).toEqual([
