@@ -270,29 +270,11 @@ export const pciEpfVntb: EpfDriverModel = {
     }
     const bars = vntbBars(dev);
     // epf_ntb_epc_init → epf_ntb_config_sspad_bar_set: pci_epc_set_bar() of the ctrl BAR.
-    try {
-      epcSetBar(k, dev.epc, bars.ctrl);
-    } catch (e) {
-      if (!(e instanceof Errno)) throw e;
-      dev_err(k, dev, 'inft: Config/Status/SPAD BAR set failed');
-      dev_err(k, dev, 'Config/self SPAD BAR init failed');
-      dev_err(k, dev, 'Failed to initialize EPC');
-      throw e;
-    }
+    setBarOrFail(k, dev, bars.ctrl, undefined, 'inft: Config/Status/SPAD BAR set failed', 'Config/self SPAD BAR init failed');
     const dbCount = Number(dev.typeGroup['db_count']);
-    if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) {
-      dev_err(k, dev, `DB count ${dbCount} out of range (3 - 32)`);
-      dev_err(k, dev, 'Interrupt configuration failed');
-      dev_err(k, dev, 'Failed to initialize EPC');
-      throw new Errno('EINVAL');
-    }
+    if (k.b.strictTypeGroups && (dbCount < 3 || dbCount > 32)) epcInitFail(k, dev, 'EINVAL', `DB count ${dbCount} out of range (3 - 32)`, 'Interrupt configuration failed');
     // 6.12.117 (observed by the differential): checked at bind, 1..32, same three lines.
-    if (k.b.vntbDbRangeAtBind && (dbCount < 1 || dbCount > 32)) {
-      dev_err(k, dev, `DB count ${dbCount} out of range (1 - 32)`);
-      dev_err(k, dev, 'Interrupt configuration failed');
-      dev_err(k, dev, 'Failed to initialize EPC');
-      throw new Errno('EINVAL');
-    }
+    if (k.b.vntbDbRangeAtBind && (dbCount < 1 || dbCount > 32)) epcInitFail(k, dev, 'EINVAL', `DB count ${dbCount} out of range (1 - 32)`, 'Interrupt configuration failed');
     if (!k.b.strictTypeGroups && dbCount > 32) {
       dev_err(k, dev, 'DB count cannot be more than 32');
       throw new Errno('EINVAL');
@@ -309,23 +291,12 @@ export const pciEpfVntb: EpfDriverModel = {
     if (dev.doorbellVirqs === undefined) {
       // The polled fallback: pci_epf_alloc_space() (no check of the BAR's type) and
       // pci_epc_set_bar() of the doorbell BAR; its failure returns -1 (-EPERM to `ln -s`).
-      try {
-        epcSetBar(k, dev.epc, bars.db);
-      } catch (e) {
-        if (!(e instanceof Errno)) throw e;
-        dev_err(k, dev, 'Doorbell BAR set failed');
-        dev_err(k, dev, 'DB BAR init failed');
-        dev_err(k, dev, 'Failed to initialize EPC');
-        throw new Errno('EPERM');
-      }
+      setBarOrFail(k, dev, bars.db, 'EPERM', 'Doorbell BAR set failed', 'DB BAR init failed');
     }
     if (k.b.strictTypeGroups && !mwBarsSet(k, dev)) {
       // epf_ntb_epc_init → epf_ntb_mw_bar_init fails after the doorbells were set up; they are undone.
       if (k.b.vntbDoorbell) freeDoorbell(k, dev);
-      dev_err(k, dev, 'MW set failed');
-      dev_err(k, dev, 'MW BAR init failed');
-      dev_err(k, dev, 'Failed to initialize EPC');
-      throw new Errno('EINVAL');
+      epcInitFail(k, dev, 'EINVAL', 'MW set failed', 'MW BAR init failed');
     }
     // epf_ntb_bind → pci_register_driver(&vntb_pci_driver): one static driver "pci-vntb", so a
     // second vNTB bound at the same time fails (observed 7.3.4 by the differential: EBUSY).
@@ -375,3 +346,20 @@ export const pciEpfVntb: EpfDriverModel = {
       if (offset < 4 * i + 4 && offset + width / 8 > 4 * i && read32(h, bar, 4 * i) !== 0) write32(h, bar, 4 * i, 0);
   },
 };
+
+/** epf_ntb_epc_init failing: the step's own lines, then "Failed to initialize EPC", and its errno to `ln -s`. */
+function epcInitFail(k: KernelContext, dev: EpfDevice, errno: ConstructorParameters<typeof Errno>[0], ...lines: string[]): never {
+  for (const l of lines) dev_err(k, dev, l);
+  dev_err(k, dev, 'Failed to initialize EPC');
+  throw new Errno(errno);
+}
+
+/** pci_epc_set_bar() of BAR for an epf_ntb_epc_init step; a refusal fails the step with LINES (and ERRNO, or the set_bar's own). */
+function setBarOrFail(k: KernelContext, dev: EpfDevice, bar: number, errno: ConstructorParameters<typeof Errno>[0] | undefined, ...lines: string[]): void {
+  try {
+    epcSetBar(k, dev.epc!, bar);
+  } catch (e) {
+    if (!(e instanceof Errno)) throw e;
+    epcInitFail(k, dev, errno ?? e.code, ...lines);
+  }
+}
