@@ -35,6 +35,7 @@ export const namespacePath = (nqn: string, nsid: number): string => `${subsystem
 export const portPath = (id: number | string): string => `${NVMET_PORTS}/${id}`;
 /** The link that enables a port for a subsystem (nvmet_port_subsys_allow_link). */
 export const portSubsystemLink = (id: number | string, nqn: string): string => `${portPath(id)}/subsystems/${nqn}`;
+export const hostPath = (nqn: string): string => `${NVMET}/hosts/${nqn}`;
 
 /**
  * How the ownership record and the plan name an nvmet object: `nvmet/subsystems/<nqn>`,
@@ -59,8 +60,8 @@ export interface ObservedSubsystem {
   path: string;
   attributes: Record<string, AttributeRead>;
   namespaces: ObservedNamespace[];
-  /** Host NQNs linked into allowed_hosts/. */
-  allowedHosts: string[];
+  /** The allowed_hosts/ links: link name and the host NQN it names. */
+  allowedHosts: { name: string; nqn: string }[];
 }
 
 export interface ObservedPort {
@@ -115,11 +116,11 @@ export async function observeSubsystem(port: KernelPort, nqn: string): Promise<O
     namespaces.push({ nsid, name, path: p, attributes: await files(port, p) });
   }
   namespaces.sort((a, b) => a.nsid - b.nsid);
-  const allowedHosts: string[] = [];
+  const allowedHosts: { name: string; nqn: string }[] = [];
   const hostsDir = joinPath(path, 'allowed_hosts');
   for (const name of (await port.readdir(hostsDir)).sort()) {
     const p = joinPath(hostsDir, name);
-    allowedHosts.push(linkTarget(p, await port.readlink(p), 'hosts'));
+    allowedHosts.push({ name, nqn: linkTarget(p, await port.readlink(p), 'hosts') });
   }
   return { nqn, path, attributes: await files(port, path), namespaces, allowedHosts };
 }

@@ -334,10 +334,10 @@ async function expectNvmeController(want: { nqn: string; port: number }, fn: str
     ? `nvmet port ${want.port} is missing or has no subsystem linked (a port is enabled only by its subsystems/ link): check ${NVMET_PORTS_DIR}/${want.port}/subsystems/, then apply again`
     : has(/Invalid maximum number of queues/)
       ? 'give the function at least 2 interrupt vectors (msix_interrupts, or msi_interrupts where the controller has no MSI-X)'
-      : has(/connect request for invalid subsystem|Failed to create target controller/)
-        ? `nvme/subsysnqn does not name an existing subsystem (a write without its trailing newline loses the last character): it must read ${want.nqn}`
-        : has(/not allowed/)
-          ? 'set attr_allow_any_host to 1 on the subsystem: nvmet_pci_epf connects with a random host NQN'
+      : has(/not allowed/)
+        ? 'set attr_allow_any_host to 1 on the subsystem: nvmet_pci_epf connects with a random host NQN'
+        : has(/connect request for invalid subsystem|Failed to create target controller/)
+          ? `nvme/subsysnqn does not name an existing subsystem (a write without its trailing newline loses the last character): it must read ${want.nqn}`
           : has(/Protection information/)
             ? 'turn protection information off on the subsystem (attr_pi_enable 0)'
             : has(/BAR 0/)

@@ -137,11 +137,12 @@ describe('an NVMe endpoint on the fake 7.3 Cadence board', () => {
   it.each([
     ['one vector', 'msix_interrupts', '1', 'Invalid maximum number of queues 1', 'at least 2 interrupt vectors'],
     ['a port nothing made', 'portid', '9', 'Port not found', 'nvmet port 1 is missing'],
+    ['a subsystem that lets no host in', 'attr_allow_any_host', '0', 'not allowed', 'set attr_allow_any_host to 1'],
   ])('a bind whose controller fails (%s) is caught from the log, with the fix, and rolled back', async (_what, attr, value, line, fix) => {
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
     const before = await boardView(k);
     const { plan } = await planFor(k, nvmeConfig(), new Set());
-    Object.assign(plan.ops.find((o) => o.kind === 'write' && o.path.endsWith(`/${attr}`))!, { value, declared: value });
+    Object.assign(plan.ops.find((o) => o.kind === 'write' && o.path.endsWith(`/${attr}`))!, { value: `${value}\n`, declared: value });
     const r = await apply(k, plan);
     expect(r.failure).toMatchObject({ code: 'LOGGED' });
     expect(r.failure!.message).toContain(line);
@@ -156,9 +157,13 @@ describe('an NVMe endpoint on the fake 7.3 Cadence board', () => {
     await k.write('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep/start', '0');
     await k.unlink('/sys/kernel/config/pci_ep/controllers/7e000000.pcie-ep/nvme0');
     await k.write(`/sys/kernel/config/nvmet/subsystems/${NQN}/attr_allow_any_host`, '0');
+    // A host allowed by hand: its link must go before the subsystem's rmdir (configfs: ENOTEMPTY).
+    await k.mkdir('/sys/kernel/config/nvmet/hosts/nqn.2026-11.io.epctl:host');
+    await k.symlink('/sys/kernel/config/nvmet/hosts/nqn.2026-11.io.epctl:host', `/sys/kernel/config/nvmet/subsystems/${NQN}/allowed_hosts/nqn.2026-11.io.epctl:host`);
     const { plan, result } = await converge(k, nvmeConfig(), owned);
     expect(result.failure).toBeUndefined();
     expect(plan.notes.join('\n')).toContain('attr_allow_any_host reads "0"');
+    expect(lines(plan.ops)).toContain(`rm ../nvmet/subsystems/${NQN}/allowed_hosts/nqn.2026-11.io.epctl:host`);
     expect((await status(k)).nvme[0]!.controller).not.toBeNull();
   });
 

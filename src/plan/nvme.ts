@@ -26,6 +26,7 @@ import {
   NVMET_SN_MAX_SIZE,
   NVMET,
   namespacePath,
+  hostPath,
   isNvmetKey,
   nvmetKey,
   portPath,
@@ -249,6 +250,8 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
     for (const p of nvmet.ports)
       for (const l of p.subsystems)
         if (l.nqn === s.nqn) ops.push({ kind: 'nvmet-unlink', path: `${p.path}/subsystems/${l.name}`, target: s.path, owner: key });
+    // configfs_rmdir: a group that still holds links is ENOTEMPTY.
+    for (const h of s.allowedHosts) ops.push({ kind: 'nvmet-unlink', path: `${s.path}/allowed_hosts/${h.name}`, target: hostPath(h.nqn), owner: key });
     for (const ns of s.namespaces) {
       if (attributeText(ns.attributes['enable']) === '1\n') ops.push({ kind: 'write', path: `${ns.path}/enable`, value: '0\n', declared: false, fn: key, before: { text: '1\n' } });
       ops.push({ kind: 'nvmet-rmdir', path: ns.path, owner: null, was: { kind: 'namespace', attributes: ns.attributes } });
