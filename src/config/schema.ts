@@ -62,8 +62,11 @@ export const nvmeSchema = z.strictObject({
   nqn,
   /** The nvmet port id (nvmet/ports/<id>, nvme/portid: kstrtou16). Default 1. */
   port: z.optional(z.int().check(z.minimum(0), z.maximum(0xffff))),
-  /** I/O queue pairs (attr_qid_max: 1..NVMET_NR_QUEUES, 128). The admin queue comes on top. */
-  queue_pairs: z.optional(z.int().check(z.minimum(1), z.maximum(NVMET_NR_QUEUES))),
+  /**
+   * I/O queue pairs (attr_qid_max). nvmet_pci_epf_epc_init caps all its queues, the admin queue
+   * included, at NVMET_NR_QUEUES (pci-epf.c), so at most NVMET_NR_QUEUES − 1 of them are I/O queues.
+   */
+  queue_pairs: z.optional(z.int().check(z.minimum(1), z.maximum(NVMET_NR_QUEUES - 1))),
   /** Maximum data transfer size in KiB (nvme/mdts_kb: a power of two up to 2048; the kernel's default 512). */
   mdts_kb: z.optional(z.int().check(z.refine((n) => n >= 1 && n <= MDTS_KB_MAX && (n & (n - 1)) === 0, { message: `a power of two from 1 to ${MDTS_KB_MAX} (KiB): nvmet_pci_epf refuses others, and clamps above ${MDTS_KB_MAX}` }))),
   /** attr_model: what `nvme id-ctrl` shows as mn (NVMET_MN_MAX_SIZE 40). */

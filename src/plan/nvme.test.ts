@@ -330,6 +330,7 @@ describe('the nvme object in a config', () => {
     ['{ driver: nvmet_pci_epf, name: n, nvme: { nqn: nqn.2026-11.a:b, model: "  x", namespaces: [{ null_blk: true }] } }', 'a model number'],
     ['{ driver: nvmet_pci_epf, name: n, nvme: { nqn: nqn.2026-11.a:b, serial: "123456789012345678901", namespaces: [{ null_blk: true }] } }', 'a serial number'],
     ['{ driver: nvmet_pci_epf, name: n, nvme: { nqn: nqn.2026-11.a:b, port: 65536, namespaces: [{ null_blk: true }] } }', 'functions.0.nvme.port'],
+    ['{ driver: nvmet_pci_epf, name: n, nvme: { nqn: nqn.2026-11.a:b, queue_pairs: 128, namespaces: [{ null_blk: true }] } }', 'functions.0.nvme.queue_pairs'],
   ])('refuses %s', (fn, message) => {
     expect(bad(fn)).toContain(message);
   });

@@ -197,7 +197,7 @@ export function planNvme(input: NvmePlanInput, wants: readonly NvmeWant[]): Nvme
     else if (vectors < 2) refuse(`${field}.${which}`, `${vectors} vector leaves no I/O queue: nvmet_pci_epf_epc_init logs "Invalid maximum number of queues ${vectors}" and makes no controller`, `set ${which} to at least ${(n.queue_pairs ?? 1) + 1}`);
     else if (n.queue_pairs !== undefined && vectors < n.queue_pairs + 1)
       refuse(`${field}.${which}`, `${n.queue_pairs} I/O queue pairs and the admin queue need ${n.queue_pairs + 1} vectors, and ${which} gives ${vectors}: the host would get ${vectors - 1} I/O queues`, `set ${which} to ${n.queue_pairs + 1}, or queue_pairs to ${vectors - 1}`);
-    const qp = n.queue_pairs ?? (vectors !== undefined ? Math.min(vectors - 1, NVMET_NR_QUEUES) : undefined);
+    const qp = n.queue_pairs ?? (vectors !== undefined ? Math.min(vectors, NVMET_NR_QUEUES) - 1 : undefined);
     if (qp !== undefined && board.onlineCpus !== null && qp > board.onlineCpus)
       preflight(`${field}.nvme.queue_pairs`, `${qp} I/O queue pairs on a board with ${board.onlineCpus} online CPUs: the NVMe target core limits I/O queues to the online CPUs (Documentation/nvme/nvme-pci-endpoint-target.rst)`, `set nvme.queue_pairs to ${board.onlineCpus} or fewer${n.queue_pairs === undefined ? ` (without it, the vectors give ${qp})` : ''}`);
     const ctrl = d.want.epc === null ? undefined : board.controllers.find((c) => c.name === d.want.epc);
