@@ -47,6 +47,7 @@ const FAILURE = /^(Port not found|Invalid maximum number of queues \d+|Failed to
 
 export function nvmeStatus(pciEp: PciEpState, nvmet: NvmetState, log: readonly KmsgRecord[]): NvmeEndpointStatus[] {
   const out: NvmeEndpointStatus[] = [];
+  const linkedNvme = pciEp.functions.filter((f) => f.driver === 'nvmet_pci_epf' && (f.controllers.length > 0 || f.primary !== null)).length;
   for (const f of pciEp.functions) {
     const use = functionNvme(f);
     if (!use) continue;
@@ -57,7 +58,7 @@ export function nvmeStatus(pciEp: PciEpState, nvmet: NvmetState, log: readonly K
     const mdts = Number(attributeText(f.typeGroup?.attributes['mdts_kb'])?.trim());
     const qid = Number(attributeText(s?.attributes['attr_qid_max'])?.trim());
     const any = attributeText(s?.attributes['attr_allow_any_host'])?.trim();
-    const { controller, problem } = fromLog(use.nqn, log);
+    const { controller, problem } = fromLog(use.nqn, log, linkedNvme === 1);
     out.push({
       function: key,
       epc,
@@ -82,11 +83,15 @@ export function nvmeStatus(pciEp: PciEpState, nvmet: NvmetState, log: readonly K
   return out;
 }
 
-/** The controller for NQN as the log leaves it, or the last failure logged by the device that tried. */
-function fromLog(nqn: string, log: readonly KmsgRecord[]): { controller: NvmeController | null; problem: string | null } {
+/**
+ * The controller for NQN as the log leaves it, or the last failure its device logged. The device
+ * is the one whose `New PCI ctrl` named NQN; before any such line, a failure is this endpoint's
+ * only when it is the board's only linked nvmet_pci_epf function (ONLY): a failure line names no
+ * subsystem.
+ */
+export function fromLog(nqn: string, log: readonly KmsgRecord[], only: boolean): { controller: NvmeController | null; problem: string | null } {
   let controller: NvmeController | null = null;
   let problem: string | null = null;
-  /** Devices whose last attempt was for NQN (a failure line names no NQN: the device's last New/attempt decides). */
   let device: string | null = null;
   for (const r of log) {
     const m = LINE.exec(r.text);
@@ -98,19 +103,23 @@ function fromLog(nqn: string, log: readonly KmsgRecord[]): { controller: NvmeCon
         device = dev;
         controller = { device: dev, ioQueues: Number(made[2]), mdtsBytes: Number(made[3]), link: 'unknown', hostEnabled: false };
         problem = null;
-      } else if (device === dev) {
+      } else if (dev === device) {
+        // That device serves another subsystem now.
         device = null;
         controller = null;
       }
       continue;
     }
-    if (dev !== device && !(controller === null && FAILURE.test(text))) continue;
+    if (FAILURE.test(text)) {
+      if (controller === null && (dev === device || (device === null && only))) problem = `${dev}: ${text}`;
+      continue;
+    }
+    if (dev !== device || controller === null) continue;
     if (text === `Destroying PCI ctrl "${nqn}"`) controller = null;
-    else if (controller && text === 'PCI link up') controller.link = 'up';
-    else if (controller && text === 'PCI link down') controller.link = 'down';
-    else if (controller && text === 'Enabling controller') controller.hostEnabled = true;
-    else if (controller && /^(Disabling|Shutting down) controller$/.test(text)) controller.hostEnabled = false;
-    else if (!controller && FAILURE.test(text)) problem = `${dev}: ${text}`;
+    else if (text === 'PCI link up') controller.link = 'up';
+    else if (text === 'PCI link down') controller.link = 'down';
+    else if (text === 'Enabling controller') controller.hostEnabled = true;
+    else if (/^(Disabling|Shutting down) controller$/.test(text)) controller.hostEnabled = false;
   }
   return { controller, problem };
 }
