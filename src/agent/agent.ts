@@ -114,7 +114,7 @@ export class Agent {
       config: { file: deps.configFile, loadedAt: null, sha256: null, error: null },
       waitingFor: [],
       lastApply: null,
-      applies: { total: 0, failed: 0, driftCorrections: 0 },
+      applies: { total: 0, failed: 0, refused: 0, driftCorrections: 0 },
       drift: { intervalS: AGENT_DEFAULTS.drift_interval_s, correct: AGENT_DEFAULTS.correct_drift, detected: null, lastCheckAt: null },
       board: null,
       doorbells: { counts: [], recent: [] },
@@ -294,7 +294,8 @@ export class Agent {
     this.status.lastApply = r;
     this.deps.hooks?.applied?.(r);
     if (r.outcome === 'applied' || r.outcome === 'failed') this.status.applies.total++;
-    if (r.outcome === 'failed' || r.outcome === 'refused') this.status.applies.failed++;
+    if (r.outcome === 'failed') this.status.applies.failed++;
+    if (r.outcome === 'refused') this.status.applies.refused++;
     if (r.reason === 'drift' && r.outcome === 'applied') this.status.applies.driftCorrections++;
     const ok = r.outcome === 'nothing' || r.outcome === 'applied';
     if (ok) {

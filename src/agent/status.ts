@@ -39,7 +39,8 @@ export interface AgentStatus {
   /** What the agent waits for at boot (controllers, the configfs mount), empty when nothing. */
   waitingFor: string[];
   lastApply: AgentApplyRecord | null;
-  applies: { total: number; failed: number; driftCorrections: number };
+  /** Applies carried out (total), those that failed and were rolled back (as epctl_apply_failures_total counts them), plans refused before any write, drift corrections. */
+  applies: { total: number; failed: number; refused: number; driftCorrections: number };
   drift: {
     /** Seconds between checks (0: off). */
     intervalS: number;

@@ -14,7 +14,7 @@ export function agentStatus(over: Partial<AgentStatus> = {}): AgentStatus {
     config: { file: '/etc/epctl/board.yaml', loadedAt: '2026-11-30T10:00:01.000Z', sha256: 'ab'.repeat(32), error: null },
     waitingFor: [],
     lastApply: { at: '2026-11-30T10:00:02.000Z', reason: 'start', outcome: 'applied', operations: 7, errors: [], durationMs: 120 },
-    applies: { total: 1, failed: 0, driftCorrections: 0 },
+    applies: { total: 1, failed: 0, refused: 0, driftCorrections: 0 },
     drift: { intervalS: 60, correct: true, detected: null, lastCheckAt: null },
     board: null,
     doorbells: {
