@@ -6,7 +6,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { HEADER_FIELDS, MSI_VECTORS, MSIX_VECTORS, type HeaderField } from '../configfs/header.js';
-import { MDTS_KB_MAX, NVME_DISC_SUBSYS_NAME, NVMET_MN_MAX_SIZE, NVMET_NR_QUEUES, NVMET_SN_MAX_SIZE, NVMF_NQN_SIZE } from '../configfs/nvmet.js';
+import { MDTS_KB_MAX, NVME_DISC_SUBSYS_NAME, NVME_HEADER_FROM_SUBSYSTEM, NVMET_MN_MAX_SIZE, NVMET_NR_QUEUES, NVMET_SN_MAX_SIZE, NVMF_NQN_SIZE } from '../configfs/nvmet.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -110,7 +110,7 @@ export const functionSchema = z
       if (f.driver === 'nvmet_pci_epf' && f.nvme === undefined && f.type && ['portid', 'subsysnqn'].some((a) => a in f.type!))
         ctx.addIssue({ code: 'custom', path: ['type'], message: 'declare the NVMe endpoint as nvme: { nqn, namespaces, … } (epctl makes the nvmet subsystem and port too), not as type.portid/subsysnqn' });
       if (f.nvme !== undefined) {
-        for (const a of ['vendorid', 'subsys_vendor_id'] as const)
+        for (const a of NVME_HEADER_FROM_SUBSYSTEM)
           if (f.header?.[a] !== undefined)
             ctx.addIssue({ code: 'custom', path: ['header', a], message: `nvmet_pci_epf overwrites ${a} from the nvmet subsystem when it binds (pci-epf.c epc_init): declare nvme.${a === 'vendorid' ? 'vendor_id' : 'subsys_vendor_id'} instead` });
         if (f.type && Object.keys(f.type).length) ctx.addIssue({ code: 'custom', path: ['type'], message: 'with nvme, epctl writes the nvme/ group itself (portid, subsysnqn, mdts_kb): drop type' });

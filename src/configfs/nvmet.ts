@@ -25,6 +25,8 @@ export const NVMET_SN_MAX_SIZE = 20;
 /** drivers/nvme/target/pci-epf.c NVMET_PCI_EPF_MDTS_KB and NVMET_PCI_EPF_MAX_MDTS_KB (4 × 512). */
 export const MDTS_KB_DEFAULT = 512;
 export const MDTS_KB_MAX = 2048;
+/** Header fields nvmet_pci_epf_epc_init overwrites from the subsystem's attr_vendor_id / attr_subsys_vendor_id (drivers/nvme/target/pci-epf.c), in the header all its functions share. */
+export const NVME_HEADER_FROM_SUBSYSTEM = ['vendorid', 'subsys_vendor_id'] as const;
 /** null_blk's first device, made at module load with nr_devices=1 (drivers/block/null_blk/main.c null_init). */
 export const NULL_BLK_DEVICE = '/dev/nullb0';
 export const NVMET_SUBSYSTEMS = `${NVMET}/subsystems`;

@@ -18,7 +18,7 @@ import { DOORBELL_ACTION, PROC_INTERRUPTS, doorbellChip, parseInterrupts } from 
 import { doorbellRows, doorbellsWithHandler } from '../doorbell/irqs.js';
 import { TYPE_GROUP, type Plan, type PlanOp } from './plan.js';
 import { RESTORE_ORDER } from './nvme.js';
-import { NVMET_PORTS as NVMET_PORTS_DIR } from '../configfs/nvmet.js';
+import { NVME_HEADER_FROM_SUBSYSTEM, NVMET_PORTS } from '../configfs/nvmet.js';
 
 export interface ApplyHooks {
   /** Called before a function is made (owned: true) and after one is removed (false), so a kill leaves the record right. */
@@ -222,7 +222,7 @@ export async function apply(port: KernelPort, plan: Plan, hooks: ApplyHooks = {}
         // nvmet_pci_epf's epc_init copies the subsystem's vendor IDs into the header all its
         // functions share (pci-epf.c): a rollback puts them back after the unlink.
         if (op.nvme !== undefined)
-          for (const name of NVME_OVERWRITTEN) {
+          for (const name of NVME_HEADER_FROM_SUBSYSTEM) {
             const path = `${op.target}/${name}`;
             const was = await readText(port, path);
             undo.push({ step: `write ${JSON.stringify(was.trimEnd())} to ${path}`, run: async () => void (await port.write(path, was)) });
@@ -315,8 +315,6 @@ function isDoorbellNoise(text: string): boolean {
   return /Failed to allocate doorbell|Can't find MSI domain for EPC|Mutable MSI controller not supported|Failed to allocate MSI|doesn't support multiple EPF/.test(text);
 }
 
-/** Header fields nvmet_pci_epf_epc_init overwrites from the nvmet subsystem. */
-const NVME_OVERWRITTEN = ['vendorid', 'subsys_vendor_id'] as const;
 
 /**
  * After an nvmet_pci_epf link: its epc_init made a controller, or only logged why not
@@ -331,7 +329,7 @@ async function expectNvmeController(want: { nqn: string; port: number }, fn: str
   const said = lines.filter((l) => /nvmet|nvme|null_blk/i.test(l));
   const has = (re: RegExp): string | undefined => said.find((l) => re.test(l));
   const fix = has(/Port not found/)
-    ? `nvmet port ${want.port} is missing or has no subsystem linked (a port is enabled only by its subsystems/ link): check ${NVMET_PORTS_DIR}/${want.port}/subsystems/, then apply again`
+    ? `nvmet port ${want.port} is missing or has no subsystem linked (a port is enabled only by its subsystems/ link): check ${NVMET_PORTS}/${want.port}/subsystems/, then apply again`
     : has(/Invalid maximum number of queues/)
       ? 'give the function at least 2 interrupt vectors (msix_interrupts, or msi_interrupts where the controller has no MSI-X)'
       : has(/not allowed/)
