@@ -3,8 +3,6 @@
 // of the same release and board: the vNTB control region and doorbell BAR target read through
 // the Cadence inbound-translation registers, the doorbell rows after N rings each, and
 // pci-epf-test's ENABLE / ring / DISABLE registers (or its failed ENABLE without a DISABLE).
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { createFakeKernel } from '../../src/fake/index.js';
 import type { FakeKernel } from '../../src/fake/api.js';
@@ -13,9 +11,9 @@ import * as testHost from '../../src/host/pci-endpoint-test.js';
 import * as vntbHost from '../../src/host/vntb.js';
 import { doorbellStatus } from '../../src/doorbell/status.js';
 import { VARIANT_BOARD } from './checks.js';
+import { scenarioFixtures } from '../../src/lane/fixture.js';
 import type { DtVariant } from './dts.js';
 
-const ROOT = 'test/fixtures/kernel';
 const EPC = '7e000000.pcie-ep';
 const PCI_EP = '/sys/kernel/config/pci_ep';
 const REG = 0x7e000000n;
@@ -29,16 +27,7 @@ interface Fixture {
   [k: string]: unknown;
 }
 
-const fixtures: { file: string; f: Fixture }[] = fs.existsSync(ROOT)
-  ? fs.readdirSync(ROOT).flatMap((rel) => {
-      const dir = path.join(ROOT, rel, 'doorbells');
-      if (!fs.existsSync(dir)) return [];
-      return fs
-        .readdirSync(dir)
-        .filter((n) => n.endsWith('.json'))
-        .map((n) => ({ file: path.join(dir, n), f: JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Fixture }));
-    })
-  : [];
+const fixtures = scenarioFixtures<Fixture>('doorbells');
 
 /** examples/pci-epf-vntb.yaml with db_count N, as epctl apply writes it (num_mws before mw1). */
 async function vntb(fake: FakeKernel, dbCount: number): Promise<string> {

@@ -3,6 +3,7 @@
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
 // [--only SCENARIO|differential] [--record-doorbells] [--record-nvme-apply] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
+import { scenarioFixture } from '../../src/lane/fixture.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheRoot } from './cache.js';
@@ -64,7 +65,7 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
       // The real kernel's results, replayed against the fake by scripts/lane/doorbell-fixture.test.ts.
       const variant = Object.entries(VARIANT_BOARD).find(([, b]) => b === board)![0];
       // In doorbells/: the differential's fixture lister takes every *.json beside it as an op trace.
-      const file = path.join('test/fixtures/kernel', release, 'doorbells', `${variant}.json`);
+      const file = scenarioFixture(release, 'doorbells', variant);
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, JSON.stringify(doorbellFixture(kind, release, variant, dbParams, data), null, 2) + '\n');
       c.notes.push(`recorded ${file}`);
@@ -86,7 +87,7 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
     const c = await checkNvmeApplyScenario(release, nvParams, data);
     if (recordNvmeApply) {
       // The real kernel's projection, replayed against the fake by scripts/lane/nvme-apply-fixture.test.ts.
-      const file = path.join('test/fixtures/kernel', release, 'nvme-apply', 'qemu-virt.json');
+      const file = scenarioFixture(release, 'nvme-apply', 'qemu-virt');
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, JSON.stringify(nvmeApplyFixture(release, nvParams, data), null, 2) + '\n');
       c.notes.push(`recorded ${file}`);

@@ -4,14 +4,13 @@
 // epctl (dist/epctl.js, --mock qemu-virt at the same release) must project to exactly what the
 // real kernel gave — exit codes, the operations done, the errno and kernel log of the namespaces
 // nvmet_ns_enable refuses, the rollbacks, the NVMe status entries.
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { withFake } from './doorbell-check.js';
+import { scenarioFixtures } from '../../src/lane/fixture.js';
 import { nvmeApplySteps, type NvmeApplyParams } from './nvme-apply-steps.js';
 import { nvmeApplyView } from './nvme-apply-check.js';
 
-const ROOT = 'test/fixtures/kernel';
 const BIN = path.resolve('dist/epctl.js');
 
 interface Fixture {
@@ -22,14 +21,7 @@ interface Fixture {
   view: unknown;
 }
 
-const fixtures: { file: string; f: Fixture }[] = fs.readdirSync(ROOT).flatMap((rel) => {
-  const dir = path.join(ROOT, rel, 'nvme-apply');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
-    .map((n) => ({ file: path.join(dir, n), f: JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Fixture }));
-});
+const fixtures = scenarioFixtures<Fixture>('nvme-apply');
 
 describe('recorded real-kernel nvme-apply runs replayed against the fake', () => {
   it('has the fixtures of both kernels (record them with the lane: --only nvme-apply --record-nvme-apply)', () => {

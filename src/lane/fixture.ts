@@ -2,6 +2,7 @@
 // stored under test/fixtures/kernel/<release>/ and replayed against the fake by `npm test`, so
 // every run is held to the real kernel without QEMU. One JSON file per run: a header line, then
 // one Op and one result per line (compact, and a diff shows which Op changed).
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -98,4 +99,20 @@ export async function listTraces(root: string): Promise<string[]> {
 /** Replays a trace against a fresh fake of its board and release: the first divergence, if any. */
 export async function replayTrace(t: KernelTrace): Promise<Divergence | undefined> {
   return firstDivergence(t.ops, t.results, await fakeResults(t.board, t.release, t.ops));
+}
+
+/** The path of a lane scenario's recorded result: <FIXTURE_ROOT>/<release>/<scenario>/<name>.json. */
+export const scenarioFixture = (release: string, scenario: string, name: string): string => path.join(FIXTURE_ROOT, release, scenario, `${name}.json`);
+
+/** Every recorded result of SCENARIO, each kernel's, parsed (none when nothing was recorded). */
+export function scenarioFixtures<T>(scenario: string): { file: string; f: T }[] {
+  if (!fsSync.existsSync(FIXTURE_ROOT)) return [];
+  return fsSync.readdirSync(FIXTURE_ROOT).flatMap((rel) => {
+    const dir = path.join(FIXTURE_ROOT, rel, scenario);
+    if (!fsSync.existsSync(dir)) return [];
+    return fsSync
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => ({ file: path.join(dir, n), f: JSON.parse(fsSync.readFileSync(path.join(dir, n), 'utf8')) as T }));
+  });
 }
