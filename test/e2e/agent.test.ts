@@ -40,6 +40,8 @@ function startAgent(args: string[]) {
   const child = execa(process.execPath, [BIN, 'agent', ...args], { reject: false, env: { NO_COLOR: '1' }, stdin: 'ignore', buffer: false });
   children.push(child);
   const lines: { msg: string; [k: string]: unknown }[] = [];
+  const err = { text: '' };
+  child.stderr!.on('data', (b: Buffer) => (err.text += b.toString()));
   let rest = '';
   child.stdout!.on('data', (b: Buffer) => {
     rest += b.toString();
@@ -61,7 +63,7 @@ function startAgent(args: string[]) {
       await new Promise((r) => setTimeout(r, 25));
     }
   };
-  return { child, lines, until };
+  return { child, lines, until, err };
 }
 
 describe('epctl agent (a process on a simulated board)', () => {
@@ -81,6 +83,20 @@ describe('epctl agent (a process on a simulated board)', () => {
     expect(end.exitCode).toBe(0);
     expect(await fs.readdir(b.dir)).not.toContain('board.json.lock.agent');
   }, 60_000);
+
+  it('a failure while it starts (its board marker cannot be written) ends it with exit 1: nothing it opened keeps it alive, and a path that is not its own is left alone', async () => {
+    const b = await board();
+    // The real kernel lane found the agent alive after such a failure: its socket and file watch held the event loop.
+    await fs.mkdir(path.join(b.dir, 'board.json.lock.agent'));
+    const a = startAgent(['-c', b.config, ...b.mock]);
+    const end = await a.child;
+    expect(end.exitCode).toBe(1);
+    expect(a.err.text).toMatch(/EISDIR.*board\.json\.lock\.agent/);
+    expect(a.err.text).not.toMatch(/\n\s+at /);
+    const left = await fs.readdir(b.dir);
+    expect(left).toContain('board.json.lock.agent');
+    expect(left).not.toContain('board.json.agent.sock');
+  }, 30_000);
 
   it('killed with SIGKILL anywhere in its first apply, it converges when started again', async () => {
     for (const delayMs of [150, 300, 450]) {

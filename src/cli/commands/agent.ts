@@ -2,6 +2,7 @@
 // run by systemd as a Type=notify service or by hand in a terminal.
 import type { Command } from 'commander';
 import os from 'node:os';
+import path from 'node:path';
 import { type CommandSpec, type Run, UsageError, withBoard } from '../context.js';
 import { withBoardChange, waitSeconds } from '../board-change.js';
 import { DEFAULT_CONFIG } from '../../config/load.js';
@@ -72,71 +73,94 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           log,
         });
         agentRef = agent;
-        // The status API: the given socket, the live board's /run/epctl/agent.sock, or beside --mock-state.
+        const fs = await import('node:fs/promises');
+        const { agentMarker } = await import('../board-change.js');
         const { DEFAULT_SOCKET, startApi } = await import('../../agent/api.js');
-        const socketPath = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : ctx.board?.kind === 'mock' ? (ctx.board.stateFile === undefined ? undefined : `${ctx.board.stateFile}.agent.sock`) : DEFAULT_SOCKET;
-        const api = socketPath === undefined ? undefined : await startApi({ socketPath, ...(opts.socketGroup ? { group: opts.socketGroup } : {}), status: () => agent.status, events: (l) => agent.subscribe(l), log });
-        const metricsServer = opts.metrics === undefined ? undefined : await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log });
-
-        // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
+        const { watch } = await import('chokidar');
+        // What this run opens, closed in reverse on every way out: a failure at any step (the
+        // socket, the metrics port, the marker) must not leave a listener keeping the process alive.
+        const closers: (() => Promise<unknown> | void)[] = [];
         const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
         const saved = SIGNALS.map((sig) => [sig, process.listeners(sig)] as const);
-        for (const sig of SIGNALS) process.removeAllListeners(sig);
-        let stopping = false;
-        let finish!: (code: number) => void;
-        const finished = new Promise<number>((r) => (finish = r));
-        const stop = (sig: NodeJS.Signals): void => {
-          if (stopping) {
-            ctx.cleanup.removeAllSync();
-            process.exit(128 + os.constants.signals[sig]);
-          }
-          stopping = true;
-          log.info({ signal: sig }, 'stopping');
-          void agent.stop().then(() => finish(EXIT.OK));
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-        process.on('SIGHUP', () => {
-          log.info({}, 'SIGHUP: reloading');
-          void agent.reload('sighup').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
-        });
-
-        const { watch } = await import('chokidar');
-        let debounce: NodeJS.Timeout | undefined;
-        // Editors save by rename: watch the path, and settle a burst of events into one reload.
-        const watcher = watch(opts.config, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
-        watcher.on('all', (event) => {
-          if (event !== 'add' && event !== 'change') return;
-          clearTimeout(debounce);
-          debounce = setTimeout(() => {
-            log.info({ file: opts.config }, 'config changed: reloading');
-            void agent.reload('config-changed').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
-          }, 250);
-        });
-        // Marks the board as kept by this agent, so a CLI change says what the agent will make of it.
-        const { agentMarker } = await import('../board-change.js');
-        const marker = ctx.lockFile === undefined ? undefined : agentMarker(ctx.lockFile);
-        const fs = await import('node:fs/promises');
-        const forgetMarker = marker === undefined ? undefined : ctx.cleanup.track(marker);
-        if (marker !== undefined) await fs.writeFile(marker, JSON.stringify({ pid: process.pid, config: opts.config, since: new Date().toISOString() }) + '\n');
         try {
+          // The status API: the given socket, the live board's /run/epctl/agent.sock, or beside --mock-state.
+          const socketPath = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : ctx.board?.kind === 'mock' ? (ctx.board.stateFile === undefined ? undefined : `${ctx.board.stateFile}.agent.sock`) : DEFAULT_SOCKET;
+          if (socketPath !== undefined) {
+            const api = await startApi({ socketPath, ...(opts.socketGroup ? { group: opts.socketGroup } : {}), status: () => agent.status, events: (l) => agent.subscribe(l), log });
+            closers.push(() => api.close());
+          }
+          if (opts.metrics !== undefined) {
+            const server = await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log });
+            closers.push(() => server.close());
+          }
+
+          // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
+          closers.push(() => {
+            for (const [sig, listeners] of saved) {
+              process.removeAllListeners(sig);
+              for (const l of listeners) process.on(sig, l as (s: NodeJS.Signals) => void);
+            }
+          });
+          for (const sig of SIGNALS) process.removeAllListeners(sig);
+          let stopping = false;
+          let finish!: (code: number) => void;
+          const finished = new Promise<number>((r) => (finish = r));
+          const stop = (sig: NodeJS.Signals): void => {
+            if (stopping) {
+              ctx.cleanup.removeAllSync();
+              process.exit(128 + os.constants.signals[sig]);
+            }
+            stopping = true;
+            log.info({ signal: sig }, 'stopping');
+            void agent.stop().then(() => finish(EXIT.OK));
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+          process.on('SIGHUP', () => {
+            log.info({}, 'SIGHUP: reloading');
+            void agent.reload('sighup').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
+          });
+
+          let debounce: NodeJS.Timeout | undefined;
+          // Editors save by rename: watch the path, and settle a burst of events into one reload.
+          const watcher = watch(opts.config, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
+          closers.push(async () => {
+            clearTimeout(debounce);
+            await watcher.close();
+          });
+          watcher.on('all', (event) => {
+            if (event !== 'add' && event !== 'change') return;
+            clearTimeout(debounce);
+            debounce = setTimeout(() => {
+              log.info({ file: opts.config }, 'config changed: reloading');
+              void agent.reload('config-changed').catch((e: unknown) => log.error({ err: String(e) }, 'reload failed'));
+            }, 250);
+          });
+          // Marks the board as kept by this agent, so a CLI change says what the agent will make of it.
+          // Beside the lock, whose directory (/run/lock) may not exist yet: the lock makes it only at its first take.
+          const marker = ctx.lockFile === undefined ? undefined : agentMarker(ctx.lockFile);
+          if (marker !== undefined) {
+            await fs.mkdir(path.dirname(marker), { recursive: true });
+            await fs.writeFile(marker, JSON.stringify({ pid: process.pid, config: opts.config, since: new Date().toISOString() }) + '\n');
+            // Removed only once written: a path that was not ours (a directory, say) is left alone.
+            const forget = ctx.cleanup.track(marker);
+            closers.push(async () => {
+              await fs.rm(marker, { force: true });
+              forget();
+            });
+          }
           const { ready } = await agent.start();
           if (!ready) {
             await agent.stop();
             return agent.status.config.error && !agent.status.config.loadedAt ? EXIT.CONFIG : EXIT.ERROR;
           }
           return await finished;
+        } catch (e) {
+          // A failure before or during the start: the agent stops first (its doorbell watch, its wait).
+          await agent.stop().catch(() => undefined);
+          throw e;
         } finally {
-          await api?.close();
-          await metricsServer?.close();
-          if (marker !== undefined) await fs.rm(marker, { force: true });
-          forgetMarker?.();
-          clearTimeout(debounce);
-          await watcher.close();
-          for (const [sig, listeners] of saved) {
-            process.removeAllListeners(sig);
-            for (const l of listeners) process.on(sig, l as (s: NodeJS.Signals) => void);
-          }
+          for (const close of closers.reverse()) await Promise.resolve(close()).catch((e: unknown) => log.warn({ err: String(e) }, 'closing failed'));
         }
       }),
     );
