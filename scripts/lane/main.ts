@@ -16,6 +16,7 @@ import { buildKernel, type KernelChoice } from './kernel.js';
 import { prepareGuest, prepareShared } from './prepare.js';
 import { say, secs, Steps } from './steps.js';
 import { applySteps, checkApply } from './apply-check.js';
+import { agentParams, checkAgent } from './agent-check.js';
 import { kernelBehaviour, type KernelBehaviour } from '../../src/kernel/behaviour.js';
 import { parseRelease } from '../../src/kernel/version.js';
 import { diffStep, splitDiffArgs } from './diff-main.js';
@@ -125,6 +126,14 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
       timeoutMs: 300_000,
       judge: async ([r]) => [await nvJudge(r!)],
     },
+    {
+      // Issue 11 on the real kernel: `epctl agent` from the bundle, started as the unit starts it
+      // (scripts/lane/guest/agent.ts). Its own boot: the board starts empty.
+      variant: 'msi-map',
+      scenarios: [{ name: 'agent', params: agentParams() }],
+      timeoutMs: 600_000,
+      judge: async ([r]) => [r!.ok ? checkAgent(epc, r!.data) : { name: 'agent', findings: [r!.error], notes: [] }],
+    },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
     {
@@ -189,6 +198,7 @@ export async function main(args: string[]): Promise<number> {
           });
         } catch (e) {
           if (!(e instanceof BootError)) throw e;
+          say(`[lane] FAIL ${label} boot: ${e.message}`);
           verdicts.push({ kernel: g.kernel.release, variant: boot.variant, check: 'boot', ok: false, findings: [e.message], notes: [] });
           continue;
         }

@@ -1,6 +1,7 @@
 // The scenarios the guest harness can run, by name. Each takes the host's parameters and a
 // context, does its work against the real kernel, and returns raw observations (JSON) for the
 // host to judge. Add a scenario by adding an entry here.
+import { agent } from './agent.js';
 import { apply } from './apply.js';
 import { diff } from './diff.js';
 import { doorbellRefusal, doorbells } from './doorbells.js';
@@ -29,6 +30,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   'ntb-links': ntbLinks,
   diff,
   apply,
+  agent,
   nvme,
   'nvme-apply': nvmeApply,
   doorbells,
