@@ -57,7 +57,13 @@ export interface AgentDeps {
    */
   watchBoard?(fn: (port: KernelPort) => Promise<void>): Promise<void>;
   /** Told of what the metrics count (agent/metrics.ts). */
-  hooks?: { applied?(r: AgentApplyRecord): void; driftDetected?(): void; configRefused?(): void };
+  hooks?: {
+    applied?(r: AgentApplyRecord): void;
+    driftDetected?(): void;
+    configRefused?(): void;
+    /** One /proc/interrupts poll of the doorbell watch took SECONDS (WatchOptions.onPoll). */
+    polled?(seconds: number): void;
+  };
   /** cleanup.atExit: the doorbell watch's tracefs instance is removed on a forced exit too. */
   atExit?: (fn: () => void) => () => void;
   /** The watch itself (tests); default doorbell/watch.ts watchDoorbells. */
@@ -221,6 +227,9 @@ export class Agent {
             signal: ac.signal,
             onEvent: (e) => this.onDoorbell(e),
             onWarning: (m) => this.deps.log.warn({ doorbells: true }, m),
+            ...(this.deps.hooks?.polled ? { onPoll: this.deps.hooks.polled } : {}),
+            // A manual clock (tests) drives the watch's poll timers too.
+            ...(this.deps.clock ? { timers: this.deps.clock } : {}),
             ...(this.deps.atExit ? { atExit: this.deps.atExit } : {}),
           }).then(() => undefined),
         );

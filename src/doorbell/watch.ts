@@ -88,7 +88,24 @@ export interface WatchOptions {
   atExit?: (fn: () => void) => () => void;
   /** Seconds since boot; default CLOCK_MONOTONIC. */
   now?: () => number;
+  /**
+   * Told the wall time, in seconds, of each periodic /proc/interrupts poll: the read and the
+   * row finder (rows.ts), not the row's processing (the agent's epctl_interrupts_poll_seconds).
+   * The baseline read and the read for a virq that rang before a poll saw it are not polls.
+   */
+  onPoll?(seconds: number): void;
+  /** The poll's timers (tests: a manual clock); default the real setTimeout. */
+  timers?: WatchTimers;
 }
+
+/** What the poll loop needs of a clock: ms (any origin) and one-shot timers. */
+export interface WatchTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: WatchTimers = { now: () => performance.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 export interface WatchSummary {
   source: 'tracefs' | 'poll';
@@ -115,15 +132,15 @@ interface Doorbell {
 
 const monotonic = (): number => Number(process.hrtime.bigint()) / 1e9;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(timers: WatchTimers, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {
-      clearTimeout(t);
+      timers.clearTimeout(t);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const t = setTimeout(done, ms);
+    const t = timers.setTimeout(done, ms);
     signal.addEventListener('abort', done);
   });
 }
@@ -144,6 +161,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       });
   }
   const clock = opts.now ?? monotonic;
+  const timers = opts.timers ?? realTimers;
   // With tracefs, poll-seen changes are put on the trace clock: the last ring's timestamp minus
   // when it was read. On a board both clocks count from boot and this is ~0; the fake's trace
   // clock is its own simulated one.
@@ -205,7 +223,9 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
 
   // One poll: rows that appeared, grew (poll source only), changed owner or went.
   const poll = async (countRings: boolean): Promise<void> => {
+    const t0 = performance.now();
     const list = await rows();
+    opts.onPoll?.((performance.now() - t0) / 1000);
     const t = now();
     foreign.clear();
     const seen = new Set<number>();
@@ -302,7 +322,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const poller = (async () => {
         while (!signal.aborted) {
-          await sleep(intervalMs, signal);
+          await sleep(timers, intervalMs, signal);
           if (!signal.aborted) await poll(false);
         }
       })();
@@ -313,7 +333,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     opts.onReady?.({ source: 'poll', intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
     while (!signal.aborted) {
       await poll(true);
-      await sleep(intervalMs, signal);
+      await sleep(timers, intervalMs, signal);
     }
     return { source: 'poll', events, lostTraceEvents: 0 };
   } finally {

@@ -61,7 +61,7 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         let agentRef: InstanceType<typeof Agent> | undefined;
         const metrics = createMetrics({ status: () => agentRef?.status });
         const agent = new Agent({
-          hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError() },
+          hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError(), polled: (s) => metrics.observePoll(s) },
           configFile: opts.config,
           load: loadConfigText,
           withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
