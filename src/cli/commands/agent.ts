@@ -59,7 +59,9 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
         const { createMetrics, startMetrics } = await import('../../agent/metrics.js');
         let agentRef: InstanceType<typeof Agent> | undefined;
-        const metrics = createMetrics({ status: () => agentRef?.status });
+        // prom-client's process metrics only when they are served: their event-loop lag monitor
+        // (perf_hooks.monitorEventLoopDelay) wakes the process every 10 ms, forever.
+        const metrics = createMetrics({ status: () => agentRef?.status, defaultMetrics: opts.metrics !== undefined });
         const agent = new Agent({
           hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError(), polled: (s) => metrics.observePoll(s) },
           configFile: opts.config,
