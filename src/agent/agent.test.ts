@@ -10,7 +10,7 @@ import { createFakeKernel, type FakeKernel } from '../fake/index.js';
 import { loadOwnership, type Ownership } from '../state/ownership.js';
 import { loadConfigText } from '../config/load.js';
 import { observePciEp } from '../configfs/observe.js';
-import { Agent, namedControllers, type AgentClock } from './agent.js';
+import { Agent, DOORBELL_IDLE_POLL_MS, namedControllers, type AgentClock } from './agent.js';
 import type { Notifier } from './notify.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
 import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
@@ -219,7 +219,7 @@ describe('epctl agent', () => {
     await agent.stop();
   });
 
-  it('times every /proc/interrupts poll of its doorbell watch into epctl_interrupts_poll_seconds', async () => {
+  it('times every /proc/interrupts poll of its doorbell watch into epctl_interrupts_poll_seconds, polling slower while the board is quiet', async () => {
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' }) as FakeKernelImpl;
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
     dirs.push(dir);
@@ -259,6 +259,12 @@ describe('epctl agent', () => {
     }
     expect(polls).toBe(N);
     expect(await count()).toBe(N);
+    // Quiet, the poll slows down to DOORBELL_IDLE_POLL_MS (rings would still come from the trace).
+    await clock.advance(100 + 200 + 400 + 800 + DOORBELL_IDLE_POLL_MS);
+    expect(polls).toBe(N + 5);
+    await clock.advance(DOORBELL_IDLE_POLL_MS);
+    expect(polls).toBe(N + 6);
+    expect(await count()).toBe(N + 6);
     await agent.stop();
   });
 

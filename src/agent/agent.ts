@@ -73,6 +73,13 @@ export interface AgentDeps {
 const realClock: AgentClock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 const RECENT_LOG = 100;
 const RECENT_EVENTS = 200;
+/**
+ * The doorbell watch's /proc/interrupts poll beside tracefs slows down to this while the board
+ * is quiet (WatchOptions.idleIntervalMs): rings are counted from the trace at any period, and a
+ * doorbell row nobody rings is seen within this long. `epctl doorbell watch` keeps its fixed
+ * period (rows found fast); without tracefs (the poll source) the agent's poll keeps its period too.
+ */
+export const DOORBELL_IDLE_POLL_MS = 1000;
 /** After the doorbell watch ends with an error: wait this long before watching again. */
 const WATCH_RETRY_MS = 5000;
 
@@ -224,6 +231,7 @@ export class Agent {
         await this.deps.watchBoard!((port) =>
           watch(port, {
             source: 'auto',
+            idleIntervalMs: DOORBELL_IDLE_POLL_MS,
             signal: ac.signal,
             onEvent: (e) => this.onDoorbell(e),
             onWarning: (m) => this.deps.log.warn({ doorbells: true }, m),

@@ -4,7 +4,8 @@
 //   doorbell action names; one event per ring with the kernel's timestamp, so a pci-epf-test
 //   doorbell that lives a few milliseconds (pci_endpoint_test.c: ENABLE, rings, DISABLE in one host ioctl)
 //   is still counted exactly. /proc/interrupts is polled beside it only to learn which chip
-//   (controller) and hwirq (index) a virq has, and when rows appear and go.
+//   (controller) and hwirq (index) a virq has, and when rows appear and go; a caller may let
+//   that poll slow down while nothing happens (WatchOptions.idleIntervalMs, the agent).
 // - poll: /proc/interrupts every INTERVAL ms through the cheap row finder (rows.ts). What
 //   happens between two polls is invisible: a doorbell allocated and freed in between, and
 //   the individual rings of a burst (one `rung` with the delta).
@@ -71,6 +72,20 @@ export interface WatchOptions {
   source: WatchSource;
   /** Default DEFAULT_INTERVAL_MS of the source in use. */
   intervalMs?: number;
+  /**
+   * Beside tracefs only: let the poll of /proc/interrupts slow down while the board is quiet.
+   * After a poll that found nothing new (no row appeared, went or changed owner) with no trace
+   * line since the one before, the period doubles, from intervalMs up to idleIntervalMs; a
+   * poll that finds a change or a trace line brings it back to intervalMs at once (a wait
+   * under way is cut short to intervalMs). Rings are counted from the trace whatever the
+   * period, and a doorbell's row is read at its first ring, so what a slow period delays is
+   * only learning of rows that nobody rings: a row that appears is seen within idleIntervalMs,
+   * one that goes within idleIntervalMs + intervalMs (it is freed one poll after it was first
+   * missed), an owner change within idleIntervalMs. Default intervalMs: no slowing down.
+   * The poll source ignores it: there the poll counts the rings, and a slower poll would lose
+   * the rings of a row freed before the next poll (see POLL_LIMITS).
+   */
+  idleIntervalMs?: number;
   /** Only this EPC's doorbells. */
   controller?: string;
   signal: AbortSignal;
@@ -221,8 +236,11 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     }
   }
 
-  // One poll: rows that appeared, grew (poll source only), changed owner or went.
-  const poll = async (countRings: boolean): Promise<void> => {
+  // One poll: rows that appeared, grew (poll source only), changed owner or went. True when it
+  // found any of that (a row first missed counts too: it goes at the next poll).
+  const poll = async (countRings: boolean): Promise<boolean> => {
+    const before = events;
+    let missed = false;
     const t0 = performance.now();
     const list = await rows();
     opts.onPoll?.((performance.now() - t0) / 1000);
@@ -258,11 +276,13 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       // tracefs: wait one more poll, so that trace lines still in the pipe are counted first.
       if (trace && !db.missing) {
         db.missing = true;
+        missed = true;
         continue;
       }
       known.delete(virq);
       emit(db, 'freed', t, 0);
     }
+    return missed || events !== before;
   };
 
   const ring = async (virq: number, action: string, time: number): Promise<void> => {
@@ -306,8 +326,40 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       // "mono": the trace timestamps are CLOCK_MONOTONIC, as clock() is (the fake stamps with it too).
       const sameClock = opts.now === undefined && t.clock === 'mono';
       opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs, limits: [] });
+      // The poll's period: intervalMs, slowing down to idleMs while nothing happens (WatchOptions.idleIntervalMs).
+      const fast = intervalMs;
+      const idleMs = Math.max(fast, opts.idleIntervalMs ?? fast);
+      let period = fast;
+      /** A trace line came since the last poll began. */
+      let lively = false;
+      /** Cuts the poll's wait under way short to `fast` from now (no-op when less is left). */
+      let hurry: (() => void) | undefined;
+      const pause = (ms: number): Promise<void> =>
+        new Promise((resolve) => {
+          if (signal.aborted) return resolve();
+          let due = timers.now() + ms;
+          const done = (): void => {
+            timers.clearTimeout(h);
+            signal.removeEventListener('abort', done);
+            hurry = undefined;
+            resolve();
+          };
+          let h = timers.setTimeout(done, ms);
+          signal.addEventListener('abort', done);
+          hurry = () => {
+            if (due - timers.now() <= fast) return;
+            timers.clearTimeout(h);
+            due = timers.now() + fast;
+            h = timers.setTimeout(done, fast);
+          };
+        });
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
+          if (!lively) {
+            lively = true;
+            period = fast;
+            hurry?.();
+          }
           if (ev.kind === 'lost') {
             if (ev.count === null) lostUnknown = true;
             else lost += ev.count;
@@ -322,8 +374,12 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const poller = (async () => {
         while (!signal.aborted) {
-          await sleep(timers, intervalMs, signal);
-          if (!signal.aborted) await poll(false);
+          await pause(period);
+          if (signal.aborted) break;
+          const wasLively = lively;
+          lively = false;
+          const changed = await poll(false);
+          period = changed || wasLively || lively ? fast : Math.min(period * 2, idleMs);
         }
       })();
       const settled = await Promise.allSettled([reader.finally(stop), poller.finally(stop)]);
