@@ -38,6 +38,11 @@ nothing half-applied. Every agent.drift_interval_s (default 30; 0: never) it com
 with the config and reports a difference made by hand; with agent.correct_drift: true it puts
 the board back. SIGTERM stops it after the change under way; the board stays as configured.
 
+With agent.doorbell_watch (default true) it watches doorbells for its status API and metrics:
+with tracefs the rings come from the trace, and the /proc/interrupts poll that learns of rows
+appearing and going slows from 100 ms to 1 s while the board is quiet (a row nobody rings is
+seen within 1 s); without tracefs the poll counts the rings and keeps 5 ms.
+
 Each board change takes the same lock as \`epctl apply\`, so the two never interleave.
 Logs are JSON lines on stdout (journald keeps them), readable ones on a terminal.
 
