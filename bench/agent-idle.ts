@@ -4,8 +4,10 @@
 //    (target ≤ 3×);
 // 2. CPU use at rest with the doorbell watch on: utime + stime (/proc/PID/stat, clock ticks)
 //    over the idle window, as a percentage of one core (target ≤ 1 %). On a simulated board the
-//    watch follows --mock-state, re-reading that file at every poll, which a live board's
-//    /proc/interrupts read does not cost: this figure is an upper bound for the board.
+//    watch follows --mock-state (inotify on its directory and a stat each second, src/kernel/
+//    open.ts) and its /proc/interrupts is rendered by the fake kernel, which a live board does
+//    not cost: this figure is an upper bound for the board. The window starts at "ready",
+//    so it includes the doorbell watch's own start (the watch begins after the first apply).
 // Both sampled over WINDOW_MS after the agent logged "ready".
 import fs from 'node:fs/promises';
 import os from 'node:os';

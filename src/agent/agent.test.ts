@@ -10,10 +10,13 @@ import { createFakeKernel, type FakeKernel } from '../fake/index.js';
 import { loadOwnership, type Ownership } from '../state/ownership.js';
 import { loadConfigText } from '../config/load.js';
 import { observePciEp } from '../configfs/observe.js';
-import { Agent, namedControllers, type AgentClock } from './agent.js';
+import { Agent, DOORBELL_IDLE_POLL_MS, namedControllers, type AgentClock } from './agent.js';
 import type { Notifier } from './notify.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
 import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
+import { createMetrics } from './metrics.js';
+import { parsePromText } from '../../test/helpers/prom-text.js';
+import { DEFAULT_INTERVAL_MS } from '../doorbell/watch.js';
 
 const TEST = `version: 1
 agent: { drift_interval_s: 30 }
@@ -213,6 +216,55 @@ describe('epctl agent', () => {
     k.irq.fire(virq, 0);
     await vi.waitFor(() => expect(agent.status.doorbells.counts).toEqual([expect.objectContaining({ virq, index: 0, count: 2, action: DOORBELL_ACTION.pci_epf_vntb })]), { timeout: 5000 });
     expect(agent.status.doorbells.recent.filter((e) => e.event === 'rung')).toHaveLength(2);
+    await agent.stop();
+  });
+
+  it('times every /proc/interrupts poll of its doorbell watch into epctl_interrupts_poll_seconds, polling slower while the board is quiet', async () => {
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' }) as FakeKernelImpl;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'epctl.yaml');
+    await fs.writeFile(file, TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'));
+    const ownership = await loadOwnership(undefined, k.origin);
+    const clock = manualClock();
+    let agent: Agent | undefined;
+    const metrics = createMetrics({ status: () => agent?.status, defaultMetrics: false });
+    let polls = 0;
+    agent = new Agent({
+      configFile: file,
+      load: loadConfigText,
+      withBoard: (fn) => fn({ port: k, ownership }),
+      watchBoard: (fn) => fn(k),
+      notifier: recorder(),
+      log: quiet,
+      clock,
+      hooks: {
+        polled: (s) => {
+          polls++;
+          metrics.observePoll(s);
+        },
+      },
+    });
+    await agent.start();
+    // The watch is set up (tracefs on the fake) once its first poll waits on the clock.
+    await vi.waitFor(() => expect(clock.pending()).toBe(1), { timeout: 5000 });
+    const count = async (): Promise<number> => parsePromText(await metrics.text()).get('epctl_interrupts_poll_seconds')!.samples.find((x) => x.name === 'epctl_interrupts_poll_seconds_count')!.value;
+    expect(await count()).toBe(0);
+    const N = 5;
+    // A ring before each poll keeps the period fast (the watch backs off only while nothing happens).
+    const virq = k.irq.request(doorbellChip('7e000000.pcie-ep'), 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    for (let i = 0; i < N; i++) {
+      k.irq.fire(virq, 0);
+      await clock.advance(DEFAULT_INTERVAL_MS.tracefs);
+    }
+    expect(polls).toBe(N);
+    expect(await count()).toBe(N);
+    // Quiet, the poll slows down to DOORBELL_IDLE_POLL_MS (rings would still come from the trace).
+    await clock.advance(100 + 200 + 400 + 800 + DOORBELL_IDLE_POLL_MS);
+    expect(polls).toBe(N + 5);
+    await clock.advance(DOORBELL_IDLE_POLL_MS);
+    expect(polls).toBe(N + 6);
+    expect(await count()).toBe(N + 6);
     await agent.stop();
   });
 

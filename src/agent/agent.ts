@@ -57,7 +57,13 @@ export interface AgentDeps {
    */
   watchBoard?(fn: (port: KernelPort) => Promise<void>): Promise<void>;
   /** Told of what the metrics count (agent/metrics.ts). */
-  hooks?: { applied?(r: AgentApplyRecord): void; driftDetected?(): void; configRefused?(): void };
+  hooks?: {
+    applied?(r: AgentApplyRecord): void;
+    driftDetected?(): void;
+    configRefused?(): void;
+    /** One /proc/interrupts poll of the doorbell watch took SECONDS (WatchOptions.onPoll). */
+    polled?(seconds: number): void;
+  };
   /** cleanup.atExit: the doorbell watch's tracefs instance is removed on a forced exit too. */
   atExit?: (fn: () => void) => () => void;
   /** The watch itself (tests); default doorbell/watch.ts watchDoorbells. */
@@ -67,6 +73,13 @@ export interface AgentDeps {
 const realClock: AgentClock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 const RECENT_LOG = 100;
 const RECENT_EVENTS = 200;
+/**
+ * The doorbell watch's /proc/interrupts poll beside tracefs slows down to this while the board
+ * is quiet (WatchOptions.idleIntervalMs): rings are counted from the trace at any period, and a
+ * doorbell row nobody rings is seen within this long. `epctl doorbell watch` keeps its fixed
+ * period (rows found fast); without tracefs (the poll source) the agent's poll keeps its period too.
+ */
+export const DOORBELL_IDLE_POLL_MS = 1000;
 /** After the doorbell watch ends with an error: wait this long before watching again. */
 const WATCH_RETRY_MS = 5000;
 
@@ -218,9 +231,13 @@ export class Agent {
         await this.deps.watchBoard!((port) =>
           watch(port, {
             source: 'auto',
+            idleIntervalMs: DOORBELL_IDLE_POLL_MS,
             signal: ac.signal,
             onEvent: (e) => this.onDoorbell(e),
             onWarning: (m) => this.deps.log.warn({ doorbells: true }, m),
+            ...(this.deps.hooks?.polled ? { onPoll: this.deps.hooks.polled } : {}),
+            // A manual clock (tests) drives the watch's poll timers too.
+            ...(this.deps.clock ? { timers: this.deps.clock } : {}),
             ...(this.deps.atExit ? { atExit: this.deps.atExit } : {}),
           }).then(() => undefined),
         );

@@ -222,3 +222,127 @@ describe('doorbell watch', () => {
     await expect(watchDoorbells(k, { source: 'tracefs', intervalMs: 5, signal: new AbortController().signal, onEvent: () => undefined })).rejects.toMatchObject({ hint: expect.stringMatching(/--source poll/) });
   });
 });
+
+/** Timers under the test's hand: `fire()` runs the one due first and lets the watch react. */
+function manualTimers() {
+  let t = 0;
+  let timers: { at: number; ms: number; fn: () => void }[] = [];
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  };
+  return {
+    now: () => t,
+    setTimeout(fn: () => void, ms: number): unknown {
+      const h = { at: t + ms, ms, fn };
+      timers.push(h);
+      return h;
+    },
+    clearTimeout(h: unknown): void {
+      timers = timers.filter((x) => x !== h);
+    },
+    settle,
+    /** The waits under way: how long each was set for. */
+    pending: () => timers.map((x) => x.ms),
+    /** Moves the clock to the next timer and runs it; returns how far the clock moved. */
+    async fire(): Promise<number> {
+      await settle();
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers.shift();
+      if (!next) throw new Error('no timer');
+      const moved = next.at - t;
+      t = next.at;
+      next.fn();
+      await settle();
+      return moved;
+    },
+  };
+}
+
+describe('the poll beside tracefs slows down while the board is quiet (idleIntervalMs)', () => {
+  async function quietWatch(opts: { source?: WatchSource; idleIntervalMs?: number } = {}) {
+    const k = createFakeKernel({ board: 'qemu-virt' }) as FakeKernelImpl;
+    const timers = manualTimers();
+    const events: DoorbellEvent[] = [];
+    const polls: number[] = [];
+    const ac = new AbortController();
+    let ready!: (i: WatchInfo) => void;
+    const info = new Promise<WatchInfo>((r) => (ready = r));
+    const done = watchDoorbells(k, {
+      source: opts.source ?? 'tracefs',
+      intervalMs: 100,
+      ...('idleIntervalMs' in opts ? (opts.idleIntervalMs === undefined ? {} : { idleIntervalMs: opts.idleIntervalMs }) : { idleIntervalMs: 1000 }),
+      timers,
+      signal: ac.signal,
+      onReady: ready,
+      onPoll: (s) => polls.push(s),
+      onEvent: (e) => events.push(e),
+    });
+    await info;
+    await timers.settle();
+    return { k, timers, events, polls, info, stop: async () => (ac.abort(), await done) };
+  }
+
+  it('doubles its period from intervalMs to idleIntervalMs while nothing happens, and polls every time it waited', async () => {
+    const w = await quietWatch();
+    const waited: number[] = [];
+    for (let i = 0; i < 7; i++) waited.push(await w.timers.fire());
+    expect(waited).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+    expect(w.polls).toHaveLength(7);
+    await w.stop();
+  });
+
+  it('a trace line cuts a long wait short to intervalMs, and the rings are all counted', async () => {
+    const w = await quietWatch();
+    for (let i = 0; i < 5; i++) await w.timers.fire();
+    expect(w.timers.pending()).toEqual([1000]);
+    const virq = w.k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    for (let i = 0; i < 3; i++) w.k.irq.fire(virq, 0);
+    await w.timers.settle();
+    // The first ring read the row at once (allocated), and the wait is now intervalMs.
+    expect(w.events.filter((e) => e.virq === virq).map((e) => e.event)).toEqual(['allocated', 'rung', 'rung', 'rung']);
+    expect(w.timers.pending()).toEqual([100]);
+    expect(await w.timers.fire()).toBe(100);
+    // A poll right after rings stays fast; then, quiet again, it slows down again.
+    const waited: number[] = [];
+    for (let i = 0; i < 4; i++) waited.push(await w.timers.fire());
+    expect(waited).toEqual([100, 200, 400, 800]);
+    await w.stop();
+  });
+
+  it('a row nobody rings is seen within idleIntervalMs, and one that goes within idleIntervalMs + intervalMs', async () => {
+    const w = await quietWatch();
+    for (let i = 0; i < 6; i++) await w.timers.fire();
+    expect(w.timers.pending()).toEqual([1000]);
+    const virq = w.k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    expect(await w.timers.fire()).toBe(1000);
+    expect(w.events.filter((e) => e.virq === virq).map((e) => e.event)).toEqual(['allocated']);
+    // A change brings the fast period back.
+    expect(w.timers.pending()).toEqual([100]);
+    for (let i = 0; i < 4; i++) await w.timers.fire();
+    expect(w.timers.pending()).toEqual([1000]);
+    w.k.irq.free(virq);
+    let waited = await w.timers.fire();
+    expect(w.events.filter((e) => e.virq === virq).map((e) => e.event)).toEqual(['allocated']);
+    waited += await w.timers.fire();
+    expect(w.events.filter((e) => e.virq === virq).map((e) => e.event)).toEqual(['allocated', 'freed']);
+    expect(waited).toBe(1000 + 100);
+    await w.stop();
+  });
+
+  it('the poll source keeps intervalMs: there the poll counts the rings', async () => {
+    const w = await quietWatch({ source: 'poll' });
+    expect((await w.info).intervalMs).toBe(100);
+    const waited: number[] = [];
+    for (let i = 0; i < 5; i++) waited.push(await w.timers.fire());
+    expect(waited).toEqual([100, 100, 100, 100, 100]);
+    await w.stop();
+  });
+
+  it('without idleIntervalMs the period stays intervalMs (`epctl doorbell watch`)', async () => {
+    const w = await quietWatch({ idleIntervalMs: undefined });
+    const waited: number[] = [];
+    for (let i = 0; i < 5; i++) waited.push(await w.timers.fire());
+    expect(waited).toEqual([100, 100, 100, 100, 100]);
+    await w.stop();
+  });
+});

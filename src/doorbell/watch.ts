@@ -4,7 +4,8 @@
 //   doorbell action names; one event per ring with the kernel's timestamp, so a pci-epf-test
 //   doorbell that lives a few milliseconds (pci_endpoint_test.c: ENABLE, rings, DISABLE in one host ioctl)
 //   is still counted exactly. /proc/interrupts is polled beside it only to learn which chip
-//   (controller) and hwirq (index) a virq has, and when rows appear and go.
+//   (controller) and hwirq (index) a virq has, and when rows appear and go; a caller may let
+//   that poll slow down while nothing happens (WatchOptions.idleIntervalMs, the agent).
 // - poll: /proc/interrupts every INTERVAL ms through the cheap row finder (rows.ts). What
 //   happens between two polls is invisible: a doorbell allocated and freed in between, and
 //   the individual rings of a burst (one `rung` with the delta).
@@ -71,6 +72,20 @@ export interface WatchOptions {
   source: WatchSource;
   /** Default DEFAULT_INTERVAL_MS of the source in use. */
   intervalMs?: number;
+  /**
+   * Beside tracefs only: let the poll of /proc/interrupts slow down while the board is quiet.
+   * After a poll that found nothing new (no row appeared, went or changed owner) with no trace
+   * line since the one before, the period doubles, from intervalMs up to idleIntervalMs; a
+   * poll that finds a change or a trace line brings it back to intervalMs at once (a wait
+   * under way is cut short to intervalMs). Rings are counted from the trace whatever the
+   * period, and a doorbell's row is read at its first ring, so what a slow period delays is
+   * only learning of rows that nobody rings: a row that appears is seen within idleIntervalMs,
+   * one that goes within idleIntervalMs + intervalMs (it is freed one poll after it was first
+   * missed), an owner change within idleIntervalMs. Default intervalMs: no slowing down.
+   * The poll source ignores it: there the poll counts the rings, and a slower poll would lose
+   * the rings of a row freed before the next poll (see POLL_LIMITS).
+   */
+  idleIntervalMs?: number;
   /** Only this EPC's doorbells. */
   controller?: string;
   signal: AbortSignal;
@@ -88,7 +103,24 @@ export interface WatchOptions {
   atExit?: (fn: () => void) => () => void;
   /** Seconds since boot; default CLOCK_MONOTONIC. */
   now?: () => number;
+  /**
+   * Told the wall time, in seconds, of each periodic /proc/interrupts poll: the read and the
+   * row finder (rows.ts), not the row's processing (the agent's epctl_interrupts_poll_seconds).
+   * The baseline read and the read for a virq that rang before a poll saw it are not polls.
+   */
+  onPoll?(seconds: number): void;
+  /** The poll's timers (tests: a manual clock); default the real setTimeout. */
+  timers?: WatchTimers;
 }
+
+/** What the poll loop needs of a clock: ms (any origin) and one-shot timers. */
+export interface WatchTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: WatchTimers = { now: () => performance.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 export interface WatchSummary {
   source: 'tracefs' | 'poll';
@@ -115,15 +147,15 @@ interface Doorbell {
 
 const monotonic = (): number => Number(process.hrtime.bigint()) / 1e9;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(timers: WatchTimers, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {
-      clearTimeout(t);
+      timers.clearTimeout(t);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const t = setTimeout(done, ms);
+    const t = timers.setTimeout(done, ms);
     signal.addEventListener('abort', done);
   });
 }
@@ -144,6 +176,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       });
   }
   const clock = opts.now ?? monotonic;
+  const timers = opts.timers ?? realTimers;
   // With tracefs, poll-seen changes are put on the trace clock: the last ring's timestamp minus
   // when it was read. On a board both clocks count from boot and this is ~0; the fake's trace
   // clock is its own simulated one.
@@ -203,9 +236,14 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     }
   }
 
-  // One poll: rows that appeared, grew (poll source only), changed owner or went.
-  const poll = async (countRings: boolean): Promise<void> => {
+  // One poll: rows that appeared, grew (poll source only), changed owner or went. True when it
+  // found any of that (a row first missed counts too: it goes at the next poll).
+  const poll = async (countRings: boolean): Promise<boolean> => {
+    const before = events;
+    let missed = false;
+    const t0 = performance.now();
     const list = await rows();
+    opts.onPoll?.((performance.now() - t0) / 1000);
     const t = now();
     foreign.clear();
     const seen = new Set<number>();
@@ -238,11 +276,13 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       // tracefs: wait one more poll, so that trace lines still in the pipe are counted first.
       if (trace && !db.missing) {
         db.missing = true;
+        missed = true;
         continue;
       }
       known.delete(virq);
       emit(db, 'freed', t, 0);
     }
+    return missed || events !== before;
   };
 
   const ring = async (virq: number, action: string, time: number): Promise<void> => {
@@ -286,8 +326,40 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       // "mono": the trace timestamps are CLOCK_MONOTONIC, as clock() is (the fake stamps with it too).
       const sameClock = opts.now === undefined && t.clock === 'mono';
       opts.onReady?.({ source: 'tracefs', instance: trace.dir, intervalMs, limits: [] });
+      // The poll's period: intervalMs, slowing down to idleMs while nothing happens (WatchOptions.idleIntervalMs).
+      const fast = intervalMs;
+      const idleMs = Math.max(fast, opts.idleIntervalMs ?? fast);
+      let period = fast;
+      /** A trace line came since the last poll began. */
+      let lively = false;
+      /** Cuts the poll's wait under way short to `fast` from now (no-op when less is left). */
+      let hurry: (() => void) | undefined;
+      const pause = (ms: number): Promise<void> =>
+        new Promise((resolve) => {
+          if (signal.aborted) return resolve();
+          let due = timers.now() + ms;
+          const done = (): void => {
+            timers.clearTimeout(h);
+            signal.removeEventListener('abort', done);
+            hurry = undefined;
+            resolve();
+          };
+          let h = timers.setTimeout(done, ms);
+          signal.addEventListener('abort', done);
+          hurry = () => {
+            if (due - timers.now() <= fast) return;
+            timers.clearTimeout(h);
+            due = timers.now() + fast;
+            h = timers.setTimeout(done, fast);
+          };
+        });
       const reader = (async () => {
         for await (const ev of t.events(signal)) {
+          if (!lively) {
+            lively = true;
+            period = fast;
+            hurry?.();
+          }
           if (ev.kind === 'lost') {
             if (ev.count === null) lostUnknown = true;
             else lost += ev.count;
@@ -302,8 +374,12 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
       })();
       const poller = (async () => {
         while (!signal.aborted) {
-          await sleep(intervalMs, signal);
-          if (!signal.aborted) await poll(false);
+          await pause(period);
+          if (signal.aborted) break;
+          const wasLively = lively;
+          lively = false;
+          const changed = await poll(false);
+          period = changed || wasLively || lively ? fast : Math.min(period * 2, idleMs);
         }
       })();
       const settled = await Promise.allSettled([reader.finally(stop), poller.finally(stop)]);
@@ -313,7 +389,7 @@ export async function watchDoorbells(port: KernelPort, opts: WatchOptions): Prom
     opts.onReady?.({ source: 'poll', intervalMs, limits: [...(why ? [why] : []), ...POLL_LIMITS] });
     while (!signal.aborted) {
       await poll(true);
-      await sleep(intervalMs, signal);
+      await sleep(timers, intervalMs, signal);
     }
     return { source: 'poll', events, lostTraceEvents: 0 };
   } finally {

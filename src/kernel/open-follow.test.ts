@@ -2,7 +2,7 @@
 // another fake kernel, sharing the state file, allocates, rings and frees; the follower never
 // writes the file back when it changed nothing. (Two kernels in one test process stand for the
 // two epctl processes; the file is the only thing they share.)
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { openPort, type OpenPort } from './open.js';
@@ -98,5 +98,52 @@ describe('a reader of --mock-state', () => {
     const reader = await openPort({ mock: 'qemu-virt', mockState: file });
     await reader.close();
     expect((await fs.stat(file)).isFile()).toBe(true);
+  });
+});
+
+describe('a follower learns of a save from the file, not from its times', () => {
+  /** The fds of this process open on PATH (the live file; a replaced one reads "… (deleted)"). */
+  const fdsOn = async (file: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const fd of await fs.readdir('/proc/self/fd')) {
+      const to = await fs.readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (to.startsWith(file)) out.push(to);
+    }
+    return out;
+  };
+
+  it('sees a save of the same size whose times are set back to the old ones (a save within one tick of the coarse clock)', async () => {
+    const file = path.join(await newDir(), 'board.json');
+    let virq = 0;
+    await otherProcess(file, (k) => {
+      virq = k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    });
+    const t0 = await fs.readFile(file, 'utf8');
+    // One ring, saved as another process would; then both texts padded to one size (JSON allows
+    // the blanks) and saved as writeStateFile does, by a rename.
+    await otherProcess(file, (o) => o.irq.fire(virq, 0));
+    const t1 = await fs.readFile(file, 'utf8');
+    const size = Math.max(t0.length, t1.length) + 16;
+    const save = async (text: string): Promise<void> => {
+      await fs.writeFile(`${file}.tmp`, text.trimEnd().padEnd(size - 1) + '\n');
+      await fs.rename(`${file}.tmp`, file);
+    };
+    // One round time for both saves, as the coarse clock would give two saves within a tick.
+    const tick = 1_700_000_000;
+    await save(t0);
+    await fs.utimes(file, tick, tick);
+    const follower = await openPort({ mock: 'qemu-virt', mockState: file, follow: true });
+    const k = follower.port as FakeKernelImpl;
+    const before = await fs.stat(file);
+    await save(t1);
+    await fs.utimes(file, tick, tick);
+    expect((await fs.stat(file)).size).toBe(before.size);
+    expect((await fs.stat(file)).mtimeMs).toBe(before.mtimeMs);
+    const rings = async (): Promise<string> => (await k.read('/proc/interrupts')).toString().split('\n').find((l) => l.trim().startsWith(`${virq}:`)) ?? '';
+    await vi.waitFor(async () => expect(await rings()).toMatch(new RegExp(`^\\s*${virq}:\\s+1\\s`)), { timeout: 5000 });
+    // It holds the inode it read (so no later save can get its number), and only that one.
+    expect(await fdsOn(file)).toEqual([file]);
+    await follower.close();
+    expect(await fdsOn(file)).toEqual([]);
   });
 });

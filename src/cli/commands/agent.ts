@@ -39,6 +39,11 @@ nothing half-applied. Every agent.drift_interval_s (default 30; 0: never) it com
 with the config and reports a difference made by hand; with agent.correct_drift: true it puts
 the board back. SIGTERM stops it after the change under way; the board stays as configured.
 
+With agent.doorbell_watch (default true) it watches doorbells for its status API and metrics:
+with tracefs the rings come from the trace, and the /proc/interrupts poll that learns of rows
+appearing and going slows from 100 ms to 1 s while the board is quiet (a row nobody rings is
+seen within 1 s); without tracefs the poll counts the rings and keeps 5 ms.
+
 Each board change takes the same lock as \`epctl apply\`, so the two never interleave.
 Logs are JSON lines on stdout (journald keeps them), readable ones on a terminal.
 
@@ -60,9 +65,11 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
         const { createMetrics, startMetrics } = await import('../../agent/metrics.js');
         let agentRef: InstanceType<typeof Agent> | undefined;
-        const metrics = createMetrics({ status: () => agentRef?.status });
+        // prom-client's process metrics only when they are served: their event-loop lag monitor
+        // (perf_hooks.monitorEventLoopDelay) wakes the process every 10 ms, forever.
+        const metrics = createMetrics({ status: () => agentRef?.status, defaultMetrics: opts.metrics !== undefined });
         const agent = new Agent({
-          hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError() },
+          hooks: { applied: (r) => metrics.recordApply(r), driftDetected: () => metrics.driftDetected(), configRefused: () => metrics.configReloadError(), polled: (s) => metrics.observePoll(s) },
           configFile: opts.config,
           load: loadConfigText,
           withBoard: (fn) => withBoardChange(ctx, { lock: true, waitSeconds: wait }, fn),
