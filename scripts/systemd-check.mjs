@@ -39,7 +39,7 @@ function prerequisite(ok, what, hint) {
   console.error(`systemd-check: missing prerequisite: ${what}\n  fix: ${hint}`);
   process.exit(2);
 }
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+const which = (cmd) => (spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout ?? '').trim();
 prerequisite(process.getuid?.() === 0, 'root', 'run it as root (it boots a container)');
 prerequisite(which('systemd-nspawn') !== '', 'systemd-nspawn', 'apt-get install -y systemd-container');
 for (const c of ['unshare', 'nsenter', 'runuser']) prerequisite(which(c) !== '', c, 'apt-get install -y util-linux');
