@@ -89,6 +89,11 @@ export function renderUnit(opts: UnitOptions): string {
       '- /run/lock, for /run/lock/epctl.lock: the lock `epctl apply` takes too, so one changes the board at a time.',
     ),
     line('ReadWritePaths=-/sys/kernel/config -/sys/kernel/tracing/instances -/run/lock'),
+    line(
+      'ReadOnlyPaths=/run',
+      'With ProtectProc= (below) set, ProtectSystem=strict alone left all of /run writable under systemd 252 (seen under a',
+      'real systemd by scripts/systemd-check.mjs): /run is made read-only by name; /run/lock above and /run/epctl stay writable.',
+    ),
     line('ProtectHome=yes', 'Nothing under /home, /root or /run/user: the binary and the config must not live there.'),
     line('PrivateTmp=yes'),
 
