@@ -8,12 +8,15 @@ import type { CheckResult } from './checks.js';
 
 const FN = 'pci_epf_test/func1';
 
-/** The configs: the pci-epf-test example kept with drift correction, the same with 8 MSI, and one naming a controller the board lacks. */
+/** The configs: the pci-epf-test example kept with drift correction, the same checked every 2 s, that with 8 MSI, and one naming a controller the board lacks. */
 export function agentParams(): AgentParams {
   const example = fs.readFileSync('examples/pci-epf-test.yaml', 'utf8');
-  const config = `${example}agent: { drift_interval_s: 2, correct_drift: true, wait_timeout_s: 120 }\n`;
-  const changed = config.replace(/^(\s*)msi_interrupts: 16$/m, '$1msi_interrupts: 8');
-  if (changed === config) throw new Error('examples/pci-epf-test.yaml no longer says msi_interrupts: 16; update scripts/lane/agent-check.ts');
+  // At rest the drift check runs at its default period (30 s), outside the idle window; before
+  // the drift step a SIGHUP reload makes it 2 s.
+  const config = `${example}agent: { correct_drift: true, wait_timeout_s: 120 }\n`;
+  const fast = `${example}agent: { correct_drift: true, wait_timeout_s: 120, drift_interval_s: 2 }\n`;
+  const changed = fast.replace(/^(\s*)msi_interrupts: 16$/m, '$1msi_interrupts: 8');
+  if (changed === fast) throw new Error('examples/pci-epf-test.yaml no longer says msi_interrupts: 16; update scripts/lane/agent-check.ts');
   const absent = `version: 1
 agent: { wait_timeout_s: 5 }
 controllers:
@@ -21,7 +24,7 @@ controllers:
 functions:
   - { driver: pci_epf_test, name: func1, controller: absent.pcie-ep }
 `;
-  return { config, changed, absent };
+  return { config, fast, changed, absent };
 }
 
 interface Cmd {
@@ -101,6 +104,13 @@ export function checkAgent(epc: string, data: unknown): CheckResult {
   notes.push(
     `idle (emulated guest): ${pct(i['cpuSeconds'])} of a core (a bare node: ${pct(bare.cpuSeconds)}), RSS ${(Number(i['rssKiB']) / 1024).toFixed(1)} MiB (${(Number(i['rssKiB']) / Number(bare.rssKiB)).toFixed(2)}× a bare node), ${String(i['pings'])} watchdog pings in ${Number(i['ms']) / 1000} s`,
   );
+
+  // sighup
+  const h = d['sighup'] ?? {};
+  const hj = h['agentStatus'] as AgentJson | undefined;
+  expect(hj?.lastApply?.reason === 'sighup' && hj.lastApply.outcome === 'nothing' && hj.lastApply.operations === 0, 'SIGHUP reloads the config: only its agent section changed, zero operations', hj?.lastApply);
+  expect((hj as { drift?: { intervalS?: number } } | undefined)?.drift?.intervalS === 2, 'and the new drift period is in use', (hj as { drift?: unknown } | undefined)?.drift);
+  expect(calls(h['notify']).some((m) => has(m, 'RELOADING')), 'with RELOADING=1 to systemd', calls(h['notify']).slice(-4));
 
   // drift
   const dr = d['drift'] ?? {};

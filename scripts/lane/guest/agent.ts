@@ -6,6 +6,7 @@
 //   wait    a config naming a controller the board lacks: the bounded wait ends, exit 1;
 //   start   the agent converges the board, then READY=1; the status API and the board agree;
 //   idle    CPU and RSS at rest with the doorbell watch on, and watchdog pings meanwhile;
+//   sighup  the config with a 2 s drift period, by SIGHUP: reloaded, nothing to do on the board;
 //   drift   `epctl clear` beside it (told the agent keeps the board) is drift, corrected;
 //   bad     a config that does not load, by SIGHUP: refused, the board kept;
 //   change  a new config saved by rename: reloaded by the file watch and applied;
@@ -28,8 +29,9 @@ const IDLE_MS = 10_000;
 const CLK_TCK = 100;
 
 export interface AgentParams {
-  /** The config the agent keeps (pci-epf-test on the board's controller), and the changed one. */
+  /** The config the agent keeps (pci-epf-test on the board's controller, drift checked at the default period), the same checked every 2 s, and a changed one. */
   config: string;
+  fast: string;
   changed: string;
   /** A config naming a controller the board lacks. */
   absent: string;
@@ -180,6 +182,15 @@ export const agent: Scenario = async (params, ctx) => {
       bare.kill('SIGKILL');
       await bare;
     }
+
+    // sighup: the config with a 2 s drift period, by SIGHUP (`systemctl reload`): nothing to do on the board.
+    await fs.writeFile('/tmp/agent.yaml', p.fast);
+    a.child.kill('SIGHUP');
+    const reloaded = await until('the SIGHUP reload', 60_000, async () => {
+      const s = json(await run(process.execPath, [EPCTL, 'status', '--agent', '--json'])) as { lastApply?: { reason?: string }; drift?: { intervalS?: number } } | undefined;
+      return s?.drift?.intervalS === 2 && s.lastApply?.reason === 'sighup' ? s : undefined;
+    });
+    out['sighup'] = { agentStatus: reloaded, notify: await notified() };
 
     // drift: a clear by hand beside the agent; with correct_drift the agent applies again.
     const cleared = await epctl(['clear', '--yes', '--json', '--wait', '120', ...STATE]);
