@@ -315,6 +315,34 @@ describe('epctl agent --metrics', () => {
     a.child.kill('SIGTERM');
     expect((await a.child).exitCode).toBe(0);
   }, 60_000);
+
+  it('refuses --metrics 0.0.0.0:PORT without --metrics-allow-remote: a usage error naming the flag, exit 64, at once, nothing left behind', async () => {
+    const b = await board();
+    const r = await epctl(['agent', '-c', b.config, ...b.mock, '--metrics', '0.0.0.0:9464'], { timeout: 15_000 });
+    expect(r.exitCode, r.stderr).toBe(64);
+    expect(isOneLineRefusal(r), r.stderr).toBe(true);
+    expect(noStackTrace(r)).toBe(true);
+    expect(r.stderr).toContain('0.0.0.0');
+    expect(r.stderr).toContain('--metrics-allow-remote');
+    // Refused before the board was touched or the status socket opened.
+    expect((await fs.readdir(b.dir)).sort()).toEqual(['epctl.yaml']);
+  }, 30_000);
+
+  it('a metrics port already taken ends it with exit 1 naming the address, its status socket removed, at once', async () => {
+    const b = await board();
+    const taken = http.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as import('node:net').AddressInfo).port;
+      const r = await epctl(['agent', '-c', b.config, ...b.mock, '--metrics', `127.0.0.1:${port}`], { timeout: 15_000 });
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`127.0.0.1:${port}: cannot listen (EADDRINUSE)`);
+      expect(noStackTrace(r)).toBe(true);
+      expect(await fs.readdir(b.dir)).not.toContain('board.json.agent.sock');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 30_000);
 });
 
 /**

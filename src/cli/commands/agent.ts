@@ -46,18 +46,30 @@ Examples:
   epctl agent --mock qemu-virt --mock-state board.json -c examples/pci-epf-test.yaml
 
 It exits 0 when stopped by SIGTERM or SIGINT, 1 when its first apply did not converge (unless
-agent.ready_on_failure), 65 when the config file is not valid at start.`,
+agent.ready_on_failure) or its --metrics port cannot be listened on, 64 for a bad option (--metrics
+on an address other hosts reach without --metrics-allow-remote: refused before anything starts),
+65 when the config file is not valid at start.`,
     )
     .action((opts: { config: string; wait: string; logLevel: string; socket: string | boolean; socketGroup?: string; metrics?: string; metricsAllowRemote?: boolean }, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         if (!(LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level ${JSON.stringify(opts.logLevel)} is not a level`, `give one of ${LEVELS.join(', ')}`);
         const wait = waitSeconds(opts.wait);
+        const { createMetrics, startMetrics, parseListen, isLoopback } = await import('../../agent/metrics.js');
+        // A bad --metrics is the command line's mistake: refused before the board, the status
+        // socket or the log are touched (startMetrics checks it again, for its other callers).
+        if (opts.metrics !== undefined) {
+          const { host } = parseListen(opts.metrics);
+          if (!isLoopback(host) && !opts.metricsAllowRemote)
+            throw new UsageError(
+              `--metrics ${opts.metrics}: ${host} is not a loopback address, and the metrics endpoint has no authentication`,
+              'listen on 127.0.0.1:PORT or [::1]:PORT (scrape through a proxy), or add --metrics-allow-remote to serve other hosts',
+            );
+        }
         const { Agent } = await import('../../agent/agent.js');
         const { systemdNotifier } = await import('../../agent/notify.js');
         const { loadConfigText } = await import('../../config/load.js');
         const { agentLogger } = await import('../../agent/log.js');
         const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
-        const { createMetrics, startMetrics } = await import('../../agent/metrics.js');
         let agentRef: InstanceType<typeof Agent> | undefined;
         const metrics = createMetrics({ status: () => agentRef?.status });
         const agent = new Agent({
@@ -76,7 +88,14 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
         const { DEFAULT_SOCKET, startApi } = await import('../../agent/api.js');
         const socketPath = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : ctx.board?.kind === 'mock' ? (ctx.board.stateFile === undefined ? undefined : `${ctx.board.stateFile}.agent.sock`) : DEFAULT_SOCKET;
         const api = socketPath === undefined ? undefined : await startApi({ socketPath, ...(opts.socketGroup ? { group: opts.socketGroup } : {}), status: () => agent.status, events: (l) => agent.subscribe(l), log });
-        const metricsServer = opts.metrics === undefined ? undefined : await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log });
+        // A metrics server that cannot start (port taken) ends the agent: the status socket goes too.
+        const metricsServer =
+          opts.metrics === undefined
+            ? undefined
+            : await startMetrics({ listen: opts.metrics, ...(opts.metricsAllowRemote ? { allowRemote: true } : {}), metrics, log }).catch(async (e: unknown) => {
+                await api?.close();
+                throw e;
+              });
 
         // Signals are the agent's: SIGHUP reloads, SIGTERM/SIGINT stop it (a second one ends at once).
         const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
