@@ -410,6 +410,37 @@ describe('epctl agent and systemd (sd_notify through /usr/bin/systemd-notify)', 
     expect(a.lines.some((l) => l.msg === 'systemd-notify failed')).toBe(false);
   }, 60_000);
 
+  it('a SIGHUP while it waits for its controllers sends no READY=1 or RELOADING=1 and applies nothing: the start applies the config read, READY once', async () => {
+    const b = await board(`version: 1
+agent: { wait_timeout_s: 20, drift_interval_s: 0 }
+controllers: { nosuch.pcie-ep: { start: true } }
+functions:
+${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
+    const sock = path.join(b.dir, 'notify.sock');
+    const rx = await notifyReceiver(sock);
+    const a = startAgent(['-c', b.config, ...b.mock], { NOTIFY_SOCKET: sock });
+    const sent = (): string[] => rx.messages.filter((m) => m !== 'BARRIER=1');
+    await until(() => sent().some((m) => m.startsWith('STATUS=waiting for nosuch.pcie-ep')), () => ({ messages: rx.messages, lines: a.lines }), 15_000);
+    // The same config again: nothing applied, nothing told to systemd, still waiting.
+    a.child.kill('SIGHUP');
+    await a.until((l) => l.msg === 'config read during the start: applied by the first apply, or right after it');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sent().filter((m) => /^(READY|RELOADING)=1|STATUS=applying/m.test(m))).toEqual([]);
+    expect(a.count((l) => l.msg === 'converged' || l.msg === 'apply did not converge')).toBe(0);
+    // Now the config names the board's controller: the wait ends and the start applies it.
+    await fs.writeFile(b.config, CONFIG);
+    a.child.kill('SIGHUP');
+    await a.until((l) => l.msg === 'ready');
+    expect(a.lines.find((l) => l.msg === 'converged')).toMatchObject({ reason: 'start', outcome: 'applied' });
+    await expectBoardMatches(b.config, b.mock);
+    await until(() => sent().some((m) => m.startsWith('READY=1')), () => rx.messages, 10_000);
+    const firstReady = sent().findIndex((m) => m.startsWith('READY=1'));
+    expect(sent()[firstReady]).toMatch(/\nSTATUS=converged to /);
+    expect(sent().slice(0, firstReady).some((m) => m.startsWith('RELOADING=1'))).toBe(false);
+    a.child.kill('SIGTERM');
+    expect((await a.child).exitCode).toBe(0);
+  }, 60_000);
+
   it('sends STATUS lines while waiting for a controller, then READY=1 with the failure when agent.ready_on_failure says so', async () => {
     const b = await board(`version: 1
 agent: { wait_timeout_s: 2, drift_interval_s: 0, ready_on_failure: true }

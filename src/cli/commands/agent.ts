@@ -34,7 +34,8 @@ current for \`systemctl status epctl\`, and pings the watchdog at half of Watchd
 
 It reloads when the config file changes and on SIGHUP (\`systemctl reload epctl\`): a config
 that does not load is refused with its error in the log and the last good one stays in use,
-nothing half-applied. Every agent.drift_interval_s (default 30; 0: never) it compares the board
+nothing half-applied. A reload before READY (still waiting or applying) only reads the config:
+the first apply takes it, or it is applied right after READY. Every agent.drift_interval_s (default 30; 0: never) it compares the board
 with the config and reports a difference made by hand; with agent.correct_drift: true it puts
 the board back. SIGTERM stops it after the change under way; the board stays as configured.
 
