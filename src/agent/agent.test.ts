@@ -166,6 +166,46 @@ describe('epctl agent', () => {
     await agent.stop();
   });
 
+  it('stopped during its first apply, it lets the apply finish and sends no READY after STOPPING', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'epctl.yaml');
+    await fs.writeFile(file, TEST);
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
+    const ownership: Ownership = await loadOwnership(undefined, k.origin);
+    const notifier = recorder();
+    let cycles = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let applying!: () => void;
+    const inApply = new Promise<void>((r) => (applying = r));
+    const agent = new Agent({
+      configFile: file,
+      load: loadConfigText,
+      withBoard: async (fn) => {
+        if (++cycles === 2) {
+          applying();
+          await gate;
+        }
+        return fn({ port: k, ownership });
+      },
+      notifier,
+      log: quiet,
+      clock: manualClock(),
+    });
+    const started = agent.start();
+    await inApply;
+    const stopped = agent.stop();
+    release();
+    await stopped;
+    expect(await started).toEqual({ ready: false });
+    // The apply was not cut: the board is as configured.
+    expect((await observePciEp(k, (fn) => fn())).functions.map((f) => f.name)).toEqual(['t0']);
+    const stopping = notifier.sent.findIndex((m) => m['STOPPING']);
+    expect(stopping).toBeGreaterThanOrEqual(0);
+    expect(notifier.sent.some((m) => m['READY'])).toBe(false);
+  });
+
   it('a reload that read the config after the start apply began is applied once READY is sent', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
     dirs.push(dir);

@@ -183,6 +183,8 @@ export class Agent {
       this.reloadAfterBoot = undefined;
       return this.applyCycle('start');
     });
+    // Stopped during the apply (stop() waited for it): STOPPING=1 was sent, READY=1 must not follow.
+    if (this.stopped) return { ready: false };
     const ok = outcome === 'nothing' || outcome === 'applied';
     const s = this.settings();
     if (!ok && !s.ready_on_failure) return { ready: false };

@@ -441,6 +441,25 @@ ${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
     expect((await a.child).exitCode).toBe(0);
   }, 60_000);
 
+  it('SIGTERM while it waits for its controllers: STOPPING=1, no READY=1, nothing applied, exit 0 (a stop, not a failure)', async () => {
+    const b = await board(`version: 1
+agent: { wait_timeout_s: 60, drift_interval_s: 0 }
+functions:
+${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
+    const sock = path.join(b.dir, 'notify.sock');
+    const rx = await notifyReceiver(sock);
+    const a = startAgent(['-c', b.config, ...b.mock], { NOTIFY_SOCKET: sock });
+    const sent = (): string[] => rx.messages.filter((m) => m !== 'BARRIER=1');
+    await until(() => sent().some((m) => m.startsWith('STATUS=waiting for nosuch.pcie-ep')), () => ({ messages: rx.messages, lines: a.lines }), 15_000);
+    a.child.kill('SIGTERM');
+    const end = await a.child;
+    expect(end.exitCode, JSON.stringify(a.lines)).toBe(0);
+    await until(() => sent().includes('STOPPING=1'), () => rx.messages, 5000);
+    expect(sent().filter((m) => /^READY=1|STATUS=applying/m.test(m))).toEqual([]);
+    expect(a.count((l) => l.msg === 'converged' || l.msg === 'apply did not converge')).toBe(0);
+    expect((await fs.readdir(b.dir)).filter((f) => f.includes('.agent'))).toEqual([]);
+  }, 60_000);
+
   it('sends STATUS lines while waiting for a controller, then READY=1 with the failure when agent.ready_on_failure says so', async () => {
     const b = await board(`version: 1
 agent: { wait_timeout_s: 2, drift_interval_s: 0, ready_on_failure: true }

@@ -142,6 +142,8 @@ on an address other hosts reach without --metrics-allow-remote: refused before a
         try {
           const { ready } = await agent.start();
           if (!ready) {
+            // Stopped by a signal before READY (waiting for controllers, applying): that is a stop, exit 0.
+            if (stopping) return await finished;
             await agent.stop();
             return agent.status.config.error && !agent.status.config.loadedAt ? EXIT.CONFIG : EXIT.ERROR;
           }
