@@ -2,9 +2,11 @@
 // reload on SIGHUP and on an editor's save (rename over the file), a bad config written while
 // it runs refused with the last good one kept, the exit codes at start (65, 1, and running on
 // with agent.ready_on_failure), --metrics (a scrape the strict text-format parser accepts, with
-// the apply counted; a remote address refused without --metrics-allow-remote), and the sd_notify
-// protocol as systemd sees it: a python3 AF_UNIX datagram receiver on NOTIFY_SOCKET gets what
-// /usr/bin/systemd-notify sends for the agent.
+// the apply counted; a remote address refused without --metrics-allow-remote; a taken port), and
+// the sd_notify protocol as systemd sees it: a python3 AF_UNIX datagram receiver on NOTIFY_SOCKET
+// gets what /usr/bin/systemd-notify sends for the agent — STATUS, READY=1 once converged,
+// WATCHDOG=1, STOPPING=1; no READY=1 from a SIGHUP during the controller wait; SIGTERM during the
+// wait a clean stop.
 import { describe, it, expect, afterEach } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import fs from 'node:fs/promises';
