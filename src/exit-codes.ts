@@ -41,7 +41,8 @@ export const EXIT = {
   /**
    * Writing an output file failed partway (disk full, I/O error); what the run wrote is removed.
    * Also `service install` finding a unit that differs from its own (it may hold local edits):
-   * nothing is written, and the fix is --force.
+   * nothing is written, and the fix is --force; and `service uninstall` finding a unit that
+   * differs or is still enabled: nothing is removed, the fix is --force (or `systemctl disable`).
    */
   CANT_WRITE: 73,
   /** Standard output could not be written (closed pipe, full disk); epctl stops quietly. */

@@ -147,6 +147,110 @@ describe('epctl agent', () => {
     await agent.stop();
   });
 
+  it('a reload while the start waits for a controller applies nothing and tells systemd nothing: the start applies the config it read', async () => {
+    const waiting = TEST.replace('controller: auto', 'controller: a0.pcie-ep').replace('drift_interval_s: 30', 'drift_interval_s: 30, wait_timeout_s: 600');
+    const { agent, file, clock, notifier, functions } = await setup(waiting);
+    const started = agent.start();
+    await vi.waitFor(() => expect(agent.status.phase).toBe('waiting'));
+    // The same config: still waiting, nothing applied, no READY (systemd would think it started).
+    expect(await agent.reload('sighup')).toBe('deferred');
+    expect(agent.status.phase).toBe('waiting');
+    expect(notifier.sent.some((m) => m['READY'] || m['RELOADING'] || m['STATUS']?.startsWith('applying'))).toBe(false);
+    expect(await functions()).toEqual([]);
+    // A config naming the board's controller: the wait ends at its next poll and the start applies it.
+    await fs.writeFile(file, TEST.replace('name: t0', 'name: t1'));
+    expect(await agent.reload('config-changed')).toBe('deferred');
+    await clock.advance(1000);
+    expect(await started).toEqual({ ready: true });
+    expect(await functions()).toEqual(['pci_epf_test/t1']);
+    expect(agent.status.lastApply).toMatchObject({ reason: 'start', outcome: 'applied' });
+    expect(notifier.sent.filter((m) => m['READY'])).toHaveLength(1);
+    expect(notifier.sent.some((m) => m['RELOADING'])).toBe(false);
+    await agent.stop();
+  });
+
+  it('stopped during its first apply, it lets the apply finish and sends no READY after STOPPING', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'epctl.yaml');
+    await fs.writeFile(file, TEST);
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
+    const ownership: Ownership = await loadOwnership(undefined, k.origin);
+    const notifier = recorder();
+    let cycles = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let applying!: () => void;
+    const inApply = new Promise<void>((r) => (applying = r));
+    const agent = new Agent({
+      configFile: file,
+      load: loadConfigText,
+      withBoard: async (fn) => {
+        if (++cycles === 2) {
+          applying();
+          await gate;
+        }
+        return fn({ port: k, ownership });
+      },
+      notifier,
+      log: quiet,
+      clock: manualClock(),
+    });
+    const started = agent.start();
+    await inApply;
+    const stopped = agent.stop();
+    release();
+    await stopped;
+    expect(await started).toEqual({ ready: false });
+    // The apply was not cut: the board is as configured.
+    expect((await observePciEp(k, (fn) => fn())).functions.map((f) => f.name)).toEqual(['t0']);
+    const stopping = notifier.sent.findIndex((m) => m['STOPPING']);
+    expect(stopping).toBeGreaterThanOrEqual(0);
+    expect(notifier.sent.some((m) => m['READY'])).toBe(false);
+  });
+
+  it('a reload that read the config after the start apply began is applied once READY is sent', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'epctl.yaml');
+    await fs.writeFile(file, TEST);
+    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
+    const ownership: Ownership = await loadOwnership(undefined, k.origin);
+    const notifier = recorder();
+    // The second board cycle (the first is the controller probe) is the start's apply: held until released.
+    let cycles = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let applying!: () => void;
+    const inApply = new Promise<void>((r) => (applying = r));
+    const agent = new Agent({
+      configFile: file,
+      load: loadConfigText,
+      withBoard: async (fn) => {
+        if (++cycles === 2) {
+          applying();
+          await gate;
+        }
+        return fn({ port: k, ownership });
+      },
+      notifier,
+      log: quiet,
+      clock: manualClock(),
+    });
+    const started = agent.start();
+    await inApply;
+    await fs.writeFile(file, TEST.replace('name: t0', 'name: t1'));
+    expect(await agent.reload('sighup')).toBe('deferred');
+    release();
+    expect(await started).toEqual({ ready: true });
+    await vi.waitFor(() => expect(agent.status.lastApply).toMatchObject({ reason: 'sighup', outcome: 'applied' }));
+    expect((await observePciEp(k, (fn) => fn())).functions.map((f) => f.name)).toEqual(['t1']);
+    const firstReady = notifier.sent.findIndex((m) => m['READY']);
+    expect(notifier.sent[firstReady]!['STATUS']).toMatch(/^converged to /);
+    expect(notifier.sent.findIndex((m) => m['RELOADING'])).toBeGreaterThan(firstReady);
+    await agent.stop();
+  });
+
   it('refuses a bad config with its error and keeps the last good one, the board untouched', async () => {
     const { agent, file, functions, notifier } = await setup(TEST);
     await agent.start();

@@ -114,6 +114,10 @@ export class Agent {
   private watching: Promise<void> | undefined;
   /** Ends the boot wait's current sleep (stop). */
   private wake: (() => void) | undefined;
+  /** READY was sent: from then on a reload applies and tells systemd (RELOADING=1, READY=1). */
+  private booted = false;
+  /** A config read by a reload during the start after its apply took the config: applied once READY is sent. */
+  private reloadAfterBoot: 'config-changed' | 'sighup' | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? realClock;
@@ -187,12 +191,22 @@ export class Agent {
     await this.waitForControllers();
     // Stopped while waiting: nothing is applied and READY never follows STOPPING.
     if (this.stopped) return { ready: false };
-    const outcome = await this.serial(() => this.applyCycle('start'));
+    const outcome = await this.serial(() => {
+      // The apply takes the config as it is now (applyCycle reads it at once): a reload from here on is applied after READY.
+      this.reloadAfterBoot = undefined;
+      return this.applyCycle('start');
+    });
+    // Stopped during the apply (stop() waited for it): STOPPING=1 was sent, READY=1 must not follow.
+    if (this.stopped) return { ready: false };
     const ok = outcome === 'nothing' || outcome === 'applied';
     const s = this.settings();
     if (!ok && !s.ready_on_failure) return { ready: false };
     await this.notify({ READY: '1', STATUS: this.status.statusLine });
+    this.booted = true;
     this.deps.log.info({ phase: this.status.phase }, 'ready');
+    const pending = this.reloadAfterBoot;
+    this.reloadAfterBoot = undefined;
+    if (pending) void this.reload(pending).catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'reload failed'));
     this.armWatchdog();
     this.armDrift();
     if (this.settings().doorbell_watch && this.deps.watchBoard) this.watching = this.watchLoop();
@@ -251,10 +265,11 @@ export class Agent {
   }
 
   private async waitForControllers(): Promise<void> {
-    const want = namedControllers(this.config!);
     const timeoutMs = this.settings().wait_timeout_s * 1000;
     const start = this.clock.now();
     for (;;) {
+      // Each round: a reload during the wait may name other controllers.
+      const want = namedControllers(this.config!);
       const seen = await this.serial(() => this.deps.withBoard(async ({ port }) => (await probe(port)).controllers.map((c) => c.name)));
       const missing = [...want.names.filter((n) => !seen.includes(n)), ...(want.any && seen.length === 0 ? ['any endpoint controller (auto)'] : [])];
       this.status.waitingFor = missing;
@@ -336,9 +351,21 @@ export class Agent {
     if (this.status.kernelLog.length > RECENT_LOG) this.status.kernelLog.splice(0, this.status.kernelLog.length - RECENT_LOG);
   }
 
-  /** A config change or SIGHUP: load again; a good config is applied, a bad one refused (the board keeps the last good one). */
-  async reload(reason: 'config-changed' | 'sighup'): Promise<AgentApplyRecord['outcome'] | 'config-refused'> {
+  /**
+   * A config change or SIGHUP: load again; a good config is applied, a bad one refused (the board
+   * keeps the last good one). Before READY (the start still waiting or applying) it only reads
+   * the config: the start's own apply takes it — or, read after that apply began, it is applied
+   * once READY is sent — and systemd hears nothing of it (no RELOADING=1, and no READY=1 before
+   * the first apply's).
+   */
+  async reload(reason: 'config-changed' | 'sighup'): Promise<AgentApplyRecord['outcome'] | 'config-refused' | 'deferred'> {
     if (this.stopped) return 'config-refused';
+    if (!this.booted) {
+      if (!(await this.loadConfig())) return 'config-refused';
+      this.reloadAfterBoot = reason;
+      this.deps.log.info({ reason }, 'config read during the start: applied by the first apply, or right after it');
+      return 'deferred';
+    }
     await this.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` });
     const loaded = await this.loadConfig();
     if (!loaded) {

@@ -4,7 +4,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import fc from 'fast-check';
 import http from 'node:http';
-import { createMetrics, isLoopback, parseListen, startMetrics, POLL_BUCKETS, type MetricsServer } from './metrics.js';
+import { createMetrics, formatListen, isLoopback, parseListen, startMetrics, POLL_BUCKETS, type MetricsServer } from './metrics.js';
 import { parsePromText, PromParseError, escapeLabelValue, type MetricFamily } from '../../test/helpers/prom-text.js';
 import { agentStatus } from '../../test/helpers/agent.js';
 import type { AgentStatus } from './status.js';
@@ -193,5 +193,12 @@ describe('the metrics server', () => {
     for (const bad of ['9464', '127.0.0.1', '::1:9464', '127.0.0.1:65536', '[nothost]:1', '127.0.0.1:x']) expect(() => parseListen(bad), bad).toThrow('not ADDR:PORT');
     expect(['127.0.0.1', '127.9.8.7', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'example.org', '128.0.0.1'].some(isLoopback)).toBe(false);
+  });
+
+  it('writes the address it listens on as ADDR:PORT that parseListen reads back (IPv6 in brackets)', () => {
+    expect(formatListen('::1', 9464)).toBe('[::1]:9464');
+    expect(formatListen('127.0.0.1', 9464)).toBe('127.0.0.1:9464');
+    expect(formatListen('localhost', 0)).toBe('localhost:0');
+    for (const [host, port] of [['::1', 40000], ['::ffff:127.0.0.1', 1], ['127.0.0.1', 65535], ['localhost', 9464]] as const) expect(parseListen(formatListen(host, port))).toEqual({ host, port });
   });
 });

@@ -129,6 +129,11 @@ export function parseListen(text: string): ListenAddress {
   return { host, port };
 }
 
+/** ADDR:PORT as parseListen reads it back: an IPv6 address in brackets ([::1]:9464). */
+export function formatListen(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Whether HOST is this machine only: 127.0.0.0/8, ::1, their IPv4-mapped form, or `localhost` (RFC 6761 6.3). */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -202,7 +207,7 @@ export async function startMetrics(opts: StartMetricsOptions): Promise<MetricsSe
   });
   server.on('error', (e) => opts.log.warn({ err: e }, 'metrics server error'));
   const bound = server.address() as net.AddressInfo;
-  opts.log.info({ listen: `${host}:${bound.port}` }, 'metrics listening');
+  opts.log.info({ listen: formatListen(host, bound.port) }, 'metrics listening');
   return {
     address: { host, port: bound.port },
     close: () =>

@@ -35,7 +35,8 @@ current for \`systemctl status epctl\`, and pings the watchdog at half of Watchd
 
 It reloads when the config file changes and on SIGHUP (\`systemctl reload epctl\`): a config
 that does not load is refused with its error in the log and the last good one stays in use,
-nothing half-applied. Every agent.drift_interval_s (default 30; 0: never) it compares the board
+nothing half-applied. A reload before READY (still waiting or applying) only reads the config:
+the first apply takes it, or it is applied right after READY. Every agent.drift_interval_s (default 30; 0: never) it compares the board
 with the config and reports a difference made by hand; with agent.correct_drift: true it puts
 the board back. SIGTERM stops it after the change under way; the board stays as configured.
 
@@ -52,18 +53,30 @@ Examples:
   epctl agent --mock qemu-virt --mock-state board.json -c examples/pci-epf-test.yaml
 
 It exits 0 when stopped by SIGTERM or SIGINT, 1 when its first apply did not converge (unless
-agent.ready_on_failure), 65 when the config file is not valid at start.`,
+agent.ready_on_failure) or its --metrics port cannot be listened on, 64 for a bad option (--metrics
+on an address other hosts reach without --metrics-allow-remote: refused before anything starts),
+65 when the config file is not valid at start.`,
     )
     .action((opts: { config: string; wait: string; logLevel: string; socket: string | boolean; socketGroup?: string; metrics?: string; metricsAllowRemote?: boolean }, cmd: Command) =>
       run(spec, cmd, async (ctx) => {
         if (!(LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level ${JSON.stringify(opts.logLevel)} is not a level`, `give one of ${LEVELS.join(', ')}`);
         const wait = waitSeconds(opts.wait);
+        const { createMetrics, startMetrics, parseListen, isLoopback } = await import('../../agent/metrics.js');
+        // A bad --metrics is the command line's mistake: refused before the board, the status
+        // socket or the log are touched (startMetrics checks it again, for its other callers).
+        if (opts.metrics !== undefined) {
+          const { host } = parseListen(opts.metrics);
+          if (!isLoopback(host) && !opts.metricsAllowRemote)
+            throw new UsageError(
+              `--metrics ${opts.metrics}: ${host} is not a loopback address, and the metrics endpoint has no authentication`,
+              'listen on 127.0.0.1:PORT or [::1]:PORT (scrape through a proxy), or add --metrics-allow-remote to serve other hosts',
+            );
+        }
         const { Agent } = await import('../../agent/agent.js');
         const { systemdNotifier } = await import('../../agent/notify.js');
         const { loadConfigText } = await import('../../config/load.js');
         const { agentLogger } = await import('../../agent/log.js');
         const { log } = await agentLogger(opts.logLevel, process.stdout.isTTY === true);
-        const { createMetrics, startMetrics } = await import('../../agent/metrics.js');
         let agentRef: InstanceType<typeof Agent> | undefined;
         // prom-client's process metrics only when they are served: their event-loop lag monitor
         // (perf_hooks.monitorEventLoopDelay) wakes the process every 10 ms, forever.
@@ -158,6 +171,8 @@ agent.ready_on_failure), 65 when the config file is not valid at start.`,
           }
           const { ready } = await agent.start();
           if (!ready) {
+            // Stopped by a signal before READY (waiting for controllers, applying): that is a stop, exit 0.
+            if (stopping) return await finished;
             await agent.stop();
             return agent.status.config.error && !agent.status.config.loadedAt ? EXIT.CONFIG : EXIT.ERROR;
           }
