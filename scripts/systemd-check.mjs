@@ -13,7 +13,12 @@
 // Needs: root; systemd-nspawn (Debian: apt-get install systemd-container); systemd (/usr/lib/systemd/systemd);
 // util-linux (unshare, nsenter, runuser); node in a system path (/usr/bin or /usr/local/bin: the container
 // boots the host's own /); node_modules (esbuild bundles epctl from this tree). No network, no image.
-// Takes about 95 s (70 of them the watchdog wait; --watchdog-wait 15 makes it about 40 s).
+// Takes about 90 s (70 of them the watchdog wait; --watchdog-wait 35 makes it about 55 s, `npm run test:systemd`).
+// No shell runs any of it: every program gets an argument array (inside the container through
+// `nsenter -t LEADER -a FILE ARGS...`), files in the container are written and read from the host
+// through /proc/LEADER/root, and the mount namespace is set up by scripts/systemd-check-ns.mjs
+// (started by `unshare --mount --propagation private`), which then runs systemd-nspawn. (The probe
+// further down is a sh script on purpose: it is what the sandboxed oneshot unit runs.)
 // Prints PASS/FAIL per check (INFO for what this container cannot show); exits 1 when a check fails,
 // 2 when a prerequisite is missing. Everything it makes (container, mounts, cgroups, temp dir) is removed.
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,7 +44,21 @@ function prerequisite(ok, what, hint) {
   console.error(`systemd-check: missing prerequisite: ${what}\n  fix: ${hint}`);
   process.exit(2);
 }
-const which = (cmd) => (spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout ?? '').trim();
+/** CMD's path in $PATH (a regular file with an execute bit), '' when none: no shell. */
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      if (fs.statSync(p).isFile()) {
+        fs.accessSync(p, fs.constants.X_OK);
+        return p;
+      }
+    } catch {
+      /* not here */
+    }
+  }
+  return '';
+}
 prerequisite(process.getuid?.() === 0, 'root', 'run it as root (it boots a container)');
 prerequisite(which('systemd-nspawn') !== '', 'systemd-nspawn', 'apt-get install -y systemd-container');
 for (const c of ['unshare', 'nsenter', 'runuser']) prerequisite(which(c) !== '', c, 'apt-get install -y util-linux');
@@ -74,7 +93,8 @@ const tag = `sysd-check-${process.pid}`;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sysd-check-'));
 /** cgroup directories this run made (the container's tree goes under them), deepest removed first. */
 const cgroups = [];
-let nspawn; // the systemd-nspawn child
+let nspawn; // unshare, then (same pid) scripts/systemd-check-ns.mjs: forwards SIGTERM to systemd-nspawn, exits with it
+let nspawnPid; // systemd-nspawn itself
 let leader; // the container's PID 1, as the host sees it
 
 function ownCgroup(hierarchyLine) {
@@ -111,7 +131,12 @@ async function cleanup() {
     for (let i = 0; i < 50 && alive(); i++) await sleep(200);
   }
   if (alive()) {
-    nspawn.kill('SIGKILL');
+    for (const pid of [nspawnPid, nspawn.pid])
+      try {
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     await sleep(500);
   }
   // Whatever is left in the container's cgroups (nothing, normally) is killed before they go.
@@ -133,16 +158,47 @@ async function cleanup() {
 }
 
 // ---------------------------------------------------------------- the container
-/** Runs SCRIPT with sh inside the container (all its namespaces); never throws. */
-function inC(script, { input, timeout = 60_000 } = {}) {
-  const r = spawnSync('nsenter', ['-t', String(leader), '-a', 'sh', '-c', script], { encoding: 'utf8', input, timeout });
+/** Runs FILE with ARGS inside the container (all its namespaces; an argument array, no shell); never throws. */
+function inC(file, argv = [], { input, timeout = 60_000 } = {}) {
+  const r = spawnSync('nsenter', ['-t', String(leader), '-a', file, ...argv], { encoding: 'utf8', input, timeout });
   return { code: r.status ?? -1, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() };
 }
-const show = (prop, unit = 'epctl') => inC(`systemctl show -P ${prop} ${unit}`).out;
+/** Runs the steps [file, args, opts?] in order and stops at the first that fails (what `&&` did); its result, else the last one's. */
+function inCAll(...steps) {
+  let r = { code: 0, out: '', err: '' };
+  for (const [file, argv, opts] of steps) {
+    r = inC(file, argv, opts);
+    if (r.code !== 0) return { ...r, err: `${file} ${argv.join(' ')}: exit ${r.code}${r.err ? `: ${r.err}` : ''}` };
+  }
+  return r;
+}
+/** PATH inside the container, from the host: /proc/LEADER/root follows PID 1's root in its own mount namespace
+ *  (the overlay root and the mounts on it, /run included). */
+const cPath = (p) => `/proc/${leader}/root${p}`;
+const cWrite = (p, text, mode = 0o644) => {
+  fs.mkdirSync(path.dirname(cPath(p)), { recursive: true });
+  fs.writeFileSync(cPath(p), text, { mode });
+};
+const cRead = (p) => fs.readFileSync(cPath(p), 'utf8');
+/** Names of the container's users and groups by id (its /etc/passwd and /etc/group). */
+const cIds = (file) => new Map(cRead(file).split('\n').filter(Boolean).map((l) => l.split(':')).map((f) => [Number(f[2]), f[0]]));
+/** `stat -c '%a %U:%G'` of a path in the container, plus its type ('socket', 'directory', ...). */
+function cStat(p) {
+  try {
+    const st = fs.statSync(cPath(p));
+    const type = st.isSocket() ? 'socket' : st.isDirectory() ? 'directory' : st.isFile() ? 'regular file' : 'other';
+    const user = cIds('/etc/passwd').get(st.uid) ?? String(st.uid);
+    const group = cIds('/etc/group').get(st.gid) ?? String(st.gid);
+    return { out: `${(st.mode & 0o777).toString(8)} ${user}:${group}`, type, err: '' };
+  } catch (e) {
+    return { out: '', type: '', err: String(e.message) };
+  }
+}
+const show = (prop, unit = 'epctl') => inC('systemctl', ['show', '-P', prop, unit]).out;
 
 /** The unit's journal since CURSOR as [{ident, msg, json?}] (json: the agent's log line parsed). */
-function journal(since = '') {
-  const r = inC(`journalctl -u epctl -o json --no-pager ${since}`);
+function journal(cursor) {
+  const r = inC('journalctl', ['-u', 'epctl', '-o', 'json', '--no-pager', ...(cursor ? [`--after-cursor=${cursor}`] : [])]);
   return r.out
     .split('\n')
     .filter(Boolean)
@@ -172,33 +228,33 @@ async function boot() {
   const b = spawnSync(process.execPath, [path.join(repo, 'scripts', 'bundle.mjs'), '--outfile', path.join(src, 'epctl')], { cwd: repo, encoding: 'utf8' });
   check('epctl bundled from this tree (scripts/bundle.mjs)', b.status === 0, b.status === 0 ? '' : (b.stderr || b.stdout).trim());
   fs.copyFileSync(path.join(repo, 'examples', 'pci-epf-test.yaml'), path.join(src, 'epctl.yaml'));
-  // In a private mount namespace: a tmpfs /run and /tmp (nspawn's own files land there, not on
-  // the host), the host's / bound (without its sub-mounts) as the container's read-only lower layer.
-  const boot = [
-    'set -e',
-    ...cgroups.map((d) => `echo $$ > ${d}/cgroup.procs`),
-    'mount --make-rprivate /',
-    'mount -t tmpfs -o mode=755 sysd-check-run /run',
-    'mkdir /run/sysd-root /run/sysd-src',
-    'mount --bind / /run/sysd-root',
-    `mount --bind ${src} /run/sysd-src`,
-    'mount -t tmpfs -o mode=1777 sysd-check-tmp /tmp',
-    // /dev/kmsg: /dev/null stands in (the unit's BindReadOnlyPaths=-/dev/kmsg is exercised, and
-    // nothing in the container writes to the host's kernel log).
-    `exec systemd-nspawn -D /run/sysd-root --volatile=overlay --boot --machine=${tag.slice(0, 60)} --register=no --keep-unit --link-journal=no --console=pipe` +
-      ' --capability=CAP_SYS_MODULE,CAP_SYSLOG,CAP_NET_ADMIN --bind-ro=/run/sysd-src:/opt/epctl-check --bind-ro=/dev/null:/dev/kmsg',
-  ].join('\n');
-  nspawn = spawn('unshare', ['--mount', 'sh', '-c', boot], { env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // In a private mount namespace (scripts/systemd-check-ns.mjs, run by unshare, joins the cgroups, mounts,
+  // then runs systemd-nspawn): a tmpfs /run and /tmp (nspawn's own files land there, not on the host),
+  // the host's / bound (without its sub-mounts) as the container's read-only lower layer, /dev/null
+  // as /dev/kmsg; --volatile=overlay puts a tmpfs over it.
+  nspawn = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', process.execPath, path.join(repo, 'scripts', 'systemd-check-ns.mjs'), '--src', src, '--machine', tag.slice(0, 60), ...cgroups.flatMap((d) => ['--cgroup', d])],
+    { env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let log = '';
   nspawn.stdout.on('data', (d) => (log += d));
   nspawn.stderr.on('data', (d) => (log += d));
+  // unshare execs node (the helper keeps unshare's pid), the helper's child is systemd-nspawn, whose
+  // child is the container's systemd.
+  const ppidOf = (p) => {
+    const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  };
   leader = await waitFor('the container', () => {
     if (nspawn.exitCode !== null) return -1;
     for (const p of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       try {
-        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === nspawn.pid && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'systemd') return Number(p);
+        const ppid = ppidOf(p);
+        if (ppid !== nspawn.pid && ppidOf(ppid) === nspawn.pid && fs.readFileSync(`/proc/${ppid}/comm`, 'utf8').trim() === 'systemd-nspawn' && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'systemd') {
+          nspawnPid = ppid;
+          return Number(p);
+        }
       } catch {
         /* gone */
       }
@@ -209,19 +265,33 @@ async function boot() {
   // The container's bus comes up a moment after its PID 1 does.
   let running;
   await waitFor('the bus', () => {
-    running = inC('systemctl is-system-running --wait', { timeout: 120_000 });
+    running = inC('systemctl', ['is-system-running', '--wait'], { timeout: 120_000 });
     return !/Failed to connect to bus/.test(running.err);
   }, 60_000);
-  check('container reaches running', ['running', 'degraded'].includes(running.out), `${running.err} ${running.out}${running.out === 'degraded' ? `; failed: ${inC('systemctl --failed --plain --no-legend').out.replace(/\n/g, '; ')}` : ''} (${elapsed()})`);
+  check('container reaches running', ['running', 'degraded'].includes(running.out), `${running.err} ${running.out}${running.out === 'degraded' ? `; failed: ${inC('systemctl', ['--failed', '--plain', '--no-legend']).out.replace(/\n/g, '; ')}` : ''} (${elapsed()})`);
+  // Files are written and read from the host through /proc/LEADER/root: on the overlay root (/etc)
+  // and on a mount the container made (/run, nspawn's tmpfs), seen from inside and back.
+  const rt = `sysd-check ${process.pid} ${Date.now()}`;
+  const trip = ['/etc/sysd-check.roundtrip', '/run/sysd-check.roundtrip'].map((f) => {
+    cWrite(f, `${rt}\n`);
+    const seen = inC('cat', [f]).out;
+    const rm = inC('rm', [f]).code;
+    return seen === rt && rm === 0 && !fs.existsSync(cPath(f)) ? '' : `${f}: inside saw ${JSON.stringify(seen)}, rm ${rm}`;
+  });
+  check('host writes reach the container through /proc/PID/root (overlay / and its /run)', trip.every((t) => t === ''), trip.filter(Boolean).join('; ') || `/proc/${leader}/root`);
   return true;
 }
 
 // ---------------------------------------------------------------- the checks
 const MOCK = '--mock qemu-virt --mock-state /var/lib/epctl/board.json --socket /run/epctl/agent.sock';
-const dropIn = (extra = '') =>
-  `mkdir -p /etc/systemd/system/epctl.service.d && printf '%s\\n' '[Service]' 'ExecStart=' 'ExecStart=/usr/bin/epctl agent -c /etc/epctl/epctl.yaml ${MOCK}${extra}' > /etc/systemd/system/epctl.service.d/mock.conf && systemctl daemon-reload`;
-const agentStatus = (as = '') => {
-  const r = inC(`${as}epctl status --agent --json`);
+/** The drop-in (written from the host) and daemon-reload. */
+const dropIn = (extra = '') => {
+  cWrite('/etc/systemd/system/epctl.service.d/mock.conf', ['[Service]', 'ExecStart=', `ExecStart=/usr/bin/epctl agent -c /etc/epctl/epctl.yaml ${MOCK}${extra}`, ''].join('\n'));
+  return inC('systemctl', ['daemon-reload']);
+};
+/** `epctl status --agent --json`, as root or (runuser -u USER) as USER. */
+const agentStatus = (user) => {
+  const r = user ? inC('runuser', ['-u', user, '--', 'epctl', 'status', '--agent', '--json']) : inC('epctl', ['status', '--agent', '--json']);
   try {
     return { ...r, json: JSON.parse(r.out) };
   } catch {
@@ -230,7 +300,7 @@ const agentStatus = (as = '') => {
 };
 
 async function checks() {
-  const inst = inC('install -m 0755 /opt/epctl-check/epctl /usr/bin/epctl && epctl service install --json');
+  const inst = inCAll(['install', ['-m', '0755', '/opt/epctl-check/epctl', '/usr/bin/epctl']], ['epctl', ['service', 'install', '--json']]);
   let installed;
   try {
     installed = JSON.parse(inst.out);
@@ -238,52 +308,55 @@ async function checks() {
     /* below */
   }
   check('epctl service install writes the unit', inst.code === 0 && installed?.unit?.action === 'created', inst.code === 0 ? `${installed.unit.written}, config ${installed.config.action}` : inst.err);
-  inC('install -m 0644 /opt/epctl-check/epctl.yaml /etc/epctl/epctl.yaml');
-  const verify = inC('systemd-analyze verify epctl.service');
+  inC('install', ['-m', '0644', '/opt/epctl-check/epctl.yaml', '/etc/epctl/epctl.yaml']);
+  const verify = inC('systemd-analyze', ['verify', 'epctl.service']);
   check('systemd-analyze verify epctl.service (in the container)', verify.code === 0 && verify.err === '', verify.err || 'no complaints');
   inC(dropIn());
 
   // Start: `systemctl start` returns once READY=1 arrives (Type=notify), and the agent's
   // converged line comes before systemd's "Started".
   const ts = Date.now();
-  const start = inC('systemctl start epctl', { timeout: 120_000 });
+  const start = inC('systemctl', ['start', 'epctl'], { timeout: 120_000 });
   const startMs = Date.now() - ts;
-  check('systemctl start epctl', start.code === 0, start.code === 0 ? `${startMs} ms` : `${start.err}\n${inC('journalctl -u epctl --no-pager -n 30').out}`);
+  check('systemctl start epctl', start.code === 0, start.code === 0 ? `${startMs} ms` : `${start.err}\n${inC('journalctl', ['-u', 'epctl', '--no-pager', '-n', '30']).out}`);
   check('active (running) after start', show('ActiveState') === 'active' && show('SubState') === 'running', `${show('ActiveState')} (${show('SubState')})`);
   let j = journal();
   const converged = j.findIndex((e) => e.json?.msg === 'converged' && e.json?.reason === 'start');
   const started = j.findIndex((e) => e.ident === 'systemd' && /^Started epctl\.service/.test(e.msg));
   check('READY only after the first apply converged', converged >= 0 && started > converged, `agent "converged" is journal entry ${converged}, systemd "Started" is ${started}`);
-  const status = inC('systemctl status epctl --no-pager');
+  const status = inC('systemctl', ['status', 'epctl', '--no-pager']);
   const statusLine = status.out.split('\n').find((l) => /^\s*Status: /.test(l));
   check('systemctl status shows the STATUS= line', /Status: "converged to \/etc\/epctl\/epctl\.yaml/.test(statusLine ?? ''), statusLine?.trim() ?? 'no Status: line');
   const mainPid = show('MainPID');
 
   // The status socket.
-  const sock = inC('stat -c "%a %U:%G %F" /run/epctl/agent.sock');
-  check('/run/epctl/agent.sock is a socket, mode 0660', sock.out === '660 root:root socket', sock.out || sock.err);
+  const sock = cStat('/run/epctl/agent.sock');
+  check('/run/epctl/agent.sock is a socket, mode 0660', `${sock.out} ${sock.type}` === '660 root:root socket', sock.err || `${sock.out} ${sock.type}`);
   const st = agentStatus();
   check('epctl status --agent --json reads it', st.code === 0 && st.json?.phase === 'converged' && String(st.json?.pid) === mainPid, st.json ? `phase ${st.json.phase}, pid ${st.json.pid} (MainPID ${mainPid})` : st.err);
 
   // Reload: SIGHUP, the agent reads its config again and converges; same process.
   const cursor = j.at(-1)?.cursor;
-  const rl = inC('systemctl reload epctl');
-  const reloaded = await waitFor('reload', () => journal(`--after-cursor='${cursor}'`).find((e) => e.json?.msg === 'converged' && e.json?.reason === 'sighup'));
+  const rl = inC('systemctl', ['reload', 'epctl']);
+  const reloaded = await waitFor('reload', () => journal(cursor).find((e) => e.json?.msg === 'converged' && e.json?.reason === 'sighup'));
   check('systemctl reload epctl: the agent reloads (SIGHUP)', rl.code === 0 && reloaded !== undefined, reloaded ? `journal: ${reloaded.msg}` : `reload rc ${rl.code} ${rl.err}`);
-  const after = journal(`--after-cursor='${cursor}'`);
+  const after = journal(cursor);
   const reloadedAt = after.findIndex((e) => e.ident === 'systemd' && /^Reloaded epctl\.service/.test(e.msg));
   const convergedAt = after.findIndex((e) => e.json?.reason === 'sighup' && e.json?.msg === 'converged');
   info('systemctl reload returns', reloadedAt >= 0 && convergedAt >= 0 && reloadedAt < convergedAt ? 'before the agent has converged (systemd calls it Reloaded once kill -HUP exits)' : 'after the agent converged');
   check('same process, still active after reload', show('MainPID') === mainPid && show('ActiveState') === 'active', `MainPID ${show('MainPID')}`);
 
   // A config that does not load is refused; the agent stays up on the last good one.
-  inC("cp /etc/epctl/epctl.yaml /etc/epctl/epctl.yaml.good && printf 'version: 1\\nfunctions: 5\\n' > /etc/epctl/epctl.yaml && systemctl reload epctl");
+  fs.copyFileSync(cPath('/etc/epctl/epctl.yaml'), cPath('/etc/epctl/epctl.yaml.good'));
+  fs.writeFileSync(cPath('/etc/epctl/epctl.yaml'), 'version: 1\nfunctions: 5\n');
+  inC('systemctl', ['reload', 'epctl']);
   const refused = await waitFor('refusal', () => {
     const s = agentStatus();
     return s.json?.config?.error ? s.json : undefined;
   });
   check('a bad config on reload is refused, the agent stays active', refused !== undefined && show('ActiveState') === 'active' && show('MainPID') === mainPid, refused ? `config.error: ${String(refused.config.error).slice(0, 120)}` : 'no config.error in the agent status');
-  inC('mv /etc/epctl/epctl.yaml.good /etc/epctl/epctl.yaml && systemctl reload epctl');
+  fs.renameSync(cPath('/etc/epctl/epctl.yaml.good'), cPath('/etc/epctl/epctl.yaml'));
+  inC('systemctl', ['reload', 'epctl']);
   const good = await waitFor('good config', () => {
     const s = agentStatus();
     return s.json && s.json.config?.error === null && s.json.phase === 'converged' ? s.json : undefined;
@@ -308,27 +381,35 @@ async function checks() {
   );
 
   // The socket group: the unit gets @chown and SupplementaryGroups=; a member reads the socket, others cannot.
-  const grp = inC(
-    'groupadd epctlchk && useradd -M -N -G epctlchk -s /bin/sh epctlchk-member && useradd -M -N -s /bin/sh epctlchk-other' +
-      ` && epctl service install --socket-group epctlchk --force >/dev/null && ${dropIn(' --socket-group epctlchk')} && systemctl restart epctl`,
-    { timeout: 120_000 },
+  let grp = inCAll(
+    ['groupadd', ['epctlchk']],
+    ['useradd', ['-M', '-N', '-G', 'epctlchk', '-s', '/bin/sh', 'epctlchk-member']],
+    ['useradd', ['-M', '-N', '-s', '/bin/sh', 'epctlchk-other']],
+    ['epctl', ['service', 'install', '--socket-group', 'epctlchk', '--force']],
   );
-  check('restart with --socket-group (SystemCallFilter @chown, SupplementaryGroups=)', grp.code === 0 && show('ActiveState') === 'active', grp.code === 0 ? `socket ${inC('stat -c "%a %U:%G" /run/epctl/agent.sock').out}` : `${grp.err}\n${inC('journalctl -u epctl --no-pager -n 20').out}`);
-  const gsock = inC('stat -c "%a %U:%G" /run/epctl/agent.sock').out;
+  if (grp.code === 0) {
+    const dr = dropIn(' --socket-group epctlchk');
+    grp = dr.code !== 0 ? { ...dr, err: `systemctl daemon-reload: exit ${dr.code}: ${dr.err}` } : inCAll(['systemctl', ['restart', 'epctl'], { timeout: 120_000 }]);
+  }
+  check('restart with --socket-group (SystemCallFilter @chown, SupplementaryGroups=)', grp.code === 0 && show('ActiveState') === 'active', grp.code === 0 ? `socket ${cStat('/run/epctl/agent.sock').out}` : `${grp.err}\n${inC('journalctl', ['-u', 'epctl', '--no-pager', '-n', '20']).out}`);
+  const gsock = cStat('/run/epctl/agent.sock').out;
   check('the socket is root:epctlchk 0660', gsock === '660 root:epctlchk', gsock);
-  const member = agentStatus('runuser -u epctlchk-member -- ');
+  const member = agentStatus('epctlchk-member');
   check('a member of the socket group reads the agent status', member.code === 0 && member.json?.phase === 'converged', member.json ? `phase ${member.json.phase}` : member.err);
-  const other = agentStatus('runuser -u epctlchk-other -- ');
+  const other = agentStatus('epctlchk-other');
   check('a user outside the group cannot', other.code !== 0, `exit ${other.code}: ${other.err.split('\n')[0]}`);
 
   // Stop: SIGTERM, STOPPING=1, exit 0, no failed state, /run/epctl gone.
   const stopTs = Date.now();
-  const stop = inC('systemctl stop epctl', { timeout: 120_000 });
+  const stop = inC('systemctl', ['stop', 'epctl'], { timeout: 120_000 });
   const stopMs = Date.now() - stopTs;
-  check('systemctl stop epctl exits cleanly', stop.code === 0 && show('Result') === 'success' && show('ExecMainStatus') === '0' && inC('systemctl is-failed epctl').out === 'inactive', `${stopMs} ms, Result=${show('Result')}, ExecMainStatus=${show('ExecMainStatus')}, ${inC('systemctl is-failed epctl').out}`);
-  check('/run/epctl is removed on stop', inC('test -e /run/epctl').code !== 0);
+  check('systemctl stop epctl exits cleanly', stop.code === 0 && show('Result') === 'success' && show('ExecMainStatus') === '0' && inC('systemctl', ['is-failed', 'epctl']).out === 'inactive', `${stopMs} ms, Result=${show('Result')}, ExecMainStatus=${show('ExecMainStatus')}, ${inC('systemctl', ['is-failed', 'epctl']).out}`);
+  check('/run/epctl is removed on stop', !fs.existsSync(cPath('/run/epctl')) && inC('test', ['-e', '/run/epctl']).code === 1);
   // The notifications come from short-lived systemd-notify children: systemd must still find their unit.
-  const lost = inC(`journalctl -b -t systemd --no-pager -o cat | grep -E 'Cannot find unit for notify message|notification message from PID.*ignoring'`).out;
+  const lost = inC('journalctl', ['-b', '-t', 'systemd', '--no-pager', '-o', 'cat'])
+    .out.split('\n')
+    .filter((l) => /Cannot find unit for notify message|notification message from PID.*ignoring/.test(l))
+    .join('\n');
   check('no notification from the agent lost (systemd-notify child, NotifyAccess=all)', lost === '', lost.split('\n')[0]);
   j = journal();
   const warnings = j.filter((e) => e.prio <= 4 && e.ident !== 'epctl');
@@ -336,14 +417,21 @@ async function checks() {
 
   // The sandbox, seen by a process of the unit: a oneshot copy of the default unit with the same
   // settings runs a probe (epctl is stopped: the copy shares RuntimeDirectory=epctl and removes it).
-  inC('epctl service install --force >/dev/null && rm -r /etc/systemd/system/epctl.service.d');
+  const reinst = inC('epctl', ['service', 'install', '--force']);
+  if (reinst.code === 0) fs.rmSync(cPath('/etc/systemd/system/epctl.service.d'), { recursive: true });
   const probe = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n# PROBE-START\n')[1].split('\n# PROBE-END')[0];
-  inC(
-    'cat > /opt/epctl-probe.sh && sed -e "s/^Type=notify/Type=oneshot/" -e "/^WatchdogSec=/d" -e "/^Restart/d" -e "s|^ExecStart=.*|ExecStart=/bin/sh /opt/epctl-probe.sh|" /etc/systemd/system/epctl.service > /etc/systemd/system/epctl-probe.service && systemctl daemon-reload',
-    { input: probe },
-  );
-  const pr = inC('systemctl start epctl-probe; journalctl -u epctl-probe -o cat --no-pager | grep "^PROBE "');
-  const seen = Object.fromEntries(pr.out.split('\n').map((l) => l.split(' ').slice(1)));
+  cWrite('/opt/epctl-probe.sh', `${probe}\n`);
+  // The unit as a oneshot: Type=oneshot, no watchdog, no restart, the probe as ExecStart= (what sed did).
+  const probeUnit = cRead('/etc/systemd/system/epctl.service')
+    .split('\n')
+    .filter((l) => !/^WatchdogSec=/.test(l) && !/^Restart/.test(l))
+    .map((l) => l.replace(/^Type=notify/, 'Type=oneshot').replace(/^ExecStart=.*/, 'ExecStart=/bin/sh /opt/epctl-probe.sh'))
+    .join('\n');
+  cWrite('/etc/systemd/system/epctl-probe.service', probeUnit);
+  inC('systemctl', ['daemon-reload']);
+  inC('systemctl', ['start', 'epctl-probe']);
+  const pr = inC('journalctl', ['-u', 'epctl-probe', '-o', 'cat', '--no-pager']);
+  const seen = Object.fromEntries(pr.out.split('\n').filter((l) => l.startsWith('PROBE ')).map((l) => l.split(' ').slice(1)));
   // What the unit's comments promise. [probe, expected, why]
   const expect = [
     ['var-lib-epctl-writable', 'yes', 'StateDirectory=epctl'],
@@ -375,10 +463,11 @@ async function checks() {
   // DeviceAllow=/dev/kmsg r is held only where this systemd enforces a cgroup device policy at
   // all: a control unit allowed /dev/null read-only tells (a read-only bind mount alone does not
   // stop writing to a device).
-  const devPolicy = inC(`systemd-run --wait --pipe -q -p DevicePolicy=strict -p 'DeviceAllow=/dev/null r' sh -c 'exec 3>>/dev/null'`).code !== 0;
+  // (tee -a opens /dev/null for appending, as `exec 3>>/dev/null` did; stdin is empty.)
+  const devPolicy = inC('systemd-run', ['--wait', '--pipe', '-q', '-p', 'DevicePolicy=strict', '-p', 'DeviceAllow=/dev/null r', 'tee', '-a', '/dev/null'], { input: '' }).code !== 0;
   if (devPolicy) check('sandbox: dev-kmsg-open-write = no', seen['dev-kmsg-open-write'] === 'no', `DeviceAllow=/dev/kmsg r; got ${seen['dev-kmsg-open-write']}`);
   else info('sandbox: dev-kmsg-open-write', `${seen['dev-kmsg-open-write']}: not held here, this systemd enforces no cgroup device policy (a control unit with DevicePolicy=strict, DeviceAllow=/dev/null r could write /dev/null)`);
-  const ipPolicy = inC(`systemd-run --wait --pipe -q -p IPAddressDeny=any node -e 'require("dgram").createSocket("udp4").send("x",9,"127.0.0.1",(e)=>process.exit(e?0:1))'`).code === 0;
+  const ipPolicy = inC('systemd-run', ['--wait', '--pipe', '-q', '-p', 'IPAddressDeny=any', 'node', '-e', 'require("dgram").createSocket("udp4").send("x",9,"127.0.0.1",(e)=>process.exit(e?0:1))'], { input: '' }).code === 0;
   info('IPAddressDeny=any', ipPolicy ? 'this systemd enforces IP firewalls (cgroup BPF)' : 'not enforced here (a control unit with IPAddressDeny=any could send to 127.0.0.1); the unit has PrivateNetwork=yes anyway');
 }
 
