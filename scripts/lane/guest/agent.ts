@@ -5,12 +5,12 @@
 // Steps, each recorded with what the host judges (scripts/lane/agent-check.ts):
 //   wait    a config naming a controller the board lacks: the bounded wait ends, exit 1;
 //   start   the agent converges the board, then READY=1; the status API and the board agree;
-//   idle    CPU and RSS at rest with the doorbell watch on, and watchdog pings meanwhile;
+//   idle    CPU and RSS at rest with the doorbell watch on, against a bare node;
 //   sighup  the config with a 2 s drift period, by SIGHUP: reloaded, nothing to do on the board;
 //   drift   `epctl clear` beside it (told the agent keeps the board) is drift, corrected;
 //   bad     a config that does not load, by SIGHUP: refused, the board kept;
 //   change  a new config saved by rename: reloaded by the file watch and applied;
-//   stop    SIGTERM: STOPPING=1, exit 0, the board left as configured, socket and marker gone.
+//   stop    SIGTERM: STOPPING=1 (watchdog pings all along before it), exit 0, the board left as configured, socket and marker gone.
 import fs from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { run, type Ran } from './run.js';
@@ -23,8 +23,8 @@ const NOTIFY_BIN = '/tmp/agent-bin';
 const SOCKET = '/run/epctl/agent.sock';
 const LOCK_MARKER = '/run/lock/epctl.lock.agent';
 const STATE = ['--state', '/tmp/epctl-agent-state.json'];
-/** A unit's WatchdogSec=4s: the agent pings every 2 s. */
-const WATCHDOG_USEC = 4_000_000;
+/** The unit's WatchdogSec=30s (packaging/epctl.service): the agent pings every 15 s. */
+const WATCHDOG_USEC = 30_000_000;
 const IDLE_MS = 10_000;
 const CLK_TCK = 100;
 
@@ -167,7 +167,6 @@ export const agent: Scenario = async (params, ctx) => {
     const bare = execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' });
     try {
       await sleep(5000); // past the bare node's start
-      const pings0 = (await notified()).filter((m) => m.includes('WATCHDOG=1')).length;
       const [c0, b0] = [await cpuSeconds(a.child.pid!), await cpuSeconds(bare.pid!)];
       await sleep(IDLE_MS);
       out['idle'] = {
@@ -175,8 +174,6 @@ export const agent: Scenario = async (params, ctx) => {
         cpuSeconds: (await cpuSeconds(a.child.pid!)) - c0,
         rssKiB: await rssKiB(a.child.pid!),
         bare: { cpuSeconds: (await cpuSeconds(bare.pid!)) - b0, rssKiB: await rssKiB(bare.pid!) },
-        pings: (await notified()).filter((m) => m.includes('WATCHDOG=1')).length - pings0,
-        watchdogUsec: WATCHDOG_USEC,
       };
     } finally {
       bare.kill('SIGKILL');
@@ -221,6 +218,7 @@ export const agent: Scenario = async (params, ctx) => {
 
     // stop: SIGTERM.
     ctx.op('agent SIGTERM');
+    const readyFor = (Date.now() - readyAt) / 1000;
     a.child.kill('SIGTERM');
     const end = await bounded(a, 60_000);
     out['stop'] = {
@@ -228,6 +226,8 @@ export const agent: Scenario = async (params, ctx) => {
       signal: end.signal,
       hung: end.hung,
       notify: await notified(),
+      readyForSeconds: readyFor,
+      watchdogUsec: WATCHDOG_USEC,
       log: [...a.lines],
       socketLeft: await exists(SOCKET),
       markerLeft: await exists(LOCK_MARKER),
