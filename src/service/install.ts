@@ -49,14 +49,15 @@ const UNIT_MODE = 0o644;
 const CONFIG_MODE = 0o644;
 const octal = (m: number): string => `0${m.toString(8)}`;
 
-async function readIfExists(file: string): Promise<string | undefined> {
+/** FILE's text, or undefined when there is none; another failure is `cannot read` with HINT. */
+export async function readIfExists(file: string, hint?: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (e) {
     // ENOTDIR: a parent is a file, so there is no such file either (writing it will say why not).
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw cannot('read', file, e);
+    throw cannot('read', file, e, hint);
   }
 }
 
@@ -72,9 +73,10 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-function cannot(verb: string, file: string, e: unknown): EpctlError {
+/** A file of the unit or config that cannot be read, written or removed (exit 73), with the fix. */
+export function cannot(verb: string, file: string, e: unknown, hint = 'run it as root, or give --root a directory you can write'): EpctlError {
   const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  return new EpctlError(`cannot ${verb} ${file}: ${code}`, { exitCode: EXIT.CANT_WRITE, hint: 'run it as root, or give --root a directory you can write', cause: e });
+  return new EpctlError(`cannot ${verb} ${file}: ${code}`, { exitCode: EXIT.CANT_WRITE, hint, cause: e });
 }
 
 async function write(file: string, text: string, mode: number): Promise<void> {

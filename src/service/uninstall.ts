@@ -17,6 +17,7 @@ import { EXIT } from '../exit-codes.js';
 import { EpctlError } from '../kernel/errors.js';
 import { DEFAULT_CONFIG } from '../config/load.js';
 import { EXAMPLE_CONFIG } from './example-config.js';
+import { cannot as cannotInstall, readIfExists as readInstalled } from './install.js';
 import { DEFAULT_WATCHDOG_SEC, UNIT_DIRECTORY, UNIT_PATH, renderUnit, type UnitOptions } from './unit.js';
 
 export interface UninstallOptions {
@@ -72,20 +73,9 @@ export function unitOptions(unit: string): UnitOptions | undefined {
   return renderUnit(opts) === unit ? opts : undefined;
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw cannot('read', file, e);
-  }
-}
-
-function cannot(verb: string, file: string, e: unknown): EpctlError {
-  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  return new EpctlError(`cannot ${verb} ${file}: ${code}`, { exitCode: EXIT.CANT_WRITE, hint: 'run it as root, or give --root the directory it was installed under', cause: e });
-}
+const HINT = 'run it as root, or give --root the directory it was installed under';
+const cannot = (verb: string, file: string, e: unknown): EpctlError => cannotInstall(verb, file, e, HINT);
+const readIfExists = (file: string): Promise<string | undefined> => readInstalled(file, HINT);
 
 /** The links under ROOT's unit directory that enable NAME: <dir>/*.wants/NAME, <dir>/*.requires/NAME. */
 async function enablingLinks(unitDir: string, name: string): Promise<string[]> {
