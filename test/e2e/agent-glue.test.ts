@@ -7,27 +7,17 @@
 // gets what /usr/bin/systemd-notify sends for the agent — STATUS, READY=1 once converged,
 // WATCHDOG=1, STOPPING=1; no READY=1 from a SIGHUP during the controller wait; SIGTERM during the
 // wait a clean stop.
-import { describe, it, expect, afterEach } from 'vitest';
-import { execa, type ResultPromise } from 'execa';
+import { describe, it, expect } from 'vitest';
+import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { BIN, epctl, isOneLineRefusal, noStackTrace } from '../helpers/cli.js';
+import { epctl, isOneLineRefusal, noStackTrace } from '../helpers/cli.js';
+import { agentProcesses, eachLine, until, type Line } from '../helpers/agent-process.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import type { AgentStatus } from '../../src/agent/status.js';
 
-type Line = { msg: string; [k: string]: unknown };
-
-let dirs: string[] = [];
-const children: ResultPromise[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    c.kill('SIGKILL');
-    await c.catch(() => undefined);
-  }
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const { tempDir, startAgent, track } = agentProcesses('epctl-agent-glue-');
 
 const FUNC1 = '  - { driver: pci_epf_test, name: func1, controller: auto, header: { vendorid: 0x104c, deviceid: 0xb500 }, msi_interrupts: 16, msix_interrupts: 8 }\n';
 const FUNC2 = '  - { driver: pci_epf_test, name: func2, controller: auto, header: { vendorid: 0x104c, deviceid: 0xb500 }, msi_interrupts: 4, msix_interrupts: 8 }\n';
@@ -39,60 +29,12 @@ functions:
 ${FUNC1}`;
 
 async function board(config = CONFIG) {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-glue-'));
-  dirs.push(dir);
+  const dir = await tempDir();
   const file = path.join(dir, 'epctl.yaml');
   await fs.writeFile(file, config);
   const state = path.join(dir, 'board.json');
   const mock = ['--mock', 'qemu-virt', '--mock-state', state];
   return { dir, config: file, mock, socket: `${state}.agent.sock` };
-}
-
-/** Resolves once WHAT holds, polling; the error says what was seen instead. */
-async function until(what: () => boolean, seen: () => unknown, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error(`never happened; seen: ${JSON.stringify(seen(), null, 1)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Splits a stream into lines as they come, each handed to ON. */
-function eachLine(stream: NodeJS.ReadableStream, on: (line: string) => void): void {
-  let rest = '';
-  stream.on('data', (b: Buffer) => {
-    rest += b.toString();
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      on(rest.slice(0, nl));
-      rest = rest.slice(nl + 1);
-    }
-  });
-}
-
-/** Starts the agent; `lines` fills with its parsed JSON log lines, `stderr` with what it says there. */
-function startAgent(args: string[], env: Record<string, string> = {}) {
-  const child = execa(process.execPath, [BIN, 'agent', ...args], { reject: false, env: { NO_COLOR: '1', ...env }, stdin: 'ignore', buffer: false });
-  children.push(child);
-  const lines: Line[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  eachLine(child.stdout!, (line) => {
-    try {
-      lines.push(JSON.parse(line) as Line);
-    } catch {
-      lines.push({ msg: `not JSON: ${line}` });
-    }
-  });
-  const count = (what: (l: Line) => boolean): number => lines.filter(what).length;
-  return {
-    child,
-    lines,
-    stderr: () => stderr,
-    count,
-    /** Waits for the Nth log line (1 by default) that WHAT accepts. */
-    until: (what: (l: Line) => boolean, n = 1, ms = 20_000) => until(() => count(what) >= n, () => ({ lines, stderr }), ms),
-  };
 }
 
 /** GET PATH of the agent's status API on its unix socket. */
@@ -360,8 +302,7 @@ async function notifyReceiver(sock: string) {
     'while True:',
     '    print(json.dumps(s.recv(65536).decode()), flush=True)',
   ].join('\n');
-  const child = execa('python3', ['-u', '-c', script, sock], { reject: false, stdin: 'ignore', buffer: false });
-  children.push(child);
+  const child = track(execa('python3', ['-u', '-c', script, sock], { reject: false, stdin: 'ignore', buffer: false }));
   const messages: string[] = [];
   eachLine(child.stdout!, (line) => messages.push(JSON.parse(line) as string));
   await until(() => messages.includes('BOUND'), () => messages, 10_000);

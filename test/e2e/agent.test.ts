@@ -2,22 +2,13 @@
 // `epctl apply` run beside it waits for the lock and is told the agent keeps the board; the
 // agent's drift check sees that change; SIGTERM stops it with exit 0 and nothing left behind;
 // and an agent killed with SIGKILL at any moment of its first apply, started again, converges.
-import { describe, it, expect, afterEach } from 'vitest';
-import { execa, type ResultPromise } from 'execa';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { BIN, epctl } from '../helpers/cli.js';
+import { epctl } from '../helpers/cli.js';
+import { agentProcesses } from '../helpers/agent-process.js';
 
-let dirs: string[] = [];
-const children: ResultPromise[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    c.kill('SIGKILL');
-    await c.catch(() => undefined);
-  }
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const { tempDir, startAgent } = agentProcesses('epctl-agent-e2e-');
 
 const CONFIG = `version: 1
 agent: { drift_interval_s: 1 }
@@ -27,43 +18,11 @@ functions:
 `;
 
 async function board() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-e2e-'));
-  dirs.push(dir);
+  const dir = await tempDir();
   const config = path.join(dir, 'epctl.yaml');
   await fs.writeFile(config, CONFIG);
   const mock = ['--mock', 'qemu-virt', '--mock-state', path.join(dir, 'board.json')];
   return { dir, config, mock };
-}
-
-/** Starts the agent; `lines` fills with its parsed JSON log lines. */
-function startAgent(args: string[]) {
-  const child = execa(process.execPath, [BIN, 'agent', ...args], { reject: false, env: { NO_COLOR: '1' }, stdin: 'ignore', buffer: false });
-  children.push(child);
-  const lines: { msg: string; [k: string]: unknown }[] = [];
-  const err = { text: '' };
-  child.stderr!.on('data', (b: Buffer) => (err.text += b.toString()));
-  let rest = '';
-  child.stdout!.on('data', (b: Buffer) => {
-    rest += b.toString();
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      try {
-        lines.push(JSON.parse(line) as { msg: string });
-      } catch {
-        lines.push({ msg: `not JSON: ${line}` });
-      }
-    }
-  });
-  const until = async (what: (l: { msg: string; [k: string]: unknown }) => boolean, ms = 20_000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!lines.some(what)) {
-      if (Date.now() > end) throw new Error(`agent log never showed it; it said: ${JSON.stringify(lines)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  return { child, lines, until, err };
 }
 
 describe('epctl agent (a process on a simulated board)', () => {
@@ -91,8 +50,8 @@ describe('epctl agent (a process on a simulated board)', () => {
     const a = startAgent(['-c', b.config, ...b.mock]);
     const end = await a.child;
     expect(end.exitCode).toBe(1);
-    expect(a.err.text).toMatch(/EISDIR.*board\.json\.lock\.agent/);
-    expect(a.err.text).not.toMatch(/\n\s+at /);
+    expect(a.stderr()).toMatch(/EISDIR.*board\.json\.lock\.agent/);
+    expect(a.stderr()).not.toMatch(/\n\s+at /);
     const left = await fs.readdir(b.dir);
     expect(left).toContain('board.json.lock.agent');
     expect(left).not.toContain('board.json.agent.sock');
