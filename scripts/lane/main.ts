@@ -2,7 +2,7 @@
 // linux-source ≥ 6.19 and the 6.12 LTS), boots each with every DT variant, runs the lane's
 // scenarios, prints every verdict with wall times and the exact versions, and exits non-zero
 // on any failure. Usage: node scripts/run-ts.mjs scripts/lane/main.ts [--kernel newest|lts]... [--configure-only]
-// [--only SCENARIO|differential] [--record-doorbells] [--record-nvme-apply] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
+// [--only SCENARIO|differential] [--record-doorbells] [--record-nvme-apply] [--record-agent] [--seed N] [--ops N] [--record] (the differential's, scripts/lane/diff-main.ts); or --nvme [--record] alone (nvme-main.ts)
 import { scenarioFixture } from '../../src/lane/fixture.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -44,7 +44,7 @@ interface Verdict {
 }
 
 /** The boots of one kernel: each DT variant with its scenarios, and how to judge each result. */
-function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
+function plan(g: PreparedGuest, record: ReadonlySet<string> = new Set()): { variant: DtVariant; scenarios: ScenarioRequest[]; timeoutMs?: number; judge: (r: ScenarioResult[]) => Promise<CheckResult[]> }[] {
   const release = g.kernel.release;
   const db = behaviourOf(release).doorbell;
   const epc = '7e000000.pcie-ep';
@@ -62,7 +62,7 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
     if (!r.ok) return { name: kind, findings: [r.error], notes: [] };
     const data = r.data as Record<string, unknown>;
     const c = await checkDoorbellScenario(kind, board, release, dbParams, data);
-    if (recordDoorbells) {
+    if (record.has('doorbells')) {
       // The real kernel's results, replayed against the fake by scripts/lane/doorbell-fixture.test.ts.
       const variant = Object.entries(VARIANT_BOARD).find(([, b]) => b === board)![0];
       // In doorbells/: the differential's fixture lister takes every *.json beside it as an op trace.
@@ -86,7 +86,7 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
     if (!r.ok) return { name, findings: [r.error], notes: [] };
     const data = r.data as Record<string, unknown>;
     const c = await checkNvmeApplyScenario(release, nvParams, data);
-    if (recordNvmeApply) {
+    if (record.has('nvme-apply')) {
       // The real kernel's projection, replayed against the fake by scripts/lane/nvme-apply-fixture.test.ts.
       const file = scenarioFixture(release, 'nvme-apply', 'qemu-virt');
       await fs.mkdir(path.dirname(file), { recursive: true });
@@ -132,7 +132,18 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
       variant: 'msi-map',
       scenarios: [{ name: 'agent', params: agentParams() }],
       timeoutMs: 600_000,
-      judge: async ([r]) => [r!.ok ? checkAgent(epc, r!.data) : { name: 'agent', findings: [r!.error], notes: [] }],
+      judge: async ([r]) => {
+        if (!r!.ok) return [{ name: 'agent', findings: [r!.error], notes: [] }];
+        const c = checkAgent(epc, r!.data);
+        if (record.has('agent')) {
+          // The real kernel's observations, judged again by scripts/lane/agent-fixture.test.ts.
+          const file = scenarioFixture(release, 'agent', 'qemu-virt');
+          await fs.mkdir(path.dirname(file), { recursive: true });
+          await fs.writeFile(file, JSON.stringify({ format: 'epctl-lane-agent', version: 1, release, epc, data: r!.data }, null, 2) + '\n');
+          c.notes.push(`recorded ${file}`);
+        }
+        return [c];
+      },
     },
     probeOnly('msi-parent'),
     probeOnly('no-msi'),
@@ -144,21 +155,21 @@ function plan(g: PreparedGuest, recordDoorbells = false, recordNvmeApply = false
   ];
 }
 
-function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; recordDoorbells: boolean; recordNvmeApply: boolean } {
+function parseArgs(args: string[]): { kernels: KernelChoice[]; configureOnly: boolean; only?: string; record: Set<string> } {
   const kernels: KernelChoice[] = [];
   let configureOnly = false;
-  let recordDoorbells = false;
-  let recordNvmeApply = false;
+  const record = new Set<string>();
   let only: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--kernel' && (args[i + 1] === 'newest' || args[i + 1] === 'lts')) kernels.push(args[++i] as KernelChoice);
     else if (args[i] === '--configure-only') configureOnly = true;
     else if (args[i] === '--only' && args[i + 1]) only = args[++i];
-    else if (args[i] === '--record-doorbells') recordDoorbells = true;
-    else if (args[i] === '--record-nvme-apply') recordNvmeApply = true;
-    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential|nvme] [--record-doorbells] [--record-nvme-apply] [--configure-only] [--seed N] [--ops N] [--record]');
+    else if (args[i] === '--record-doorbells') record.add('doorbells');
+    else if (args[i] === '--record-nvme-apply') record.add('nvme-apply');
+    else if (args[i] === '--record-agent') record.add('agent');
+    else throw new LaneError('arguments', `unknown argument ${JSON.stringify(args[i])}`, 'usage: scripts/lane/main.ts [--kernel newest|lts]... [--only SCENARIO|differential|nvme] [--record-doorbells] [--record-nvme-apply] [--record-agent] [--configure-only] [--seed N] [--ops N] [--record]');
   }
-  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, recordDoorbells, recordNvmeApply, ...(only === undefined ? {} : { only }) };
+  return { kernels: kernels.length ? kernels : ['newest', 'lts'], configureOnly, record, ...(only === undefined ? {} : { only }) };
 }
 
 /** Runs the lane; returns the process exit status. */
@@ -172,7 +183,7 @@ export async function main(args: string[]): Promise<number> {
   let failure: unknown;
   try {
     const { rest, diff } = splitDiffArgs(args);
-    const { kernels, configureOnly, only, recordDoorbells, recordNvmeApply } = parseArgs(rest);
+    const { kernels, configureOnly, only, record } = parseArgs(rest);
     const shared = await prepareShared(steps);
     if (configureOnly) {
       // Checks the fragment against each release without building (make Image is the slow part).
@@ -186,7 +197,7 @@ export async function main(args: string[]): Promise<number> {
       const g = await prepareGuest(steps, shared, choice);
       versions[g.kernel.pkg] = `${g.kernel.version} (release ${g.kernel.release}${g.kernel.config.notInRelease.length ? `; not in this release: ${g.kernel.config.notInRelease.join(', ')}` : ''})`;
       // --only NAME: just the boots that run scenario NAME (and the differential only when NAME is 'differential').
-      for (const boot of plan(g, recordDoorbells, recordNvmeApply).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
+      for (const boot of plan(g, record).filter((b) => only === undefined || b.scenarios.some((s) => s.name === only))) {
         const label = `${g.kernel.release} ${boot.variant}`;
         let result: BootResult | undefined;
         try {
