@@ -251,6 +251,41 @@ describe('epctl agent', () => {
     await agent.stop();
   });
 
+  it('a reload whose config is read while READY is being sent is applied, not lost', async () => {
+    const { agent, notifier, file, k } = await setup(TEST);
+    // SIGHUP (or an editor's save) while systemd-notify READY=1 still runs.
+    let reloading: Promise<unknown> | undefined;
+    const send = notifier.notify;
+    notifier.notify = async (f) => {
+      if (f['READY'] && !reloading) {
+        await fs.writeFile(file, TEST.replace('name: t0', 'name: t1'));
+        // Its config read (a file read: a trip through the threadpool) ends after READY is sent.
+        reloading = agent.reload('sighup');
+      }
+      return send(f);
+    };
+    expect(await agent.start()).toEqual({ ready: true });
+    expect(await reloading).toBe('applied');
+    expect(agent.status.lastApply).toMatchObject({ reason: 'sighup', outcome: 'applied' });
+    expect((await observePciEp(k, (fn) => fn())).functions.map((f) => f.name)).toEqual(['t1']);
+    await agent.stop();
+  });
+
+  it('stopped while READY is being sent, it arms no timer again (its watchdog would keep the process 15 s)', async () => {
+    const { agent, notifier, clock } = await setup(TEST, { watchdogMs: 30_000 });
+    const send = notifier.notify;
+    let stopping: Promise<void> | undefined;
+    notifier.notify = async (f) => {
+      if (f['READY'] && !stopping) stopping = agent.stop();
+      return send(f);
+    };
+    await agent.start();
+    await stopping;
+    expect(clock.pending()).toBe(0);
+    expect(notifier.sent.findIndex((m) => m['STOPPING'])).toBeGreaterThanOrEqual(0);
+    expect(notifier.sent.some((m) => m['WATCHDOG'])).toBe(false);
+  });
+
   it('refuses a bad config with its error and keeps the last good one, the board untouched', async () => {
     const { agent, file, functions, notifier } = await setup(TEST);
     await agent.start();

@@ -204,6 +204,8 @@ export class Agent {
     await this.notify({ READY: '1', STATUS: this.status.statusLine });
     this.booted = true;
     this.deps.log.info({ phase: this.status.phase }, 'ready');
+    // Stopped while READY was being sent: stop() cleared the timers, none is armed again.
+    if (this.stopped) return { ready: true };
     const pending = this.reloadAfterBoot;
     this.reloadAfterBoot = undefined;
     if (pending) void this.reload(pending).catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'reload failed'));
@@ -362,16 +364,20 @@ export class Agent {
     if (this.stopped) return 'config-refused';
     if (!this.booted) {
       if (!(await this.loadConfig())) return 'config-refused';
-      this.reloadAfterBoot = reason;
-      this.deps.log.info({ reason }, 'config read during the start: applied by the first apply, or right after it');
-      return 'deferred';
-    }
-    await this.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` });
-    const loaded = await this.loadConfig();
-    if (!loaded) {
-      this.status.statusLine = `config refused, keeping the last good one: ${this.status.config.error}`;
-      await this.notify({ READY: '1', STATUS: this.status.statusLine });
-      return 'config-refused';
+      if (!this.booted) {
+        this.reloadAfterBoot = reason;
+        this.deps.log.info({ reason }, 'config read during the start: applied by the first apply, or right after it');
+        return 'deferred';
+      }
+      // READY was sent while this config was being read (start() had already looked for a
+      // pending reload): it is applied here, as after READY.
+    } else {
+      await this.notify({ RELOADING: '1', STATUS: `reloading ${this.deps.configFile}` });
+      if (!(await this.loadConfig())) {
+        this.status.statusLine = `config refused, keeping the last good one: ${this.status.config.error}`;
+        await this.notify({ READY: '1', STATUS: this.status.statusLine });
+        return 'config-refused';
+      }
     }
     const outcome = await this.serial(() => this.applyCycle(reason));
     await this.notify({ READY: '1', STATUS: this.status.statusLine });
@@ -425,7 +431,7 @@ export class Agent {
   /** Pings at half the watchdog period (sd_watchdog_enabled(3)'s advice). */
   private armWatchdog(): void {
     const period = this.deps.notifier.watchdogMs;
-    if (period === null) return;
+    if (period === null || this.stopped) return;
     const tick = (): void => {
       this.watchdogTimer = this.clock.setTimeout(() => {
         if (this.stopped) return;
