@@ -311,7 +311,8 @@ async function checks() {
   inC('install', ['-m', '0644', '/opt/epctl-check/epctl.yaml', '/etc/epctl/epctl.yaml']);
   const verify = inC('systemd-analyze', ['verify', 'epctl.service']);
   check('systemd-analyze verify epctl.service (in the container)', verify.code === 0 && verify.err === '', verify.err || 'no complaints');
-  inC(dropIn());
+  const di = dropIn();
+  check('the drop-in that runs the agent on the simulated board, and daemon-reload', di.code === 0, di.code === 0 ? '' : di.err);
 
   // Start: `systemctl start` returns once READY=1 arrives (Type=notify), and the agent's
   // converged line comes before systemd's "Started".

@@ -108,9 +108,14 @@ async function openMock(board: string, kernel: string | undefined, stateFile: st
           await seen?.held?.close().catch(() => undefined);
           throw e;
         });
-  const fake = saved
-    ? loadFakeKernel(saved, { board, ...(kernel === undefined ? {} : { kernel }) })
-    : createFakeKernel({ board, ...(kernel === undefined ? {} : { kernel }) });
+  let fake: ReturnType<typeof createFakeKernel>;
+  try {
+    fake = saved ? loadFakeKernel(saved, { board, ...(kernel === undefined ? {} : { kernel }) }) : createFakeKernel({ board, ...(kernel === undefined ? {} : { kernel }) });
+  } catch (e) {
+    // A state file of another board (or release): the held descriptor goes with the refusal.
+    await seen?.held?.close().catch(() => undefined);
+    throw e;
+  }
   let closed = false;
   /** The follower stopped (close): no more looks. */
   let stopped = false;
@@ -155,7 +160,8 @@ async function openMock(board: string, kernel: string | undefined, stateFile: st
     const base = nodePath.basename(stateFile);
     try {
       const w = fsWatch(nodePath.dirname(nodePath.resolve(stateFile)), { persistent: false }, (_event, name) => {
-        // A null name: the kernel did not say which entry (an overflow): look anyway.
+        // A null name: no entry named (libuv drops inotify's IN_Q_OVERFLOW itself, so a lost
+        // event is caught by the FOLLOW_SAFETY_MS look, not here): look anyway.
         if (name === null || name === base) look();
       });
       w.on('error', () => {
