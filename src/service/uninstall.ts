@@ -100,7 +100,7 @@ export async function uninstall(opts: UninstallOptions): Promise<UninstallResult
   const installed = unitText === undefined ? undefined : unitOptions(unitText);
   const differs = unitText !== undefined && installed === undefined;
   if (differs && !opts.force && !opts.dryRun)
-    throw new EpctlError(`${unitFile} differs from every unit epctl writes: it is not epctl's, or it holds local edits`, {
+    throw new EpctlError(`${unitFile} differs from every unit this epctl writes: it holds local edits, was written by another epctl version, or is not epctl's`, {
       exitCode: EXIT.CANT_WRITE,
       hint: 'compare it with `epctl service install --dry-run` (with the options it was installed with); add --force to remove it all the same',
     });

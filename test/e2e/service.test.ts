@@ -227,7 +227,7 @@ describe('epctl service uninstall', () => {
     expect(r.exitCode).toBe(73);
     expect(isOneLineRefusal(r), r.stderr).toBe(true);
     expect(noStackTrace(r)).toBe(true);
-    expect(r.stderr).toContain(`epctl: ${path.join(root, UNIT)} differs from every unit epctl writes`);
+    expect(r.stderr).toContain(`epctl: ${path.join(root, UNIT)} differs from every unit this epctl writes: it holds local edits, was written by another epctl version`);
     expect(r.stderr).toContain('--force');
     expect(await files(root)).toEqual([CONFIG, UNIT]);
 
