@@ -91,8 +91,9 @@ export function renderUnit(opts: UnitOptions): string {
     line('ReadWritePaths=-/sys/kernel/config -/sys/kernel/tracing/instances -/run/lock'),
     line(
       'ReadOnlyPaths=/run',
-      'With ProtectProc= (below) set, ProtectSystem=strict alone left all of /run writable under systemd 252 (seen under a',
-      'real systemd by scripts/systemd-check.mjs): /run is made read-only by name; /run/lock above and /run/epctl stay writable.',
+      'With ProtectProc= (below) set, ProtectSystem=strict alone left all of /run writable under systemd 252 (seen in a',
+      'systemd-nspawn container by scripts/systemd-check.mjs, /run a tmpfs there as on a board): /run is made read-only by',
+      'name; /run/lock above and /run/epctl stay writable.',
     ),
     line('ProtectHome=yes', 'Nothing under /home, /root or /run/user: the binary and the config must not live there.'),
     line('PrivateTmp=yes'),
