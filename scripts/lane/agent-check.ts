@@ -84,7 +84,9 @@ export function checkAgent(epc: string, data: unknown): CheckResult {
   const converged = log.find((l) => l.msg === 'converged');
   expect(readyAt >= 0, 'the agent says READY=1', sn);
   expect(converged?.['outcome'] === 'applied' && converged['reason'] === 'start', 'after its first apply converged the board', log.slice(-5));
-  expect(sn.slice(0, readyAt).some((m) => has(m, 'STATUS')), 'with STATUS= lines before READY', sn);
+  const statusOf = (m: string[] | undefined) => m?.find((a) => a.startsWith('STATUS='))?.slice('STATUS='.length) ?? '';
+  expect(statusOf(sn[readyAt]).startsWith('converged to '), 'its READY=1 carries STATUS=converged to …', sn[readyAt]);
+  expect(sn.slice(0, readyAt).some((m) => statusOf(m).startsWith('applying')), 'after a STATUS=applying line', sn.slice(0, readyAt));
   expect(s['socket'] === 0o660, 'the status socket /run/epctl/agent.sock is mode 0660', s['socket']);
   expect(s['marker'] === true, 'the board is marked as kept by the agent (/run/lock/epctl.lock.agent)');
   const st = s['agentStatus'] as Cmd | undefined;
@@ -104,8 +106,9 @@ export function checkAgent(epc: string, data: unknown): CheckResult {
 
   // sighup
   const h = d['sighup'] ?? {};
+  const hc = h['converged'] as LogLine | undefined;
   const hj = h['agentStatus'] as AgentJson | undefined;
-  expect(hj?.lastApply?.reason === 'sighup' && hj.lastApply.outcome === 'nothing' && hj.lastApply.operations === 0, 'SIGHUP reloads the config: only its agent section changed, zero operations', hj?.lastApply);
+  expect(hc?.['outcome'] === 'nothing' && hc['operations'] === 0, 'SIGHUP reloads the config: only its agent section changed, zero operations', hc);
   expect((hj as { drift?: { intervalS?: number } } | undefined)?.drift?.intervalS === 2, 'and the new drift period is in use', (hj as { drift?: unknown } | undefined)?.drift);
   expect(calls(h['notify']).some((m) => has(m, 'RELOADING')), 'with RELOADING=1 to systemd', calls(h['notify']).slice(-4));
 
@@ -147,6 +150,10 @@ export function checkAgent(epc: string, data: unknown): CheckResult {
   const pings = tn.filter((m) => has(m, 'WATCHDOG')).length;
   expect(pings >= Math.floor(alive / periodS) - 1, `watchdog pings every ${periodS} s (half WATCHDOG_USEC): at least ${Math.floor(alive / periodS) - 1} in the ${alive.toFixed(0)} s after READY`, pings);
   notes.push(`${pings} watchdog pings in ${alive.toFixed(0)} s`);
+  // Every RELOADING=1 is answered by a READY=1 after it, before STOPPING=1: systemd is never left "reloading".
+  const stopAt = tn.findIndex((m) => has(m, 'STOPPING'));
+  const unanswered = tn.findIndex((m, i) => has(m, 'RELOADING') && !tn.slice(i + 1, stopAt < 0 ? undefined : stopAt).some((n) => has(n, 'READY')));
+  expect(unanswered < 0, 'every RELOADING=1 is followed by READY=1 before STOPPING=1', tn.slice(Math.max(0, unanswered)));
   const reloads = tn.filter((m) => has(m, 'RELOADING')).length;
   notes.push(`${tn.length} notifications (${reloads} RELOADING)`);
 
