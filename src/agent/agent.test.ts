@@ -80,9 +80,28 @@ async function setup(text: string, opts: { watchdogMs?: number; kernel?: FakeKer
   const ownership: Ownership = await loadOwnership(undefined, k.origin);
   const clock = manualClock();
   const notifier = recorder(opts.watchdogMs ?? null);
-  const agent = new Agent({ configFile: file, load: loadConfigText, withBoard: (fn) => fn({ port: k, ownership }), notifier, log: quiet, clock, waitPollMs: 1000 });
+  // The second board cycle (the first is the controller probe) is the start's apply: held at
+  // `inApply` until `release()` once a test asks for it (`holdApply()`), else run at once.
+  let cycles = 0;
+  let hold = false;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let applying!: () => void;
+  const inApply = new Promise<void>((r) => (applying = r));
+  const withBoard: ConstructorParameters<typeof Agent>[0]['withBoard'] = async (fn) => {
+    if (++cycles === 2 && hold) {
+      applying();
+      await gate;
+    }
+    return fn({ port: k, ownership });
+  };
+  const agent = new Agent({ configFile: file, load: loadConfigText, withBoard, notifier, log: quiet, clock, waitPollMs: 1000 });
   const functions = async () => (await observePciEp(k, (fn) => fn())).functions.map((f) => `${f.driver}/${f.name}`);
-  return { dir, file, k, agent, clock, notifier, functions };
+  const holdApply = () => {
+    hold = true;
+    return { inApply, release };
+  };
+  return { dir, file, k, agent, clock, notifier, functions, holdApply };
 }
 
 describe('epctl agent', () => {
@@ -170,32 +189,8 @@ describe('epctl agent', () => {
   });
 
   it('stopped during its first apply, it lets the apply finish and sends no READY after STOPPING', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'epctl.yaml');
-    await fs.writeFile(file, TEST);
-    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
-    const ownership: Ownership = await loadOwnership(undefined, k.origin);
-    const notifier = recorder();
-    let cycles = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let applying!: () => void;
-    const inApply = new Promise<void>((r) => (applying = r));
-    const agent = new Agent({
-      configFile: file,
-      load: loadConfigText,
-      withBoard: async (fn) => {
-        if (++cycles === 2) {
-          applying();
-          await gate;
-        }
-        return fn({ port: k, ownership });
-      },
-      notifier,
-      log: quiet,
-      clock: manualClock(),
-    });
+    const { agent, notifier, k, holdApply } = await setup(TEST);
+    const { inApply, release } = holdApply();
     const started = agent.start();
     await inApply;
     const stopped = agent.stop();
@@ -210,33 +205,8 @@ describe('epctl agent', () => {
   });
 
   it('a reload that read the config after the start apply began is applied once READY is sent', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'epctl.yaml');
-    await fs.writeFile(file, TEST);
-    const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' });
-    const ownership: Ownership = await loadOwnership(undefined, k.origin);
-    const notifier = recorder();
-    // The second board cycle (the first is the controller probe) is the start's apply: held until released.
-    let cycles = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let applying!: () => void;
-    const inApply = new Promise<void>((r) => (applying = r));
-    const agent = new Agent({
-      configFile: file,
-      load: loadConfigText,
-      withBoard: async (fn) => {
-        if (++cycles === 2) {
-          applying();
-          await gate;
-        }
-        return fn({ port: k, ownership });
-      },
-      notifier,
-      log: quiet,
-      clock: manualClock(),
-    });
+    const { agent, notifier, k, file, holdApply } = await setup(TEST);
+    const { inApply, release } = holdApply();
     const started = agent.start();
     await inApply;
     await fs.writeFile(file, TEST.replace('name: t0', 'name: t1'));
