@@ -45,6 +45,61 @@ export function watchNumbers(f: Pick<WatchFlags, 'interval' | 'count' | 'duratio
   return { ...(interval === undefined ? {} : { interval }), ...(count === undefined ? {} : { count }), ...(duration === undefined ? {} : { duration }) };
 }
 
+/**
+ * What the local watch and `--agent` share: a stop on Ctrl-C / SIGTERM, --duration or --count
+ * events, and the output — the live view on a terminal (started by open() once the source is
+ * ready), else one line per event. done() once the source ended (and in a finally).
+ */
+async function watchOutput(ctx: RunContext, count: number | undefined, duration: number | undefined) {
+  const { LiveView } = await import('../render/watch.js');
+  const ac = new AbortController();
+  const restore = deferSignals(() => ac.abort());
+  const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
+  const tty = !ctx.json && process.stdout.isTTY === true;
+  let view: InstanceType<typeof LiveView> | undefined;
+  let redraw: NodeJS.Timeout | undefined;
+  let seen = 0;
+  let done = false;
+  return {
+    signal: ac.signal,
+    abort: () => ac.abort(),
+    tty,
+    /** Events shown so far. */
+    seen: () => seen,
+    /** The live view with its header, on a terminal only; true when it started. */
+    open(header: string): boolean {
+      if (!tty) return false;
+      view = new LiveView((s) => writeOut(s), header, undefined, () => process.stdout.columns ?? 80);
+      view.draw();
+      redraw = setInterval(() => view?.draw(), 250);
+      return true;
+    },
+    /** One event, into the view or as LINE; after --count events no more, and the watch stops. */
+    event(e: Parameters<InstanceType<typeof LiveView>['add']>[0], line: () => string): void {
+      // A source may still emit after the abort: N events, no more.
+      if (count !== undefined && seen >= count) return;
+      seen++;
+      if (view) view.add(e);
+      else writeOut(`${line()}\n`);
+      if (count !== undefined && seen >= count) ac.abort();
+    },
+    /** Rings the trace lost: said in the stream itself, so nobody takes the counts as exact. */
+    lost(n: number | null, line: () => string): void {
+      if (view) view.lost(n);
+      else writeOut(`${line()}\n`);
+    },
+    /** The view's last frame; timers and signal handlers released. */
+    done(): void {
+      if (done) return;
+      done = true;
+      view?.draw();
+      if (redraw) clearInterval(redraw);
+      if (timer) clearTimeout(timer);
+      restore();
+    },
+  };
+}
+
 export function addWatchCommand(doorbell: Command, run: Run): void {
   doorbell
     .command('watch')
@@ -87,14 +142,8 @@ reading too slowly.`,
         const f = cmd.opts() as WatchFlags;
         const { interval, count, duration } = watchNumbers(f);
         const { watchDoorbells } = await import('../../doorbell/watch.js');
-        const { LiveView, eventJson, eventLine, lostJson, lostLine } = await import('../render/watch.js');
-        const ac = new AbortController();
-        const restore = deferSignals(() => ac.abort());
-        const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
-        const tty = !ctx.json && process.stdout.isTTY === true;
-        let view: InstanceType<typeof LiveView> | undefined;
-        let redraw: NodeJS.Timeout | undefined;
-        let seen = 0;
+        const { eventJson, eventLine, lostJson, lostLine } = await import('../render/watch.js');
+        const out = await watchOutput(ctx, count, duration);
         try {
           const summary = await withBoard(
             ctx,
@@ -103,46 +152,25 @@ reading too slowly.`,
                 source: f.source,
                 ...(interval === undefined ? {} : { intervalMs: interval }),
                 ...(f.controller === undefined ? {} : { controller: f.controller }),
-                signal: ac.signal,
+                signal: out.signal,
                 atExit: (fn) => ctx.cleanup.atExit(fn),
                 onReady: (info) => {
                   const what = info.source === 'tracefs' ? `tracefs irq events (${info.instance})` : `polling /proc/interrupts every ${info.intervalMs} ms`;
                   if (info.source === 'poll') writeErr(`epctl: watching doorbells by ${what}; it cannot see:\n${info.limits.map((l) => `  - ${l}\n`).join('')}`);
-                  else if (!ctx.json && !tty) writeErr(`epctl: watching doorbells through ${what}\n`);
-                  if (tty) {
-                    view = new LiveView(
-                      (s) => writeOut(s),
-                      `doorbells on ${port.origin === '/' ? 'this system' : port.origin} via ${what} — Ctrl-C stops`,
-                      undefined,
-                      () => process.stdout.columns ?? 80,
-                    );
-                    view.draw();
-                    redraw = setInterval(() => view?.draw(), 250);
-                  }
+                  else if (!ctx.json && !out.tty) writeErr(`epctl: watching doorbells through ${what}\n`);
+                  out.open(`doorbells on ${port.origin === '/' ? 'this system' : port.origin} via ${what} — Ctrl-C stops`);
                 },
                 onWarning: (m) => writeErr(`epctl: ${m}\n`),
-                // Rings the trace lost: said in the stream itself, so nobody takes the counts as exact.
-                onLost: (l) => {
-                  if (view) view.lost(l.count);
-                  else writeOut(`${ctx.json ? lostJson(l) : lostLine(l)}\n`);
-                },
-                onEvent: (e) => {
-                  // The poll and baseline loops may still emit after the abort: N events, no more.
-                  if (count !== undefined && seen >= count) return;
-                  if (view) view.add(e);
-                  else writeOut(`${ctx.json ? eventJson(e) : eventLine(e)}\n`);
-                  if (count !== undefined && ++seen >= count) ac.abort();
-                },
+                onLost: (l) => out.lost(l.count, () => (ctx.json ? lostJson(l) : lostLine(l))),
+                onEvent: (e) => out.event(e, () => (ctx.json ? eventJson(e) : eventLine(e))),
               }),
             { follow: true },
           );
-          view?.draw();
-          if (!ctx.json && !tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents || summary.lostUnknown ? `, ${summary.lostTraceEvents || ''}${summary.lostUnknown ? (summary.lostTraceEvents ? '+' : 'some') : ''} trace events lost` : ''}\n`);
+          out.done();
+          if (!ctx.json && !out.tty) writeErr(`epctl: ${summary.events} events (${summary.source})${summary.lostTraceEvents || summary.lostUnknown ? `, ${summary.lostTraceEvents || ''}${summary.lostUnknown ? (summary.lostTraceEvents ? '+' : 'some') : ''} trace events lost` : ''}\n`);
           return 0;
         } finally {
-          if (redraw) clearInterval(redraw);
-          if (timer) clearTimeout(timer);
-          restore();
+          out.done();
         }
       });
     });
@@ -158,27 +186,17 @@ async function watchAgent(ctx: RunContext, cmd: Command): Promise<number> {
     if (given) throw new UsageError(`${flag} does not apply with --agent: the agent watches the board its own way`, `drop ${flag}, or drop --agent to watch the board directly`);
   const { count, duration } = watchNumbers(f);
   const { agentStream, DEFAULT_SOCKET } = await import('../../agent/client.js');
-  const { LiveView, eventLine, lostLine } = await import('../render/watch.js');
+  const { eventLine, lostLine } = await import('../render/watch.js');
   const socket = f.agent === true || f.agent === undefined ? DEFAULT_SOCKET : f.agent;
-  const ac = new AbortController();
-  const restore = deferSignals(() => ac.abort());
-  const timer = duration === undefined ? undefined : setTimeout(() => ac.abort(), duration * 1000);
-  const tty = !ctx.json && process.stdout.isTTY === true;
-  let view: InstanceType<typeof LiveView> | undefined;
-  let redraw: NodeJS.Timeout | undefined;
+  const out = await watchOutput(ctx, count, duration);
   // Once the agent accepted the stream, as the local watch starts its view once its source is ready.
   const onOpen = (): void => {
-    if (tty) {
-      view = new LiveView((s) => writeOut(s), `doorbells via the agent at ${socket} — Ctrl-C stops`, undefined, () => process.stdout.columns ?? 80);
-      view.draw();
-      redraw = setInterval(() => view?.draw(), 250);
-    } else if (!ctx.json) writeErr(`epctl: watching doorbells through the agent at ${socket}\n`);
+    if (!out.open(`doorbells via the agent at ${socket} — Ctrl-C stops`) && !ctx.json) writeErr(`epctl: watching doorbells through the agent at ${socket}\n`);
   };
-  let seen = 0;
   let dropped: { reason: string } | undefined;
   try {
-    await agentStream(socket, '/v1/doorbells/events', ac.signal, (line) => {
-      if (ac.signal.aborted) return;
+    await agentStream(socket, '/v1/doorbells/events', out.signal, (line) => {
+      if (out.signal.aborted) return;
       let e: AgentStreamEvent | DroppedLine;
       try {
         e = JSON.parse(line) as AgentStreamEvent | DroppedLine;
@@ -188,30 +206,25 @@ async function watchAgent(ctx: RunContext, cmd: Command): Promise<number> {
       if (e.event === 'dropped') {
         dropped = e;
         if (ctx.json) writeOut(`${line}\n`);
-        ac.abort();
+        out.abort();
         return;
       }
       if (e.event === 'lost') {
-        if (view) view.lost(e.count);
-        else writeOut(`${ctx.json ? line : lostLine(e)}\n`);
+        const l = e;
+        out.lost(l.count, () => (ctx.json ? line : lostLine(l)));
         return;
       }
       // --controller: that controller's doorbells, and those whose controller is unknown, as the local watch keeps them.
       if (f.controller !== undefined && e.controller !== null && e.controller !== f.controller) return;
-      if (count !== undefined && seen >= count) return;
-      seen++;
-      if (view) view.add(e);
-      else writeOut(`${ctx.json ? line : eventLine(e)}\n`);
-      if (count !== undefined && seen >= count) ac.abort();
+      const ev = e;
+      out.event(ev, () => (ctx.json ? line : eventLine(ev)));
     }, onOpen);
-    view?.draw();
+    out.done();
     if (dropped)
       throw new EpctlError(`the agent at ${socket} dropped this watch: ${dropped.reason}`, { exitCode: EXIT.ERROR, hint: 'read the output as it comes (not through a stalled pipe), or watch the board directly without --agent' });
-    if (!ctx.json && !tty) writeErr(`epctl: ${seen} events (agent)\n`);
+    if (!ctx.json && !out.tty) writeErr(`epctl: ${out.seen()} events (agent)\n`);
     return EXIT.OK;
   } finally {
-    if (redraw) clearInterval(redraw);
-    if (timer) clearTimeout(timer);
-    restore();
+    out.done();
   }
 }
