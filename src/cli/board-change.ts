@@ -19,7 +19,7 @@ export async function withBoardChange<T>(ctx: RunContext, opts: { lock: boolean;
   // The lock spans opening the board and saving it: a simulated board (--mock-state) is read
   // at open and written at close, and another run must not slip in between.
   const lock = !opts.lock || ctx.lockFile === undefined ? undefined : await acquireLock(ctx.lockFile, ctx.command, (opts.waitSeconds ?? 0) * 1000);
-  if (lock && ctx.command !== 'agent') await sayIfAgentRuns(ctx.lockFile!);
+  if (lock) await sayIfAgentRuns(ctx.lockFile!);
   // Tracked once it is ours: a signal then removes our lock, never another run's.
   const forget = lock && ctx.cleanup.track(lock.file);
   try {
@@ -54,17 +54,14 @@ export interface AgentMarker {
 async function sayIfAgentRuns(lockFile: string): Promise<void> {
   const fs = await import('node:fs/promises');
   const { writeErr } = await import('./output.js');
+  const { alive } = await import('../state/lock.js');
   let m: AgentMarker;
   try {
     m = JSON.parse(await fs.readFile(agentMarker(lockFile), 'utf8')) as AgentMarker;
   } catch {
     return;
   }
-  if (typeof m?.pid !== 'number' || m.pid === process.pid) return;
-  try {
-    process.kill(m.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
-  }
+  // The agent's own board changes, and a marker a dead agent left, say nothing.
+  if (typeof m?.pid !== 'number' || m.pid === process.pid || !alive(m.pid)) return;
   writeErr(`epctl: note: the epctl agent (pid ${m.pid}, since ${m.since}) keeps this board converged to ${m.config}: what this command changes is drift to it, reported at its next check (and undone with agent.correct_drift); change ${m.config} instead to make it last\n`);
 }

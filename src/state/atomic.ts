@@ -3,6 +3,7 @@
 // directory. `backups` keeps the replaced versions as FILE.1 (newest) … FILE.N.
 import fs from 'node:fs/promises';
 import nodePath from 'node:path';
+import { alive } from './lock.js';
 import { randomBytes } from 'node:crypto';
 
 export interface AtomicOptions {
@@ -58,14 +59,6 @@ async function removeOrphans(dir: string, base: string): Promise<void> {
     const m = name.startsWith(prefix) && /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive)
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    if (!alive) await fs.rm(nodePath.join(dir, name), { force: true });
+    if (pid !== process.pid && !alive(pid)) await fs.rm(nodePath.join(dir, name), { force: true });
   }
 }

@@ -26,7 +26,8 @@ export class LockBusyError extends EpctlError {}
 /** A breaker older than this was left by a run killed while taking over: it is stale too. */
 const BREAKER_STALE_MS = 10_000;
 
-function alive(pid: number): boolean {
+/** Whether process PID exists (EPERM: it does, someone else's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -43,6 +43,18 @@ describe('epctl agent (a process on a simulated board)', () => {
     expect(await fs.readdir(b.dir)).not.toContain('board.json.lock.agent');
   }, 60_000);
 
+  it('a marker a dead agent left says nothing to a CLI apply', async () => {
+    const b = await board();
+    // A pid that is not running: a child that has already exited.
+    const gone = (await import('execa')).execa(process.execPath, ['-e', '']);
+    const pid = gone.pid!;
+    await gone;
+    await fs.writeFile(path.join(b.dir, 'board.json.lock.agent'), JSON.stringify({ pid, config: b.config, since: new Date().toISOString() }) + '\n');
+    const r = await epctl(['apply', '-c', b.config, '--yes', ...b.mock], { timeout: 30_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).not.toContain('note: the epctl agent');
+  }, 30_000);
+
   it('a failure while it starts (its board marker cannot be written) ends it with exit 1: nothing it opened keeps it alive, and a path that is not its own is left alone', async () => {
     const b = await board();
     // The real kernel lane found the agent alive after such a failure: its socket and file watch held the event loop.
