@@ -33,8 +33,8 @@ import { eventJson, lostJson } from '../cli/render/watch.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { resolveGroup } from './group.js';
+import { agentGet } from './client.js';
 
-export { DEFAULT_SOCKET } from './client.js';
 
 /** What flows on the event stream: a doorbell event, or rings the trace lost. */
 export type AgentStreamEvent = DoorbellEvent | LostEvents;
@@ -90,7 +90,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** sun_path is 108 bytes with its NUL (unix(7)): a longer path cannot be bound. */
+/** sun_path is UNIX_PATH_MAX (108) bytes with its NUL (include/uapi/linux/un.h): a longer path cannot be bound. */
 const SUN_PATH_MAX = 107;
 /** How long a dropped or ending stream may take to flush its last line before it is cut. */
 const DROP_GRACE_MS = 2000;
@@ -153,24 +153,14 @@ async function probe(socketPath: string): Promise<{ state: 'none' } | { state: '
   });
   if (!connected) return { state: 'stale' };
   // Someone listens: say who, if it is an agent that answers its status.
-  const who = await new Promise<string>((resolve) => {
-    const req = http.get({ socketPath, path: '/v1/status', timeout: PROBE_TIMEOUT_MS }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body.length < 1 << 20 ? (body += d) : undefined));
-      res.on('end', () => {
-        try {
-          const s = JSON.parse(body) as Partial<AgentStatus>;
-          resolve(s.format === 'epctl-agent-status' ? `another epctl agent (pid ${s.pid}, ${s.phase})` : 'a program that is not an epctl agent');
-        } catch {
-          resolve('a program that is not an epctl agent');
-        }
-      });
-      res.on('error', () => resolve('a program that is not an epctl agent'));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve('a program that does not answer HTTP'));
-  });
+  // Through the CLI's own client (its size and time limits); anything but an agent's status is "not an agent".
+  const who = await agentGet(socketPath, '/v1/status').then(
+    ({ body }) => {
+      const s = body as Partial<AgentStatus> | null;
+      return s?.format === 'epctl-agent-status' ? `another epctl agent (pid ${s.pid}, ${s.phase})` : 'a program that is not an epctl agent';
+    },
+    () => 'a program that is not an epctl agent',
+  );
   return { state: 'alive', who };
 }
 

@@ -28,12 +28,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AgentApplyRecord, AgentPhase, AgentStatus } from './status.js';
+import { AGENT_PHASES as PHASES, APPLY_OUTCOMES as OUTCOMES, type AgentApplyRecord, type AgentStatus } from './status.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
 
-export const PHASES: readonly AgentPhase[] = ['starting', 'waiting', 'applying', 'converged', 'failed', 'stopping'];
-const OUTCOMES: readonly AgentApplyRecord['outcome'][] = ['nothing', 'applied', 'refused', 'failed'];
 
 /**
  * A /proc/interrupts poll (read + find) is measured in microseconds by bench/doorbell-poll.ts

@@ -5,14 +5,17 @@ import type { StatusState } from '../status/status.js';
 import type { DoorbellEvent } from '../doorbell/watch.js';
 
 /** Where the agent is: waiting for the board, applying, converged, or failed (and why). */
-export type AgentPhase = 'starting' | 'waiting' | 'applying' | 'converged' | 'failed' | 'stopping';
+export const AGENT_PHASES = ['starting', 'waiting', 'applying', 'converged', 'failed', 'stopping'] as const;
+export type AgentPhase = (typeof AGENT_PHASES)[number];
+/** What an apply (or the plan that found nothing to do) came to. */
+export const APPLY_OUTCOMES = ['nothing', 'applied', 'refused', 'failed'] as const;
 
 export interface AgentApplyRecord {
   /** ISO time the apply (or the plan that found nothing to do) finished. */
   at: string;
   /** What started it: boot, a config change, SIGHUP, drift correction. */
   reason: 'start' | 'config-changed' | 'sighup' | 'drift';
-  outcome: 'nothing' | 'applied' | 'refused' | 'failed';
+  outcome: (typeof APPLY_OUTCOMES)[number];
   /** Operations carried out (0 for nothing/refused). */
   operations: number;
   /** One line per refusal or the failure (with its errno and path), empty when it converged. */

@@ -16,9 +16,10 @@ import nodePath from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { EpctlError } from '../kernel/errors.js';
 import { DEFAULT_CONFIG } from '../config/load.js';
+import { DEFAULT_STATE_FILE } from '../state/ownership.js';
 import { EXAMPLE_CONFIG } from './example-config.js';
 import { cannot as cannotInstall, readIfExists as readInstalled } from './install.js';
-import { DEFAULT_WATCHDOG_SEC, UNIT_DIRECTORY, UNIT_PATH, renderUnit, type UnitOptions } from './unit.js';
+import { DEFAULT_WATCHDOG_SEC, UNIT_PATH, renderUnit, type UnitOptions } from './unit.js';
 
 export interface UninstallOptions {
   /** Where "/" of the target system is. */
@@ -142,7 +143,7 @@ export async function uninstall(opts: UninstallOptions): Promise<UninstallResult
 
   const notes: string[] = [];
   if (links.length > 0) notes.push(`still enabled by ${links.join(', ')}: \`systemctl disable --now epctl\` removes ${links.length > 1 ? 'them' : 'it'}`);
-  const state = nodePath.join(opts.root, 'var/lib', UNIT_DIRECTORY);
+  const state = nodePath.join(opts.root, nodePath.dirname(DEFAULT_STATE_FILE));
   if (await fs.lstat(state).then(() => true, () => false))
     notes.push(`${state} is kept: the agent's record of what it made on the board (install did not write it); \`epctl clear\` reads it to take those functions down`);
   return {

@@ -7,7 +7,9 @@ import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tempDirs } from '../../test/helpers/tmp.js';
-import { DEFAULT_BIN, DEFAULT_WATCHDOG_SEC, badGroup, renderUnit, unsafePath, type UnitOptions } from './unit.js';
+import { DEFAULT_BIN, DEFAULT_WATCHDOG_SEC, UNIT_DIRECTORY, badGroup, renderUnit, unsafePath, type UnitOptions } from './unit.js';
+import { DEFAULT_SOCKET } from '../agent/client.js';
+import { DEFAULT_STATE_FILE } from '../state/ownership.js';
 
 const tempDir = tempDirs('epctl-unit');
 
@@ -97,6 +99,14 @@ describe('the unit before systemd', () => {
 });
 
 describe('renderUnit', () => {
+  it("names as StateDirectory= and RuntimeDirectory= the directories of the agent's default state file and socket", () => {
+    const unit = renderUnit({ bin: DEFAULT_BIN, config: '/etc/epctl/epctl.yaml', devmem: false, watchdogSec: DEFAULT_WATCHDOG_SEC });
+    expect(unit).toMatch(new RegExp(`^StateDirectory=${UNIT_DIRECTORY}$`, 'm'));
+    expect(unit).toMatch(new RegExp(`^RuntimeDirectory=${UNIT_DIRECTORY}$`, 'm'));
+    expect(path.dirname(DEFAULT_STATE_FILE)).toBe(`/var/lib/${UNIT_DIRECTORY}`);
+    expect(path.dirname(DEFAULT_SOCKET)).toBe(`/run/${UNIT_DIRECTORY}`);
+  });
+
   const directives = (text: string): string[] => text.split('\n').filter((l) => /^[A-Z]\w+=/.test(l));
 
   it('runs the agent as a watched, notifying, restartable service with its own state and runtime directories', () => {

@@ -95,7 +95,8 @@ on an address other hosts reach without --metrics-allow-remote: refused before a
         agentRef = agent;
         const fs = await import('node:fs/promises');
         const { agentMarker } = await import('../board-change.js');
-        const { DEFAULT_SOCKET, startApi } = await import('../../agent/api.js');
+        const { startApi } = await import('../../agent/api.js');
+        const { DEFAULT_SOCKET } = await import('../../agent/client.js');
         const { watch } = await import('chokidar');
         // What this run opens, closed in reverse on every way out: a failure at any step (the
         // socket, the metrics port, the marker) must not leave a listener keeping the process alive.
