@@ -4,6 +4,7 @@
 // board file says which of its values those lack and were chosen.
 import type { BarFeature, BootIrq, EpcFeatures, EpfDriverName } from './types.js';
 import { cells, flag, node, str, type DtNodeSpec, type DtValue } from '../devicetree/spec.js';
+import type { DmaCtrlBar } from '../devicetree/dwc.js';
 
 // include/dt-bindings/interrupt-controller/arm-gic.h and irq.h
 export const GIC_SPI = 0;
@@ -24,7 +25,7 @@ export const STD: BarFeature = { type: 'standard' };
 export const RESERVED: BarFeature = { type: 'reserved' };
 
 /** The reserved BAR behind which the controller shows its DMA registers (BarFeature.dmaCtrl), if any. */
-export function dmaCtrlBarOf(features: EpcFeatures): { bar: number; offset: number; size: number } | undefined {
+export function dmaCtrlBarOf(features: EpcFeatures): DmaCtrlBar | undefined {
   const bar = features.bars.findIndex((b) => b.type === 'reserved' && b.dmaCtrl !== undefined);
   return bar < 0 ? undefined : { bar, ...features.bars[bar]!.dmaCtrl! };
 }

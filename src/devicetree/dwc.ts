@@ -54,6 +54,15 @@ export interface DmaCtrlBar {
 }
 
 /**
+ * Where the embedded doorbell sits in the reserved DMA BAR, as dw_pcie_ep_get_aux_resources()
+ * (pcie-designware-ep.c) reports it: the region's BAR, at the region's offset + the eDMA v0
+ * core's db_offset. Whether a release reports it at all is the caller's (barRsvdRegions).
+ */
+export function doorbellInDmaBar(dma: DmaCtrlBar): { bar: number; offset: number } {
+  return { bar: dma.bar, offset: dma.offset + Number(EDMA_V0_DOORBELL_OFFSET) };
+}
+
+/**
  * The one home of "this controller reserves BAR n for its DMA registers", by the EP node's
  * compatible (the glue driver's of_match data picks its pci_epc_features).
  * drivers/pci/controller/dwc/pcie-dw-rockchip.c rockchip_pcie_epc_features_rk3588:

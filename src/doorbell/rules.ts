@@ -17,7 +17,7 @@ import {
 } from '../devicetree/msi.js';
 import { hex, nodeRef, renderDts, type DtEdit, type DtFix, type NodeRef } from './dt-fix.js';
 import type { DoorbellImplementation } from '../procfs/kallsyms.js';
-import { dmaCtrlBar, edmaRegisters, EDMA_V0_DOORBELL_OFFSET, type DmaCtrlBar, type EdmaRegisters } from '../devicetree/dwc.js';
+import { dmaCtrlBar, doorbellInDmaBar, edmaRegisters, type DmaCtrlBar, type EdmaRegisters } from '../devicetree/dwc.js';
 
 /** GIC-v3 ITS: the only MSI controller that sets IRQ_DOMAIN_FLAG_MSI_IMMUTABLE (fd120c38fefd, v6.16). */
 export const ITS_COMPATIBLE = 'arm,gic-v3-its';
@@ -278,16 +278,14 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
 const withReserved = (input: DoorbellInput): { reservedBar?: number } => (input.dmaCtrlBar ? { reservedBar: input.dmaCtrlBar.bar } : {});
 
 /**
- * The embedded doorbell's place in the controller's reserved DMA BAR: dw_pcie_ep_get_aux_resources()
- * (pcie-designware-ep.c) reports bar = the BAR of the PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO region and
- * bar_offset = its offset + the eDMA's db_offset, when the release describes reserved regions
- * (KernelBehaviour.barRsvdRegions; an unknown release is taken to, since its embedded doorbell
- * came after them).
+ * The embedded doorbell's place in the controller's reserved DMA BAR (devicetree/dwc.ts
+ * doorbellInDmaBar), when the release describes reserved regions (KernelBehaviour.barRsvdRegions;
+ * an unknown release is taken to, since its embedded doorbell came after them).
  */
 function embeddedDoorbellBar(input: DoorbellInput): { bar: number; offset: number } | undefined {
   const dma = input.dmaCtrlBar;
   if (!dma || (input.kernel && !kernelBehaviour(input.kernel).barRsvdRegions)) return undefined;
-  return { bar: dma.bar, offset: dma.offset + Number(EDMA_V0_DOORBELL_OFFSET) };
+  return doorbellInDmaBar(dma);
 }
 
 function embeddedBarNote(input: DoorbellInput, at: { bar: number; offset: number }): string {

@@ -10,7 +10,7 @@
 // pci-epf-vntb.c); a BAR the controller reserves for its DMA registers reaches those (dmaBar).
 import { cadenceInboundAddr0 } from '../host/cadence-devmem.js';
 import { dmaCtrlBarOf } from '../boards/common.js';
-import { EDMA_V0_DOORBELL_OFFSET } from '../devicetree/dwc.js';
+import { doorbellInDmaBar } from '../devicetree/dwc.js';
 import type { AccessWidth } from '../kernel/port.js';
 import { EpctlError } from '../kernel/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -202,7 +202,8 @@ function dmaBar(k: KernelContext, controller: string, bar: number): { size: numb
   const dma = dmaCtrlBarOf(k.controller(controller).features);
   if (dma?.bar !== bar) return undefined;
   const doorbell = k.msiDomain(controller).edmaDoorbell;
-  return { size: dma.size, base: doorbell === undefined ? undefined : doorbell - EDMA_V0_DOORBELL_OFFSET + BigInt(dma.offset) };
+  // The BAR's first byte: the doorbell's address less its place in the BAR.
+  return { size: dma.size, base: doorbell === undefined ? undefined : doorbell - BigInt(doorbellInDmaBar(dma).offset) };
 }
 
 /** The embedded doorbell: the controller's emulation virq fires once, and every function sharing it runs its handler. */

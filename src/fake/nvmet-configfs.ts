@@ -13,7 +13,6 @@ import { ERRNO } from '../kernel/errno.js';
 import { KERN_ERR, KERN_INFO, KERN_WARNING } from './printk.js';
 
 import { NULL_BLK_DEVICE, NVME_DISC_SUBSYS_NAME, NVMET_MN_MAX_SIZE, NVMET_NR_QUEUES, NVMET_SN_MAX_SIZE } from '../configfs/nvmet.js';
-export { NVME_DISC_SUBSYS_NAME, NVMET_NR_QUEUES };
 /** include/linux/nvme.h NVME_CNTLID_MAX. */
 const NVME_CNTLID_MAX = 0xffef;
 

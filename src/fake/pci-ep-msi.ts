@@ -8,7 +8,7 @@ import type { EpfDevice } from './model.js';
 import { KERN_ERR, KERN_INFO } from './printk.js';
 import { doorbellChip } from '../procfs/interrupts.js';
 import { dmaCtrlBarOf } from '../boards/common.js';
-import { EDMA_V0_DOORBELL_OFFSET } from '../devicetree/dwc.js';
+import { doorbellInDmaBar } from '../devicetree/dwc.js';
 
 
 /**
@@ -107,7 +107,7 @@ function embedded(k: KernelContext, dev: EpfDevice, numDb: number, action: strin
 export function embeddedDoorbellBar(k: KernelContext, epc: string): { bar: number; offset: number } | undefined {
   const dma = dmaCtrlBarOf(k.controller(epc).features);
   if (!k.b.barRsvdRegions || dma === undefined) return undefined;
-  return { bar: dma.bar, offset: dma.offset + Number(EDMA_V0_DOORBELL_OFFSET) };
+  return doorbellInDmaBar(dma);
 }
 
 /** pci_epf_free_doorbell + free_irq: the rows and the per-device domain go (an embedded doorbell's virq stays with dw-edma); cannot fail. */

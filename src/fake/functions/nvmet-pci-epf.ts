@@ -9,13 +9,13 @@
 import { kstrtou, kstrtoull } from '../../configfs/values.js';
 import { Errno, type KernelContext } from '../context.js';
 import type { EpfDevice } from '../model.js';
-import { allocCtrl, findPciPort, freeCtrl, NVMET_NR_QUEUES, type NvmetState, emptyNvmet } from '../nvmet-configfs.js';
+import { allocCtrl, findPciPort, freeCtrl, type NvmetState, emptyNvmet } from '../nvmet-configfs.js';
 import { KERN_ERR, KERN_INFO } from '../printk.js';
 import type { EpfDriverModel, TypeGroupModel } from './types.js';
 import { BASE_HEADER } from './types.js';
 
-import { MDTS_KB_DEFAULT, MDTS_KB_MAX, NVMF_NQN_SIZE } from '../../configfs/nvmet.js';
-/** NVME_REG_DBS (0x1000) + NVMET_NR_QUEUES × 2 doorbells × 4 B, aligned to 8. */
+import { MDTS_KB_DEFAULT, MDTS_KB_MAX, NVMET_NR_QUEUES, NVMF_NQN_SIZE } from '../../configfs/nvmet.js';
+/** NVME_REG_DBS (0x1000, include/linux/nvme.h) + NVMET_NR_QUEUES × 2 doorbells × 4 B, aligned to 8. */
 const REG_SIZE = 0x1000 + NVMET_NR_QUEUES * 2 * 4;
 /** PCI_MSIX_ENTRY_SIZE. */
 const MSIX_ENTRY = 16;
