@@ -10,8 +10,9 @@ import { createFakeKernel, type FakeKernel } from '../fake/index.js';
 import { loadOwnership, type Ownership } from '../state/ownership.js';
 import { loadConfigText } from '../config/load.js';
 import { observePciEp } from '../configfs/observe.js';
-import { Agent, DOORBELL_IDLE_POLL_MS, namedControllers, type AgentClock } from './agent.js';
+import { Agent, DOORBELL_IDLE_POLL_MS, namedControllers, type AgentClock, type AgentDeps } from './agent.js';
 import type { Notifier } from './notify.js';
+import type { AgentStatus } from './status.js';
 import type { FakeKernelImpl } from '../fake/kernel.js';
 import { DOORBELL_ACTION, doorbellChip } from '../procfs/interrupts.js';
 import { createMetrics } from './metrics.js';
@@ -71,7 +72,7 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function setup(text: string, opts: { watchdogMs?: number; kernel?: FakeKernel } = {}) {
+async function setup(text: string, opts: { watchdogMs?: number; kernel?: FakeKernel; watch?: boolean; realClock?: boolean; hooks?: AgentDeps['hooks'] } = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
   dirs.push(dir);
   const file = path.join(dir, 'epctl.yaml');
@@ -95,7 +96,17 @@ async function setup(text: string, opts: { watchdogMs?: number; kernel?: FakeKer
     }
     return fn({ port: k, ownership });
   };
-  const agent = new Agent({ configFile: file, load: loadConfigText, withBoard, notifier, log: quiet, clock, waitPollMs: 1000 });
+  const agent = new Agent({
+    configFile: file,
+    load: loadConfigText,
+    withBoard,
+    notifier,
+    log: quiet,
+    ...(opts.realClock ? {} : { clock }),
+    waitPollMs: 1000,
+    ...(opts.watch ? { watchBoard: (fn: (port: FakeKernel) => Promise<void>) => fn(k) } : {}),
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+  });
   const functions = async () => (await observePciEp(k, (fn) => fn())).functions.map((f) => `${f.driver}/${f.name}`);
   const holdApply = () => {
     hold = true;
@@ -310,12 +321,7 @@ describe('epctl agent', () => {
 
   it('watches doorbells once ready: counts per virq in its status, and every event to subscribers', async () => {
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' }) as FakeKernelImpl;
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'epctl.yaml');
-    await fs.writeFile(file, TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'));
-    const ownership = await loadOwnership(undefined, k.origin);
-    const agent = new Agent({ configFile: file, load: loadConfigText, withBoard: (fn) => fn({ port: k, ownership }), watchBoard: (fn) => fn(k), notifier: recorder(), log: quiet });
+    const { agent } = await setup(TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'), { kernel: k, watch: true, realClock: true });
     const seen: string[] = [];
     agent.subscribe((e) => seen.push(`${e.event} ${e.virq} ${e.count}`));
     await agent.start();
@@ -330,30 +336,15 @@ describe('epctl agent', () => {
 
   it('times every /proc/interrupts poll of its doorbell watch into epctl_interrupts_poll_seconds, polling slower while the board is quiet', async () => {
     const k = createFakeKernel({ board: 'qemu-virt', kernel: '7.3' }) as FakeKernelImpl;
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'epctl-agent-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'epctl.yaml');
-    await fs.writeFile(file, TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'));
-    const ownership = await loadOwnership(undefined, k.origin);
-    const clock = manualClock();
-    let agent: Agent | undefined;
-    const metrics = createMetrics({ status: () => agent?.status, defaultMetrics: false });
+    let status: (() => AgentStatus) | undefined;
+    const metrics = createMetrics({ status: () => status?.(), defaultMetrics: false });
     let polls = 0;
-    agent = new Agent({
-      configFile: file,
-      load: loadConfigText,
-      withBoard: (fn) => fn({ port: k, ownership }),
-      watchBoard: (fn) => fn(k),
-      notifier: recorder(),
-      log: quiet,
-      clock,
-      hooks: {
-        polled: (s) => {
-          polls++;
-          metrics.observePoll(s);
-        },
-      },
-    });
+    const polled = (s: number): void => {
+      polls++;
+      metrics.observePoll(s);
+    };
+    const { agent, clock } = await setup(TEST.replace('drift_interval_s: 30', 'drift_interval_s: 0'), { kernel: k, watch: true, hooks: { polled } });
+    status = () => agent.status;
     await agent.start();
     // The watch is set up (tracefs on the fake) once its first poll waits on the clock.
     await vi.waitFor(() => expect(clock.pending()).toBe(1), { timeout: 5000 });

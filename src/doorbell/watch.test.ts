@@ -243,6 +243,11 @@ function manualTimers() {
     settle,
     /** The waits under way: how long each was set for. */
     pending: () => timers.map((x) => x.ms),
+    /** Moves the clock by MS, short of any timer (none runs). */
+    advance(ms: number): void {
+      if (timers.some((x) => x.at <= t + ms)) throw new Error('a timer is due before that');
+      t += ms;
+    },
     /** Moves the clock to the next timer and runs it; returns how far the clock moved. */
     async fire(): Promise<number> {
       await settle();
@@ -306,6 +311,20 @@ describe('the poll beside tracefs slows down while the board is quiet (idleInter
     const waited: number[] = [];
     for (let i = 0; i < 4; i++) waited.push(await w.timers.fire());
     expect(waited).toEqual([100, 200, 400, 800]);
+    await w.stop();
+  });
+
+  it('a trace line late in a long wait leaves it as it is when less than intervalMs is left', async () => {
+    const w = await quietWatch();
+    for (let i = 0; i < 5; i++) await w.timers.fire();
+    expect(w.timers.pending()).toEqual([1000]);
+    w.timers.advance(950);
+    const virq = w.k.irq.request(CHIP, 0, 'Edge', DOORBELL_ACTION.pci_epf_vntb);
+    w.k.irq.fire(virq, 0);
+    await w.timers.settle();
+    expect(w.events.filter((e) => e.virq === virq).map((e) => e.event)).toEqual(['allocated', 'rung']);
+    // 50 ms were left: the poll comes then, not 100 ms from the ring.
+    expect(await w.timers.fire()).toBe(50);
     await w.stop();
   });
 
