@@ -310,6 +310,20 @@ async function notifyReceiver(sock: string) {
   return { child, messages };
 }
 
+/**
+ * An agent whose config (agent section AGENT, then anything after it) names a controller the
+ * board lacks, with a notify receiver: resolved once its STATUS= says it waits for it.
+ */
+async function waitingAgent(agent: string) {
+  const b = await board(`version: 1\nagent: ${agent}\nfunctions:\n${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
+  const rx = await notifyReceiver(path.join(b.dir, 'notify.sock'));
+  const a = startAgent(['-c', b.config, ...b.mock], { NOTIFY_SOCKET: path.join(b.dir, 'notify.sock') });
+  // systemd-notify (systemd 252+) follows each message with a BARRIER=1 of its own.
+  const sent = (): string[] => rx.messages.filter((m) => m !== 'BARRIER=1');
+  await until(() => sent().some((m) => m.startsWith('STATUS=waiting for nosuch.pcie-ep')), () => ({ messages: rx.messages, lines: a.lines }), 15_000);
+  return { b, a, rx, sent };
+}
+
 describe('epctl agent and systemd (sd_notify through /usr/bin/systemd-notify)', () => {
   it('sends STATUS while starting and applying, READY=1 once converged, WATCHDOG=1 about every second, STOPPING=1 on SIGTERM', async () => {
     const b = await board();
@@ -354,16 +368,7 @@ describe('epctl agent and systemd (sd_notify through /usr/bin/systemd-notify)', 
   }, 60_000);
 
   it('a SIGHUP while it waits for its controllers sends no READY=1 or RELOADING=1 and applies nothing: the start applies the config read, READY once', async () => {
-    const b = await board(`version: 1
-agent: { wait_timeout_s: 20, drift_interval_s: 0 }
-controllers: { nosuch.pcie-ep: { start: true } }
-functions:
-${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
-    const sock = path.join(b.dir, 'notify.sock');
-    const rx = await notifyReceiver(sock);
-    const a = startAgent(['-c', b.config, ...b.mock], { NOTIFY_SOCKET: sock });
-    const sent = (): string[] => rx.messages.filter((m) => m !== 'BARRIER=1');
-    await until(() => sent().some((m) => m.startsWith('STATUS=waiting for nosuch.pcie-ep')), () => ({ messages: rx.messages, lines: a.lines }), 15_000);
+    const { b, a, sent, rx } = await waitingAgent('{ wait_timeout_s: 20, drift_interval_s: 0 }\ncontrollers: { nosuch.pcie-ep: { start: true } }');
     // The same config again: nothing applied, nothing told to systemd, still waiting.
     a.child.kill('SIGHUP');
     await a.until((l) => l.msg === 'config read during the start: applied by the first apply, or right after it');
@@ -385,15 +390,7 @@ ${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
   }, 60_000);
 
   it('SIGTERM while it waits for its controllers: STOPPING=1, no READY=1, nothing applied, exit 0 (a stop, not a failure)', async () => {
-    const b = await board(`version: 1
-agent: { wait_timeout_s: 60, drift_interval_s: 0 }
-functions:
-${FUNC1.replace('controller: auto', 'controller: nosuch.pcie-ep')}`);
-    const sock = path.join(b.dir, 'notify.sock');
-    const rx = await notifyReceiver(sock);
-    const a = startAgent(['-c', b.config, ...b.mock], { NOTIFY_SOCKET: sock });
-    const sent = (): string[] => rx.messages.filter((m) => m !== 'BARRIER=1');
-    await until(() => sent().some((m) => m.startsWith('STATUS=waiting for nosuch.pcie-ep')), () => ({ messages: rx.messages, lines: a.lines }), 15_000);
+    const { b, a, sent, rx } = await waitingAgent('{ wait_timeout_s: 60, drift_interval_s: 0 }');
     a.child.kill('SIGTERM');
     const end = await a.child;
     expect(end.exitCode, JSON.stringify(a.lines)).toBe(0);
