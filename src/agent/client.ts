@@ -127,8 +127,8 @@ export async function agentStream(socketPath: string, route: string, signal: Abo
         }
         if (rest.length > MAX_LINE) finish(unavailable(socketPath, `a stream line is over ${MAX_LINE} bytes: it is not an epctl agent`));
       });
-      res.on('end', () => finish(unavailable(socketPath, 'the agent ended the event stream (it stopped or restarted)', 'check the agent with `systemctl status epctl`, then watch again')));
       res.on('error', () => finish(unavailable(socketPath, 'the connection to the agent broke')));
+      // After 'end' too: the stream is over either way (finish runs once).
       res.on('close', () => finish(unavailable(socketPath, 'the agent ended the event stream (it stopped or restarted)', 'check the agent with `systemctl status epctl`, then watch again')));
     });
     req.on('timeout', () => finish(unavailable(socketPath, `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));

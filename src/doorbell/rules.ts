@@ -267,8 +267,8 @@ export function doorbellVerdict(input: DoorbellInput): DoorbellVerdict {
     const fallback = embeddedFallback(input, dt);
     if (fallback.mode === 'embedded') {
       const inBar = embeddedDoorbellBar(input);
-      const bar = inBar ? { doorbellBar: inBar, notes: [embeddedBarNote(input, inBar)] } : reserved;
-      return { ...verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...bar.notes, ...fallback.notes, ...unchecked], warnings: fallback.warnings }), ...('doorbellBar' in bar ? { doorbellBar: bar.doorbellBar } : {}) };
+      const notes = inBar ? [embeddedBarNote(input, inBar)] : reserved.notes;
+      return { ...verdict(true, 'embedded', fallback.reason, { mode: 'embedded', notes: [...notes, ...fallback.notes, ...unchecked], warnings: fallback.warnings }), ...(inBar ? { doorbellBar: inBar } : {}) };
     }
     return verdict(false, dt.code, dt.reason, { notes: [...fallback.notes, ...reserved.notes, ...unchecked] });
   }

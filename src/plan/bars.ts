@@ -36,7 +36,7 @@ function barValue(v: NonNullable<FunctionConfig['type']>[string] | undefined): n
 }
 
 /** The BARs vNTB ends up with: the declared ones, the automatic ctrl/db/mw1 the lowest BARs left, never the reserved one. */
-export function vntbBarChoice(type: FunctionConfig['type'], reserved: number | undefined): Record<(typeof VNTB_BARS)[number], number> {
+function vntbBarChoice(type: FunctionConfig['type'], reserved: number | undefined): Record<(typeof VNTB_BARS)[number], number> {
   const out = Object.fromEntries(VNTB_BARS.map((b) => [b, barValue(type?.[b])])) as Record<(typeof VNTB_BARS)[number], number>;
   const used = new Set(Object.values(out).filter((n) => n >= 0));
   for (const b of ['ctrl_bar', 'db_bar', 'mw1_bar'] as const) {
