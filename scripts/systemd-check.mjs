@@ -355,7 +355,10 @@ async function checks() {
     const s = agentStatus();
     return s.json?.config?.error ? s.json : undefined;
   });
-  check('a bad config on reload is refused, the agent stays active', refused !== undefined && show('ActiveState') === 'active' && show('MainPID') === mainPid, refused ? `config.error: ${String(refused.config.error).slice(0, 120)}` : 'no config.error in the agent status');
+  // The agent shows the error a moment before its READY=1 ends the RELOADING=1 (and the file
+  // watch's own reload may follow): systemd says "reloading" until then.
+  const settled = await waitFor('active again', () => show('ActiveState') === 'active', 10_000);
+  check('a bad config on reload is refused, the agent stays active', refused !== undefined && settled === true && show('MainPID') === mainPid, refused ? `config.error: ${String(refused.config.error).slice(0, 120)}; ${show('ActiveState')}` : 'no config.error in the agent status');
   fs.renameSync(cPath('/etc/epctl/epctl.yaml.good'), cPath('/etc/epctl/epctl.yaml'));
   inC('systemctl', ['reload', 'epctl']);
   const good = await waitFor('good config', () => {
